@@ -1,0 +1,142 @@
+/** Talking to the local control plane while it comes up: health probes, CRDs, nodes. */
+import * as k8s from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { parse } from 'yaml';
+import type { ClusterConfig, FakeNode } from './config.js';
+import type { Pki } from './pki.js';
+
+/** Label on every node the local cluster made, so stale ones can be found and removed. */
+export const LOCAL_NODE_LABEL = 'vkube.dev/local-cluster';
+
+/**
+ * GET over HTTP(S); resolves the status code, or 0 when unreachable. With `pki` it
+ * authenticates as the admin and verifies the server against our CA; without it, it
+ * accepts the self-signed serving certificates of the controller-manager and scheduler.
+ */
+export async function probe(url: string, pki?: Pki, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  const tls = pki
+    ? { ca: await readFile(pki.caCert), cert: await readFile(pki.adminCert), key: await readFile(pki.adminKey) }
+    : { rejectUnauthorized: false };
+  return new Promise((resolve) => {
+    const req = (url.startsWith('https:') ? request : httpRequest)(url, { ...tls, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end();
+  });
+}
+
+export function kubeClient(kubeconfig: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return kc;
+}
+
+/** Creates or updates the CRDs in the given YAML files and waits until they are served. */
+export async function applyCrds(kc: k8s.KubeConfig, files: string[]): Promise<void> {
+  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  for (const file of files) {
+    const body = parse(await readFile(file, 'utf8')) as k8s.V1CustomResourceDefinition;
+    const name = body.metadata!.name!;
+    try {
+      const existing = await api.readCustomResourceDefinition({ name });
+      body.metadata!.resourceVersion = existing.metadata!.resourceVersion;
+      await api.replaceCustomResourceDefinition({ name, body });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await api.createCustomResourceDefinition({ body });
+    }
+  }
+  for (const file of files) {
+    const name = (parse(await readFile(file, 'utf8')) as k8s.V1CustomResourceDefinition).metadata!.name!;
+    await until(async () => {
+      const crd = await api.readCustomResourceDefinition({ name });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+    }, 30_000, `CRD ${name} to be established`);
+  }
+}
+
+/**
+ * Makes the cluster's nodes match the config: creates missing fake nodes (with their
+ * region label, capacity and address) and deletes fake nodes the config no longer has.
+ */
+export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes: FakeNode[]): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const existing = await core.listNode({ labelSelector: LOCAL_NODE_LABEL });
+  const have = new Set(existing.items.map((n) => n.metadata!.name!));
+  const want = new Set(nodes.map((n) => n.name));
+  for (const node of nodes) {
+    if (have.has(node.name)) continue;
+    const resources = { cpu: node.resources.cpu, memory: node.resources.memory, pods: node.resources.pods };
+    await core.createNode({
+      body: {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name: node.name,
+          labels: {
+            [config.regionLabel]: node.region,
+            [LOCAL_NODE_LABEL]: 'true',
+            'kubernetes.io/hostname': node.name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            'node.kubernetes.io/instance-type': 'kwok',
+            type: 'kwok',
+          },
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+        },
+        spec: {},
+        status: {
+          capacity: resources,
+          allocatable: resources,
+          addresses: [{ type: 'InternalIP', address: node.ip }],
+        },
+      },
+    });
+  }
+  for (const name of have) {
+    if (!want.has(name)) await core.deleteNode({ name });
+  }
+}
+
+export async function readyNodes(kc: k8s.KubeConfig): Promise<{ total: number; ready: string[]; notReady: string[] }> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const list = await core.listNode({ labelSelector: LOCAL_NODE_LABEL });
+  const ready: string[] = [];
+  const notReady: string[] = [];
+  for (const n of list.items) {
+    const ok = n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    (ok ? ready : notReady).push(n.metadata!.name!);
+  }
+  return { total: list.items.length, ready, notReady };
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof k8s.ApiException && err.code === 404;
+}
+
+/** Thrown by a check to stop waiting at once (the awaited thing can no longer happen). */
+export class GiveUp extends Error {}
+
+/** Polls `check` until it returns true; throws a timeout naming `what`. */
+export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      if (err instanceof GiveUp) throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

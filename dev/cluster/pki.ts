@@ -1,0 +1,111 @@
+/**
+ * The local cluster's PKI, made with the openssl command line: one CA, one admin
+ * certificate (system:masters, server and client auth) that every component uses on
+ * loopback, a front-proxy certificate for aggregated APIs (metrics-server), and the
+ * service-account signing key pair. Generated once per state directory.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ClusterError } from './util.js';
+
+const exec = promisify(execFile);
+
+export interface Pki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  adminCert: string;
+  adminKey: string;
+  proxyCert: string;
+  proxyKey: string;
+  saKey: string;
+  saPub: string;
+}
+
+export function pkiPaths(dir: string): Pki {
+  const p = (f: string) => join(dir, f);
+  return {
+    dir,
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    adminCert: p('admin.crt'),
+    adminKey: p('admin.key'),
+    proxyCert: p('front-proxy-client.crt'),
+    proxyKey: p('front-proxy-client.key'),
+    saKey: p('sa.key'),
+    saPub: p('sa.pub'),
+  };
+}
+
+export async function ensurePki(dir: string): Promise<Pki> {
+  const pki = pkiPaths(dir);
+  if ([pki.caCert, pki.adminCert, pki.proxyCert, pki.saKey, pki.saPub].every((f) => existsSync(f))) return pki;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', pki.caKey, '-out', pki.caCert, '-days', '3650', '-subj', '/CN=vkube-local-ca']);
+  await issue(pki, 'admin', '/O=system:masters/CN=vkube-admin', [
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+    'IP:127.0.0.1',
+    'IP:10.96.0.1',
+  ]);
+  await issue(pki, 'front-proxy-client', '/CN=front-proxy-client', ['DNS:localhost']);
+  await openssl(['genrsa', '-out', pki.saKey, '2048']);
+  await openssl(['rsa', '-in', pki.saKey, '-pubout', '-out', pki.saPub]);
+  return pki;
+}
+
+async function issue(pki: Pki, name: string, subject: string, sans: string[]): Promise<void> {
+  const key = join(pki.dir, `${name}.key`);
+  const csr = join(pki.dir, `${name}.csr`);
+  const ext = join(pki.dir, `${name}.ext`);
+  await writeFile(
+    ext,
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth,clientAuth',
+      `subjectAltName=${sans.join(',')}`,
+    ].join('\n') + '\n',
+  );
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
+  await openssl(['x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial', '-out', join(pki.dir, `${name}.crt`), '-days', '3650', '-extfile', ext]);
+}
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await exec('openssl', args);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') throw new ClusterError('the openssl command was not found', 'install it: apt-get install openssl');
+    throw new ClusterError(`openssl ${args[0]} failed: ${e.stderr ?? e.message}`, 'remove .vkube/cluster/pki and run cluster:up again');
+  }
+}
+
+/** A kubeconfig that authenticates as the admin certificate. */
+export function adminKubeconfig(pki: Pki, server: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: vkube-local
+  cluster:
+    certificate-authority: ${pki.caCert}
+    server: ${server}
+users:
+- name: vkube-admin
+  user:
+    client-certificate: ${pki.adminCert}
+    client-key: ${pki.adminKey}
+contexts:
+- name: vkube-local
+  context:
+    cluster: vkube-local
+    user: vkube-admin
+current-context: vkube-local
+`;
+}

@@ -1,0 +1,88 @@
+/**
+ * What test suites use of the local control plane: start it once for a whole run (or
+ * reuse a healthy one), hand its kubeconfig to the tests, and give a pod its own log.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { kubeconfigPath, stateDir } from './config.js';
+import { down } from './down.js';
+import { criLog } from './kwok-config.js';
+import { up } from './up.js';
+
+export { DEFAULT_LOG_LINES, DEFAULT_PREVIOUS_LOG_LINES } from './kwok-config.js';
+
+export interface ClusterHandle {
+  kubeconfig: string;
+  /** True when this call started the cluster; then `stop` takes it down again. */
+  startedHere: boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts the local cluster unless a healthy one is already up. */
+export async function ensureCluster(log: (line: string) => void = () => {}): Promise<ClusterHandle> {
+  const result = await up({ log });
+  return {
+    kubeconfig: result.kubeconfig,
+    startedHere: !result.alreadyUp,
+    stop: async () => {
+      if (!result.alreadyUp) await down({ log });
+    },
+  };
+}
+
+/** The kubeconfig a test should use: $KUBECONFIG set by the test runner, else the local cluster's. */
+export function testKubeconfig(): string {
+  return process.env.KUBECONFIG || kubeconfigPath();
+}
+
+export function testKubeClient(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(testKubeconfig());
+  return kc;
+}
+
+/**
+ * Gives one pod its own log text (and previous-container log), served through the
+ * real `pods/<name>/log` API from then on. Works through kwok's `Logs` resource.
+ */
+export async function setPodLog(
+  kc: k8s.KubeConfig,
+  target: { namespace: string; pod: string; container?: string },
+  lines: string[],
+  previousLines: string[] = [],
+): Promise<void> {
+  const dir = join(stateDir(), 'pod-logs');
+  await mkdir(dir, { recursive: true });
+  const base = join(dir, `${target.namespace}_${target.pod}_${target.container ?? 'all'}`);
+  await writeFile(`${base}.log`, criLog(lines, new Date()));
+  await writeFile(`${base}.previous.log`, criLog(previousLines, new Date(Date.now() - 60_000)));
+  const body = {
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Logs',
+    metadata: { name: target.pod, namespace: target.namespace },
+    spec: {
+      logs: [
+        {
+          ...(target.container ? { containers: [target.container] } : {}),
+          logsFile: `${base}.log`,
+          previousLogsFile: `${base}.previous.log`,
+          follow: true,
+        },
+      ],
+    },
+  };
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  const ref = { group: 'kwok.x-k8s.io', version: 'v1alpha1', namespace: target.namespace, plural: 'logs' };
+  try {
+    await api.createNamespacedCustomObject({ ...ref, body });
+  } catch (err) {
+    if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+    const existing = (await api.getNamespacedCustomObject({ ...ref, name: target.pod })) as { metadata: { resourceVersion: string } };
+    await api.replaceNamespacedCustomObject({
+      ...ref,
+      name: target.pod,
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } },
+    });
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * `npm run cluster:up`: builds what is missing, then starts etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler and kwok on loopback, creates the fake
+ * nodes, and waits until the API is ready and every node is Ready.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from './build.js';
+import { fakeNodes, kubeconfigPath, loadClusterConfig, type Ports, portEnv, ports as portsFromEnv, stateDir } from './config.js';
+import { applyCrds, GiveUp, kubeClient, probe, readyNodes, syncNodes, until } from './kube.js';
+import { writeKwokConfig } from './kwok-config.js';
+import { adminKubeconfig, ensurePki, type Pki } from './pki.js';
+import { isAlive, logPath, portIsFree, type ProcessRecord, readRecords, startProcess, stopProcess } from './processes.js';
+import { ClusterError, formatDuration } from './util.js';
+import { binaryPath, components, kwokCrds } from './versions.js';
+
+/** Start order; `cluster:down` stops in reverse. */
+export const PROCESS_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const POD_CIDR = '10.244.0.0/16';
+
+export interface UpResult {
+  kubeconfig: string;
+  alreadyUp: boolean;
+  ms: number;
+}
+
+export async function up(opts: { log?: (line: string) => void } = {}): Promise<UpResult> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const started = Date.now();
+  const state = stateDir();
+  const config = loadClusterConfig();
+  const nodes = fakeNodes(config);
+  const ports = portsFromEnv();
+
+  const records = await readRecords(state);
+  if (records.length > 0) {
+    if (await isHealthy(state, records, nodes.length)) {
+      log(`the local cluster is already up and healthy; kubeconfig: ${kubeconfigPath()}`);
+      return { kubeconfig: kubeconfigPath(), alreadyUp: true, ms: Date.now() - started };
+    }
+    log('the local cluster is partly running: restarting it (its data is kept)');
+    for (const rec of [...records].reverse()) await stopProcess(state, rec);
+  }
+
+  await build({ quiet: true });
+  await checkPortsFree(ports);
+  await mkdir(state, { recursive: true });
+  const pki = await ensurePki(join(state, 'pki'));
+  const kubeconfig = kubeconfigPath();
+  await writeFile(kubeconfig, adminKubeconfig(pki, `https://127.0.0.1:${ports.apiserver}`), { mode: 0o600 });
+
+  const step = async (name: string, what: () => Promise<void>) => {
+    const t = Date.now();
+    await what();
+    log(`  ${name} (${formatDuration(Date.now() - t)})`);
+  };
+
+  const etcd = await startProcess(state, 'etcd', binaryPath('etcd'), etcdArgs(state, ports));
+  await step('etcd ready', () => waitFor(etcd, () => probe(`http://127.0.0.1:${ports.etcdClient}/health`).then((r) => r.status === 200), 30_000, 'etcd to report healthy'));
+
+  const apiserver = await startProcess(state, 'kube-apiserver', binaryPath('kube-apiserver'), apiserverArgs(state, pki, ports));
+  await step('kube-apiserver ready', () =>
+    waitFor(apiserver, () => probe(`https://127.0.0.1:${ports.apiserver}/readyz`, pki).then((r) => r.status === 200), 90_000, 'kube-apiserver /readyz'),
+  );
+
+  const kcm = await startProcess(state, 'kube-controller-manager', binaryPath('kube-controller-manager'), controllerManagerArgs(pki, kubeconfig, ports));
+  const scheduler = await startProcess(state, 'kube-scheduler', binaryPath('kube-scheduler'), schedulerArgs(kubeconfig, ports));
+
+  const kc = kubeClient(kubeconfig);
+  const kwokDir = components().find((c) => c.name === 'kwok')!.dir;
+  await step('kwok CRDs established', () => applyCrds(kc, kwokCrds.map((f) => join(kwokDir, f))));
+  await step('nodes created', () => syncNodes(kc, config, nodes));
+  const kwokConfig = await writeKwokConfig({ state, cidr: POD_CIDR });
+  const kwok = await startProcess(state, 'kwok', binaryPath('kwok'), kwokArgs(pki, kubeconfig, kwokConfig, ports));
+
+  await step(`${nodes.length} nodes Ready`, () =>
+    waitFor(kwok, async () => (await readyNodes(kc)).ready.length === nodes.length, 60_000, 'the fake nodes to become Ready'),
+  );
+  await step('controller-manager and scheduler healthy', async () => {
+    await waitFor(kcm, () => probe(`https://127.0.0.1:${ports.controllerManager}/healthz`).then((r) => r.status === 200), 60_000, 'kube-controller-manager /healthz');
+    await waitFor(scheduler, () => probe(`https://127.0.0.1:${ports.scheduler}/healthz`).then((r) => r.status === 200), 60_000, 'kube-scheduler /healthz');
+  });
+  // Pods cannot be created in a namespace until its "default" ServiceAccount exists.
+  await step('default ServiceAccount', () => waitFor(kcm, () => serviceAccountExists(kc), 60_000, 'the default ServiceAccount'));
+
+  await writeFile(join(state, 'cluster.json'), JSON.stringify({ ports, nodes: nodes.map((n) => n.name), startedAt: new Date().toISOString() }, null, 2));
+  const ms = Date.now() - started;
+  log(`the local cluster is up in ${formatDuration(ms)}: ${nodes.length} nodes in ${config.regions.map((r) => r.name).join(', ')}`);
+  log(`kubeconfig: ${kubeconfig}`);
+  return { kubeconfig, alreadyUp: false, ms };
+}
+
+/** Every recorded process alive, the API ready and every node Ready. */
+export async function isHealthy(state: string, records: ProcessRecord[], nodeCount: number): Promise<boolean> {
+  if (!PROCESS_ORDER.every((name) => records.some((r) => r.name === name && isAlive(r)))) return false;
+  if (!existsSync(kubeconfigPath())) return false;
+  try {
+    const saved = JSON.parse(await readFile(join(state, 'cluster.json'), 'utf8')) as { ports: Ports };
+    const pki = await ensurePki(join(state, 'pki'));
+    if ((await probe(`https://127.0.0.1:${saved.ports.apiserver}/readyz`, pki)).status !== 200) return false;
+    const nodes = await readyNodes(kubeClient(kubeconfigPath()));
+    return nodes.ready.length === nodeCount && nodes.total === nodeCount;
+  } catch {
+    return false;
+  }
+}
+
+async function checkPortsFree(ports: Ports): Promise<void> {
+  for (const [key, port] of Object.entries(ports) as Array<[keyof Ports, number]>) {
+    if (!(await portIsFree(port))) {
+      throw new ClusterError(
+        `port ${port} (${key}) is already in use by another process`,
+        `stop that process (ss -ltnp 'sport = :${port}' shows it), or move this cluster: VKUBE_CLUSTER_PORT_BASE=<another base> or ${portEnv[key]}=<port>`,
+      );
+    }
+  }
+}
+
+/** Waits for `check`, failing fast (with the log's tail) if the process exits. */
+async function waitFor(proc: ProcessRecord, check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  try {
+    await until(async () => {
+      if (!isAlive(proc)) throw new GiveUp(`${proc.name} exited`);
+      return check();
+    }, timeoutMs, what);
+  } catch (err) {
+    const tail = (await readFile(logPath(stateDir(), proc.name), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-12).join('\n  ');
+    const why = isAlive(proc) ? (err as Error).message : `${proc.name} exited`;
+    throw new ClusterError(`${why}\nlast lines of ${proc.log}:\n  ${tail}`, `read ${proc.log}; \`npm run cluster:down\` cleans up before another try`);
+  }
+}
+
+async function serviceAccountExists(kc: ReturnType<typeof kubeClient>): Promise<boolean> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  await kc.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+  return true;
+}
+
+function etcdArgs(state: string, p: Ports): string[] {
+  const client = `http://127.0.0.1:${p.etcdClient}`;
+  const peer = `http://127.0.0.1:${p.etcdPeer}`;
+  return [
+    '--name=node0',
+    `--data-dir=${join(state, 'etcd')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=node0=${peer}`,
+    '--listen-metrics-urls=',
+    '--auto-compaction-retention=1',
+    '--quota-backend-bytes=8589934592',
+    // Test data: durability across power loss is not worth the fsync latency here.
+    '--unsafe-no-fsync=true',
+  ];
+}
+
+function apiserverArgs(state: string, pki: Pki, p: Ports): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${p.etcdClient}`,
+    '--etcd-prefix=/registry',
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${p.apiserver}`,
+    `--tls-cert-file=${pki.adminCert}`,
+    `--tls-private-key-file=${pki.adminKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    `--service-account-key-file=${pki.saPub}`,
+    `--service-account-signing-key-file=${pki.saKey}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--authorization-mode=Node,RBAC',
+    '--allow-privileged=true',
+    '--endpoint-reconciler-type=none',
+    // Aggregated APIs (metrics-server) authenticate the apiserver by this front-proxy certificate.
+    `--requestheader-client-ca-file=${pki.caCert}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${pki.proxyCert}`,
+    `--proxy-client-key-file=${pki.proxyKey}`,
+    '--enable-aggregator-routing=true',
+    // kwok serves the kubelet API with a certificate we do not ask the apiserver to verify.
+    '--kubelet-preferred-address-types=Hostname',
+    // Benchmarks drive thousands of requests; do not let flow control shape them.
+    '--max-requests-inflight=0',
+    '--max-mutating-requests-inflight=0',
+    '--enable-priority-and-fairness=false',
+    `--cert-dir=${join(state, 'pki', 'apiserver')}`,
+  ];
+}
+
+function controllerManagerArgs(pki: Pki, kubeconfig: string, p: Ports): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${p.controllerManager}`,
+    `--root-ca-file=${pki.caCert}`,
+    `--service-account-private-key-file=${pki.saKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--leader-elect=false',
+    '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
+    '--kube-api-qps=5000',
+    '--kube-api-burst=10000',
+    '--concurrent-deployment-syncs=10',
+    '--concurrent-replicaset-syncs=10',
+    '--concurrent-namespace-syncs=10',
+  ];
+}
+
+function schedulerArgs(kubeconfig: string, p: Ports): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${p.scheduler}`,
+    '--leader-elect=false',
+    '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
+    '--kube-api-qps=5000',
+    '--kube-api-burst=10000',
+  ];
+}
+
+function kwokArgs(pki: Pki, kubeconfig: string, kwokConfig: string, p: Ports): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--config=${kwokConfig}`,
+    '--manage-all-nodes=true',
+    // The apiserver reaches every node's "kubelet" (kwok's server) at this name and port.
+    '--node-name=localhost',
+    `--node-port=${p.kwok}`,
+    `--server-address=127.0.0.1:${p.kwok}`,
+    `--tls-cert-file=${pki.adminCert}`,
+    `--tls-private-key-file=${pki.adminKey}`,
+    '--enable-crds=Logs',
+  ];
+}

@@ -1,0 +1,118 @@
+/**
+ * cluster:up / status / down as a developer runs them: a second cluster beside the
+ * shared one (own state directory, own ports), idempotent start, a clean stop that
+ * leaves no process or port behind, and clear messages for the usual mistakes.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cacheProblem } from '../../dev/cluster/build.js';
+import { repoRoot } from '../../dev/cluster/config.js';
+import { portIsFree, type ProcessRecord } from '../../dev/cluster/processes.js';
+
+interface Run {
+  code: number;
+  out: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'dev/cluster/cli.ts'), ...args],
+      { cwd: repoRoot, env: { ...process.env, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+describe('cluster:up, status and down', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('runs a second cluster on other ports, says so when already up, and stops without leftovers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-second-cluster-'));
+    const env = { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '37543' };
+    cleanups.push(() => cli(['down'], env));
+
+    const first = await cli(['up'], env);
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /the local cluster is up in/);
+    assert.ok(first.out.includes(join(dir, 'kubeconfig')), 'prints the kubeconfig path');
+    assert.match(readFileSync(join(dir, 'kubeconfig'), 'utf8'), /server: https:\/\/127\.0\.0\.1:37543/);
+
+    const again = await cli(['up'], env);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /already up and healthy/);
+
+    const status = await cli(['status'], env);
+    assert.equal(status.code, 0, status.out);
+    assert.match(status.out, /nodes\s+3\/3 Ready/);
+
+    const pids = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: Record<string, number> }).ports;
+    const records = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].map(
+      (name) => JSON.parse(readFileSync(join(dir, 'pids', `${name}.json`), 'utf8')) as ProcessRecord,
+    );
+    assert.ok(records.every((r) => alive(r.pid)));
+
+    const stopped = await cli(['down'], env);
+    assert.equal(stopped.code, 0, stopped.out);
+    for (const r of records) assert.equal(alive(r.pid), false, `${r.name} (pid ${r.pid}) is gone`);
+    for (const port of Object.values(pids)) assert.equal(await portIsFree(port), true, `port ${port} is free`);
+    assert.equal(existsSync(dir), false, 'state removed');
+  });
+
+  it('names the port and how to move it when a port is taken', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-busy-port-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(37643, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => blocker.close(r)));
+    const run = await cli(['up'], { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '37643' });
+    assert.equal(run.code, 1);
+    assert.match(run.out, /port 37643 \(apiserver\) is already in use/);
+    assert.match(run.out, /VKUBE_CLUSTER_PORT_BASE/);
+  });
+
+  it('says the Go toolchain is missing, and how to get it, when there is something to build', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'vkube-empty-cache-'));
+    cleanups.push(() => rm(cache, { recursive: true, force: true }));
+    const run = await cli(['build'], { VKUBE_CACHE_DIR: cache, GO: '/nonexistent/go' }, 30_000);
+    assert.equal(run.code, 1);
+    assert.match(run.out, /the Go toolchain was not found/);
+    assert.match(run.out, /fix: install Go 1\.26/);
+  });
+
+  it('detects a damaged cache instead of starting a broken binary', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vkube-broken-cache-'));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const dir = join(root, 'etcd-v3.6.16');
+    const component = { name: 'etcd', version: 'v3.6.16', dir, binaries: ['etcd'] };
+    assert.equal(await cacheProblem(component), undefined, 'a missing directory is simply not built yet');
+    await mkdir(dir);
+    await writeFile(join(dir, 'etcd'), 'truncated', { mode: 0o755 });
+    assert.match((await cacheProblem(component))!, /did not finish/);
+    await writeFile(join(dir, '.complete'), JSON.stringify({ version: 'v3.6.16', sizes: { etcd: 123456 } }));
+    assert.match((await cacheProblem(component))!, /etcd is damaged/);
+    await writeFile(join(dir, '.complete'), JSON.stringify({ version: 'v3.5.0', sizes: { etcd: 9 } }));
+    assert.match((await cacheProblem(component))!, /built for v3\.5\.0/);
+    await writeFile(join(dir, '.complete'), JSON.stringify({ version: 'v3.6.16', sizes: { etcd: 9 } }));
+    assert.equal(await cacheProblem(component), undefined);
+  });
+});
