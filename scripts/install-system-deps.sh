@@ -5,6 +5,8 @@ set -euo pipefail
 
 need=()
 command -v openssl >/dev/null || need+=(openssl)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,619 @@
+/**
+ * Real image registries for tests: Debian's `docker-registry` (docker distribution
+ * 2.8) on a free loopback port, its storage in a temporary directory, with no auth,
+ * Basic auth (htpasswd), or Bearer tokens from a token server running in the test
+ * process. Images are pushed through the registry's own HTTP API, the way `docker
+ * push` does it, so what a test checks is what a registry really serves.
+ *
+ * Also here: the odd servers registry tests need (a counting proxy, a server that
+ * never answers, a port nobody listens on).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, X509Certificate } from 'node:crypto';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+
+const REGISTRY_BINARY = '/usr/bin/docker-registry';
+const REGISTRY_SERVICE = 'vkube-test-registry';
+const TOKEN_ISSUER = 'vkube-test-token-server';
+const TOKEN_LIFETIME_SECONDS = 300;
+const STARTUP_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 5_000;
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+const execFileAsync = promisify(execFile);
+const INSTALL_HINT = 'run scripts/install-system-deps.sh (Debian packages docker-registry, apache2-utils, openssl)';
+
+/** Runs a helper tool, and says how to get it when it is missing. */
+async function runTool(tool: string, args: string[]): Promise<string> {
+  try {
+    return (await execFileAsync(tool, args)).stdout;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${tool} is not installed: ${INSTALL_HINT}`);
+    throw err;
+  }
+}
+
+export type RegistryAuth = 'none' | 'basic' | 'token';
+
+export interface StartRegistryOptions {
+  auth?: RegistryAuth;
+  /** Accounts that may pull and push (Basic and token auth). */
+  users?: Record<string, string>;
+}
+
+export interface PushOptions {
+  /** Push a multi-arch OCI image index (linux/amd64 and linux/arm64) under the tag. */
+  index?: boolean;
+}
+
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`: what goes before the repository in an image reference. */
+  host: string;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  auth: RegistryAuth;
+  /** The registry's log (access log included). */
+  logFile: string;
+  /** Requests the token server has answered so far, the helper's own pushes included (0 unless auth is `token`). */
+  tokenRequests(): number;
+  pushImage(repository: string, tag: string, opts?: PushOptions): Promise<{ digest: string }>;
+  /** Kills the registry (and token server) and removes its directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Registries alive in this process, killed on exit if a test forgot `stop()`. */
+const running = new Set<{ child: ChildProcess; watchdog: ChildProcess; dir: string }>();
+let exitHookInstalled = false;
+
+export async function startRegistry(opts: StartRegistryOptions = {}): Promise<TestRegistry> {
+  const auth = opts.auth ?? 'none';
+  const dir = await mkdtemp(join(tmpdir(), 'vkube-registry-'));
+  // The helper pushes as its own account, so tests may define whichever users they like.
+  const pusher = { username: 'vkube-test-pusher', password: randomBytes(12).toString('hex') };
+  const users = { ...opts.users, [pusher.username]: pusher.password };
+  let tokenServer: TokenServer | undefined;
+  let child: ChildProcess | undefined;
+
+  try {
+    let authConfig: Record<string, unknown> | undefined;
+    if (auth === 'basic') {
+      const htpasswd = join(dir, 'htpasswd');
+      await writeFile(htpasswd, await htpasswdLines(users), { mode: 0o600 });
+      authConfig = { htpasswd: { realm: REGISTRY_SERVICE, path: htpasswd } };
+    } else if (auth === 'token') {
+      tokenServer = await startTokenServer(dir, users);
+      authConfig = {
+        token: { realm: `${tokenServer.url}/token`, service: REGISTRY_SERVICE, issuer: TOKEN_ISSUER, rootcertbundle: tokenServer.certFile },
+      };
+    }
+
+    const logFile = join(dir, 'registry.log');
+    const started = await launchRegistry(dir, logFile, authConfig);
+    child = started.child;
+    const { port } = started;
+    const url = `http://127.0.0.1:${port}`;
+    const pushAuth = (repository: string) => pushAuthorization(auth, pusher, tokenServer, repository);
+
+    let stopped = false;
+    const handle: TestRegistry = {
+      host: `127.0.0.1:${port}`,
+      url,
+      auth,
+      logFile,
+      tokenRequests: () => tokenServer?.requests ?? 0,
+      pushImage: async (repository, tag, pushOpts = {}) => pushImage(url, repository, tag, pushOpts, await pushAuth(repository)),
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await cleanUp(child, tokenServer, dir);
+      },
+    };
+    return handle;
+  } catch (err) {
+    await cleanUp(child, tokenServer, dir);
+    throw err;
+  }
+}
+
+async function cleanUp(child: ChildProcess | undefined, tokenServer: TokenServer | undefined, dir: string): Promise<void> {
+  if (child) await killProcess(child);
+  if (tokenServer) await closeServer(tokenServer.server);
+  await rm(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------
+// The registry process
+
+async function launchRegistry(
+  dir: string,
+  logFile: string,
+  authConfig: Record<string, unknown> | undefined,
+): Promise<{ child: ChildProcess; port: number }> {
+  // A free port can be taken between our probe and the registry's bind: try again then.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeLoopbackPort();
+    const config = {
+      version: '0.1',
+      log: { level: 'info', formatter: 'text', accesslog: { disabled: false } },
+      storage: { filesystem: { rootdirectory: join(dir, 'storage') }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
+      http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+      health: { storagedriver: { enabled: false } },
+      ...(authConfig ? { auth: authConfig } : {}),
+    };
+    const configFile = join(dir, 'config.yml');
+    // JSON is YAML, and the registry's parser reads it as such.
+    await writeFile(configFile, JSON.stringify(config, null, 2));
+
+    const child = spawnLogged(REGISTRY_BINARY, ['serve', configFile], logFile, dir);
+    try {
+      await waitUntilServing(child, `http://127.0.0.1:${port}/v2/`, logFile);
+      return { child, port };
+    } catch (err) {
+      await killProcess(child);
+      const log = await readLogTail(logFile);
+      if (attempt < 3 && log.includes('address already in use')) continue;
+      throw err;
+    }
+  }
+}
+
+function spawnLogged(binary: string, args: string[], logFile: string, cwd: string): ChildProcess {
+  // REGISTRY_* variables override the config file; a developer's shell must not change the test setup.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('REGISTRY_')));
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, args, { cwd, env, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  // Unreferenced: a test that forgets stop() must still let its process end (the
+  // exit hook and the watchdog then take the registry down).
+  child.unref();
+  if (child.pid !== undefined) {
+    const watched = { child, watchdog: startWatchdog(child.pid, cwd), dir: cwd };
+    running.add(watched);
+    child.once('exit', () => {
+      running.delete(watched);
+      watched.watchdog.kill('SIGKILL');
+    });
+  }
+  installExitHook();
+  return child;
+}
+
+/**
+ * A `sh` that waits on a pipe from this process and, when the pipe closes, kills the
+ * registry and removes its directory: the one thing that still happens when the test
+ * process is killed by a signal (SIGTERM from a test-runner timeout, SIGKILL), where
+ * no exit hook runs.
+ */
+function startWatchdog(pid: number, dir: string): ChildProcess {
+  const script = 'read -r _ 2>/dev/null; kill -KILL "$0" 2>/dev/null; sleep 0.2; rm -rf -- "$1"';
+  const watchdog = spawn('/bin/sh', ['-c', script, String(pid), dir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watchdog.unref();
+  (watchdog.stdin as Socket | null)?.unref();
+  watchdog.on('error', () => {
+    // No /bin/sh: we lose only the crash-time cleanup.
+  });
+  return watchdog;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const { child, watchdog, dir } of running) {
+      // The watchdog first, so it never signals a pid the system may have reused.
+      watchdog.kill('SIGKILL');
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+async function waitUntilServing(child: ChildProcess, probeUrl: string, logFile: string): Promise<void> {
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (spawnError) throw new Error(`cannot start ${REGISTRY_BINARY}: ${spawnError.message}; ${INSTALL_HINT}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${REGISTRY_BINARY} exited during startup (${child.exitCode ?? child.signalCode}); its log:\n${await readLogTail(logFile)}`);
+    }
+    try {
+      // Any HTTP answer, 401 included, means it is serving.
+      const response = await fetch(probeUrl, { signal: AbortSignal.timeout(1_000) });
+      await response.body?.cancel();
+      return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${REGISTRY_BINARY} did not answer ${probeUrl} within ${STARTUP_TIMEOUT_MS} ms; its log:\n${await readLogTail(logFile)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function killProcess(child: ChildProcess): Promise<void> {
+  // No pid: it never started, and node may never report an exit for it.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.ref(); // keep this process alive until the registry is really gone
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function readLogTail(logFile: string, maxChars = 4_000): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '(no log written)');
+  return text.length > maxChars ? `…${text.slice(-maxChars)}` : text;
+}
+
+async function htpasswdLines(users: Record<string, string>): Promise<string> {
+  const lines: string[] = [];
+  for (const [username, password] of Object.entries(users)) {
+    // docker distribution reads bcrypt entries only, hence -B.
+    lines.push((await runTool('htpasswd', ['-Bbn', username, password])).trim());
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------
+// The token server (Docker's token authentication flow)
+
+interface TokenServer {
+  server: Server;
+  url: string;
+  certFile: string;
+  requests: number;
+  issue(subject: string, access: ResourceAccess[]): string;
+}
+
+interface ResourceAccess {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+async function startTokenServer(dir: string, users: Record<string, string>): Promise<TokenServer> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyFile = join(dir, 'token-key.pem');
+  const certFile = join(dir, 'token-cert.pem');
+  await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await runTool('openssl', ['req', '-x509', '-new', '-key', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${TOKEN_ISSUER}`]);
+  // docker distribution 2.8 finds the signing key through the x5c chain and checks it
+  // against the rootcertbundle, which is this very certificate.
+  const certDer = new X509Certificate(await readFile(certFile)).raw.toString('base64');
+
+  const tokenServer: TokenServer = {
+    server: createServer(),
+    url: '',
+    certFile,
+    requests: 0,
+    issue: (subject, access) => signToken(privateKey, certDer, subject, access),
+  };
+  tokenServer.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    tokenServer.requests++;
+    answerTokenRequest(req, res, users, tokenServer.issue);
+  });
+  const port = await listenOnLoopback(tokenServer.server);
+  tokenServer.url = `http://127.0.0.1:${port}`;
+  return tokenServer;
+}
+
+function answerTokenRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  users: Record<string, string>,
+  issue: TokenServer['issue'],
+): void {
+  const url = new URL(req.url ?? '/', 'http://token.invalid');
+  if (req.method !== 'GET' || url.pathname !== '/token') return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND' }] });
+  if (url.searchParams.get('service') !== REGISTRY_SERVICE) {
+    return sendJson(res, 400, { errors: [{ code: 'DENIED', message: `service must be ${REGISTRY_SERVICE}` }] });
+  }
+
+  let subject = '';
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined) {
+    const credentials = parseBasic(authorization);
+    if (!credentials || !Object.hasOwn(users, credentials.username) || users[credentials.username] !== credentials.password) {
+      res.setHeader('WWW-Authenticate', `Basic realm="${TOKEN_ISSUER}"`);
+      return sendJson(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });
+    }
+    subject = credentials.username;
+  }
+
+  // Anonymous callers get a valid token that grants nothing, as public token services do.
+  const access = subject === '' ? [] : url.searchParams.getAll('scope').flatMap(grantedAccess);
+  const token = issue(subject, access);
+  sendJson(res, 200, { token, access_token: token, expires_in: TOKEN_LIFETIME_SECONDS, issued_at: new Date().toISOString() });
+}
+
+/** `repository:team/app:pull,push` → what an authenticated user is given of it. */
+function grantedAccess(scope: string): ResourceAccess[] {
+  const [type, ...rest] = scope.split(':');
+  const actions = rest.pop();
+  const name = rest.join(':');
+  if (type !== 'repository' || !name || actions === undefined) return [];
+  const granted = actions.split(',').filter((action) => action === 'pull' || action === 'push');
+  return granted.length > 0 ? [{ type, name, actions: granted }] : [];
+}
+
+function signToken(privateKey: KeyObject, certDer: string, subject: string, access: ResourceAccess[]): string {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { typ: 'JWT', alg: 'ES256', x5c: [certDer] };
+  const claims = {
+    iss: TOKEN_ISSUER,
+    sub: subject,
+    aud: REGISTRY_SERVICE,
+    exp: now + TOKEN_LIFETIME_SECONDS,
+    nbf: now - 1,
+    iat: now,
+    jti: randomUUID(),
+    access,
+  };
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+  // JWS wants ES256 signatures as r‖s, not the DER that OpenSSL produces by default.
+  const signature = sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${signingInput}.${base64url(signature)}`;
+}
+
+function base64url(data: string | Buffer): string {
+  return Buffer.from(data).toString('base64url');
+}
+
+function parseBasic(header: string): { username: string; password: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+// ---------------------------------------------------------------------------
+// Pushing images through the registry API
+
+async function pushAuthorization(
+  auth: RegistryAuth,
+  pusher: { username: string; password: string },
+  tokenServer: TokenServer | undefined,
+  repository: string,
+): Promise<string | undefined> {
+  const basic = `Basic ${Buffer.from(`${pusher.username}:${pusher.password}`).toString('base64')}`;
+  if (auth === 'basic') return basic;
+  if (auth === 'token' && tokenServer) {
+    const url = new URL(`${tokenServer.url}/token`);
+    url.searchParams.set('service', REGISTRY_SERVICE);
+    url.searchParams.set('scope', `repository:${repository}:pull,push`);
+    const response = await fetch(url, { headers: { Authorization: basic } });
+    if (response.status !== 200) throw new Error(`token server refused the pusher: HTTP ${response.status}`);
+    const { token } = (await response.json()) as { token: string };
+    return `Bearer ${token}`;
+  }
+  return undefined;
+}
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { architecture: string; os: string };
+}
+
+async function pushImage(
+  baseUrl: string,
+  repository: string,
+  tag: string,
+  opts: PushOptions,
+  authorization: string | undefined,
+): Promise<{ digest: string }> {
+  const api = new RegistryApi(baseUrl, repository, authorization);
+  if (!opts.index) {
+    const manifest = await pushPlatformImage(api, `${repository}:${tag}`, 'amd64');
+    return { digest: await api.putManifest(tag, OCI_MANIFEST, manifest.bytes) };
+  }
+  const manifests: Descriptor[] = [];
+  for (const architecture of ['amd64', 'arm64']) {
+    const manifest = await pushPlatformImage(api, `${repository}:${tag}`, architecture);
+    const digest = await api.putManifest(sha256Digest(manifest.bytes), OCI_MANIFEST, manifest.bytes);
+    manifests.push({ mediaType: OCI_MANIFEST, digest, size: manifest.bytes.length, platform: { architecture, os: 'linux' } });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+  return { digest: await api.putManifest(tag, OCI_INDEX, index) };
+}
+
+/** Uploads a config and one layer, and returns (without pushing) the image manifest that names them. */
+async function pushPlatformImage(api: RegistryApi, name: string, architecture: string): Promise<{ bytes: Buffer }> {
+  // Unique content per push, so two pushes never share digests by accident.
+  const tar = tarWithOneFile('hello.txt', `${name} linux/${architecture} ${randomUUID()}\n`);
+  const layer = gzipSync(tar);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture,
+      os: 'linux',
+      config: { Cmd: ['/bin/sh'] },
+      rootfs: { type: 'layers', diff_ids: [sha256Digest(tar)] },
+      history: [{ created_by: 'vkube dev/registry/testing.ts' }],
+    }),
+  );
+  const configDescriptor: Descriptor = { mediaType: OCI_CONFIG, digest: await api.uploadBlob(config), size: config.length };
+  const layerDescriptor: Descriptor = { mediaType: OCI_LAYER, digest: await api.uploadBlob(layer), size: layer.length };
+  const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDescriptor, layers: [layerDescriptor] };
+  return { bytes: Buffer.from(JSON.stringify(manifest)) };
+}
+
+class RegistryApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly repository: string,
+    private readonly authorization: string | undefined,
+  ) {}
+
+  /** Blob upload as `docker push` does it: POST opens an upload session, PUT with ?digest= completes it. */
+  async uploadBlob(data: Buffer): Promise<string> {
+    const digest = sha256Digest(data);
+    const opened = await this.call('POST', `${this.baseUrl}/v2/${this.repository}/blobs/uploads/`, undefined, {});
+    await this.expect(opened, 202, 'open a blob upload');
+    const location = opened.headers.get('location');
+    if (!location) throw new Error('the registry opened a blob upload without a Location');
+    const target = new URL(location, this.baseUrl);
+    target.searchParams.set('digest', digest);
+    const completed = await this.call('PUT', target.toString(), data, { 'Content-Type': 'application/octet-stream' });
+    await this.expect(completed, 201, `upload blob ${digest}`);
+    return digest;
+  }
+
+  async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<string> {
+    const response = await this.call('PUT', `${this.baseUrl}/v2/${this.repository}/manifests/${reference}`, bytes, { 'Content-Type': mediaType });
+    await this.expect(response, 201, `put manifest ${this.repository}:${reference}`);
+    const digest = sha256Digest(bytes);
+    const reported = response.headers.get('docker-content-digest');
+    if (reported !== digest) throw new Error(`the registry stored manifest ${digest} as ${reported ?? 'no digest'}`);
+    return digest;
+  }
+
+  private call(method: string, url: string, body: Buffer | undefined, headers: Record<string, string>): Promise<Response> {
+    const allHeaders: Record<string, string> = { ...headers };
+    if (this.authorization) allHeaders.Authorization = this.authorization;
+    return fetch(url, { method, headers: allHeaders, ...(body ? { body } : {}), signal: AbortSignal.timeout(10_000) });
+  }
+
+  private async expect(response: Response, status: number, what: string): Promise<void> {
+    if (response.status === status) {
+      await response.body?.cancel();
+      return;
+    }
+    throw new Error(`cannot ${what}: HTTP ${response.status} ${await response.text().catch(() => '')}`);
+  }
+}
+
+/** A ustar archive holding one regular file: enough for a layer nobody unpacks. */
+function tarWithOneFile(name: string, content: string): Buffer {
+  const data = Buffer.from(content);
+  const header = Buffer.alloc(512);
+  const field = (offset: number, length: number, value: string) => header.write(value.slice(0, length), offset, length, 'ascii');
+  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
+  field(0, 100, name);
+  field(100, 8, octal(0o644, 8));
+  field(108, 8, octal(0, 8));
+  field(116, 8, octal(0, 8));
+  field(124, 12, octal(data.length, 12));
+  field(136, 12, octal(Math.floor(Date.now() / 1000), 12));
+  field(148, 8, '        '); // the checksum is computed with its own field as spaces
+  field(156, 1, '0');
+  field(257, 6, 'ustar\0');
+  field(263, 2, '00');
+  let checksum = 0;
+  for (const byte of header) checksum += byte;
+  field(148, 8, `${checksum.toString(8).padStart(6, '0')}\0 `);
+  const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return Buffer.concat([header, data, padding, Buffer.alloc(1024)]);
+}
+
+function sha256Digest(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+// ---------------------------------------------------------------------------
+// Other servers registry tests need
+
+/** A loopback port nothing listens on (free at the time of the call). */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  const port = await listenOnLoopback(server);
+  await closeServer(server);
+  return port;
+}
+
+export interface CountingProxy {
+  /** `127.0.0.1:PORT`, to use as the registry part of a reference. */
+  host: string;
+  /** Requests forwarded so far, as `METHOD /path`. */
+  requests: string[];
+  stop(): Promise<void>;
+}
+
+/** A plain HTTP proxy in front of `targetUrl` that records every request it forwards. */
+export async function startCountingProxy(targetUrl: string): Promise<CountingProxy> {
+  const target = new URL(targetUrl);
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  const port = await listenOnLoopback(server);
+  return { host: `127.0.0.1:${port}`, requests, stop: () => closeServer(server) };
+}
+
+export interface SilentServer {
+  host: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  stop(): Promise<void>;
+}
+
+/** An HTTP server that accepts every request and never answers: a hung registry. */
+export async function startSilentServer(): Promise<SilentServer> {
+  let connections = 0;
+  const server = createServer(() => {
+    // Deliberately no response.
+  });
+  server.on('connection', () => connections++);
+  const port = await listenOnLoopback(server);
+  return { host: `127.0.0.1:${port}`, connections: () => connections, stop: () => closeServer(server) };
+}
+
+function listenOnLoopback(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive and never-answered connections would otherwise hold close() open.
+    server.closeAllConnections();
+  });
+}
