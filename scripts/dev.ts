@@ -1,0 +1,76 @@
+/**
+ * `npm run dev`: the local cluster (started if needed), V-Kube on it, and a demo order
+ * whose secret is printed with a curl line for every seed endpoint. Ctrl-C stops
+ * V-Kube; the cluster keeps running (`npm run cluster:down` stops it).
+ */
+import { spawn } from 'node:child_process';
+import { ensureCluster } from '../dev/cluster/testing.js';
+import { repoRoot } from '../dev/cluster/config.js';
+
+const port = Number(process.env.PORT ?? 8080);
+const adminToken = process.env.VKUBE_ADMIN_TOKEN ?? 'vkube-dev-admin-token';
+const base = `http://localhost:${port}`;
+
+async function waitReady(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`V-Kube did not become ready on ${base} within ${timeoutMs / 1000}s`);
+}
+
+async function main(): Promise<void> {
+  console.log('local Kubernetes control plane…');
+  const cluster = await ensureCluster((line) => console.log(`  ${line}`));
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, PORT: String(port), VKUBE_ADMIN_TOKEN: adminToken, KUBECONFIG: cluster.kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  });
+  const stop = () => server.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  server.on('exit', (code) => process.exit(code ?? 0));
+
+  await waitReady(60_000);
+  const res = await fetch(`${base}/api/v1/admin/orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ duration: 24, serviceOptions: { resourceUnit: '2-Unit-Resource', region: 'ausrine' }, email: 'demo@example.com' }),
+  });
+  if (!res.ok) throw new Error(`creating the demo order failed: ${res.status} ${await res.text()}`);
+  const { secret, order } = (await res.json()) as { secret: string; order: { id: string } };
+  const S = `-H 'secret: ${secret}'`;
+  const J = `-H 'content-type: application/json'`;
+  console.log(`
+V-Kube is up on ${base}   (admin token: ${adminToken})
+
+A demo order ${order.id} (2 units, region ausrine, 24 hours). Its secret:
+
+  ${secret}
+
+Try the seed API:
+
+  curl ${base}/api/v1/k8s/regions
+  curl '${base}/api/v1/k8s/images?image=nginx&tag=stable'
+  curl -X POST ${base}/api/v1/k8s/checkports ${J} -d '{"region":"ausrine","ports":[22,3306,1234,1111]}'
+  curl ${base}/api/v1/k8s/order ${S}
+  curl -X POST ${base}/api/v1/k8s/deploy ${S} ${J} -d '{"nodeSelector":{"region":"ausrine"},"containers":[{"name":"container1","imageName":"nginx","ports":[{"containerPort":80,"hostPort":2999}],"resource":{"memory":"100Mi"}}]}'
+  curl ${base}/api/v1/k8s/pod/status ${S}
+  curl ${base}/api/v1/k8s/pod/log ${S}
+
+Provider side:  curl ${base}/api/v1/admin/orders -H 'authorization: Bearer ${adminToken}'
+API reference:  ${base}/openapi.json
+Ctrl-C stops V-Kube; \`npm run cluster:down\` stops the cluster.
+`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+/**
+ * Builds the HTTP app from its services. No I/O of its own: `main.ts` decides what to
+ * listen on; tests build it with their own services and call it with `inject`.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { installErrorHandling } from './http/errors.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { healthRoutes } from './http/routes/health.js';
+import { publicRoutes } from './http/routes/public.js';
+import { tenantRoutes } from './http/routes/tenant.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  /** The process's pino logger; without one the app logs nothing (tests). */
+  logger?: FastifyBaseLogger;
+}
+
+/** Headers that carry secrets or credentials: never written to a log. */
+export const REDACTED_HEADERS = ['secret', 'token', 'authorization', 'password', 'username', 'cookie'].map((h) => `req.headers.${h}`);
+
+export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: services.config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Python clients send `?allTypes=True&containers=a&containers=b`: keep repeated keys as arrays.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+
+  // `curl -d '{…}'` without a Content-Type header sends form encoding: read any body as JSON.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body).trim();
+    if (!text) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'V-Kube API', version: '1.0.0', description: 'Sell containers on your own Kubernetes cluster.' },
+    },
+  });
+
+  await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
+  await app.register(
+    async (api) => {
+      await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, orders: services.orders });
+      await api.register(tenantRoutes, { orders: services.orders, deploys: services.deploys, workloads: services.workloads });
+      await api.register(adminRoutes, { orders: services.orders, adminToken: services.config.adminToken });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,142 @@
+/**
+ * The cluster port: everything the domain asks of Kubernetes. Reads are answered from
+ * watch caches; writes go to the API. `kubernetes-gateway.ts` implements it.
+ *
+ * Objects cross this boundary as Kubernetes' own JSON, untouched, so what V-Kube shows
+ * a customer is exactly what the API server said.
+ */
+import type { Readable } from 'node:stream';
+
+export interface KubeManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ContainerStatusJson {
+  name: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: Record<string, { reason?: string; message?: string; exitCode?: number } | undefined>;
+  lastState?: Record<string, { reason?: string; message?: string; exitCode?: number } | undefined>;
+}
+
+/** A Pod as the API returns it (fields V-Kube reads are typed; the rest passes through). */
+export interface PodJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: {
+    nodeName?: string;
+    containers: Array<{ name: string; image?: string; ports?: Array<{ containerPort: number; hostPort?: number; protocol?: string }> }>;
+    [field: string]: unknown;
+  };
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: ContainerStatusJson[];
+    [field: string]: unknown;
+  };
+}
+
+export interface DeploymentJson {
+  metadata: ObjectMeta;
+  spec?: { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> } } };
+  status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number; observedGeneration?: number };
+}
+
+export interface NamespaceJson {
+  metadata: ObjectMeta;
+  status?: { phase?: string };
+}
+
+export interface EventJson {
+  metadata: ObjectMeta;
+  type?: string;
+  reason?: string;
+  message?: string;
+  count?: number;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+}
+
+export interface HostPortUse {
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  namespace: string;
+  pod: string;
+  node: string;
+}
+
+export interface ClusterHealth {
+  /** Every watch is connected: reads reflect the cluster. */
+  reachable: boolean;
+  /** Every cache has completed its first LIST. */
+  synced: boolean;
+  detail?: string;
+}
+
+export interface LogOptions {
+  container?: string;
+  tailLines?: number;
+  sinceSeconds?: number;
+  timestamps?: boolean;
+  previous?: boolean;
+  limitBytes?: number;
+}
+
+export type ClusterChange =
+  | { kind: 'pod'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: PodJson }
+  | { kind: 'namespace'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; namespace: NamespaceJson }
+  | { kind: 'deployment'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; deployment: DeploymentJson }
+  | { kind: 'event'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; event: EventJson }
+  | { kind: 'resync' };
+
+export interface ClusterGateway {
+  /** The cluster's name, for messages and logs. */
+  readonly name: string;
+  start(): void;
+  stop(): Promise<void>;
+  waitForSync(timeoutMs: number): Promise<boolean>;
+  health(): ClusterHealth;
+
+  /** Distinct region label values of Ready nodes, sorted; undefined when the cluster cannot be read. */
+  regions(): string[] | undefined;
+  /** Host ports used by pods on the region's nodes; undefined when the cluster cannot be read. */
+  hostPortsInRegion(region: string): HostPortUse[] | undefined;
+  podsInNamespace(namespace: string): PodJson[];
+  deployment(namespace: string, name: string): DeploymentJson | undefined;
+  /** Namespaces carrying V-Kube's managed-by label. */
+  managedNamespaces(): NamespaceJson[];
+
+  /** Server-side applies each object in order (creating or updating it). */
+  apply(objects: KubeManifest[]): Promise<void>;
+  /** Deletes V-Kube's Secrets, ConfigMaps, Services and Ingresses in the namespace that `keep` does not list. */
+  prune(namespace: string, keep: KubeManifest[]): Promise<void>;
+  /** Deletes a namespace and everything in it; resolves once the deletion is accepted. */
+  deleteNamespace(name: string): Promise<void>;
+  deletePod(namespace: string, name: string): Promise<void>;
+
+  readLog(namespace: string, pod: string, opts: LogOptions): Promise<string>;
+  /** A followed log; aborting `signal` ends the upstream request. */
+  followLog(namespace: string, pod: string, opts: LogOptions, signal: AbortSignal): Promise<Readable>;
+
+  /** Changes seen by the watches, for the reconciler and event recorder. */
+  onChange(listener: (change: ClusterChange) => void): () => void;
+}

@@ -1,0 +1,271 @@
+/**
+ * ClusterGateway on a real Kubernetes API: watch caches for nodes, pods, V-Kube's
+ * namespaces, deployments and events; server-side apply for writes. Kubernetes errors
+ * become domain errors here, naming the cluster: unreachable or 5xx → UnavailableError,
+ * 404 → NotFoundError, 409 → ConflictError.
+ */
+import type { Readable } from 'node:stream';
+import { ConflictError, NotFoundError, UnavailableError } from '../domain/errors.js';
+import type {
+  ClusterChange,
+  ClusterGateway,
+  ClusterHealth,
+  DeploymentJson,
+  EventJson,
+  HostPortUse,
+  KubeManifest,
+  LogOptions,
+  NamespaceJson,
+  PodJson,
+} from './gateway.js';
+import { KubeError, type KubeHttp, type Query } from './kube-http.js';
+import { collectionPath, objectPath } from './resource-paths.js';
+import { WatchCache } from './watch-cache.js';
+
+export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=vkube';
+const FIELD_MANAGER = 'vkube';
+const PRUNED_KINDS = ['Secret', 'ConfigMap', 'Service', 'Ingress'] as const;
+
+interface NodeJson {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+export interface KubernetesGatewayOptions {
+  http: KubeHttp;
+  regionLabel: string;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+export class KubernetesGateway implements ClusterGateway {
+  readonly name: string;
+  private readonly http: KubeHttp;
+  private readonly regionLabel: string;
+  private readonly nodes: WatchCache<NodeJson>;
+  private readonly pods: WatchCache<PodJson>;
+  private readonly namespaces: WatchCache<NamespaceJson>;
+  private readonly deployments: WatchCache<DeploymentJson>;
+  private readonly events: WatchCache<EventJson>;
+  private readonly listeners = new Set<(change: ClusterChange) => void>();
+
+  constructor(opts: KubernetesGatewayOptions) {
+    this.http = opts.http;
+    this.name = opts.http.clusterName;
+    this.regionLabel = opts.regionLabel;
+    const log = opts.log;
+    const emit = (change: ClusterChange) => {
+      for (const l of this.listeners) l(change);
+    };
+    const resync = () => emit({ kind: 'resync' });
+    this.nodes = new WatchCache<NodeJson>({
+      http: this.http,
+      path: '/api/v1/nodes',
+      indexes: { region: (n) => (n.metadata.labels?.[this.regionLabel] ? [n.metadata.labels[this.regionLabel]!] : []) },
+      log,
+    });
+    this.pods = new WatchCache<PodJson>({
+      http: this.http,
+      path: '/api/v1/pods',
+      indexes: {
+        node: (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []),
+        namespace: (p) => [p.metadata.namespace ?? ''],
+      },
+      onChange: (type, pod) => {
+        if (pod.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vkube') emit({ kind: 'pod', type, pod });
+      },
+      onSync: resync,
+      log,
+    });
+    this.namespaces = new WatchCache<NamespaceJson>({
+      http: this.http,
+      path: '/api/v1/namespaces',
+      labelSelector: MANAGED_SELECTOR,
+      onChange: (type, namespace) => emit({ kind: 'namespace', type, namespace }),
+      onSync: resync,
+      log,
+    });
+    this.deployments = new WatchCache<DeploymentJson>({
+      http: this.http,
+      path: '/apis/apps/v1/deployments',
+      labelSelector: MANAGED_SELECTOR,
+      onChange: (type, deployment) => emit({ kind: 'deployment', type, deployment }),
+      onSync: resync,
+      log,
+    });
+    // Events are streamed, not kept: those of V-Kube's namespaces go to the event recorder.
+    this.events = new WatchCache<EventJson>({
+      http: this.http,
+      path: '/api/v1/events',
+      retain: () => false,
+      emitOnList: true,
+      onChange: (type, event) => {
+        if (event.metadata.namespace?.startsWith('vkube-')) emit({ kind: 'event', type, event });
+      },
+      log,
+    });
+  }
+
+  private get caches(): Array<WatchCache<never>> {
+    return [this.nodes, this.pods, this.namespaces, this.deployments, this.events] as unknown as Array<WatchCache<never>>;
+  }
+
+  start(): void {
+    for (const c of this.caches) c.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.caches.map((c) => c.stop()));
+    this.http.close();
+  }
+
+  async waitForSync(timeoutMs: number): Promise<boolean> {
+    const results = await Promise.all(this.caches.map((c) => c.waitForSync(timeoutMs)));
+    return results.every(Boolean);
+  }
+
+  health(): ClusterHealth {
+    const named = { nodes: this.nodes, pods: this.pods, namespaces: this.namespaces, deployments: this.deployments, events: this.events };
+    const synced = Object.values(named).every((c) => c.synced);
+    const broken = Object.entries(named).filter(([, c]) => !c.live);
+    if (broken.length === 0) return { reachable: true, synced };
+    const detail = broken.map(([n, c]) => `${n}: ${c.status.lastError ?? (c.synced ? 'watch reconnecting' : 'not synced yet')}`).join('; ');
+    return { reachable: false, synced, detail: `cluster ${this.name}: ${detail}` };
+  }
+
+  /** Reads need the node and pod caches synced and live. */
+  private readable(): boolean {
+    return this.nodes.live && this.pods.live;
+  }
+
+  regions(): string[] | undefined {
+    if (!this.nodes.live) return undefined;
+    const regions = new Set<string>();
+    for (const node of this.nodes.list()) {
+      const region = node.metadata.labels?.[this.regionLabel];
+      if (region && isReady(node)) regions.add(region);
+    }
+    return [...regions].sort();
+  }
+
+  hostPortsInRegion(region: string): HostPortUse[] | undefined {
+    if (!this.readable()) return undefined;
+    const out: HostPortUse[] = [];
+    for (const node of this.nodes.byIndex('region', region)) {
+      for (const pod of this.pods.byIndex('node', node.metadata.name)) {
+        // A finished pod no longer holds its ports; a terminating one still does.
+        if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+        for (const c of pod.spec.containers) {
+          for (const p of c.ports ?? []) {
+            if (!p.hostPort) continue;
+            out.push({
+              port: p.hostPort,
+              protocol: p.protocol === 'UDP' ? 'UDP' : 'TCP',
+              namespace: pod.metadata.namespace ?? '',
+              pod: pod.metadata.name,
+              node: node.metadata.name,
+            });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  podsInNamespace(namespace: string): PodJson[] {
+    return this.pods.byIndex('namespace', namespace);
+  }
+
+  deployment(namespace: string, name: string): DeploymentJson | undefined {
+    return this.deployments.get(namespace, name);
+  }
+
+  managedNamespaces(): NamespaceJson[] {
+    return [...this.namespaces.list()];
+  }
+
+  async apply(objects: KubeManifest[]): Promise<void> {
+    for (const obj of objects) {
+      await this.call(`apply ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, () =>
+        this.http.apply(objectPath(obj.kind, obj.metadata.name, obj.metadata.namespace), obj, FIELD_MANAGER),
+      );
+    }
+  }
+
+  async prune(namespace: string, keep: KubeManifest[]): Promise<void> {
+    for (const kind of PRUNED_KINDS) {
+      const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
+      const list = await this.call(`list ${kind} in ${namespace}`, () =>
+        this.http.get<{ items: Array<{ metadata: { name: string } }> }>(collectionPath(kind, namespace), { query: { labelSelector: MANAGED_SELECTOR } }),
+      );
+      for (const item of list.items) {
+        if (wanted.has(item.metadata.name)) continue;
+        await this.ignoreNotFound(() => this.http.delete(objectPath(kind, item.metadata.name, namespace)));
+      }
+    }
+  }
+
+  async deleteNamespace(name: string): Promise<void> {
+    await this.call(`delete namespace ${name}`, () =>
+      this.ignoreNotFound(() => this.http.delete(objectPath('Namespace', name), { query: { propagationPolicy: 'Background' } })),
+    );
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    await this.call(`delete pod ${namespace}/${name}`, () => this.ignoreNotFound(() => this.http.delete(objectPath('Pod', name, namespace))));
+  }
+
+  async readLog(namespace: string, pod: string, opts: LogOptions): Promise<string> {
+    return this.call(`read the log of ${namespace}/${pod}`, () => this.http.text(`${objectPath('Pod', pod, namespace)}/log`, { query: logQuery(opts), timeoutMs: 30_000 }));
+  }
+
+  async followLog(namespace: string, pod: string, opts: LogOptions, signal: AbortSignal): Promise<Readable> {
+    return this.call(`follow the log of ${namespace}/${pod}`, () =>
+      this.http.stream(`${objectPath('Pod', pod, namespace)}/log`, { query: { ...logQuery(opts), follow: true }, signal }),
+    );
+  }
+
+  onChange(listener: (change: ClusterChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async ignoreNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Runs a Kubernetes call and turns its failure into a domain error naming the cluster. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof KubeError)) throw err;
+      if (err.unreachable) throw new UnavailableError(`cluster ${this.name} could not ${what}: ${err.status === 0 ? 'unreachable' : `HTTP ${err.status}`}`, { cause: err });
+      if (err.status === 404) throw new NotFoundError(`${what}: not found in cluster ${this.name}`, { cause: err });
+      if (err.status === 409) throw new ConflictError(`${what}: conflict in cluster ${this.name}`, { cause: err });
+      if (err.status === 401 || err.status === 403) {
+        throw new UnavailableError(`cluster ${this.name} refused V-Kube's identity to ${what} (HTTP ${err.status}); check its RBAC`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+function isReady(node: NodeJson): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+function logQuery(opts: LogOptions): Query {
+  return {
+    container: opts.container,
+    tailLines: opts.tailLines,
+    sinceSeconds: opts.sinceSeconds,
+    timestamps: opts.timestamps || undefined,
+    previous: opts.previous || undefined,
+    limitBytes: opts.limitBytes,
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * An in-memory copy of one kind of Kubernetes object, kept current by LIST + WATCH.
+ *
+ * Hot reads (regions, host ports, pod status) come from here instead of a LIST per
+ * request. The cache knows whether it has synced and whether its watch is healthy,
+ * so readiness and "cluster unreachable" answers tell the truth. A dropped watch is
+ * resumed from the last resourceVersion; an expired one (410 Gone) re-lists.
+ */
+import { KubeError, type KubeHttp } from './kube-http.js';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string; managedFields?: unknown };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchCacheOptions<T extends KubeObject> {
+  http: KubeHttp;
+  /** Collection path, e.g. `/api/v1/pods`. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Secondary indexes: name → the keys an object is filed under. */
+  indexes?: Record<string, (obj: T) => string[]>;
+  /** Called after the cache has applied a change (not for the objects of a re-list). */
+  onChange?: (type: WatchEventType, obj: T) => void;
+  /** Called after every (re-)list, with the fresh contents. */
+  onSync?: () => void;
+  /** Whether to keep an object in memory (default: all). Others are only passed to onChange. */
+  retain?: (obj: T) => boolean;
+  /** Also pass every listed object to onChange as ADDED (for streams that must not miss a gap). */
+  emitOnList?: boolean;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+interface ListResponse<T> {
+  metadata: { resourceVersion: string; continue?: string };
+  items: T[];
+}
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5_000;
+
+export class WatchCache<T extends KubeObject> {
+  private readonly objects = new Map<string, T>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private resourceVersion = '';
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private hasSynced = false;
+  private healthy = false;
+  private lastError: string | undefined;
+  private lastContact = 0;
+  private syncWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: WatchCacheOptions<T>) {
+    for (const name of Object.keys(opts.indexes ?? {})) this.indexes.set(name, new Map());
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Resolves once the first LIST has filled the cache. */
+  waitForSync(timeoutMs: number): Promise<boolean> {
+    if (this.hasSynced) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.syncWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  /** Synced and the watch currently connected: answers reflect the cluster. */
+  get live(): boolean {
+    return this.hasSynced && this.healthy;
+  }
+
+  get status(): { synced: boolean; live: boolean; size: number; lastError?: string; lastContact: number } {
+    return { synced: this.hasSynced, live: this.live, size: this.objects.size, lastError: this.lastError, lastContact: this.lastContact };
+  }
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.objects.get(key(namespace, name));
+  }
+
+  list(): IterableIterator<T> {
+    return this.objects.values();
+  }
+
+  byIndex(index: string, value: string): T[] {
+    const keys = this.indexes.get(index)?.get(value);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const obj = this.objects.get(k);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  indexKeys(index: string): string[] {
+    return [...(this.indexes.get(index)?.keys() ?? [])];
+  }
+
+  private async run(): Promise<void> {
+    let backoff = BACKOFF_MIN_MS;
+    while (!this.stopped) {
+      try {
+        if (!this.resourceVersion) await this.relist();
+        await this.watch();
+        backoff = BACKOFF_MIN_MS;
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof KubeError && err.status === 410) {
+          this.resourceVersion = '';
+          continue;
+        }
+        this.healthy = false;
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.opts.log?.(`watch ${this.opts.path} failed; retrying in ${backoff} ms`, err);
+        await sleep(backoff + Math.random() * backoff * 0.2);
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.opts.http.get<ListResponse<T>>(this.opts.path, {
+        query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: 500, continue: cont },
+        timeoutMs: 60_000,
+      });
+      for (const item of page.items) {
+        const obj = slim(item);
+        if (this.opts.emitOnList) this.opts.onChange?.('ADDED', obj);
+        if (this.opts.retain && !this.opts.retain(obj)) continue;
+        fresh.set(key(obj.metadata.namespace, obj.metadata.name), obj);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+    this.objects.clear();
+    for (const idx of this.indexes.values()) idx.clear();
+    for (const [k, obj] of fresh) {
+      this.objects.set(k, obj);
+      this.addToIndexes(k, obj);
+    }
+    this.resourceVersion = rv;
+    this.markContact();
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+    this.opts.onSync?.();
+  }
+
+  private async watch(): Promise<void> {
+    this.abort = new AbortController();
+    const res = await this.opts.http.stream(this.opts.path, {
+      query: {
+        watch: true,
+        allowWatchBookmarks: true,
+        resourceVersion: this.resourceVersion,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        // The server ends the watch after this; we resume from the last version seen.
+        timeoutSeconds: 240 + Math.floor(Math.random() * 60),
+      },
+      signal: this.abort.signal,
+    });
+    this.markContact();
+    let buffered = '';
+    try {
+      for await (const chunk of res) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim()) this.handle(line);
+        }
+      }
+    } catch (err) {
+      if (this.stopped) return;
+      if (err instanceof KubeError) throw err;
+      throw new KubeError(0, 'WatchBroken', `watch ${this.opts.path}: ${(err as Error).message}`, this.opts.http.clusterName, { cause: err });
+    }
+    if (!this.stopped && res.complete === false) {
+      throw new KubeError(0, 'WatchBroken', `watch ${this.opts.path} ended early`, this.opts.http.clusterName);
+    }
+  }
+
+  private handle(line: string): void {
+    let event: { type: string; object: T & { code?: number; message?: string } };
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      return;
+    }
+    this.markContact();
+    const { type, object } = event;
+    if (type === 'ERROR') {
+      throw new KubeError(object.code ?? 500, 'WatchError', `watch ${this.opts.path}: ${object.message ?? 'error event'}`, this.opts.http.clusterName);
+    }
+    if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
+    if (type === 'BOOKMARK') return;
+    const obj = slim(object);
+    const k = key(obj.metadata.namespace, obj.metadata.name);
+    const old = this.objects.get(k);
+    if (old) this.removeFromIndexes(k, old);
+    if (type === 'DELETED' || (this.opts.retain && !this.opts.retain(obj))) {
+      this.objects.delete(k);
+    } else {
+      this.objects.set(k, obj);
+      this.addToIndexes(k, obj);
+    }
+    this.opts.onChange?.(type as WatchEventType, obj);
+  }
+
+  private markContact(): void {
+    this.healthy = true;
+    this.lastError = undefined;
+    this.lastContact = Date.now();
+  }
+
+  private addToIndexes(k: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.opts.indexes ?? {})) {
+      const idx = this.indexes.get(name)!;
+      for (const v of fn(obj)) {
+        let set = idx.get(v);
+        if (!set) idx.set(v, (set = new Set()));
+        set.add(k);
+      }
+    }
+  }
+
+  private removeFromIndexes(k: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.opts.indexes ?? {})) {
+      const idx = this.indexes.get(name)!;
+      for (const v of fn(obj)) {
+        const set = idx.get(v);
+        set?.delete(k);
+        if (set?.size === 0) idx.delete(v);
+      }
+    }
+  }
+}
+
+/** managedFields are large and never read; dropping them halves the memory of a pod. */
+function slim<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
+}
+
+function key(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

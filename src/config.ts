@@ -1,0 +1,226 @@
+/**
+ * V-Kube's configuration: one typed object, read from environment variables and an
+ * optional file (`VKUBE_CONFIG`, JSON or YAML, same names in camelCase), validated at
+ * start-up. A bad value stops the start with a message naming the setting.
+ *
+ * Precedence: environment variable > file > default.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseBytes, parseMillicores } from './domain/quantity.js';
+
+export interface UnitCatalogue {
+  /** Memory of one resource unit, in bytes (default 1Gi). */
+  memoryBytes: number;
+  /** CPU share of one unit, in millicores (default 500m). */
+  cpuMillis: number;
+  /** Host ports one unit allows (default 1). */
+  hostPorts: number;
+  /** Containers one unit allows (default 1). */
+  containers: number;
+  /** Persistent storage per unit when the order has persistStorage, in bytes (default 5Gi). */
+  storageBytes: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** `sqlite:<path>` or `postgres://…`. */
+  databaseUrl: string;
+  /** Path of the kubeconfig to use, or undefined for in-cluster configuration. */
+  kubeconfig: string | undefined;
+  /** Bearer token of the provider's admin API; when unset the admin API refuses every call. */
+  adminToken: string | undefined;
+  /** Key for the keyed hash of secrets; when unset one is generated and kept in the database. */
+  secretKey: string | undefined;
+  regionLabel: string;
+  units: UnitCatalogue;
+  /** Host ports never leased: sorted, as inclusive ranges. */
+  reservedPorts: Array<[number, number]>;
+  registry: {
+    timeoutMs: number;
+    insecureRegistries: string[];
+  };
+  reconcile: {
+    /** How often the reconcile loop revisits every order even without a change. */
+    intervalMs: number;
+    /** How long after expiry an order's workload is kept before it is torn down. */
+    expiryGraceSeconds: number;
+    /** How long before expiry a notice is raised. */
+    noticeAheadSeconds: number;
+  };
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Kubelet, kube-proxy and control-plane ports, SSH, and the default NodePort range. */
+export const DEFAULT_RESERVED_PORTS = '22,2379-2380,6443,10248-10260,30000-32767';
+
+type Source = Record<string, unknown>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const file = readConfigFile(env.VKUBE_CONFIG, cwd);
+  const get = new Settings(env, file);
+
+  const units: UnitCatalogue = {
+    memoryBytes: get.quantity('VKUBE_UNIT_MEMORY', 'unitMemory', '1Gi', parseBytes),
+    cpuMillis: get.quantity('VKUBE_UNIT_CPU', 'unitCpu', '500m', parseMillicores),
+    hostPorts: get.int('VKUBE_UNIT_HOST_PORTS', 'unitHostPorts', 1, 0, 1000),
+    containers: get.int('VKUBE_UNIT_CONTAINERS', 'unitContainers', 1, 1, 100),
+    storageBytes: get.quantity('VKUBE_UNIT_STORAGE', 'unitStorage', '5Gi', parseBytes),
+  };
+
+  const config: Config = {
+    port: get.int('PORT', 'port', 8080, 0, 65535),
+    host: get.string('HOST', 'host', '0.0.0.0'),
+    databaseUrl: get.string('DATABASE_URL', 'databaseUrl', 'sqlite:.vkube/vkube.db'),
+    kubeconfig: resolveKubeconfig(get.optionalString('KUBECONFIG', 'kubeconfig'), cwd, env),
+    adminToken: get.optionalString('VKUBE_ADMIN_TOKEN', 'adminToken'),
+    secretKey: get.optionalString('VKUBE_SECRET_KEY', 'secretKey'),
+    regionLabel: get.string('VKUBE_REGION_LABEL', 'regionLabel', 'region'),
+    units,
+    reservedPorts: parsePortRanges(
+      [DEFAULT_RESERVED_PORTS, get.optionalString('VKUBE_RESERVED_PORTS', 'reservedPorts') ?? ''].filter(Boolean).join(','),
+      'VKUBE_RESERVED_PORTS',
+    ),
+    registry: {
+      timeoutMs: get.int('VKUBE_REGISTRY_TIMEOUT_MS', 'registryTimeoutMs', 5000, 100, 120_000),
+      insecureRegistries: get.list('VKUBE_INSECURE_REGISTRIES', 'insecureRegistries'),
+    },
+    reconcile: {
+      intervalMs: get.int('VKUBE_RECONCILE_INTERVAL_MS', 'reconcileIntervalMs', 30_000, 100, 3_600_000),
+      expiryGraceSeconds: get.int('VKUBE_EXPIRY_GRACE_SECONDS', 'expiryGraceSeconds', 0, 0, 30 * 86400),
+      noticeAheadSeconds: get.int('VKUBE_NOTICE_AHEAD_SECONDS', 'noticeAheadSeconds', 86400, 0, 30 * 86400),
+    },
+    bodyLimit: get.int('VKUBE_BODY_LIMIT', 'bodyLimit', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel: get.oneOf('LOG_LEVEL', 'logLevel', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  };
+
+  if (!/^sqlite:.+|^postgres(ql)?:\/\/.+/.test(config.databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL=${redactUrl(config.databaseUrl)}: must be sqlite:<path> or postgres://…`);
+  }
+  if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(config.regionLabel)) {
+    throw new ConfigError(`VKUBE_REGION_LABEL=${config.regionLabel}: not a Kubernetes label key`);
+  }
+  if (config.adminToken !== undefined && config.adminToken.length < 16) {
+    throw new ConfigError('VKUBE_ADMIN_TOKEN: must be at least 16 characters');
+  }
+  return config;
+}
+
+/**
+ * KUBECONFIG when set; else the local cluster's `.vkube/cluster/kubeconfig` when it
+ * exists; else in-cluster configuration when running in a pod; else `~/.kube/config`.
+ */
+function resolveKubeconfig(explicit: string | undefined, cwd: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (explicit) {
+    const path = resolve(cwd, explicit.split(':')[0]!);
+    if (!existsSync(path)) throw new ConfigError(`KUBECONFIG=${explicit}: no such file`);
+    return path;
+  }
+  const local = join(cwd, '.vkube', 'cluster', 'kubeconfig');
+  if (existsSync(local)) return local;
+  if (env.KUBERNETES_SERVICE_HOST) return undefined;
+  return join(homedir(), '.kube', 'config');
+}
+
+function readConfigFile(path: string | undefined, cwd: string): Source {
+  if (!path) return {};
+  const full = resolve(cwd, path);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`VKUBE_CONFIG=${path}: cannot read it (${(err as Error).message})`);
+  }
+  try {
+    const parsed: unknown = parseYaml(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the file must hold an object');
+    return parsed as Source;
+  } catch (err) {
+    throw new ConfigError(`VKUBE_CONFIG=${path}: ${(err as Error).message}`);
+  }
+}
+
+export function parsePortRanges(text: string, name: string): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    const lo = Number(m?.[1]);
+    const hi = Number(m?.[2] ?? m?.[1]);
+    if (!m || lo < 1 || hi > 65535 || lo > hi) throw new ConfigError(`${name}: "${part}" is not a port or a range like 30000-32767`);
+    ranges.push([lo, hi]);
+  }
+  return ranges.sort((a, b) => a[0] - b[0]);
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
+
+/** Reads one setting from the environment, then the file, then the default. */
+class Settings {
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly file: Source,
+  ) {}
+
+  private raw(envName: string, key: string): { value: unknown; from: string } | undefined {
+    const fromEnv = this.env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: envName };
+    if (this.file[key] !== undefined && this.file[key] !== null) return { value: this.file[key], from: `${key} (in VKUBE_CONFIG)` };
+    return undefined;
+  }
+
+  string(envName: string, key: string, fallback: string): string {
+    return this.optionalString(envName, key) ?? fallback;
+  }
+
+  optionalString(envName: string, key: string): string | undefined {
+    const r = this.raw(envName, key);
+    if (!r) return undefined;
+    if (typeof r.value !== 'string' && typeof r.value !== 'number') throw new ConfigError(`${r.from}: must be a string`);
+    return String(r.value);
+  }
+
+  int(envName: string, key: string, fallback: number, min: number, max: number): number {
+    const r = this.raw(envName, key);
+    if (!r) return fallback;
+    const n = typeof r.value === 'number' ? r.value : /^-?\d+$/.test(String(r.value).trim()) ? Number(r.value) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${r.from}=${String(r.value)}: must be an integer from ${min} to ${max}`);
+    return n;
+  }
+
+  quantity(envName: string, key: string, fallback: string, parse: (s: string) => number | undefined): number {
+    const r = this.raw(envName, key);
+    const text = r ? String(r.value) : fallback;
+    const n = parse(text);
+    if (n === undefined || n <= 0) throw new ConfigError(`${r?.from ?? envName}=${text}: not a positive Kubernetes quantity`);
+    return n;
+  }
+
+  list(envName: string, key: string): string[] {
+    const r = this.raw(envName, key);
+    if (!r) return [];
+    if (Array.isArray(r.value)) return r.value.map(String);
+    return String(r.value).split(',').map((s) => s.trim()).filter(Boolean);
+  }
+
+  oneOf<T extends string>(envName: string, key: string, fallback: T, allowed: readonly T[]): T {
+    const r = this.raw(envName, key);
+    if (!r) return fallback;
+    if (!allowed.includes(r.value as T)) throw new ConfigError(`${r.from}=${String(r.value)}: must be one of ${allowed.join(', ')}`);
+    return r.value as T;
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * What a customer may deploy, and the one place that decides it.
+ *
+ * Two request shapes reach us: the seed API's (`POST /k8s/deploy`: `nodeSelector`,
+ * `resource.memory` per container) and the original clients' (`POST /k8s/deployment`:
+ * `resourceUnit` per container, `envs`, `config`, `pvtLogin`, … in two generations).
+ * Both are parsed into one normalised `DeploySpec`, or refused with an InputError
+ * that names the offending field (`containers[0].ports[1].hostPort: …`).
+ *
+ * Pure: no I/O. Everything it needs to know (the order's units, the known regions,
+ * the reserved ports) comes in a `DeployContext`.
+ */
+import type { UnitCatalogue } from '../config.js';
+import { InputError } from './errors.js';
+import { parseBytes } from './quantity.js';
+
+export type Protocol = 'TCP' | 'UDP';
+
+export interface PortSpec {
+  containerPort: number;
+  /** Chosen by the customer, or by V-Kube for random-port orders (see ports.ts). */
+  hostPort?: number;
+  protocol: Protocol;
+}
+
+export interface ConfigFile {
+  /** Absolute path of the file inside the container. */
+  path: string;
+  content: string;
+}
+
+export interface ExposedPort {
+  path: string;
+  rewrite: boolean;
+  containerPort: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  ports: PortSpec[];
+  memoryBytes: number;
+  cpuMillis: number;
+  /** Resource units the container was given (the clients' shape), else derived from memory. */
+  units: number;
+  command?: string[];
+  args?: string[];
+  env: Array<{ name: string; value: string }>;
+  /** Mount point of the order's persistent volume, when the order has persistent storage. */
+  mountPath?: string;
+  configFiles: ConfigFile[];
+  exposedPorts: ExposedPort[];
+  /** Index into DeploySpec.registryLogins of the credentials for this container's image. */
+  loginIndex?: number;
+}
+
+export interface RegistryLogin {
+  username: string;
+  password: string;
+}
+
+export interface DeploySpec {
+  region: string;
+  containers: ContainerSpec[];
+  /** Registry credentials the customer gave (`pvtLogin`), by position. */
+  registryLogins: RegistryLogin[];
+  /** Which request shape it came from; `GET /k8s/deployment/info` answers in it. */
+  shape: 'seed' | 'client';
+}
+
+export interface DeployContext {
+  order: { units: number; region: string; randomPorts: boolean; persistStorage: boolean };
+  units: UnitCatalogue;
+  reservedPorts: ReadonlyArray<readonly [number, number]>;
+  /** Regions the cluster has now. */
+  regions: readonly string[];
+  /** Decides whether an image reference is well formed. */
+  isValidImage: (ref: string) => boolean;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+const MAX_CONTAINERS = 20;
+const MAX_CONFIG_BYTES = 768 * 1024;
+const MAX_ARG_BYTES = 64 * 1024;
+const MIN_MEMORY = 4 * 2 ** 20;
+
+export function isReserved(port: number, reserved: DeployContext['reservedPorts']): boolean {
+  return reserved.some(([lo, hi]) => port >= lo && port <= hi);
+}
+
+/** `POST /k8s/deploy` (the seed API's body). */
+export function parseSeedDeploy(body: unknown, ctx: DeployContext): DeploySpec {
+  const root = object(body, 'body');
+  const selector = root.nodeSelector === undefined ? undefined : object(root.nodeSelector, 'nodeSelector');
+  const region = parseRegion(selector?.region, 'nodeSelector.region', ctx, true);
+  const list = containerList(root.containers);
+  const containers = list.map((raw, i) => {
+    const at = `containers[${i}]`;
+    const c = object(raw, at);
+    const resource = object(c.resource, `${at}.resource`);
+    const memoryBytes = memory(resource.memory, `${at}.resource.memory`);
+    return {
+      ...commonContainer(c, at, ctx),
+      memoryBytes,
+      units: 0,
+      cpuMillis: 0,
+    };
+  });
+  const totalMemory = containers.reduce((s, c) => s + c.memoryBytes, 0);
+  const allowed = ctx.order.units * ctx.units.memoryBytes;
+  if (totalMemory > allowed) {
+    throw new InputError(
+      `the containers ask for ${mib(totalMemory)} of memory in all, more than the order's ${ctx.order.units} unit(s) allow (${mib(allowed)})`,
+      'containers[].resource.memory',
+    );
+  }
+  // CPU follows memory: a container gets the share of the order's CPU that its memory is of the order's memory.
+  const orderCpu = ctx.order.units * ctx.units.cpuMillis;
+  for (const c of containers) {
+    c.cpuMillis = Math.max(10, Math.floor((orderCpu * c.memoryBytes) / allowed));
+    c.units = Math.max(1, Math.round(c.memoryBytes / ctx.units.memoryBytes));
+  }
+  const spec: DeploySpec = { region, containers, registryLogins: logins(root.pvtLogin, containers.length), shape: 'seed' };
+  return finish(spec, ctx);
+}
+
+/** `POST /k8s/deployment` and `/k8s/deployment/update` (the original clients' body). */
+export function parseClientDeploy(body: unknown, ctx: DeployContext): DeploySpec {
+  const root = object(body, 'body');
+  const selector = root.nodeSelector === undefined ? undefined : object(root.nodeSelector, 'nodeSelector');
+  const region = parseRegion(selector?.region, 'nodeSelector.region', ctx, false);
+  const list = containerList(root.containers);
+  const containers = list.map((raw, i) => {
+    const at = `containers[${i}]`;
+    const c = object(raw, at);
+    const units = c.resourceUnit === undefined ? 1 : int(c.resourceUnit, `${at}.resourceUnit`, 1, ctx.order.units);
+    return {
+      ...commonContainer(c, at, ctx),
+      units,
+      memoryBytes: units * ctx.units.memoryBytes,
+      cpuMillis: units * ctx.units.cpuMillis,
+    };
+  });
+  const totalUnits = containers.reduce((s, c) => s + c.units, 0);
+  if (totalUnits > ctx.order.units) {
+    throw new InputError(`the containers ask for ${totalUnits} resource units in all; the order has ${ctx.order.units}`, 'containers[].resourceUnit');
+  }
+  const spec: DeploySpec = { region, containers, registryLogins: logins(root.pvtLogin, containers.length), shape: 'client' };
+  return finish(spec, ctx);
+}
+
+/** Checks shared by both shapes, across containers. */
+function finish(spec: DeploySpec, ctx: DeployContext): DeploySpec {
+  const maxContainers = ctx.order.units * ctx.units.containers;
+  if (spec.containers.length > maxContainers) {
+    throw new InputError(`${spec.containers.length} containers, but the order's ${ctx.order.units} unit(s) allow ${maxContainers}`, 'containers');
+  }
+  const names = new Set<string>();
+  const containerPorts = new Map<string, string>();
+  const hostPorts = new Map<string, string>();
+  spec.containers.forEach((c, i) => {
+    if (names.has(c.name)) throw new InputError(`"${c.name}" is used by two containers; names must be unique in the pod`, `containers[${i}].name`);
+    names.add(c.name);
+    c.ports.forEach((p, j) => {
+      const at = `containers[${i}].ports[${j}]`;
+      const ck = `${p.containerPort}/${p.protocol}`;
+      if (containerPorts.has(ck)) throw new InputError(`${ck} is already used by ${containerPorts.get(ck)}`, `${at}.containerPort`);
+      containerPorts.set(ck, at);
+      if (p.hostPort !== undefined) {
+        const hk = `${p.hostPort}/${p.protocol}`;
+        if (hostPorts.has(hk)) throw new InputError(`${hk} is already used by ${hostPorts.get(hk)}`, `${at}.hostPort`);
+        hostPorts.set(hk, at);
+      }
+    });
+    c.exposedPorts.forEach((e, j) => {
+      if (!c.ports.some((p) => p.containerPort === e.containerPort && p.protocol === 'TCP')) {
+        throw new InputError(`port ${e.containerPort} is not one of the container's TCP ports`, `containers[${i}].exposedPorts[${j}].containerPort`);
+      }
+    });
+    const login = spec.registryLogins[i];
+    if (login && (login.username || login.password)) c.loginIndex = i;
+  });
+  const hostPortCount = ctx.order.randomPorts
+    ? spec.containers.reduce((s, c) => s + c.ports.length, 0)
+    : hostPorts.size;
+  const maxHostPorts = ctx.order.units * ctx.units.hostPorts;
+  if (hostPortCount > maxHostPorts) {
+    throw new InputError(`${hostPortCount} host ports, but the order's ${ctx.order.units} unit(s) allow ${maxHostPorts}`, 'containers[].ports');
+  }
+  const configBytes = spec.containers.reduce((s, c) => s + c.configFiles.reduce((t, f) => t + Buffer.byteLength(f.content), 0), 0);
+  if (configBytes > MAX_CONFIG_BYTES) throw new InputError(`configuration files total ${configBytes} bytes; at most ${MAX_CONFIG_BYTES}`, 'containers[].config');
+  return spec;
+}
+
+function commonContainer(c: Record<string, unknown>, at: string, ctx: DeployContext): Omit<ContainerSpec, 'memoryBytes' | 'cpuMillis' | 'units'> {
+  const name = string(c.name, `${at}.name`);
+  if (!DNS_LABEL.test(name)) throw new InputError('must be a DNS-1123 label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit', `${at}.name`);
+  const image = string(c.imageName, `${at}.imageName`).trim();
+  if (!ctx.isValidImage(image)) throw new InputError(`"${truncate(image)}" is not a valid image reference (e.g. nginx, nginx:1.27, user/app:tag)`, `${at}.imageName`);
+  const ports = c.ports === undefined || c.ports === null ? [] : array(c.ports, `${at}.ports`).map((p, j) => port(p, `${at}.ports[${j}]`, ctx));
+  const out: Omit<ContainerSpec, 'memoryBytes' | 'cpuMillis' | 'units'> = {
+    name,
+    image,
+    ports,
+    env: envs(c.envs ?? c.env, `${at}.envs`),
+    configFiles: configFiles(c, at),
+    exposedPorts: exposed(c.exposedPorts, `${at}.exposedPorts`),
+  };
+  const command = argv(c.command, `${at}.command`);
+  if (command) out.command = command;
+  const args = argv(c.args, `${at}.args`);
+  if (args) out.args = args;
+  if (c.mountPath !== undefined && c.mountPath !== null && c.mountPath !== '') {
+    const path = absolutePath(c.mountPath, `${at}.mountPath`);
+    if (!ctx.order.persistStorage) throw new InputError('this order has no persistent storage (persistStorage is not "Yes")', `${at}.mountPath`);
+    out.mountPath = path;
+  }
+  return out;
+}
+
+function parseRegion(value: unknown, at: string, ctx: DeployContext, required: boolean): string {
+  if (value === undefined || value === null || value === '') {
+    if (ctx.order.region) return ctx.order.region;
+    if (required) throw new InputError('required: one of the regions GET /k8s/regions lists', at);
+    throw new InputError('required: the order names no region, so the deploy must (nodeSelector.region)', at);
+  }
+  const region = string(value, at);
+  if (!ctx.regions.includes(region)) throw new InputError(`unknown region "${truncate(region)}"; known regions: ${ctx.regions.join(', ') || 'none'}`, at);
+  if (ctx.order.region && region !== ctx.order.region) throw new InputError(`this order is for region "${ctx.order.region}"`, at);
+  return region;
+}
+
+function containerList(value: unknown): unknown[] {
+  const list = array(value, 'containers');
+  if (list.length === 0) throw new InputError('at least one container is required', 'containers');
+  if (list.length > MAX_CONTAINERS) throw new InputError(`at most ${MAX_CONTAINERS} containers`, 'containers');
+  return list;
+}
+
+function port(value: unknown, at: string, ctx: DeployContext): PortSpec {
+  const p = object(value, at);
+  const protocol = p.protocol === undefined || p.protocol === null || p.protocol === '' ? 'TCP' : string(p.protocol, `${at}.protocol`).toUpperCase();
+  if (protocol !== 'TCP' && protocol !== 'UDP') throw new InputError('must be TCP or UDP', `${at}.protocol`);
+  const out: PortSpec = { containerPort: int(p.containerPort, `${at}.containerPort`, 1, 65535), protocol };
+  // Random-port orders get their host ports from V-Kube; whatever the client sent is ignored.
+  if (!ctx.order.randomPorts && p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0) {
+    const hostPort = int(p.hostPort, `${at}.hostPort`, 1, 65535);
+    if (isReserved(hostPort, ctx.reservedPorts)) throw new InputError(`${hostPort} is a reserved port and cannot be leased`, `${at}.hostPort`);
+    out.hostPort = hostPort;
+  }
+  return out;
+}
+
+function memory(value: unknown, at: string): number {
+  const text = string(value, at);
+  const bytes = parseBytes(text);
+  if (bytes === undefined || !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(text.trim())) {
+    throw new InputError(`"${truncate(text)}" is not a memory quantity such as 100Mi or 1Gi`, at);
+  }
+  if (bytes < MIN_MEMORY) throw new InputError(`at least 4Mi`, at);
+  return bytes;
+}
+
+/** `command`/`args`: a newline-separated string (seed) or an array of strings (clients). */
+function argv(value: unknown, at: string): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  let items: string[];
+  if (typeof value === 'string') items = value.split('\n').filter((s) => s !== '');
+  else if (Array.isArray(value)) items = value.map((v, i) => string(v, `${at}[${i}]`));
+  else throw new InputError('must be a newline-separated string or an array of strings', at);
+  if (items.reduce((s, a) => s + Buffer.byteLength(a), 0) > MAX_ARG_BYTES) throw new InputError(`longer than ${MAX_ARG_BYTES} bytes`, at);
+  return items.length ? items : undefined;
+}
+
+function envs(value: unknown, at: string): Array<{ name: string; value: string }> {
+  if (value === undefined || value === null) return [];
+  const seen = new Set<string>();
+  return array(value, at).map((raw, i) => {
+    const e = object(raw, `${at}[${i}]`);
+    const name = string(e.name, `${at}[${i}].name`);
+    if (!ENV_NAME.test(name) || name.length > 256) throw new InputError('not a valid environment variable name', `${at}[${i}].name`);
+    if (seen.has(name)) throw new InputError(`"${name}" is set twice`, `${at}[${i}].name`);
+    seen.add(name);
+    const v = e.value === undefined || e.value === null ? '' : typeof e.value === 'number' || typeof e.value === 'boolean' ? String(e.value) : string(e.value, `${at}[${i}].value`);
+    return { name, value: v };
+  });
+}
+
+function configFiles(c: Record<string, unknown>, at: string): ConfigFile[] {
+  const files: ConfigFile[] = [];
+  if (c.config !== undefined && c.config !== null && c.config !== '') {
+    const content = string(c.config, `${at}.config`);
+    if (c.configMountPath === undefined || c.configMountPath === null || c.configMountPath === '') {
+      throw new InputError('required when config is given: the path of the file in the container', `${at}.configMountPath`);
+    }
+    files.push({ path: absolutePath(c.configMountPath, `${at}.configMountPath`), content });
+  }
+  if (c.configMap !== undefined && c.configMap !== null) {
+    const map = object(c.configMap, `${at}.configMap`);
+    for (const [path, content] of Object.entries(map)) {
+      const where = `${at}.configMap[${JSON.stringify(truncate(path))}]`;
+      files.push({ path: absolutePath(path, where), content: string(content, where) });
+    }
+  }
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.path)) throw new InputError(`the file ${f.path} is given twice`, `${at}.configMap`);
+    seen.add(f.path);
+  }
+  return files;
+}
+
+function exposed(value: unknown, at: string): ExposedPort[] {
+  if (value === undefined || value === null) return [];
+  return array(value, at).map((raw, i) => {
+    const e = object(raw, `${at}[${i}]`);
+    const path = e.path === undefined || e.path === '' ? '/' : string(e.path, `${at}[${i}].path`);
+    if (!path.startsWith('/') || /\s/.test(path) || path.length > 256) throw new InputError('must be a URL path starting with /', `${at}[${i}].path`);
+    const rewrite = e.rewrite === undefined ? false : e.rewrite;
+    if (typeof rewrite !== 'boolean') throw new InputError('must be true or false', `${at}[${i}].rewrite`);
+    return { path, rewrite, containerPort: int(e.containerPort, `${at}[${i}].containerPort`, 1, 65535) };
+  });
+}
+
+function logins(value: unknown, containers: number): RegistryLogin[] {
+  if (value === undefined || value === null) return [];
+  const list = array(value, 'pvtLogin');
+  if (list.length > containers) throw new InputError(`${list.length} logins for ${containers} containers`, 'pvtLogin');
+  return list.map((raw, i) => {
+    const l = raw === null ? {} : object(raw, `pvtLogin[${i}]`);
+    return {
+      username: l.username === undefined || l.username === null ? '' : string(l.username, `pvtLogin[${i}].username`),
+      password: l.password === undefined || l.password === null ? '' : string(l.password, `pvtLogin[${i}].password`),
+    };
+  });
+}
+
+function absolutePath(value: unknown, at: string): string {
+  const path = string(value, at);
+  if (!path.startsWith('/') || path === '/' || path.split('/').includes('..') || /[\0:\n]/.test(path) || path.length > 512) {
+    throw new InputError('must be an absolute path inside the container (not "/", no "..")', at);
+  }
+  return path.replace(/\/+$/, '');
+}
+
+// ---- primitive readers: each names the field it refuses ----
+
+function object(value: unknown, at: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(value === undefined ? 'required' : 'must be an object', at);
+  return value as Record<string, unknown>;
+}
+
+function array(value: unknown, at: string): unknown[] {
+  if (!Array.isArray(value)) throw new InputError(value === undefined || value === null ? 'required' : 'must be an array', at);
+  return value;
+}
+
+function string(value: unknown, at: string): string {
+  if (typeof value !== 'string') throw new InputError(value === undefined || value === null ? 'required' : 'must be a string', at);
+  if (value.length > 1024 * 1024) throw new InputError('too long', at);
+  return value;
+}
+
+function int(value: unknown, at: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InputError(value === undefined || value === null ? 'required' : `must be an integer from ${min} to ${max}, not ${truncate(JSON.stringify(value))}`, at);
+  }
+  if (value < min || value > max) throw new InputError(`must be an integer from ${min} to ${max}, not ${value}`, at);
+  return value;
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)}Mi`;
+}

@@ -1,0 +1,164 @@
+/**
+ * Deploying: validate the request, check images and host ports, record the desired
+ * spec and take the host-port leases in one transaction, then have the reconciler
+ * apply it. The record comes first, so a crash after it converges on restart.
+ */
+import type { ClusterGateway } from '../cluster/gateway.js';
+import type { Config } from '../config.js';
+import type { ImageRegistry } from '../registry/types.js';
+import { InvalidImageReference } from '../registry/types.js';
+import type { OrderRecord, OrderStore, ServiceStatus } from '../store/types.js';
+import { PortsTaken, StaleState } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { CredentialBox } from './credential-box.js';
+import { type DeployContext, type DeploySpec, parseClientDeploy, parseSeedDeploy } from './deploy-spec.js';
+import { ConflictError, ForbiddenError, InputError, UnavailableError } from './errors.js';
+import { namespaceOf } from './manifests.js';
+import { assignsRandomPorts, persistsStorage } from './order-options.js';
+import type { PortService } from './ports.js';
+import type { Reconciler } from './reconciler.js';
+
+/** `deploy`: the seed's call, any live order. `first`: the clients' first deploy. `update`: their later ones. */
+export type DeployMode = 'deploy' | 'first' | 'update';
+
+export interface DeployResult {
+  status: 'OK';
+  id: string;
+  namespace: string;
+  region: string;
+  containers: Array<{ name: string; image: string; ports: Array<{ containerPort: number; hostPort?: number; protocol: string }> }>;
+  warnings: string[];
+}
+
+export interface DeployDeps {
+  store: OrderStore;
+  cluster: ClusterGateway;
+  ports: PortService;
+  reconciler: Pick<Reconciler, 'reconcile'>;
+  registry: ImageRegistry;
+  credentials: CredentialBox;
+  clock: Clock;
+  config: Pick<Config, 'units' | 'reservedPorts'>;
+  /** Whether an image reference is well formed (Docker's grammar). */
+  isValidImage: (ref: string) => boolean;
+}
+
+export class DeployService {
+  constructor(private readonly deps: DeployDeps) {}
+
+  async deploy(order: OrderRecord, body: unknown, mode: DeployMode): Promise<DeployResult> {
+    assertActive(order, this.deps.clock.now());
+    if (mode === 'first' && order.serviceStatus !== 'ServicePending') {
+      throw new ConflictError(`the service is already deployed (${order.serviceStatus}); change it with POST /k8s/deployment/update`);
+    }
+    if (mode === 'update' && order.serviceStatus === 'ServicePending') {
+      throw new ConflictError('nothing is deployed yet; deploy first with POST /k8s/deployment');
+    }
+    const regions = this.deps.cluster.regions();
+    if (!regions) throw new UnavailableError('the cluster cannot be reached now; nothing was changed, try again shortly');
+
+    const ctx: DeployContext = {
+      order: { units: order.units, region: order.region, randomPorts: assignsRandomPorts(order), persistStorage: persistsStorage(order) },
+      units: this.deps.config.units,
+      reservedPorts: this.deps.config.reservedPorts,
+      regions,
+      isValidImage: this.deps.isValidImage,
+    };
+    const spec = mode === 'deploy' ? parseSeedDeploy(body, ctx) : parseClientDeploy(body, ctx);
+    const warnings = await this.checkImages(spec);
+
+    const taken = await this.deps.ports.taken(spec.region, order.id);
+    if (!taken) throw new UnavailableError('the cluster cannot be reached now; nothing was changed, try again shortly');
+    if (ctx.order.randomPorts) {
+      this.deps.ports.assignRandomPorts(spec, order.spec && (order.spec as DeploySpec).region === spec.region ? (order.spec as DeploySpec) : null, taken);
+    } else {
+      const busy = spec.containers.flatMap((c) => c.ports).filter((p) => p.hostPort !== undefined && taken.has(`${p.hostPort}/${p.protocol}`));
+      if (busy.length) throw portsTakenError(busy.map((p) => ({ port: p.hostPort!, protocol: p.protocol })), spec.region);
+    }
+
+    const now = this.deps.clock.now();
+    const activating = order.serviceStatus === 'ServicePending';
+    const fields: Partial<OrderRecord> = activating
+      ? { activatedAt: now, runningAt: now, endAt: now + order.durationHours * 3600 }
+      : order.serviceStatus === 'ServiceStop'
+        ? { runningAt: now }
+        : {};
+    const stored: DeploySpec = {
+      ...spec,
+      registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.seal(l.password) })),
+    };
+    const allowedFrom: ServiceStatus[] = mode === 'first' ? ['ServicePending'] : mode === 'update' ? ['ServiceRunning', 'ServiceStop'] : ['ServicePending', 'ServiceRunning', 'ServiceStop'];
+    try {
+      await this.deps.store.recordDeploy(order.id, {
+        spec: stored,
+        region: spec.region,
+        leases: spec.containers.flatMap((c) => c.ports).filter((p) => p.hostPort !== undefined).map((p) => ({ port: p.hostPort!, protocol: p.protocol })),
+        allowedFrom,
+        status: 'ServiceRunning',
+        fields,
+        now,
+      });
+    } catch (err) {
+      if (err instanceof PortsTaken) throw portsTakenError(err.leases, spec.region);
+      if (err instanceof StaleState) throw new ConflictError(`the order changed meanwhile (now ${err.actual ?? 'gone'}); nothing was deployed`);
+      throw err;
+    }
+
+    try {
+      await this.deps.reconciler.reconcile(order.id);
+    } catch (err) {
+      if (err instanceof UnavailableError) {
+        throw new UnavailableError(`the deploy is recorded but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
+      }
+      throw err;
+    }
+
+    return {
+      status: 'OK',
+      id: order.id,
+      namespace: namespaceOf(order.id),
+      region: spec.region,
+      containers: spec.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.hostPort !== undefined ? { hostPort: p.hostPort } : {}), protocol: p.protocol })),
+      })),
+      warnings,
+    };
+  }
+
+  /** Refuses images the registry says do not exist; a registry that cannot be asked only warns. */
+  private async checkImages(spec: DeploySpec): Promise<string[]> {
+    const warnings: string[] = [];
+    const results = await Promise.all(
+      spec.containers.map(async (c, i) => {
+        const credentials = c.loginIndex !== undefined ? spec.registryLogins[c.loginIndex] : undefined;
+        try {
+          return { c, i, result: await this.deps.registry.check(c.image, credentials) };
+        } catch (err) {
+          if (err instanceof InvalidImageReference) throw new InputError(err.message, `containers[${i}].imageName`);
+          throw err;
+        }
+      }),
+    );
+    for (const { c, i, result } of results) {
+      if (result.status === 'missing') throw new InputError(`image ${c.image} does not exist in its registry`, `containers[${i}].imageName`);
+      if (result.status === 'denied') throw new InputError(`the registry refused the credentials for ${c.image}: ${result.detail}`, `pvtLogin[${i}]`);
+      if (result.status === 'unreachable') warnings.push(`could not check image ${c.image} (${result.detail}); deployed anyway, the node will retry pulling it`);
+    }
+    return warnings;
+  }
+}
+
+/** Deploys, updates and pod actions are refused once an order has ended. */
+export function assertActive(order: OrderRecord, now: number): void {
+  if (order.serviceStatus === 'ServiceDone' || (order.endAt !== null && now >= order.endAt)) {
+    throw new ForbiddenError(`the order expired${order.endAt ? ` at ${new Date(order.endAt * 1000).toISOString()}` : ''}; renew it to deploy again`);
+  }
+  if (order.serviceStatus === 'ServiceAbort') throw new ForbiddenError('the order was aborted');
+}
+
+function portsTakenError(ports: Array<{ port: number; protocol: string }>, region: string): ConflictError {
+  const list = [...new Set(ports.map((p) => `${p.port}${p.protocol === 'UDP' ? '/UDP' : ''}`))];
+  return new ConflictError(`host port${list.length > 1 ? 's' : ''} ${list.join(', ')} ${list.length > 1 ? 'are' : 'is'} already taken in region ${region}`);
+}

@@ -1,0 +1,73 @@
+/**
+ * The errors domain code throws. Each names what went wrong in words a customer can
+ * act on; `src/http/errors.ts` is the one place that turns them into HTTP statuses and
+ * the `{"error":{"code","message"}}` envelope.
+ */
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export type ErrorKind =
+  | 'input'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'too-many-requests'
+  | 'unavailable'
+  | 'upstream';
+
+/** The request is malformed or breaks a rule; `field` names the offending part. */
+export class InputError extends DomainError {
+  readonly kind = 'input';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(field ? `${field}: ${message}` : message);
+  }
+}
+
+/** No credentials, or credentials that open nothing. */
+export class AuthenticationError extends DomainError {
+  readonly kind = 'unauthenticated';
+}
+
+/** Authenticated, but this may not be done now (expired or aborted order, …). */
+export class ForbiddenError extends DomainError {
+  readonly kind = 'forbidden';
+}
+
+export class NotFoundError extends DomainError {
+  readonly kind = 'not-found';
+}
+
+/** The request clashes with the state of something else (a host port held by another order). */
+export class ConflictError extends DomainError {
+  readonly kind = 'conflict';
+}
+
+export class TooManyRequestsError extends DomainError {
+  readonly kind = 'too-many-requests';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A dependency we own (the cluster, the database) cannot be reached; retry later. */
+export class UnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+}
+
+/** A third party the request depends on (an image registry) failed to answer. */
+export class UpstreamError extends DomainError {
+  readonly kind = 'upstream';
+}

@@ -1,0 +1,272 @@
+/**
+ * The Kubernetes objects that make up one order's workload. Pure: the reconciler
+ * applies what this returns (server-side apply), so everything about how a workload
+ * looks in the cluster is decided here and nowhere else.
+ *
+ * One namespace per order, holding: a ResourceQuota and LimitRange sized from the
+ * order's units, a deny-by-default NetworkPolicy, registry pull Secrets, ConfigMaps
+ * for configuration files, the persistent volume claim when the order has storage,
+ * and one Deployment (one replica, `Recreate`: a rolling update with host ports would
+ * wait forever for the port the old pod holds).
+ */
+import type { KubeManifest } from '../cluster/gateway.js';
+import type { UnitCatalogue } from '../config.js';
+import type { OrderRecord } from '../store/types.js';
+import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
+import { formatBytes, formatMillicores } from './quantity.js';
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vkube' } as const;
+export const ORDER_LABEL = 'vkube.dev/order';
+export const SPEC_GENERATION_ANNOTATION = 'vkube.dev/spec-generation';
+export const RESTART_ANNOTATION = 'vkube.dev/restart-generation';
+export const DEPLOYMENT_NAME = 'workload';
+export const DATA_CLAIM = 'data';
+
+/** Capabilities a container keeps (everything else is dropped): what common images need to start as root and drop privileges. */
+export const ALLOWED_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID', 'NET_BIND_SERVICE', 'KILL'] as const;
+
+/** Destinations a tenant's pod may not reach: private ranges (nodes, control plane, other tenants) and link-local metadata. */
+export const BLOCKED_EGRESS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'];
+
+export interface WorkloadInput {
+  order: Pick<OrderRecord, 'id' | 'units' | 'specGeneration' | 'restartGeneration'>;
+  spec: DeploySpec;
+  units: UnitCatalogue;
+  regionLabel: string;
+  /** 1 to run, 0 when the customer stopped the service. */
+  replicas: 0 | 1;
+  persistStorage: boolean;
+}
+
+export function namespaceOf(orderId: string): string {
+  return `vkube-${orderId}`;
+}
+
+export function orderLabels(orderId: string): Record<string, string> {
+  return { ...MANAGED_BY, [ORDER_LABEL]: orderId };
+}
+
+/** The Namespace alone: applied first, and kept while the order lives even with nothing deployed. */
+export function namespaceManifest(orderId: string): KubeManifest {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespaceOf(orderId),
+      // No Pod Security Admission label: its baseline level forbids host ports, which
+      // are the product. V-Kube's own admission policy guards these namespaces.
+      labels: orderLabels(orderId),
+    },
+  };
+}
+
+export function workloadManifests(input: WorkloadInput): KubeManifest[] {
+  const { order, spec, units } = input;
+  const ns = namespaceOf(order.id);
+  const labels = orderLabels(order.id);
+  const meta = (name: string) => ({ name, namespace: ns, labels });
+  const memory = order.units * units.memoryBytes;
+  const cpu = order.units * units.cpuMillis;
+
+  const objects: KubeManifest[] = [
+    namespaceManifest(order.id),
+    {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: meta('order-quota'),
+      spec: {
+        hard: {
+          'requests.memory': formatBytes(memory),
+          'limits.memory': formatBytes(memory),
+          'requests.cpu': formatMillicores(cpu),
+          'limits.cpu': formatMillicores(cpu),
+          // One pod runs; a second may exist briefly while a crashed one is replaced.
+          pods: '2',
+          'requests.storage': formatBytes(order.units * units.storageBytes),
+          persistentvolumeclaims: '1',
+          services: '4',
+          'services.nodeports': '0',
+          'services.loadbalancers': '0',
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: meta('order-limits'),
+      spec: {
+        limits: [
+          {
+            type: 'Container',
+            default: { memory: formatBytes(units.memoryBytes), cpu: formatMillicores(units.cpuMillis) },
+            defaultRequest: { memory: formatBytes(units.memoryBytes), cpu: formatMillicores(units.cpuMillis) },
+            max: { memory: formatBytes(memory), cpu: formatMillicores(cpu) },
+          },
+        ],
+      },
+    },
+    networkPolicy(ns, labels, spec),
+  ];
+
+  spec.registryLogins.forEach((login, i) => {
+    if (!login.username && !login.password) return;
+    const registries = [...new Set(spec.containers.filter((c) => c.loginIndex === i).map((c) => registryHost(c.image)))];
+    const auths: Record<string, { username: string; password: string; auth: string }> = {};
+    for (const host of registries.length ? registries : ['https://index.docker.io/v1/']) {
+      const key = host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
+      auths[key] = { username: login.username, password: login.password, auth: Buffer.from(`${login.username}:${login.password}`).toString('base64') };
+    }
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta(pullSecretName(i)),
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })).toString('base64') },
+    });
+  });
+
+  for (const c of spec.containers) {
+    if (c.configFiles.length === 0) continue;
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(configMapName(c.name)),
+      data: Object.fromEntries(c.configFiles.map((f, i) => [configKey(i), f.content])),
+    });
+  }
+
+  const wantsVolume = input.persistStorage && spec.containers.some((c) => c.mountPath);
+  if (wantsVolume) {
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: meta(DATA_CLAIM),
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: formatBytes(order.units * units.storageBytes) } } },
+    });
+  }
+
+  objects.push(deployment(input, ns, labels, wantsVolume));
+  return objects;
+}
+
+function deployment(input: WorkloadInput, ns: string, labels: Record<string, string>, withVolume: boolean): KubeManifest {
+  const { order, spec } = input;
+  const volumes: unknown[] = [];
+  if (withVolume) volumes.push({ name: DATA_CLAIM, persistentVolumeClaim: { claimName: DATA_CLAIM } });
+  for (const c of spec.containers) {
+    if (c.configFiles.length) volumes.push({ name: configVolumeName(c.name), configMap: { name: configMapName(c.name) } });
+  }
+  const pullSecrets = spec.registryLogins
+    .map((l, i) => (l.username || l.password ? { name: pullSecretName(i) } : undefined))
+    .filter((s): s is { name: string } => s !== undefined);
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: DEPLOYMENT_NAME,
+      namespace: ns,
+      labels,
+      annotations: { [SPEC_GENERATION_ANNOTATION]: String(order.specGeneration) },
+    },
+    spec: {
+      replicas: input.replicas,
+      strategy: { type: 'Recreate' },
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: { [RESTART_ANNOTATION]: String(order.restartGeneration) } },
+        spec: {
+          nodeSelector: { [input.regionLabel]: spec.region },
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          hostNetwork: false,
+          hostPID: false,
+          hostIPC: false,
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+          terminationGracePeriodSeconds: 30,
+          ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
+          ...(volumes.length ? { volumes } : {}),
+          containers: spec.containers.map((c) => container(c, withVolume)),
+        },
+      },
+    },
+  };
+}
+
+function container(c: ContainerSpec, withVolume: boolean): Record<string, unknown> {
+  const mounts: unknown[] = [];
+  if (withVolume && c.mountPath) mounts.push({ name: DATA_CLAIM, mountPath: c.mountPath, subPath: c.name });
+  c.configFiles.forEach((f, i) => mounts.push({ name: configVolumeName(c.name), mountPath: f.path, subPath: configKey(i), readOnly: true }));
+  return {
+    name: c.name,
+    image: c.image,
+    imagePullPolicy: 'IfNotPresent',
+    ...(c.command ? { command: c.command } : {}),
+    ...(c.args ? { args: c.args } : {}),
+    ports: c.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort ? { hostPort: p.hostPort } : {}) })),
+    ...(c.env.length ? { env: c.env } : {}),
+    resources: {
+      requests: { memory: formatBytes(c.memoryBytes), cpu: formatMillicores(c.cpuMillis) },
+      limits: { memory: formatBytes(c.memoryBytes), cpu: formatMillicores(c.cpuMillis) },
+    },
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    securityContext: {
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'], add: [...ALLOWED_CAPABILITIES] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}
+
+function networkPolicy(ns: string, labels: Record<string, string>, spec: DeploySpec): KubeManifest {
+  const published = spec.containers.flatMap((c) =>
+    c.ports.filter((p) => p.hostPort !== undefined || c.exposedPorts.some((e) => e.containerPort === p.containerPort)).map((p) => ({ port: p.containerPort, protocol: p.protocol })),
+  );
+  const ingress: unknown[] = [{ from: [{ podSelector: {} }] }];
+  if (published.length) ingress.push({ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: published });
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'order-isolation', namespace: ns, labels },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress,
+      egress: [
+        { to: [{ podSelector: {} }] },
+        {
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 53, protocol: 'TCP' },
+          ],
+        },
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: BLOCKED_EGRESS } }] },
+      ],
+    },
+  };
+}
+
+export function pullSecretName(index: number): string {
+  return `registry-login-${index}`;
+}
+
+export function configMapName(container: string): string {
+  return `config-${container}`;
+}
+
+function configVolumeName(container: string): string {
+  return `config-${container}`;
+}
+
+function configKey(index: number): string {
+  return `file-${index}`;
+}
+
+/** The registry host of an image reference, as a docker config key expects it. */
+function registryHost(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}

@@ -1,0 +1,225 @@
+/**
+ * The reconcile loop: makes the cluster match the database, order by order.
+ *
+ * The database holds the desired state (spec, generation, service status, expiry);
+ * the watch caches show the actual state. For each order it creates what is missing,
+ * scales stopped orders to zero, tears down expired and aborted ones and frees their
+ * ports, and deletes V-Kube namespaces whose order has ended.
+ *
+ * It never deletes a workload because something is unreachable: when the cluster's
+ * watches or the database are down it does nothing and tries again later.
+ */
+import type { ClusterChange, ClusterGateway } from '../cluster/gateway.js';
+import type { Config } from '../config.js';
+import type { OrderRecord, Store } from '../store/types.js';
+import { StaleState } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { CredentialBox } from './credential-box.js';
+import type { DeploySpec } from './deploy-spec.js';
+import { UnavailableError } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import {
+  DEPLOYMENT_NAME,
+  ORDER_LABEL,
+  RESTART_ANNOTATION,
+  SPEC_GENERATION_ANNOTATION,
+  namespaceOf,
+  workloadManifests,
+} from './manifests.js';
+import { persistsStorage } from './order-options.js';
+
+export interface ReconcilerDeps {
+  store: Store;
+  cluster: ClusterGateway;
+  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile'>;
+  clock: Clock;
+  credentials: CredentialBox;
+  /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
+  installation: string;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+export const INSTALLATION_LABEL = 'vkube.dev/installation';
+
+export class Reconciler {
+  private readonly mutex = new KeyedMutex();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private lastPass: { at: number; ok: boolean; detail?: string } = { at: 0, ok: false };
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.unsubscribe = this.deps.cluster.onChange((change) => this.onClusterChange(change));
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.reconcileAll().finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.timer = setTimeout(tick, this.deps.config.reconcile.intervalMs);
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.unsubscribe?.();
+    await this.running;
+  }
+
+  get status(): { lastPassAt: number; ok: boolean; detail?: string } {
+    return { lastPassAt: this.lastPass.at, ok: this.lastPass.ok, ...(this.lastPass.detail ? { detail: this.lastPass.detail } : {}) };
+  }
+
+  /** One pass over every live order and every V-Kube namespace. */
+  async reconcileAll(): Promise<void> {
+    const { store, cluster, log } = this.deps;
+    const health = cluster.health();
+    if (!health.reachable || !health.synced) {
+      this.lastPass = { at: Date.now(), ok: false, detail: health.detail ?? 'cluster caches not synced' };
+      return;
+    }
+    let live: OrderRecord[];
+    try {
+      live = await store.listLiveOrders();
+    } catch (err) {
+      this.lastPass = { at: Date.now(), ok: false, detail: `database: ${(err as Error).message}` };
+      return;
+    }
+    const failures: string[] = [];
+    for (const order of live) {
+      try {
+        await this.reconcile(order.id);
+      } catch (err) {
+        failures.push(`${order.id}: ${(err as Error).message}`);
+      }
+    }
+    try {
+      await this.removeOrphans(new Set(live.map((o) => o.id)));
+    } catch (err) {
+      failures.push(`orphans: ${(err as Error).message}`);
+    }
+    if (failures.length) log.warn({ failures: failures.slice(0, 10), count: failures.length }, 'reconcile pass left work for the next one');
+    this.lastPass = { at: Date.now(), ok: failures.length === 0, ...(failures.length ? { detail: failures[0] } : {}) };
+  }
+
+  /** Makes one order's workload match its record now. Throws UnavailableError when that cannot be done yet. */
+  reconcile(orderId: string): Promise<void> {
+    return this.mutex.run(orderId, () => this.reconcileNow(orderId));
+  }
+
+  private async reconcileNow(orderId: string): Promise<void> {
+    const { store, clock, config } = this.deps;
+    let order = await store.findOrder(orderId);
+    if (!order) return;
+
+    if ((order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop') && order.endAt !== null && clock.now() >= order.endAt + config.reconcile.expiryGraceSeconds) {
+      try {
+        order = await store.transition(order.id, ['ServiceRunning', 'ServiceStop'], 'ServiceDone', { doneAt: clock.now() }, clock.now());
+        this.deps.log.info({ order: order.id }, 'order expired: tearing its workload down');
+      } catch (err) {
+        if (!(err instanceof StaleState)) throw err;
+        order = (await store.findOrder(orderId))!;
+      }
+    }
+
+    switch (order.serviceStatus) {
+      case 'ServiceDone':
+      case 'ServiceAbort':
+        return this.teardown(order);
+      case 'ServiceRunning':
+      case 'ServiceStop':
+        return this.ensureWorkload(order);
+      case 'ServicePending':
+        return;
+    }
+  }
+
+  private async ensureWorkload(order: OrderRecord): Promise<void> {
+    const { cluster, config } = this.deps;
+    if (!order.spec) return;
+    this.requireCluster();
+    const ns = namespaceOf(order.id);
+    const namespace = cluster.managedNamespaces().find((n) => n.metadata.name === ns);
+    if (namespace?.metadata.deletionTimestamp) {
+      // Someone deleted it: it can only be re-created once Kubernetes has finished removing it.
+      throw new UnavailableError(`namespace ${ns} is being deleted; it will be re-created when it is gone`);
+    }
+    const replicas = order.serviceStatus === 'ServiceRunning' ? 1 : 0;
+    const current = cluster.deployment(ns, DEPLOYMENT_NAME);
+    if (
+      namespace &&
+      current &&
+      current.metadata.annotations?.[SPEC_GENERATION_ANNOTATION] === String(order.specGeneration) &&
+      current.spec?.template?.metadata?.annotations?.[RESTART_ANNOTATION] === String(order.restartGeneration) &&
+      current.spec?.replicas === replicas
+    ) {
+      return;
+    }
+    const spec = this.openSpec(order.spec as DeploySpec);
+    const objects = workloadManifests({
+      order,
+      spec,
+      units: config.units,
+      regionLabel: config.regionLabel,
+      replicas,
+      persistStorage: persistsStorage(order),
+    });
+    for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
+    await cluster.apply(objects);
+    await cluster.prune(ns, objects);
+  }
+
+  private async teardown(order: OrderRecord): Promise<void> {
+    const ns = namespaceOf(order.id);
+    if (this.deps.cluster.managedNamespaces().some((n) => n.metadata.name === ns && !n.metadata.deletionTimestamp)) {
+      this.requireCluster();
+      await this.deps.cluster.deleteNamespace(ns);
+      this.deps.log.info({ order: order.id, status: order.serviceStatus }, 'workload torn down');
+    }
+    await this.deps.store.releaseLeases(order.id);
+  }
+
+  /** Namespaces of this installation whose order is no longer live. */
+  private async removeOrphans(liveIds: Set<string>): Promise<void> {
+    for (const ns of this.deps.cluster.managedNamespaces()) {
+      const orderId = ns.metadata.labels?.[ORDER_LABEL];
+      if (!orderId || liveIds.has(orderId) || ns.metadata.deletionTimestamp) continue;
+      if (ns.metadata.labels?.[INSTALLATION_LABEL] !== this.deps.installation) continue;
+      // Only a definite answer from the database ends a workload.
+      const order = await this.deps.store.findOrder(orderId);
+      if (order && (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop' || order.serviceStatus === 'ServicePending')) continue;
+      await this.reconcile(orderId).catch(() => {});
+      if (!order) {
+        this.requireCluster();
+        await this.deps.cluster.deleteNamespace(ns.metadata.name);
+        this.deps.log.warn({ namespace: ns.metadata.name }, 'deleted a V-Kube namespace that belongs to no order');
+      }
+    }
+  }
+
+  private onClusterChange(change: ClusterChange): void {
+    if (this.stopped) return;
+    // A workload object of a live order went away (deleted by hand): put it back.
+    const orderId =
+      change.kind === 'namespace' && change.type === 'DELETED'
+        ? change.namespace.metadata.labels?.[ORDER_LABEL]
+        : change.kind === 'deployment' && change.type === 'DELETED'
+          ? change.deployment.metadata.labels?.[ORDER_LABEL]
+          : undefined;
+    if (orderId) this.reconcile(orderId).catch(() => {});
+  }
+
+  private requireCluster(): void {
+    const health = this.deps.cluster.health();
+    if (!health.reachable) throw new UnavailableError(`the cluster cannot be reached now (${health.detail ?? 'watch down'})`);
+  }
+
+  private openSpec(spec: DeploySpec): DeploySpec {
+    return { ...spec, registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.open(l.password) })) };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Order secrets: 256 random bits, shown to the provider once, stored only as a keyed
+ * hash (HMAC-SHA-256). A leaked database therefore holds nothing that opens an order,
+ * and lookups stay a single indexed query. Clients of the original service may send
+ * a *token* instead: base58 of `"<api host>:<secret>"`.
+ */
+import bs58 from 'bs58';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export function generateSecret(): string {
+  return bs58.encode(randomBytes(32));
+}
+
+export function generateOrderId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+export class SecretHasher {
+  constructor(private readonly key: Buffer) {
+    if (key.length < 32) throw new Error('the secret hashing key must be at least 32 bytes');
+  }
+
+  hash(secret: string): string {
+    return createHmac('sha256', this.key).update(secret, 'utf8').digest('hex');
+  }
+
+  /** Constant-time comparison of a presented secret against a stored hash. */
+  matches(secret: string, storedHash: string): boolean {
+    const a = Buffer.from(this.hash(secret), 'hex');
+    const b = Buffer.from(storedHash, 'hex');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+}
+
+/**
+ * The secret inside whatever the client sent: the secret itself, or the original
+ * clients' token (base58 of `host:secret`, split at the last colon).
+ */
+export function secretCandidates(presented: string): string[] {
+  const value = presented.trim();
+  if (!value || value.length > 512) return [];
+  const out = [value];
+  try {
+    const decoded = Buffer.from(bs58.decode(value)).toString('utf8');
+    const colon = decoded.lastIndexOf(':');
+    if (colon > 0 && colon < decoded.length - 1 && /^[\x21-\x7e]+$/.test(decoded)) out.push(decoded.slice(colon + 1));
+  } catch {
+    // not base58: only the plain secret
+  }
+  return out;
+}
+
+/** The original clients' token for a secret and the API host they should call. */
+export function tokenFor(host: string, secret: string): string {
+  return bs58.encode(Buffer.from(`${host}:${secret}`, 'utf8'));
+}

@@ -1,0 +1,89 @@
+/**
+ * How orders look on the wire. The seed's `GET /k8s/order` and the original clients'
+ * `GET /k8s/userService` each read their own fields; both are built from the same
+ * record here so they never disagree.
+ */
+import type { OrderRecord } from '../store/types.js';
+import { isoSeconds } from './clock.js';
+
+export interface OrderView {
+  createdAt: number;
+  updatedAt: number;
+  duration: number;
+  serviceExpiredDate: string;
+  amount: number;
+  amountPaid: number;
+  serviceID: string;
+  service: string;
+  serviceCategoryID: string;
+  provider: string;
+  address: string;
+  recipient: string;
+  id: string;
+  serviceOptions: Record<string, string>;
+  status: string;
+  publicKey: string;
+}
+
+export function orderView(o: OrderRecord): OrderView {
+  return {
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
+    duration: o.durationHours,
+    serviceExpiredDate: o.endAt === null ? '' : isoSeconds(o.endAt),
+    amount: o.amount,
+    amountPaid: o.amountPaid,
+    serviceID: o.serviceID,
+    service: o.service,
+    serviceCategoryID: o.serviceCategoryID,
+    provider: o.provider,
+    address: o.address,
+    recipient: o.recipient,
+    id: o.id,
+    serviceOptions: o.serviceOptions,
+    status: o.orderStatus,
+    publicKey: o.publicKey,
+  };
+}
+
+export interface UserServiceView {
+  id: string;
+  status: string;
+  serviceOptions: Record<string, string>;
+  duration: number;
+  serviceActivateTS: number;
+  serviceRunningTS: number;
+  serviceDoneTS: number;
+  serviceAbortTS: number;
+  endAt: number;
+  email: string;
+  createdAt: number;
+  updatedAt: number;
+  serviceID: string;
+  region: string;
+}
+
+/** The original clients' view; absent times are 0, as those clients expect numbers. */
+export function userServiceView(o: OrderRecord): UserServiceView {
+  return {
+    id: o.id,
+    status: o.serviceStatus,
+    serviceOptions: o.serviceOptions,
+    duration: o.durationHours,
+    serviceActivateTS: o.activatedAt ?? 0,
+    serviceRunningTS: o.runningAt ?? 0,
+    serviceDoneTS: o.doneAt ?? 0,
+    serviceAbortTS: o.abortedAt ?? 0,
+    endAt: o.endAt ?? 0,
+    email: o.email,
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
+    serviceID: o.serviceID,
+    region: o.region,
+  };
+}
+
+/** What the provider's admin API shows of an order: both views and the service state. */
+export function adminOrderView(o: OrderRecord): OrderView & { serviceStatus: string; endAt: number | null; region: string; units: number } {
+  return { ...orderView(o), serviceStatus: o.serviceStatus, endAt: o.endAt, region: o.region, units: o.units };
+}

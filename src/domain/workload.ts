@@ -1,0 +1,109 @@
+/**
+ * A customer's view of its running workload: the live pod's status and logs, and the
+ * stop / start / restart verbs. Reads come from the cluster's watch caches.
+ */
+import type { Readable } from 'node:stream';
+import type { ClusterGateway, LogOptions, PodJson } from '../cluster/gateway.js';
+import type { OrderRecord, OrderStore } from '../store/types.js';
+import { StaleState } from '../store/types.js';
+import type { Clock } from './clock.js';
+import { assertActive } from './deploy.js';
+import type { DeploySpec } from './deploy-spec.js';
+import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import { ORDER_LABEL, namespaceOf } from './manifests.js';
+import type { Reconciler } from './reconciler.js';
+
+export interface PodStatusView {
+  name: string;
+  podStatus: unknown;
+  podSpec: unknown;
+  annotations: Record<string, string>;
+}
+
+export class WorkloadService {
+  constructor(
+    private readonly cluster: ClusterGateway,
+    private readonly store: OrderStore,
+    private readonly reconciler: Pick<Reconciler, 'reconcile'>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The order's live pod: the newest one while a replacement briefly runs two. */
+  currentPod(order: OrderRecord): PodJson {
+    const health = this.cluster.health();
+    if (!health.synced || !health.reachable) throw new UnavailableError('the cluster cannot be read now; try again shortly');
+    const pods = this.cluster.podsInNamespace(namespaceOf(order.id)).filter((p) => p.metadata.labels?.[ORDER_LABEL] === order.id);
+    if (pods.length === 0) {
+      throw new NotFoundError(order.spec ? 'no pod is running for this order (it may be stopped or starting)' : 'nothing is deployed for this order yet');
+    }
+    return pods.reduce((a, b) => ((a.metadata.creationTimestamp ?? '') >= (b.metadata.creationTimestamp ?? '') ? a : b));
+  }
+
+  status(order: OrderRecord): PodStatusView {
+    const pod = this.currentPod(order);
+    return { name: pod.metadata.name, podStatus: pod.status ?? {}, podSpec: pod.spec, annotations: pod.metadata.annotations ?? {} };
+  }
+
+  async log(order: OrderRecord, opts: LogOptions): Promise<string> {
+    const pod = this.currentPod(order);
+    return this.cluster.readLog(pod.metadata.namespace!, pod.metadata.name, this.withContainer(pod, opts));
+  }
+
+  async followLog(order: OrderRecord, opts: LogOptions, signal: AbortSignal): Promise<Readable> {
+    const pod = this.currentPod(order);
+    return this.cluster.followLog(pod.metadata.namespace!, pod.metadata.name, this.withContainer(pod, opts), signal);
+  }
+
+  /** Scales to zero and records ServiceStop; the spec and host ports are kept. */
+  async stop(order: OrderRecord): Promise<OrderRecord> {
+    assertActive(order, this.clock.now());
+    if (order.serviceStatus === 'ServicePending') throw new ConflictError('nothing is deployed yet');
+    const next = await this.move(order, ['ServiceRunning', 'ServiceStop'], 'ServiceStop', { stoppedAt: this.clock.now() });
+    await this.apply(order.id);
+    return next;
+  }
+
+  /** Resumes a stopped service with the same spec and host ports. */
+  async start(order: OrderRecord): Promise<OrderRecord> {
+    assertActive(order, this.clock.now());
+    if (order.serviceStatus === 'ServicePending') throw new ConflictError('nothing is deployed yet');
+    const next = await this.move(order, ['ServiceStop', 'ServiceRunning'], 'ServiceRunning', order.serviceStatus === 'ServiceStop' ? { runningAt: this.clock.now() } : {});
+    await this.apply(order.id);
+    return next;
+  }
+
+  /** Replaces the pod with a new one (same spec, same host ports). */
+  async restart(order: OrderRecord): Promise<OrderRecord> {
+    assertActive(order, this.clock.now());
+    if (order.serviceStatus !== 'ServiceRunning') throw new ConflictError(`the service is ${order.serviceStatus}; only a running service can be restarted`);
+    const next = await this.store.bumpRestart(order.id, this.clock.now());
+    await this.apply(order.id);
+    return next;
+  }
+
+  private async move(order: OrderRecord, from: OrderRecord['serviceStatus'][], to: OrderRecord['serviceStatus'], fields: Partial<OrderRecord>): Promise<OrderRecord> {
+    try {
+      return await this.store.transition(order.id, from, to, fields, this.clock.now());
+    } catch (err) {
+      if (err instanceof StaleState) throw new ConflictError(`the service is ${err.actual ?? 'gone'}`);
+      throw err;
+    }
+  }
+
+  private async apply(orderId: string): Promise<void> {
+    try {
+      await this.reconciler.reconcile(orderId);
+    } catch (err) {
+      if (err instanceof UnavailableError) throw new UnavailableError(`recorded, but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
+      throw err;
+    }
+  }
+
+  private withContainer(pod: PodJson, opts: LogOptions): LogOptions {
+    const names = pod.spec.containers.map((c) => c.name);
+    if (opts.container === undefined) return { ...opts, container: names[0] };
+    if (!names.includes(opts.container)) throw new InputError(`no container "${opts.container}" in the pod; it has ${names.join(', ')}`, 'container');
+    return opts;
+  }
+}
+

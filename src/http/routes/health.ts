@@ -1,0 +1,41 @@
+/** Liveness and readiness, for the orchestrator that runs V-Kube. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ClusterGateway } from '../../cluster/gateway.js';
+import type { Store } from '../../store/types.js';
+
+export interface HealthRouteDeps {
+  store: Store;
+  cluster: ClusterGateway;
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (app, deps) => {
+  app.get(
+    '/healthz',
+    { schema: { summary: 'The process is alive', tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Ready to serve: database reachable and cluster caches synced',
+        description: 'When not ready: 503 with the error envelope and the state of each check.',
+        tags: ['health'],
+      },
+    },
+    async (_request, reply) => {
+      const database = await deps.store.ping().then(
+        () => 'ok',
+        (err: unknown) => `unreachable: ${(err as Error).message}`,
+      );
+      const h = deps.cluster.health();
+      const cluster = h.synced && h.reachable ? 'ok' : h.synced ? `unreachable: ${h.detail ?? ''}` : `not synced yet${h.detail ? `: ${h.detail}` : ''}`;
+      const checks = { database, cluster };
+      if (database === 'ok' && cluster === 'ok') return { status: 'ready', checks };
+      const failing = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`);
+      return reply.code(503).send({ error: { code: 503, message: `not ready: ${failing.join('; ')}` }, checks });
+    },
+  );
+};

@@ -1,0 +1,125 @@
+/** Seed endpoints that need the order's secret: order, deploy, pod log, pod status. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { LogOptions } from '../../cluster/gateway.js';
+import type { DeployService } from '../../domain/deploy.js';
+import { InputError } from '../../domain/errors.js';
+import type { OrderService } from '../../domain/orders.js';
+import { orderView } from '../../domain/views.js';
+import type { WorkloadService } from '../../domain/workload.js';
+import { orderOf, tenantAuth } from '../auth.js';
+import { sendPlainJson } from '../plain-json.js';
+import { DeployResult, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
+
+export interface TenantRouteDeps {
+  orders: OrderService;
+  deploys: DeployService;
+  workloads: WorkloadService;
+}
+
+export const SecretHeader = Type.Object({ secret: Type.Optional(Type.String({ description: "the order's secret (or the original clients' token)" })) });
+
+export const LogQuery = Type.Object({
+  container: Type.Optional(Type.String()),
+  tailLines: Type.Optional(Type.String({ description: 'integer ≥ 0' })),
+  sinceSeconds: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
+  timestamps: Type.Optional(Type.String({ description: 'true/false' })),
+  previous: Type.Optional(Type.String({ description: 'true/false: the log of the previous (crashed) container' })),
+  limitBytes: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
+});
+
+export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (app, deps) => {
+  app.addHook('preHandler', tenantAuth(deps.orders));
+
+  app.get(
+    '/k8s/order',
+    { schema: { summary: 'The order the secret belongs to', tags: ['seed'], headers: SecretHeader, response: { 200: Order, ...errorResponses(401, 500) } } },
+    async (request) => orderView(orderOf(request)),
+  );
+
+  app.post(
+    '/k8s/deploy',
+    {
+      schema: {
+        summary: 'Deploy (or replace) the pod',
+        description:
+          'Validates every field, checks images and host ports, records the spec and leases the host ports in one transaction, then applies it. ' +
+          'Deploying again replaces the pod. 409 names the host ports already taken; 403 when the order has expired or was aborted.',
+        tags: ['seed'],
+        headers: SecretHeader,
+        body: SeedDeployBody,
+        response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) },
+      },
+      ...validatedByDomain,
+    },
+    async (request) => deps.deploys.deploy(orderOf(request), request.body, 'deploy'),
+  );
+
+  app.get(
+    '/k8s/pod/log',
+    {
+      schema: {
+        summary: "The pod's log, as one JSON string",
+        tags: ['seed'],
+        headers: SecretHeader,
+        querystring: LogQuery,
+        response: { 200: Type.String(), ...errorResponses(400, 401, 404, 503) },
+      },
+      ...validatedByDomain,
+    },
+    async (request, reply) => {
+      const text = await deps.workloads.log(orderOf(request), parseLogQuery(request.query));
+      return sendPlainJson(reply, text);
+    },
+  );
+
+  app.get(
+    '/k8s/pod/status',
+    {
+      schema: {
+        summary: "The live pod's name, status, spec and annotations, as Kubernetes reports them",
+        tags: ['seed'],
+        headers: SecretHeader,
+        response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
+      },
+    },
+    async (request, reply) => sendPlainJson(reply, deps.workloads.status(orderOf(request))),
+  );
+};
+
+/** Query values arrive as strings; Python clients send booleans as `True`. */
+export function parseLogQuery(query: unknown): LogOptions {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const one = (key: string): string | undefined => {
+    const v = q[key];
+    const s = Array.isArray(v) ? v[0] : v;
+    return s === undefined || s === '' ? undefined : String(s);
+  };
+  const int = (key: string, min: number): number | undefined => {
+    const s = one(key);
+    if (s === undefined) return undefined;
+    if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > 2 ** 31) throw new InputError(`must be an integer ≥ ${min}`, key);
+    return Number(s);
+  };
+  const bool = (key: string): boolean | undefined => {
+    const s = one(key);
+    if (s === undefined) return undefined;
+    if (/^(true|1|yes)$/i.test(s)) return true;
+    if (/^(false|0|no)$/i.test(s)) return false;
+    throw new InputError('must be true or false', key);
+  };
+  const opts: LogOptions = {};
+  const container = one('container');
+  if (container !== undefined) opts.container = container;
+  const tailLines = int('tailLines', 0);
+  if (tailLines !== undefined) opts.tailLines = tailLines;
+  const sinceSeconds = int('sinceSeconds', 1);
+  if (sinceSeconds !== undefined) opts.sinceSeconds = sinceSeconds;
+  const limitBytes = int('limitBytes', 1);
+  if (limitBytes !== undefined) opts.limitBytes = limitBytes;
+  const timestamps = bool('timestamps');
+  if (timestamps !== undefined) opts.timestamps = timestamps;
+  const previous = bool('previous');
+  if (previous !== undefined) opts.previous = previous;
+  return opts;
+}

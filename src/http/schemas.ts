@@ -1,0 +1,104 @@
+/**
+ * Schemas shared by the routes. They declare the wire format (and feed the OpenAPI
+ * document); bodies that the domain validates itself are documented here and checked
+ * there, so the field names in its errors match the contract.
+ */
+import { Type } from 'typebox';
+
+export const ErrorEnvelope = Type.Object(
+  { error: Type.Object({ code: Type.Integer(), message: Type.String() }) },
+  { $id: 'ErrorEnvelope', description: 'Every error, whatever the status' },
+);
+
+export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorEnvelope]));
+
+export const ServiceOptions = Type.Record(Type.String(), Type.String(), {
+  description: 'Options of the order, e.g. resourceUnit "2-Unit-Resource", portSpecification, region, persistStorage',
+});
+
+export const Order = Type.Object(
+  {
+    createdAt: Type.Integer({ description: 'unix seconds' }),
+    updatedAt: Type.Integer({ description: 'unix seconds' }),
+    duration: Type.Integer({ description: 'hours bought' }),
+    serviceExpiredDate: Type.String({ description: 'RFC 3339 expiry; "" until the service first starts' }),
+    amount: Type.Number(),
+    amountPaid: Type.Number(),
+    serviceID: Type.String(),
+    service: Type.String(),
+    serviceCategoryID: Type.String(),
+    provider: Type.String(),
+    address: Type.String(),
+    recipient: Type.String(),
+    id: Type.String(),
+    serviceOptions: ServiceOptions,
+    status: Type.String({ description: '"OrderFiled" once recorded' }),
+    publicKey: Type.String(),
+  },
+  { $id: 'Order' },
+);
+
+export const PortSpecBody = Type.Object({
+  containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  hostPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  protocol: Type.Optional(Type.Union([Type.Literal('TCP'), Type.Literal('UDP')])),
+});
+
+const Argv = Type.Union([Type.String({ description: 'newline-separated' }), Type.Array(Type.String())]);
+
+export const SeedDeployBody = Type.Object(
+  {
+    nodeSelector: Type.Object({ region: Type.String() }),
+    containers: Type.Array(
+      Type.Object({
+        name: Type.String({ description: 'DNS-1123 label, unique in the pod' }),
+        imageName: Type.String({ description: 'nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:…' }),
+        ports: Type.Optional(Type.Array(PortSpecBody)),
+        resource: Type.Object({ memory: Type.String({ description: 'Kubernetes quantity, e.g. 100Mi' }) }),
+        command: Type.Optional(Argv),
+        args: Type.Optional(Argv),
+      }),
+      { minItems: 1 },
+    ),
+  },
+  {
+    $id: 'SeedDeployBody',
+    examples: [
+      {
+        nodeSelector: { region: 'ausrine' },
+        containers: [{ name: 'container1', imageName: 'nginx', ports: [{ containerPort: 80, hostPort: 2999 }], resource: { memory: '100Mi' } }],
+      },
+    ],
+  },
+);
+
+export const DeployResult = Type.Object(
+  {
+    status: Type.Literal('OK'),
+    id: Type.String(),
+    namespace: Type.String(),
+    region: Type.String(),
+    containers: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        image: Type.String(),
+        ports: Type.Array(Type.Object({ containerPort: Type.Integer(), hostPort: Type.Optional(Type.Integer()), protocol: Type.String() })),
+      }),
+    ),
+    warnings: Type.Array(Type.String(), { description: 'e.g. an image registry that could not be asked' }),
+  },
+  { $id: 'DeployResult' },
+);
+
+export const PodStatus = Type.Object(
+  {
+    name: Type.String(),
+    podStatus: Type.Object({}, { additionalProperties: true, description: "the Pod's status as Kubernetes returns it" }),
+    podSpec: Type.Object({}, { additionalProperties: true, description: "the Pod's spec as Kubernetes returns it" }),
+    annotations: Type.Record(Type.String(), Type.String()),
+  },
+  { $id: 'PodStatus', additionalProperties: true },
+);
+
+/** The domain validates these bodies itself, naming fields as the contract does. */
+export const validatedByDomain = { validatorCompiler: () => (data: unknown) => ({ value: data }) };

@@ -1,0 +1,77 @@
+/**
+ * The composition root: builds the domain services from the adapters. `main.ts` uses
+ * it with the real cluster, registry and database; tests use it the same way, with
+ * their own config, store file and clock.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ClusterGateway } from './cluster/gateway.js';
+import type { Config } from './config.js';
+import { type Clock, systemClock } from './domain/clock.js';
+import { CredentialBox } from './domain/credential-box.js';
+import { DeployService } from './domain/deploy.js';
+import { OrderService } from './domain/orders.js';
+import { PortService } from './domain/ports.js';
+import { Reconciler, type ReconcilerDeps } from './domain/reconciler.js';
+import { SecretHasher } from './domain/secrets.js';
+import { WorkloadService } from './domain/workload.js';
+import { parseReference } from './registry/reference.js';
+import type { ImageRegistry } from './registry/types.js';
+import type { Store } from './store/types.js';
+
+export interface Services {
+  config: Config;
+  store: Store;
+  cluster: ClusterGateway;
+  registry: ImageRegistry;
+  clock: Clock;
+  orders: OrderService;
+  ports: PortService;
+  deploys: DeployService;
+  workloads: WorkloadService;
+  reconciler: Reconciler;
+}
+
+export interface ServiceInputs {
+  config: Config;
+  store: Store;
+  cluster: ClusterGateway;
+  registry: ImageRegistry;
+  log: ReconcilerDeps['log'];
+  clock?: Clock;
+}
+
+export async function createServices(inputs: ServiceInputs): Promise<Services> {
+  const { config, store, cluster, registry, log } = inputs;
+  const clock = inputs.clock ?? systemClock;
+  const secretKey = await installationSecretKey(config, store);
+  const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
+  const credentials = new CredentialBox(secretKey);
+  const reconciler = new Reconciler({ store, cluster, config, clock, credentials, installation, log });
+  const ports = new PortService(cluster, store, config);
+  const orders = new OrderService(store, new SecretHasher(secretKey), clock, reconciler, () => cluster.regions());
+  const deploys = new DeployService({ store, cluster, ports, reconciler, registry, credentials, clock, config, isValidImage });
+  const workloads = new WorkloadService(cluster, store, reconciler, clock);
+  return { config, store, cluster, registry, clock, orders, ports, deploys, workloads, reconciler };
+}
+
+/**
+ * The key behind secret hashes and sealed registry passwords: VKUBE_SECRET_KEY when
+ * set (keeps it out of the database), else one generated on first start and kept in
+ * the database so every replica shares it.
+ */
+async function installationSecretKey(config: Config, store: Store): Promise<Buffer> {
+  if (config.secretKey) {
+    const key = Buffer.from(config.secretKey, 'utf8');
+    return key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]);
+  }
+  return Buffer.from(await store.setSettingOnce('secret_key', randomBytes(32).toString('base64')), 'base64');
+}
+
+function isValidImage(ref: string): boolean {
+  try {
+    parseReference(ref);
+    return true;
+  } catch {
+    return false;
+  }
+}

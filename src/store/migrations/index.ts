@@ -1,0 +1,15 @@
+/**
+ * Every migration, in order. Kept as a static list (not read from the directory) so
+ * the bundle and the tests see exactly the same set. Never edit a migration that has
+ * shipped: add the next one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m001 from './001_initial.js';
+
+const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

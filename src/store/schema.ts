@@ -1,0 +1,53 @@
+/** Table types as Kysely sees them (snake_case columns, JSON kept as text). */
+import type { Generated } from 'kysely';
+
+export interface OrdersTable {
+  id: string;
+  secret_hash: string;
+  service_id: string;
+  service: string;
+  service_category_id: string;
+  provider: string;
+  address: string;
+  recipient: string;
+  amount: number;
+  amount_paid: number;
+  duration_hours: number;
+  service_options: string;
+  public_key: string;
+  email: string;
+  order_status: string;
+  service_status: string;
+  region: string;
+  units: number;
+  created_at: number;
+  updated_at: number;
+  activated_at: number | null;
+  running_at: number | null;
+  stopped_at: number | null;
+  done_at: number | null;
+  aborted_at: number | null;
+  end_at: number | null;
+  spec: string | null;
+  spec_generation: Generated<number>;
+  restart_generation: Generated<number>;
+}
+
+export interface PortLeasesTable {
+  region: string;
+  port: number;
+  protocol: string;
+  order_id: string;
+  created_at: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  orders: OrdersTable;
+  port_leases: PortLeasesTable;
+  settings: SettingsTable;
+}

@@ -1,0 +1,275 @@
+/**
+ * The store on SQL (SQLite or PostgreSQL) through Kysely. State changes are guarded
+ * (`UPDATE … WHERE service_status IN (…)` and a row count); host-port leases rely on
+ * the table's primary key, never on a read-then-write alone.
+ */
+import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
+import type { Database, OrdersTable, PortLeasesTable } from './schema.js';
+import {
+  type DeployRecord,
+  type NewOrder,
+  type OrderRecord,
+  type Page,
+  type PortLease,
+  PortsTaken,
+  type ServiceStatus,
+  StaleState,
+  type Store,
+} from './types.js';
+
+export class SqlStore implements Store {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async insertOrder(order: NewOrder): Promise<OrderRecord> {
+    await this.db.insertInto('orders').values(toRow(order)).execute();
+    return (await this.findOrder(order.id))!;
+  }
+
+  async findOrder(id: string): Promise<OrderRecord | undefined> {
+    const row = await this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined> {
+    const row = await this.db.selectFrom('orders').selectAll().where('secret_hash', '=', hash).executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async listOrders(opts: { limit: number; offset: number; status?: ServiceStatus }): Promise<Page<OrderRecord>> {
+    let q = this.db.selectFrom('orders');
+    if (opts.status) q = q.where('service_status', '=', opts.status);
+    const [rows, count] = await Promise.all([
+      q.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(fromRow), total: Number(count.n) };
+  }
+
+  async listLiveOrders(): Promise<OrderRecord[]> {
+    const rows = await this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('service_status', 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop'])
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async setSecretHash(id: string, hash: string, now: number): Promise<void> {
+    const r = await this.db.updateTable('orders').set({ secret_hash: hash, updated_at: now }).where('id', '=', id).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new StaleState(id, undefined);
+  }
+
+  async recordDeploy(id: string, deploy: DeployRecord): Promise<OrderRecord> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const wanted = deploy.leases.map((l) => ({ ...l, region: deploy.region }));
+        const held = await heldByOthers(trx, id, wanted);
+        if (held.length) throw new PortsTaken(held);
+        await trx.deleteFrom('port_leases').where('order_id', '=', id).execute();
+        if (wanted.length) {
+          await trx
+            .insertInto('port_leases')
+            .values(wanted.map((l) => ({ region: l.region, port: l.port, protocol: l.protocol, order_id: id, created_at: deploy.now })))
+            .execute();
+        }
+        const r = await trx
+          .updateTable('orders')
+          .set((eb) => ({
+            ...toPartialRow(deploy.fields),
+            spec: JSON.stringify(deploy.spec),
+            region: deploy.region,
+            service_status: deploy.status,
+            spec_generation: eb('spec_generation', '+', 1),
+            updated_at: deploy.now,
+          }))
+          .where('id', '=', id)
+          .where('service_status', 'in', deploy.allowedFrom)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) {
+          const current = await trx.selectFrom('orders').select('service_status').where('id', '=', id).executeTakeFirst();
+          throw new StaleState(id, current?.service_status as ServiceStatus | undefined);
+        }
+        return fromRow(await trx.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+      });
+    } catch (err) {
+      // Two deploys raced past the read above: the primary key stopped the second one.
+      if (isUniqueViolation(err)) {
+        const held = await heldByOthers(this.db, id, deploy.leases.map((l) => ({ ...l, region: deploy.region })));
+        throw new PortsTaken(held.length ? held : deploy.leases.map((l) => ({ ...l, region: deploy.region, orderId: '?' })));
+      }
+      throw err;
+    }
+  }
+
+  async transition(id: string, from: ServiceStatus[], to: ServiceStatus, fields: Partial<OrderRecord>, now: number): Promise<OrderRecord> {
+    const r = await this.db
+      .updateTable('orders')
+      .set({ ...toPartialRow(fields), service_status: to, updated_at: now })
+      .where('id', '=', id)
+      .where('service_status', 'in', from)
+      .executeTakeFirst();
+    const order = await this.findOrder(id);
+    if (Number(r.numUpdatedRows) !== 1 || !order) throw new StaleState(id, order?.serviceStatus);
+    return order;
+  }
+
+  async renew(id: string, hours: number, now: number): Promise<OrderRecord> {
+    const r = await this.db
+      .updateTable('orders')
+      .set((eb) => ({
+        duration_hours: eb('duration_hours', '+', hours),
+        end_at: sql<number | null>`case when end_at is null then null else end_at + ${hours * 3600} end`,
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .where('service_status', 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop'])
+      .executeTakeFirst();
+    const order = await this.findOrder(id);
+    if (Number(r.numUpdatedRows) !== 1 || !order) throw new StaleState(id, order?.serviceStatus);
+    return order;
+  }
+
+  async bumpRestart(id: string, now: number): Promise<OrderRecord> {
+    await this.db
+      .updateTable('orders')
+      .set((eb) => ({ restart_generation: eb('restart_generation', '+', 1), updated_at: now }))
+      .where('id', '=', id)
+      .execute();
+    return (await this.findOrder(id))!;
+  }
+
+  async releaseLeases(id: string): Promise<void> {
+    await this.db.deleteFrom('port_leases').where('order_id', '=', id).execute();
+  }
+
+  async leasesInRegion(region: string): Promise<PortLease[]> {
+    const rows = await this.db.selectFrom('port_leases').selectAll().where('region', '=', region).execute();
+    return rows.map(leaseFromRow);
+  }
+
+  async leasesOfOrder(id: string): Promise<PortLease[]> {
+    const rows = await this.db.selectFrom('port_leases').selectAll().where('order_id', '=', id).orderBy('port').execute();
+    return rows.map(leaseFromRow);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async setSettingOnce(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key))!;
+  }
+}
+
+async function heldByOthers(db: Kysely<Database> | Transaction<Database>, orderId: string, wanted: Array<Omit<PortLease, 'orderId'>>): Promise<PortLease[]> {
+  if (wanted.length === 0) return [];
+  const rows = await db
+    .selectFrom('port_leases')
+    .selectAll()
+    .where('region', '=', wanted[0]!.region)
+    .where('port', 'in', wanted.map((l) => l.port))
+    .where('order_id', '!=', orderId)
+    .execute();
+  return rows.map(leaseFromRow).filter((l) => wanted.some((w) => w.port === l.port && w.protocol === l.protocol));
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function leaseFromRow(r: Selectable<PortLeasesTable>): PortLease {
+  return { region: r.region, port: r.port, protocol: r.protocol as PortLease['protocol'], orderId: r.order_id };
+}
+
+function toRow(o: NewOrder): Omit<OrdersTable, 'spec_generation' | 'restart_generation'> {
+  return {
+    id: o.id,
+    secret_hash: o.secretHash,
+    service_id: o.serviceID,
+    service: o.service,
+    service_category_id: o.serviceCategoryID,
+    provider: o.provider,
+    address: o.address,
+    recipient: o.recipient,
+    amount: o.amount,
+    amount_paid: o.amountPaid,
+    duration_hours: o.durationHours,
+    service_options: JSON.stringify(o.serviceOptions),
+    public_key: o.publicKey,
+    email: o.email,
+    order_status: o.orderStatus,
+    service_status: o.serviceStatus,
+    region: o.region,
+    units: o.units,
+    created_at: o.createdAt,
+    updated_at: o.updatedAt,
+    activated_at: null,
+    running_at: null,
+    stopped_at: null,
+    done_at: null,
+    aborted_at: null,
+    end_at: null,
+    spec: null,
+  };
+}
+
+/** The columns a transition may set. */
+function toPartialRow(f: Partial<OrderRecord>): Partial<Omit<OrdersTable, 'spec_generation' | 'restart_generation'>> {
+  const out: Partial<Omit<OrdersTable, 'spec_generation' | 'restart_generation'>> = {};
+  if (f.activatedAt !== undefined) out.activated_at = f.activatedAt;
+  if (f.runningAt !== undefined) out.running_at = f.runningAt;
+  if (f.stoppedAt !== undefined) out.stopped_at = f.stoppedAt;
+  if (f.doneAt !== undefined) out.done_at = f.doneAt;
+  if (f.abortedAt !== undefined) out.aborted_at = f.abortedAt;
+  if (f.endAt !== undefined) out.end_at = f.endAt;
+  return out;
+}
+
+function fromRow(r: Selectable<OrdersTable>): OrderRecord {
+  return {
+    id: r.id,
+    secretHash: r.secret_hash,
+    serviceID: r.service_id,
+    service: r.service,
+    serviceCategoryID: r.service_category_id,
+    provider: r.provider,
+    address: r.address,
+    recipient: r.recipient,
+    amount: Number(r.amount),
+    amountPaid: Number(r.amount_paid),
+    durationHours: Number(r.duration_hours),
+    serviceOptions: JSON.parse(r.service_options) as Record<string, string>,
+    publicKey: r.public_key,
+    email: r.email,
+    orderStatus: r.order_status,
+    serviceStatus: r.service_status as ServiceStatus,
+    region: r.region,
+    units: Number(r.units),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    activatedAt: numOrNull(r.activated_at),
+    runningAt: numOrNull(r.running_at),
+    stoppedAt: numOrNull(r.stopped_at),
+    doneAt: numOrNull(r.done_at),
+    abortedAt: numOrNull(r.aborted_at),
+    endAt: numOrNull(r.end_at),
+    spec: r.spec === null ? null : (JSON.parse(r.spec) as unknown),
+    specGeneration: Number(r.spec_generation),
+    restartGeneration: Number(r.restart_generation),
+  };
+}
+
+function numOrNull(v: number | null): number | null {
+  return v === null ? null : Number(v);
+}

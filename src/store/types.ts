@@ -1,0 +1,135 @@
+/**
+ * The store port: what the domain needs from the database. `sql-store.ts` implements
+ * it on SQLite and PostgreSQL through Kysely. Rows are plain objects with explicit
+ * types; times are unix seconds.
+ */
+
+export type ServiceStatus = 'ServicePending' | 'ServiceRunning' | 'ServiceStop' | 'ServiceDone' | 'ServiceAbort';
+
+export interface OrderRecord {
+  id: string;
+  secretHash: string;
+  serviceID: string;
+  service: string;
+  serviceCategoryID: string;
+  provider: string;
+  address: string;
+  recipient: string;
+  amount: number;
+  amountPaid: number;
+  /** Hours of service bought (renewals add to it). */
+  durationHours: number;
+  /** Free-form options as the order was placed (resourceUnit, portSpecification, …). */
+  serviceOptions: Record<string, string>;
+  publicKey: string;
+  email: string;
+  /** The order record's own status; `OrderFiled` once recorded. */
+  orderStatus: string;
+  serviceStatus: ServiceStatus;
+  region: string;
+  units: number;
+  createdAt: number;
+  updatedAt: number;
+  /** When the service first started (first successful deploy). */
+  activatedAt: number | null;
+  /** When it last entered ServiceRunning. */
+  runningAt: number | null;
+  stoppedAt: number | null;
+  doneAt: number | null;
+  abortedAt: number | null;
+  /** Expiry: activatedAt + durationHours, set when the service first starts. */
+  endAt: number | null;
+  /** The desired workload, as the domain normalised it (JSON-serialisable). */
+  spec: unknown;
+  /** Bumped on every change of the desired state; the reconciler applies up to it. */
+  specGeneration: number;
+  /** Bumped by restart: a new pod is wanted even though the spec is the same. */
+  restartGeneration: number;
+}
+
+export type NewOrder = Omit<
+  OrderRecord,
+  'activatedAt' | 'runningAt' | 'stoppedAt' | 'doneAt' | 'abortedAt' | 'endAt' | 'spec' | 'specGeneration' | 'restartGeneration'
+>;
+
+export interface PortLease {
+  region: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  orderId: string;
+}
+
+/** Host ports another order already holds; nothing was written. */
+export class PortsTaken extends Error {
+  constructor(readonly leases: PortLease[]) {
+    super(`host ports taken: ${leases.map((l) => `${l.port}/${l.protocol}`).join(', ')}`);
+    this.name = 'PortsTaken';
+  }
+}
+
+/** A guarded change found the order in another state than it expected; nothing was written. */
+export class StaleState extends Error {
+  constructor(
+    readonly orderId: string,
+    readonly actual: ServiceStatus | undefined,
+  ) {
+    super(`order ${orderId} is ${actual ?? 'gone'}`);
+    this.name = 'StaleState';
+  }
+}
+
+export interface DeployRecord {
+  spec: unknown;
+  region: string;
+  leases: Array<Omit<PortLease, 'orderId' | 'region'>>;
+  /** Only orders in one of these states may take the deploy. */
+  allowedFrom: ServiceStatus[];
+  /** The service status after the deploy (e.g. ServiceRunning on the first one), with its timestamps. */
+  status: ServiceStatus;
+  fields: Partial<OrderRecord>;
+  now: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface OrderStore {
+  insertOrder(order: NewOrder): Promise<OrderRecord>;
+  findOrder(id: string): Promise<OrderRecord | undefined>;
+  findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined>;
+  listOrders(opts: { limit: number; offset: number; status?: ServiceStatus }): Promise<Page<OrderRecord>>;
+  /** Orders the reconciler must look at: every order not yet done or aborted. */
+  listLiveOrders(): Promise<OrderRecord[]>;
+  setSecretHash(id: string, hash: string, now: number): Promise<void>;
+  /**
+   * Records a deploy: the desired spec, and the order's host-port leases replaced by
+   * `leases`, in one transaction. Throws PortsTaken (naming the ports another order
+   * holds) or StaleState; on either nothing is written.
+   */
+  recordDeploy(id: string, deploy: DeployRecord): Promise<OrderRecord>;
+  /**
+   * Moves the service status from one of `from` to `to`, setting the given fields, in
+   * one guarded UPDATE. Throws StaleState when the order was in none of `from`.
+   */
+  transition(id: string, from: ServiceStatus[], to: ServiceStatus, fields: Partial<OrderRecord>, now: number): Promise<OrderRecord>;
+  /** Adds hours to the order (and to its expiry when it has started). */
+  renew(id: string, hours: number, now: number): Promise<OrderRecord>;
+  bumpRestart(id: string, now: number): Promise<OrderRecord>;
+  releaseLeases(id: string): Promise<void>;
+  leasesInRegion(region: string): Promise<PortLease[]>;
+  leasesOfOrder(id: string): Promise<PortLease[]>;
+}
+
+export interface SettingsStore {
+  getSetting(key: string): Promise<string | undefined>;
+  /** Sets the value unless one is there; returns the value that is stored. */
+  setSettingOnce(key: string, value: string): Promise<string>;
+}
+
+export interface Store extends OrderStore, SettingsStore {
+  /** Cheap round trip, for readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

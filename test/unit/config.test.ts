@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const cwd = tmpdir();
+
+describe('config', () => {
+  it('has embedded defaults: port 8080, SQLite under .vkube, one unit = 1Gi / 500m / 1 port / 1 container', () => {
+    const c = loadConfig({}, cwd);
+    assert.equal(c.port, 8080);
+    assert.equal(c.databaseUrl, 'sqlite:.vkube/vkube.db');
+    assert.equal(c.regionLabel, 'region');
+    assert.deepEqual(c.units, { memoryBytes: 2 ** 30, cpuMillis: 500, hostPorts: 1, containers: 1, storageBytes: 5 * 2 ** 30 });
+    assert.ok(c.reservedPorts.some(([lo, hi]) => lo <= 22 && hi >= 22));
+    assert.ok(c.reservedPorts.some(([lo, hi]) => lo <= 30000 && hi >= 32767), 'the NodePort range');
+    assert.ok(c.reservedPorts.some(([lo, hi]) => lo <= 10250 && hi >= 10250), "the kubelet's port");
+    assert.equal(c.adminToken, undefined);
+  });
+
+  it('reads the environment, and a config file under it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-config-'));
+    await writeFile(join(dir, 'vkube.yaml'), 'port: 9000\nunitMemory: 2Gi\nreservedPorts: "8080,9000-9100"\nregionLabel: topology.example.com/region\n');
+    const c = loadConfig({ VKUBE_CONFIG: 'vkube.yaml', PORT: '9100', VKUBE_UNIT_CPU: '1' }, dir);
+    assert.equal(c.port, 9100, 'the environment wins over the file');
+    assert.equal(c.units.memoryBytes, 2 * 2 ** 30);
+    assert.equal(c.units.cpuMillis, 1000);
+    assert.equal(c.regionLabel, 'topology.example.com/region');
+    assert.ok(c.reservedPorts.some(([lo, hi]) => lo === 9000 && hi === 9100));
+  });
+
+  for (const [env, message] of [
+    [{ PORT: 'abc' }, /^PORT=abc: must be an integer from 0 to 65535/],
+    [{ PORT: '70000' }, /^PORT=70000/],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL=mysql:\/\/x: must be sqlite:<path> or postgres/],
+    [{ VKUBE_UNIT_MEMORY: 'lots' }, /^VKUBE_UNIT_MEMORY=lots: not a positive Kubernetes quantity/],
+    [{ VKUBE_RESERVED_PORTS: '80-70' }, /^VKUBE_RESERVED_PORTS: "80-70" is not a port or a range/],
+    [{ VKUBE_ADMIN_TOKEN: 'short' }, /^VKUBE_ADMIN_TOKEN: must be at least 16 characters/],
+    [{ KUBECONFIG: '/nonexistent/kubeconfig' }, /^KUBECONFIG=\/nonexistent\/kubeconfig: no such file/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL=loud: must be one of/],
+    [{ VKUBE_CONFIG: '/nonexistent.yaml' }, /^VKUBE_CONFIG=\/nonexistent\.yaml: cannot read it/],
+    [{ VKUBE_REGION_LABEL: 'not a label' }, /^VKUBE_REGION_LABEL=not a label: not a Kubernetes label key/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(env)} naming the setting`, () => {
+      assert.throws(() => loadConfig(env, cwd), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    });
+  }
+
+  it('a bad value stops `npm start` with a message naming it', async () => {
+    const out = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, PORT: 'eighty' }, timeout: 30_000 }, (err, _stdout, stderr) =>
+        resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+      );
+    });
+    assert.equal(out.code, 2);
+    assert.match(out.stderr, /V-Kube cannot start: PORT=eighty: must be an integer/);
+  });
+});
