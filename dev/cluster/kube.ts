@@ -71,7 +71,11 @@ export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes
   const have = new Set(existing.items.map((n) => n.metadata!.name!));
   const want = new Set(nodes.map((n) => n.name));
   for (const node of nodes) {
-    if (have.has(node.name)) continue;
+    if (have.has(node.name)) {
+      // Nodes made by an older version of this script may lack newer annotations.
+      await core.patchNode({ name: node.name, body: { metadata: { annotations: nodeAnnotations(node.name) } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      continue;
+    }
     const resources = { cpu: node.resources.cpu, memory: node.resources.memory, pods: node.resources.pods };
     await core.createNode({
       body: {
@@ -88,7 +92,7 @@ export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes
             'node.kubernetes.io/instance-type': 'kwok',
             type: 'kwok',
           },
-          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          annotations: nodeAnnotations(node.name),
         },
         spec: {},
         status: {
@@ -102,6 +106,16 @@ export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes
   for (const name of have) {
     if (!want.has(name)) await core.deleteNode({ name });
   }
+}
+
+/** Where metrics-server and V-Kube find this node's metrics on kwok's kubelet server. */
+function nodeAnnotations(name: string): Record<string, string> {
+  return {
+    'kwok.x-k8s.io/node': 'fake',
+    'node.alpha.kubernetes.io/ttl': '0',
+    'metrics.k8s.io/resource-metrics-path': `/metrics/nodes/${name}/metrics/resource`,
+    'vkube.dev/cadvisor-metrics-path': `/metrics/nodes/${name}/metrics/cadvisor`,
+  };
 }
 
 export async function readyNodes(kc: k8s.KubeConfig): Promise<{ total: number; ready: string[]; notReady: string[] }> {

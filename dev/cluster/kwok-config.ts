@@ -56,7 +56,7 @@ spec:
     previousLogsFile: ${previous}
     follow: true
 `;
-  const stages = await Promise.all(['node.yaml', 'pod.yaml'].map((f) => readFile(join(stagesDir, f), 'utf8')));
+  const stages = await Promise.all(['node.yaml', 'pod.yaml', 'metrics.yaml'].map((f) => readFile(join(stagesDir, f), 'utf8')));
   const path = join(state, 'kwok.yaml');
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, [options, clusterLogs, ...stages].join('\n---\n'));

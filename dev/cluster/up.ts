@@ -16,7 +16,7 @@ import { ClusterError, formatDuration } from './util.js';
 import { binaryPath, components, kwokCrds } from './versions.js';
 
 /** Start order; `cluster:down` stops in reverse. */
-export const PROCESS_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const PROCESS_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server'] as const;
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const POD_CIDR = '10.244.0.0/16';
@@ -86,6 +86,12 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   // Pods cannot be created in a namespace until its "default" ServiceAccount exists.
   await step('default ServiceAccount', () => waitFor(kcm, () => serviceAccountExists(kc), 60_000, 'the default ServiceAccount'));
 
+  const metricsServer = await startProcess(state, 'metrics-server', binaryPath('metrics-server'), metricsServerArgs(state, pki, kubeconfig, ports));
+  await step('metrics-server serving', async () => {
+    await waitFor(metricsServer, () => probe(`https://127.0.0.1:${ports.metricsServer}/livez`).then((r) => r.status === 200), 60_000, 'metrics-server /livez');
+    await registerMetricsApi(kc, ports.metricsServer);
+  });
+
   await writeFile(join(state, 'cluster.json'), JSON.stringify({ ports, nodes: nodes.map((n) => n.name), startedAt: new Date().toISOString() }, null, 2));
   const ms = Date.now() - started;
   log(`the local cluster is up in ${formatDuration(ms)}: ${nodes.length} nodes in ${config.regions.map((r) => r.name).join(', ')}`);
@@ -139,6 +145,57 @@ async function serviceAccountExists(kc: ReturnType<typeof kubeClient>): Promise<
   return true;
 }
 
+function metricsServerArgs(state: string, pki: Pki, kubeconfig: string, p: Ports): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${p.metricsServer}`,
+    `--tls-cert-file=${pki.adminCert}`,
+    `--tls-private-key-file=${pki.adminKey}`,
+    `--cert-dir=${join(state, 'pki', 'metrics-server')}`,
+    // kwok's kubelet server has the admin certificate, not one issued for each node.
+    '--kubelet-insecure-tls',
+    '--kubelet-use-node-status-port',
+    '--kubelet-preferred-address-types=Hostname',
+    '--metric-resolution=10s',
+    '--kubelet-request-timeout=5s',
+  ];
+}
+
+/**
+ * The metrics API (metrics.k8s.io) served by our metrics-server process: an
+ * ExternalName Service pointing at localhost lets the apiserver's aggregator reach a
+ * process that runs outside the cluster.
+ */
+async function registerMetricsApi(kc: ReturnType<typeof kubeClient>, port: number): Promise<void> {
+  const { KubernetesObjectApi, PatchStrategy } = await import('@kubernetes/client-node');
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const objects = [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'metrics-server', namespace: 'kube-system' },
+      spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port, protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'apiregistration.k8s.io/v1',
+      kind: 'APIService',
+      metadata: { name: 'v1beta1.metrics.k8s.io' },
+      spec: {
+        group: 'metrics.k8s.io',
+        version: 'v1beta1',
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+        insecureSkipTLSVerify: true,
+        service: { name: 'metrics-server', namespace: 'kube-system', port },
+      },
+    },
+  ];
+  for (const obj of objects) await api.patch(obj, undefined, undefined, 'vkube-local-cluster', true, PatchStrategy.ServerSideApply);
+}
+
 function etcdArgs(state: string, p: Ports): string[] {
   const client = `http://127.0.0.1:${p.etcdClient}`;
   const peer = `http://127.0.0.1:${p.etcdPeer}`;
@@ -183,7 +240,6 @@ function apiserverArgs(state: string, pki: Pki, p: Ports): string[] {
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${pki.proxyCert}`,
     `--proxy-client-key-file=${pki.proxyKey}`,
-    '--enable-aggregator-routing=true',
     // kwok serves the kubelet API with a certificate we do not ask the apiserver to verify.
     '--kubelet-preferred-address-types=Hostname',
     // Benchmarks drive thousands of requests; do not let flow control shape them.
