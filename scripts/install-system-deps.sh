@@ -7,6 +7,12 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# The server binaries (initdb, pg_ctl) live under /usr/lib/postgresql/<version>/bin,
+# off PATH; psql alone (postgresql-client) is not enough.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# PyNaCl (Debian's, on the system Python): the reference libsodium that the tests use
+# to open the sealed box of GET /userService/{id}.
+/usr/bin/python3 -c 'import nacl' 2>/dev/null || need+=(python3-nacl)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -10,6 +10,8 @@ import { installErrorHandling } from './http/errors.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { healthRoutes } from './http/routes/health.js';
 import { publicRoutes } from './http/routes/public.js';
+import { compatRoutes } from './http/routes/compat.js';
+import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
 import type { Services } from './services.js';
 
@@ -55,7 +57,16 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await app.register(
     async (api) => {
       await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, orders: services.orders });
-      await api.register(tenantRoutes, { orders: services.orders, deploys: services.deploys, workloads: services.workloads });
+      await api.register(tenantRoutes, { orders: services.orders, deploys: services.deploys, workloads: services.workloads, domains: services.domainService });
+      await api.register(compatRoutes, {
+        orders: services.orders,
+        deploys: services.deploys,
+        workloads: services.workloads,
+        updates: services.updates,
+        domains: services.domainService,
+        monitor: services.monitor,
+      });
+      await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
       await api.register(adminRoutes, { orders: services.orders, adminToken: services.config.adminToken });
     },
     { prefix: '/api/v1' },

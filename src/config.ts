@@ -51,6 +51,12 @@ export interface Config {
     /** How long before expiry a notice is raised. */
     noticeAheadSeconds: number;
   };
+  ingress: {
+    /** IngressClass of the provider's ingress controller, for custom domains. */
+    className: string;
+    /** cert-manager ClusterIssuer that signs certificates for HTTPS domains. */
+    tlsIssuer: string;
+  };
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -101,6 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       intervalMs: get.int('VKUBE_RECONCILE_INTERVAL_MS', 'reconcileIntervalMs', 30_000, 100, 3_600_000),
       expiryGraceSeconds: get.int('VKUBE_EXPIRY_GRACE_SECONDS', 'expiryGraceSeconds', 0, 0, 30 * 86400),
       noticeAheadSeconds: get.int('VKUBE_NOTICE_AHEAD_SECONDS', 'noticeAheadSeconds', 86400, 0, 30 * 86400),
+    },
+    ingress: {
+      className: get.string('VKUBE_INGRESS_CLASS', 'ingressClass', 'nginx'),
+      tlsIssuer: get.string('VKUBE_TLS_ISSUER', 'tlsIssuer', 'letsencrypt'),
     },
     bodyLimit: get.int('VKUBE_BODY_LIMIT', 'bodyLimit', 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel: get.oneOf('LOG_LEVEL', 'logLevel', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

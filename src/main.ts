@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, redactUrl } from './config.js';
 import { OciRegistryClient } from './registry/oci-client.js';
 import { createServices } from './services.js';
 import { migrateToLatest, openDatabase } from './store/database.js';
-import { SqlStore } from './store/sql-store.js';
+import { sqlStores } from './store/stores.js';
 
 async function main(): Promise<void> {
   let config;
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const { db } = openDatabase(config.databaseUrl);
   const applied = await migrateToLatest(db);
   log.info({ database: redactUrl(config.databaseUrl), applied }, 'database ready');
-  const store = new SqlStore(db);
+  const stores = sqlStores(db);
+  const { store } = stores;
 
   const kc = loadKubeConfig(config.kubeconfig);
   const http = await KubeHttp.fromKubeConfig(kc);
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   log.info({ cluster: cluster.name, server: http.server.origin, kubeconfig: config.kubeconfig ?? '(in-cluster)' }, 'watching the cluster');
 
   const registry = new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, insecureRegistries: config.registry.insecureRegistries });
-  const services = await createServices({ config, store, cluster, registry, log: log.child({ component: 'reconciler' }) });
+  const services = await createServices({ config, stores, cluster, registry, log: log.child({ component: 'reconciler' }) });
 
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');

@@ -9,6 +9,9 @@ import type { Config } from './config.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
+import { DomainService } from './domain/domains.js';
+import { MonitorService } from './domain/monitor.js';
+import { WorkloadUpdateService } from './domain/workload-updates.js';
 import { OrderService } from './domain/orders.js';
 import { PortService } from './domain/ports.js';
 import { Reconciler, type ReconcilerDeps } from './domain/reconciler.js';
@@ -16,11 +19,14 @@ import { SecretHasher } from './domain/secrets.js';
 import { WorkloadService } from './domain/workload.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
-import type { Store } from './store/types.js';
+import type { Stores } from './store/stores.js';
+import type { DomainStore, NoticeStore, Store } from './store/types.js';
 
 export interface Services {
   config: Config;
   store: Store;
+  domains: DomainStore;
+  notices: NoticeStore;
   cluster: ClusterGateway;
   registry: ImageRegistry;
   clock: Clock;
@@ -28,12 +34,15 @@ export interface Services {
   ports: PortService;
   deploys: DeployService;
   workloads: WorkloadService;
+  updates: WorkloadUpdateService;
+  domainService: DomainService;
+  monitor: MonitorService;
   reconciler: Reconciler;
 }
 
 export interface ServiceInputs {
   config: Config;
-  store: Store;
+  stores: Stores;
   cluster: ClusterGateway;
   registry: ImageRegistry;
   log: ReconcilerDeps['log'];
@@ -41,17 +50,21 @@ export interface ServiceInputs {
 }
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
-  const { config, store, cluster, registry, log } = inputs;
+  const { config, cluster, registry, log } = inputs;
+  const { store, domains, notices } = inputs.stores;
   const clock = inputs.clock ?? systemClock;
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
   const credentials = new CredentialBox(secretKey);
-  const reconciler = new Reconciler({ store, cluster, config, clock, credentials, installation, log });
+  const reconciler = new Reconciler({ store, domains, notices, cluster, config, clock, credentials, installation, log });
   const ports = new PortService(cluster, store, config);
   const orders = new OrderService(store, new SecretHasher(secretKey), clock, reconciler, () => cluster.regions());
   const deploys = new DeployService({ store, cluster, ports, reconciler, registry, credentials, clock, config, isValidImage });
   const workloads = new WorkloadService(cluster, store, reconciler, clock);
-  return { config, store, cluster, registry, clock, orders, ports, deploys, workloads, reconciler };
+  const updates = new WorkloadUpdateService(deploys, store, reconciler, clock, isValidImage);
+  const domainService = new DomainService(domains, store, deploys, reconciler, clock);
+  const monitor = new MonitorService(cluster, workloads);
+  return { config, store, domains, notices, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
 }
 
 /**

@@ -76,6 +76,13 @@ export interface EventJson {
   involvedObject?: { kind?: string; name?: string; namespace?: string };
 }
 
+/** metrics.k8s.io PodMetrics. */
+export interface PodMetricsJson {
+  timestamp?: string;
+  window?: string;
+  containers: Array<{ name: string; usage: { cpu?: string; memory?: string } }>;
+}
+
 export interface HostPortUse {
   port: number;
   protocol: 'TCP' | 'UDP';
@@ -118,6 +125,8 @@ export interface ClusterGateway {
 
   /** Distinct region label values of Ready nodes, sorted; undefined when the cluster cannot be read. */
   regions(): string[] | undefined;
+  /** Allocatable memory not yet requested by pods, per region (Ready nodes only); undefined when the cluster cannot be read. */
+  freeMemoryByRegion(): Map<string, number> | undefined;
   /** Host ports used by pods on the region's nodes; undefined when the cluster cannot be read. */
   hostPortsInRegion(region: string): HostPortUse[] | undefined;
   podsInNamespace(namespace: string): PodJson[];
@@ -136,6 +145,15 @@ export interface ClusterGateway {
   readLog(namespace: string, pod: string, opts: LogOptions): Promise<string>;
   /** A followed log; aborting `signal` ends the upstream request. */
   followLog(namespace: string, pod: string, opts: LogOptions, signal: AbortSignal): Promise<Readable>;
+
+  /** The pod's CPU and memory from the metrics API; undefined while it has no sample yet. */
+  podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined>;
+  /**
+   * The node's kubelet cAdvisor metrics (Prometheus text) through the API server's node
+   * proxy, at the path the node's `vkube.dev/cadvisor-metrics-path` annotation names
+   * (default `/metrics/cadvisor`).
+   */
+  cadvisorMetrics(node: string): Promise<string>;
 
   /** Changes seen by the watches, for the reconciler and event recorder. */
   onChange(listener: (change: ClusterChange) => void): () => void;

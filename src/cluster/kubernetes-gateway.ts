@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UnavailableError } from '../domain/errors.js';
+import { parseBytes } from '../domain/quantity.js';
 import type {
   ClusterChange,
   ClusterGateway,
@@ -17,6 +18,7 @@ import type {
   LogOptions,
   NamespaceJson,
   PodJson,
+  PodMetricsJson,
 } from './gateway.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
 import { collectionPath, objectPath } from './resource-paths.js';
@@ -27,8 +29,8 @@ const FIELD_MANAGER = 'vkube';
 const PRUNED_KINDS = ['Secret', 'ConfigMap', 'Service', 'Ingress'] as const;
 
 interface NodeJson {
-  metadata: { name: string; labels?: Record<string, string> };
-  status?: { conditions?: Array<{ type: string; status: string }> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  status?: { conditions?: Array<{ type: string; status: string }>; allocatable?: Record<string, string> };
 }
 
 export interface KubernetesGatewayOptions {
@@ -147,6 +149,22 @@ export class KubernetesGateway implements ClusterGateway {
     return [...regions].sort();
   }
 
+  freeMemoryByRegion(): Map<string, number> | undefined {
+    if (!this.readable()) return undefined;
+    const free = new Map<string, number>();
+    for (const node of this.nodes.list()) {
+      const region = node.metadata.labels?.[this.regionLabel];
+      if (!region || !isReady(node)) continue;
+      let left = parseQuantityBytes(node.status?.allocatable?.memory);
+      for (const pod of this.pods.byIndex('node', node.metadata.name)) {
+        if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+        for (const c of pod.spec.containers as Array<{ resources?: { requests?: { memory?: string } } }>) left -= parseQuantityBytes(c.resources?.requests?.memory);
+      }
+      free.set(region, (free.get(region) ?? 0) + Math.max(0, left));
+    }
+    return free;
+  }
+
   hostPortsInRegion(region: string): HostPortUse[] | undefined {
     if (!this.readable()) return undefined;
     const out: HostPortUse[] = [];
@@ -224,6 +242,20 @@ export class KubernetesGateway implements ClusterGateway {
     );
   }
 
+  async podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined> {
+    try {
+      return await this.http.get<PodMetricsJson>(`/apis/metrics.k8s.io/v1beta1/namespaces/${namespace}/pods/${encodeURIComponent(pod)}`, { timeoutMs: 10_000 });
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      return this.call(`read the metrics of ${namespace}/${pod}`, () => Promise.reject(err));
+    }
+  }
+
+  async cadvisorMetrics(node: string): Promise<string> {
+    const path = this.nodes.get(undefined, node)?.metadata.annotations?.['vkube.dev/cadvisor-metrics-path'] ?? '/metrics/cadvisor';
+    return this.call(`read the kubelet metrics of node ${node}`, () => this.http.text(`/api/v1/nodes/${encodeURIComponent(node)}/proxy${path}`, { timeoutMs: 10_000 }));
+  }
+
   onChange(listener: (change: ClusterChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -253,6 +285,10 @@ export class KubernetesGateway implements ClusterGateway {
       throw err;
     }
   }
+}
+
+function parseQuantityBytes(q: string | undefined): number {
+  return q ? (parseBytes(q) ?? 0) : 0;
 }
 
 function isReady(node: NodeJson): boolean {

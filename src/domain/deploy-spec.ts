@@ -74,6 +74,8 @@ export interface DeployContext {
   reservedPorts: ReadonlyArray<readonly [number, number]>;
   /** Regions the cluster has now. */
   regions: readonly string[];
+  /** Where to deploy when neither the order nor the request names a region: the one with most free memory. */
+  defaultRegion?: string;
   /** Decides whether an image reference is well formed. */
   isValidImage: (ref: string) => boolean;
 }
@@ -223,7 +225,8 @@ function parseRegion(value: unknown, at: string, ctx: DeployContext, required: b
   if (value === undefined || value === null || value === '') {
     if (ctx.order.region) return ctx.order.region;
     if (required) throw new InputError('required: one of the regions GET /k8s/regions lists', at);
-    throw new InputError('required: the order names no region, so the deploy must (nodeSelector.region)', at);
+    if (ctx.defaultRegion) return ctx.defaultRegion;
+    throw new InputError('required: the order names no region and the cluster has none with room', at);
   }
   const region = string(value, at);
   if (!ctx.regions.includes(region)) throw new InputError(`unknown region "${truncate(region)}"; known regions: ${ctx.regions.join(', ') || 'none'}`, at);

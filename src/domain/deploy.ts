@@ -64,6 +64,10 @@ export class DeployService {
       regions,
       isValidImage: this.deps.isValidImage,
     };
+    // A redeploy stays where it is; a first one without a region goes where there is most room.
+    const previous = order.spec as DeploySpec | null;
+    const defaultRegion = previous?.region ?? mostRoom(this.deps.cluster.freeMemoryByRegion());
+    if (defaultRegion) ctx.defaultRegion = defaultRegion;
     const spec = mode === 'deploy' ? parseSeedDeploy(body, ctx) : parseClientDeploy(body, ctx);
     const warnings = await this.checkImages(spec);
 
@@ -76,43 +80,8 @@ export class DeployService {
       if (busy.length) throw portsTakenError(busy.map((p) => ({ port: p.hostPort!, protocol: p.protocol })), spec.region);
     }
 
-    const now = this.deps.clock.now();
-    const activating = order.serviceStatus === 'ServicePending';
-    const fields: Partial<OrderRecord> = activating
-      ? { activatedAt: now, runningAt: now, endAt: now + order.durationHours * 3600 }
-      : order.serviceStatus === 'ServiceStop'
-        ? { runningAt: now }
-        : {};
-    const stored: DeploySpec = {
-      ...spec,
-      registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.seal(l.password) })),
-    };
     const allowedFrom: ServiceStatus[] = mode === 'first' ? ['ServicePending'] : mode === 'update' ? ['ServiceRunning', 'ServiceStop'] : ['ServicePending', 'ServiceRunning', 'ServiceStop'];
-    try {
-      await this.deps.store.recordDeploy(order.id, {
-        spec: stored,
-        region: spec.region,
-        leases: spec.containers.flatMap((c) => c.ports).filter((p) => p.hostPort !== undefined).map((p) => ({ port: p.hostPort!, protocol: p.protocol })),
-        allowedFrom,
-        status: 'ServiceRunning',
-        fields,
-        now,
-      });
-    } catch (err) {
-      if (err instanceof PortsTaken) throw portsTakenError(err.leases, spec.region);
-      if (err instanceof StaleState) throw new ConflictError(`the order changed meanwhile (now ${err.actual ?? 'gone'}); nothing was deployed`);
-      throw err;
-    }
-
-    try {
-      await this.deps.reconciler.reconcile(order.id);
-    } catch (err) {
-      if (err instanceof UnavailableError) {
-        throw new UnavailableError(`the deploy is recorded but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
-      }
-      throw err;
-    }
-
+    await this.commit(order, spec, { allowedFrom, status: 'ServiceRunning' });
     return {
       status: 'OK',
       id: order.id,
@@ -127,8 +96,57 @@ export class DeployService {
     };
   }
 
+  /**
+   * Records `spec` as the order's desired state (sealing registry passwords, taking its
+   * host-port leases) and has the reconciler apply it. Every change of a workload —
+   * deploy, update, new images, new config — ends here.
+   */
+  async commit(order: OrderRecord, spec: DeploySpec, opts: { allowedFrom: ServiceStatus[]; status: ServiceStatus }): Promise<void> {
+    const now = this.deps.clock.now();
+    const fields: Partial<OrderRecord> =
+      order.serviceStatus === 'ServicePending'
+        ? { activatedAt: now, runningAt: now, endAt: now + order.durationHours * 3600 }
+        : order.serviceStatus === 'ServiceStop' && opts.status === 'ServiceRunning'
+          ? { runningAt: now }
+          : {};
+    const stored: DeploySpec = {
+      ...spec,
+      registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.seal(l.password) })),
+    };
+    try {
+      await this.deps.store.recordDeploy(order.id, {
+        spec: stored,
+        region: spec.region,
+        leases: spec.containers.flatMap((c) => c.ports).filter((p) => p.hostPort !== undefined).map((p) => ({ port: p.hostPort!, protocol: p.protocol })),
+        allowedFrom: opts.allowedFrom,
+        status: opts.status,
+        fields,
+        now,
+      });
+    } catch (err) {
+      if (err instanceof PortsTaken) throw portsTakenError(err.leases, spec.region);
+      if (err instanceof StaleState) throw new ConflictError(`the order changed meanwhile (now ${err.actual ?? 'gone'}); nothing was deployed`);
+      throw err;
+    }
+    try {
+      await this.deps.reconciler.reconcile(order.id);
+    } catch (err) {
+      if (err instanceof UnavailableError) {
+        throw new UnavailableError(`the change is recorded but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
+      }
+      throw err;
+    }
+  }
+
+  /** The order's current spec with registry passwords opened; NotFound-worthy when nothing is deployed. */
+  currentSpec(order: OrderRecord): DeploySpec | undefined {
+    if (!order.spec) return undefined;
+    const spec = order.spec as DeploySpec;
+    return { ...spec, registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.open(l.password) })) };
+  }
+
   /** Refuses images the registry says do not exist; a registry that cannot be asked only warns. */
-  private async checkImages(spec: DeploySpec): Promise<string[]> {
+  async checkImages(spec: DeploySpec): Promise<string[]> {
     const warnings: string[] = [];
     const results = await Promise.all(
       spec.containers.map(async (c, i) => {
@@ -148,6 +166,12 @@ export class DeployService {
     }
     return warnings;
   }
+}
+
+function mostRoom(free: Map<string, number> | undefined): string | undefined {
+  let best: [string, number] | undefined;
+  for (const [region, bytes] of free ?? []) if (!best || bytes > best[1] || (bytes === best[1] && region < best[0])) best = [region, bytes];
+  return best?.[0];
 }
 
 /** Deploys, updates and pod actions are refused once an order has ended. */

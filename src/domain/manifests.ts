@@ -11,7 +11,7 @@
  */
 import type { KubeManifest } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
-import type { OrderRecord } from '../store/types.js';
+import type { DomainClaim, OrderRecord } from '../store/types.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
 import { formatBytes, formatMillicores } from './quantity.js';
 
@@ -29,14 +29,21 @@ export const ALLOWED_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID'
 export const BLOCKED_EGRESS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'];
 
 export interface WorkloadInput {
-  order: Pick<OrderRecord, 'id' | 'units' | 'specGeneration' | 'restartGeneration'>;
+  order: Pick<OrderRecord, 'id' | 'units' | 'specGeneration' | 'restartGeneration' | 'description' | 'customLabel'>;
   spec: DeploySpec;
   units: UnitCatalogue;
   regionLabel: string;
   /** 1 to run, 0 when the customer stopped the service. */
   replicas: 0 | 1;
   persistStorage: boolean;
+  /** Custom domains routed to the workload through Ingress objects. */
+  domains: DomainClaim[];
+  ingress: { className: string; tlsIssuer: string };
 }
+
+export const DESCRIPTION_ANNOTATION = 'vkube.dev/description';
+export const CUSTOM_LABEL = 'vkube.dev/custom-label';
+export const SERVICE_NAME = 'workload';
 
 export function namespaceOf(orderId: string): string {
   return `vkube-${orderId}`;
@@ -146,7 +153,56 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
   }
 
   objects.push(deployment(input, ns, labels, wantsVolume));
+  objects.push(...routing(input, ns, labels));
   return objects;
+}
+
+/**
+ * Custom domains: a ClusterIP Service in front of the pod and one Ingress per domain.
+ * A domain routes "/" to its container port, or the paths the container exposes on
+ * that port (`exposedPorts`, with a rewrite to "/" when asked). HTTPS domains get a
+ * certificate from cert-manager (the ClusterIssuer the provider configured).
+ */
+function routing(input: WorkloadInput, ns: string, labels: Record<string, string>): KubeManifest[] {
+  if (input.domains.length === 0) return [];
+  const ports = [...new Set(input.domains.map((d) => d.containerPort))].sort((a, b) => a - b);
+  const service: KubeManifest = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: SERVICE_NAME, namespace: ns, labels },
+    spec: { type: 'ClusterIP', selector: labels, ports: ports.map((p) => ({ name: `tcp-${p}`, port: p, targetPort: p, protocol: 'TCP' })) },
+  };
+  const ingresses = input.domains.map((d): KubeManifest => {
+    const exposed = input.spec.containers.flatMap((c) => c.exposedPorts).filter((e) => e.containerPort === d.containerPort);
+    const rewrite = exposed.some((e) => e.rewrite);
+    const paths = (exposed.length ? exposed : [{ path: '/', rewrite: false, containerPort: d.containerPort }]).map((e) => ({
+      path: rewrite ? `${e.path.replace(/\/$/, '')}(/|$)(.*)` : e.path,
+      pathType: rewrite ? 'ImplementationSpecific' : 'Prefix',
+      backend: { service: { name: SERVICE_NAME, port: { number: d.containerPort } } },
+    }));
+    const annotations: Record<string, string> = {};
+    if (rewrite) annotations['nginx.ingress.kubernetes.io/rewrite-target'] = '/$2';
+    if (d.https) annotations['cert-manager.io/cluster-issuer'] = input.ingress.tlsIssuer;
+    return {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: ingressName(d.domain), namespace: ns, labels, annotations },
+      spec: {
+        ingressClassName: input.ingress.className,
+        rules: [{ host: d.domain, http: { paths } }],
+        ...(d.https ? { tls: [{ hosts: [d.domain], secretName: `${ingressName(d.domain)}-tls` }] } : {}),
+      },
+    };
+  });
+  return [service, ...ingresses];
+}
+
+/** `www.example.com` → `domain-www-example-com` (a DNS label, unique per domain). */
+export function ingressName(domain: string): string {
+  const base = `domain-${domain.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 50).replace(/-+$/, '');
+  let h = 0;
+  for (const ch of domain) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `${base}-${h.toString(36)}`;
 }
 
 function deployment(input: WorkloadInput, ns: string, labels: Record<string, string>, withVolume: boolean): KubeManifest {
@@ -166,8 +222,11 @@ function deployment(input: WorkloadInput, ns: string, labels: Record<string, str
     metadata: {
       name: DEPLOYMENT_NAME,
       namespace: ns,
-      labels,
-      annotations: { [SPEC_GENERATION_ANNOTATION]: String(order.specGeneration) },
+      labels: { ...labels, ...(order.customLabel ? { [CUSTOM_LABEL]: order.customLabel } : {}) },
+      annotations: {
+        [SPEC_GENERATION_ANNOTATION]: String(order.specGeneration),
+        ...(order.description ? { [DESCRIPTION_ANNOTATION]: order.description } : {}),
+      },
     },
     spec: {
       replicas: input.replicas,

@@ -9,6 +9,7 @@ import { StaleState } from '../store/types.js';
 import type { Clock } from './clock.js';
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from './errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';
+import { sealSecret } from './magic.js';
 import { generateOrderId, generateSecret, type SecretHasher, secretCandidates } from './secrets.js';
 
 export interface LifecycleKicker {
@@ -58,7 +59,7 @@ export class OrderService {
       createdAt: now,
       updatedAt: now,
     });
-    return { order, secret };
+    return { order: await this.sealForBuyer(order, secret), secret };
   }
 
   async get(id: string): Promise<OrderRecord> {
@@ -102,7 +103,21 @@ export class OrderService {
     await this.get(id);
     const secret = generateSecret();
     await this.store.setSecretHash(id, this.hasher.hash(secret), this.clock.now());
-    return { order: await this.get(id), secret };
+    return { order: await this.sealForBuyer(await this.get(id), secret), secret };
+  }
+
+  /** The order as `GET /userService/{id}` shows it (no authentication: only the buyer can open `magic`). */
+  async publicView(id: string): Promise<{ id: string; serviceOptions: Record<string, string>; magic: string }> {
+    const order = await this.store.findOrder(id);
+    if (!order) throw new NotFoundError(`no order ${id}`);
+    return { id: order.id, serviceOptions: order.serviceOptions, magic: order.magic };
+  }
+
+  private async sealForBuyer(order: OrderRecord, secret: string): Promise<OrderRecord> {
+    if (!order.publicKey) return order;
+    const magic = await sealSecret(order.publicKey, secret);
+    await this.store.setMagic(order.id, magic);
+    return { ...order, magic };
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import type { ClusterChange, ClusterGateway } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
-import type { OrderRecord, Store } from '../store/types.js';
+import type { DomainStore, NoticeStore, OrderRecord, Store } from '../store/types.js';
 import { StaleState } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { CredentialBox } from './credential-box.js';
@@ -30,8 +30,10 @@ import { persistsStorage } from './order-options.js';
 
 export interface ReconcilerDeps {
   store: Store;
+  domains: DomainStore;
+  notices: NoticeStore;
   cluster: ClusterGateway;
-  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile'>;
+  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress'>;
   clock: Clock;
   credentials: CredentialBox;
   /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
@@ -40,6 +42,9 @@ export interface ReconcilerDeps {
 }
 
 export const INSTALLATION_LABEL = 'vkube.dev/installation';
+export const NOTICE_EXPIRING = 'ServiceExpiringSoon';
+export const NOTICE_EXPIRED = 'ServiceExpired';
+export const NOTICE_ABORTED = 'ServiceAborted';
 
 export class Reconciler {
   private readonly mutex = new KeyedMutex();
@@ -127,6 +132,7 @@ export class Reconciler {
       }
     }
 
+    await this.raiseNotices(order);
     switch (order.serviceStatus) {
       case 'ServiceDone':
       case 'ServiceAbort':
@@ -168,10 +174,24 @@ export class Reconciler {
       regionLabel: config.regionLabel,
       replicas,
       persistStorage: persistsStorage(order),
+      domains: await this.deps.domains.domainsOf(order.id),
+      ingress: config.ingress,
     });
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
     await cluster.apply(objects);
     await cluster.prune(ns, objects);
+  }
+
+  /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
+  private async raiseNotices(order: OrderRecord): Promise<void> {
+    const { clock, config, notices } = this.deps;
+    const base = { orderId: order.id, serviceID: order.serviceID, address: order.address };
+    const live = order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop';
+    if (live && order.endAt !== null && clock.now() >= order.endAt - config.reconcile.noticeAheadSeconds) {
+      await notices.addNotice({ ...base, noticeType: NOTICE_EXPIRING, timestamp: clock.now() });
+    }
+    if (order.serviceStatus === 'ServiceDone') await notices.addNotice({ ...base, noticeType: NOTICE_EXPIRED, timestamp: order.doneAt ?? clock.now() });
+    if (order.serviceStatus === 'ServiceAbort') await notices.addNotice({ ...base, noticeType: NOTICE_ABORTED, timestamp: order.abortedAt ?? clock.now() });
   }
 
   private async teardown(order: OrderRecord): Promise<void> {
@@ -182,6 +202,7 @@ export class Reconciler {
       this.deps.log.info({ order: order.id, status: order.serviceStatus }, 'workload torn down');
     }
     await this.deps.store.releaseLeases(order.id);
+    await this.deps.domains.releaseDomains(order.id);
   }
 
   /** Namespaces of this installation whose order is no longer live. */

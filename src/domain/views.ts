@@ -5,6 +5,7 @@
  */
 import type { OrderRecord } from '../store/types.js';
 import { isoSeconds } from './clock.js';
+import type { DeploySpec } from './deploy-spec.js';
 
 export interface OrderView {
   createdAt: number;
@@ -86,4 +87,35 @@ export function userServiceView(o: OrderRecord): UserServiceView {
 /** What the provider's admin API shows of an order: both views and the service state. */
 export function adminOrderView(o: OrderRecord): OrderView & { serviceStatus: string; endAt: number | null; region: string; units: number } {
   return { ...orderView(o), serviceStatus: o.serviceStatus, endAt: o.endAt, region: o.region, units: o.units };
+}
+
+/**
+ * `GET /k8s/deployment/info`: the deployed spec in the clients' body shape, with the
+ * host ports as they are now (V-Kube's choice for random-port orders). Registry
+ * passwords are never shown.
+ */
+export function deploymentInfoView(spec: DeploySpec, o: OrderRecord): Record<string, unknown> {
+  return {
+    serviceStatus: o.serviceStatus,
+    nodeSelector: { region: spec.region },
+    containers: spec.containers.map((c) => ({
+      name: c.name,
+      imageName: c.image,
+      resourceUnit: c.units,
+      resource: { memory: formatMemory(c.memoryBytes) },
+      ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.hostPort !== undefined ? { hostPort: p.hostPort } : {}), protocol: p.protocol })),
+      envs: c.env,
+      command: c.command ?? [],
+      args: c.args ?? [],
+      ...(c.mountPath ? { mountPath: c.mountPath } : {}),
+      ...(c.configFiles.length ? { configMap: Object.fromEntries(c.configFiles.map((f) => [f.path, f.content])) } : {}),
+      ...(c.configFiles[0] ? { configMountPath: c.configFiles[0].path, config: c.configFiles[0].content } : {}),
+      exposedPorts: c.exposedPorts,
+    })),
+    pvtLogin: spec.registryLogins.map((l) => ({ username: l.username })),
+  };
+}
+
+function formatMemory(bytes: number): string {
+  return bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30}Gi` : `${Math.round(bytes / 2 ** 20)}Mi`;
 }

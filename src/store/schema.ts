@@ -31,6 +31,26 @@ export interface OrdersTable {
   spec: string | null;
   spec_generation: Generated<number>;
   restart_generation: Generated<number>;
+  description: Generated<string>;
+  custom_label: Generated<string>;
+  magic: Generated<string>;
+}
+
+export interface DomainsTable {
+  domain: string;
+  order_id: string;
+  container_port: number;
+  https: number;
+  created_at: number;
+}
+
+export interface NoticesTable {
+  id: string;
+  order_id: string;
+  service_id: string;
+  address: string;
+  notice_type: string;
+  timestamp: number;
 }
 
 export interface PortLeasesTable {
@@ -50,4 +70,6 @@ export interface Database {
   orders: OrdersTable;
   port_leases: PortLeasesTable;
   settings: SettingsTable;
+  domains: DomainsTable;
+  notices: NoticesTable;
 }

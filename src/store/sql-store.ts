@@ -70,16 +70,17 @@ export class SqlStore implements Store {
   async recordDeploy(id: string, deploy: DeployRecord): Promise<OrderRecord> {
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const wanted = deploy.leases.map((l) => ({ ...l, region: deploy.region }));
+        // Inserted in one order by every deploy, so two deploys waiting on each other's
+        // uncommitted leases cannot deadlock (PostgreSQL would abort one with 40P01).
+        const wanted = deploy.leases
+          .map((l) => ({ ...l, region: deploy.region }))
+          .sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
         const held = await heldByOthers(trx, id, wanted);
         if (held.length) throw new PortsTaken(held);
-        await trx.deleteFrom('port_leases').where('order_id', '=', id).execute();
-        if (wanted.length) {
-          await trx
-            .insertInto('port_leases')
-            .values(wanted.map((l) => ({ region: l.region, port: l.port, protocol: l.protocol, order_id: id, created_at: deploy.now })))
-            .execute();
-        }
+        // The guarded UPDATE comes before the leases: a stale or unknown order is refused
+        // before anything is written (an unknown one would otherwise fail the leases'
+        // foreign key), and its row lock makes two deploys of one order take turns on
+        // PostgreSQL instead of colliding on their own leases.
         const r = await trx
           .updateTable('orders')
           .set((eb) => ({
@@ -96,6 +97,13 @@ export class SqlStore implements Store {
         if (Number(r.numUpdatedRows) !== 1) {
           const current = await trx.selectFrom('orders').select('service_status').where('id', '=', id).executeTakeFirst();
           throw new StaleState(id, current?.service_status as ServiceStatus | undefined);
+        }
+        await trx.deleteFrom('port_leases').where('order_id', '=', id).execute();
+        if (wanted.length) {
+          await trx
+            .insertInto('port_leases')
+            .values(wanted.map((l) => ({ region: l.region, port: l.port, protocol: l.protocol, order_id: id, created_at: deploy.now })))
+            .execute();
         }
         return fromRow(await trx.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
       });
@@ -146,6 +154,24 @@ export class SqlStore implements Store {
     return (await this.findOrder(id))!;
   }
 
+  async setMetadata(id: string, fields: { description?: string; customLabel?: string }, now: number): Promise<OrderRecord> {
+    await this.db
+      .updateTable('orders')
+      .set((eb) => ({
+        ...(fields.description !== undefined ? { description: fields.description } : {}),
+        ...(fields.customLabel !== undefined ? { custom_label: fields.customLabel } : {}),
+        spec_generation: eb('spec_generation', '+', 1),
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .execute();
+    return (await this.findOrder(id))!;
+  }
+
+  async setMagic(id: string, magic: string): Promise<void> {
+    await this.db.updateTable('orders').set({ magic }).where('id', '=', id).execute();
+  }
+
   async releaseLeases(id: string): Promise<void> {
     await this.db.deleteFrom('port_leases').where('order_id', '=', id).execute();
   }
@@ -192,7 +218,9 @@ function leaseFromRow(r: Selectable<PortLeasesTable>): PortLease {
   return { region: r.region, port: r.port, protocol: r.protocol as PortLease['protocol'], orderId: r.order_id };
 }
 
-function toRow(o: NewOrder): Omit<OrdersTable, 'spec_generation' | 'restart_generation'> {
+type InsertableOrderRow = Omit<OrdersTable, 'spec_generation' | 'restart_generation' | 'description' | 'custom_label' | 'magic'>;
+
+function toRow(o: NewOrder): InsertableOrderRow {
   return {
     id: o.id,
     secret_hash: o.secretHash,
@@ -225,8 +253,8 @@ function toRow(o: NewOrder): Omit<OrdersTable, 'spec_generation' | 'restart_gene
 }
 
 /** The columns a transition may set. */
-function toPartialRow(f: Partial<OrderRecord>): Partial<Omit<OrdersTable, 'spec_generation' | 'restart_generation'>> {
-  const out: Partial<Omit<OrdersTable, 'spec_generation' | 'restart_generation'>> = {};
+function toPartialRow(f: Partial<OrderRecord>): Partial<InsertableOrderRow> {
+  const out: Partial<InsertableOrderRow> = {};
   if (f.activatedAt !== undefined) out.activated_at = f.activatedAt;
   if (f.runningAt !== undefined) out.running_at = f.runningAt;
   if (f.stoppedAt !== undefined) out.stopped_at = f.stoppedAt;
@@ -267,6 +295,9 @@ function fromRow(r: Selectable<OrdersTable>): OrderRecord {
     spec: r.spec === null ? null : (JSON.parse(r.spec) as unknown),
     specGeneration: Number(r.spec_generation),
     restartGeneration: Number(r.restart_generation),
+    description: r.description,
+    customLabel: r.custom_label,
+    magic: r.magic,
   };
 }
 

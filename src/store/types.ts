@@ -45,11 +45,28 @@ export interface OrderRecord {
   specGeneration: number;
   /** Bumped by restart: a new pod is wanted even though the spec is the same. */
   restartGeneration: number;
+  /** Set by the customer (`/k8s/deployment/metadata/annotation`), shown on its Deployment. */
+  description: string;
+  /** Set by the customer (`/k8s/deployment/metadata/label`), a label on its Deployment. */
+  customLabel: string;
+  /** The secret sealed to the order's public key (base58), for `GET /userService/{id}`; "" without a key. */
+  magic: string;
 }
 
 export type NewOrder = Omit<
   OrderRecord,
-  'activatedAt' | 'runningAt' | 'stoppedAt' | 'doneAt' | 'abortedAt' | 'endAt' | 'spec' | 'specGeneration' | 'restartGeneration'
+  | 'activatedAt'
+  | 'runningAt'
+  | 'stoppedAt'
+  | 'doneAt'
+  | 'abortedAt'
+  | 'endAt'
+  | 'spec'
+  | 'specGeneration'
+  | 'restartGeneration'
+  | 'description'
+  | 'customLabel'
+  | 'magic'
 >;
 
 export interface PortLease {
@@ -117,9 +134,49 @@ export interface OrderStore {
   /** Adds hours to the order (and to its expiry when it has started). */
   renew(id: string, hours: number, now: number): Promise<OrderRecord>;
   bumpRestart(id: string, now: number): Promise<OrderRecord>;
+  /** Sets the customer's description and/or label and bumps the spec generation so they reach the Deployment. */
+  setMetadata(id: string, fields: { description?: string; customLabel?: string }, now: number): Promise<OrderRecord>;
+  setMagic(id: string, magic: string): Promise<void>;
   releaseLeases(id: string): Promise<void>;
   leasesInRegion(region: string): Promise<PortLease[]>;
   leasesOfOrder(id: string): Promise<PortLease[]>;
+}
+
+export interface DomainClaim {
+  domain: string;
+  orderId: string;
+  containerPort: number;
+  https: boolean;
+}
+
+/** Domains another order already holds; nothing was written. */
+export class DomainsTaken extends Error {
+  constructor(readonly domains: string[]) {
+    super(`domains taken: ${domains.join(', ')}`);
+    this.name = 'DomainsTaken';
+  }
+}
+
+export interface DomainStore {
+  domainsOf(orderId: string): Promise<DomainClaim[]>;
+  /** Claims domains for the order (replacing its own claims on the same names). Throws DomainsTaken. */
+  claimDomains(orderId: string, claims: Array<Omit<DomainClaim, 'orderId'>>, now: number): Promise<void>;
+  /** Releases the order's claims on `domains`, or all of them when undefined. */
+  releaseDomains(orderId: string, domains?: string[]): Promise<void>;
+}
+
+export interface Notice {
+  orderId: string;
+  serviceID: string;
+  address: string;
+  noticeType: string;
+  timestamp: number;
+}
+
+export interface NoticeStore {
+  /** Records a notice once per (order, type); a second call is a no-op. Returns whether it was new. */
+  addNotice(notice: Notice): Promise<boolean>;
+  listNotices(filter: { address: string; serviceID?: string; limit: number; offset: number }): Promise<Page<Notice>>;
 }
 
 export interface SettingsStore {

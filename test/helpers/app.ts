@@ -16,7 +16,7 @@ import { OciRegistryClient } from '../../src/registry/oci-client.js';
 import type { ImageRegistry } from '../../src/registry/types.js';
 import { type Services, createServices } from '../../src/services.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
-import { SqlStore } from '../../src/store/sql-store.js';
+import { sqlStores } from '../../src/store/stores.js';
 import { testKubeconfig } from '../../dev/cluster/testing.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -59,13 +59,14 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   });
   const { db } = openDatabase(config.databaseUrl);
   await migrateToLatest(db);
-  const store = new SqlStore(db);
+  const stores = sqlStores(db);
+  const { store } = stores;
   const cluster = new KubernetesGateway({ http: await KubeHttp.fromKubeConfig(loadKubeConfig(config.kubeconfig)), regionLabel: config.regionLabel });
   cluster.start();
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
   const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0 });
   const quiet = { info() {}, warn() {}, error() {} };
-  const services = await createServices({ config, store, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
   if (opts.reconcileLoop) services.reconciler.start();
   const app = await buildApp(services);
   const created: string[] = [];

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
+import type { DomainService } from '../../domain/domains.js';
 import { InputError } from '../../domain/errors.js';
 import type { OrderService } from '../../domain/orders.js';
 import { orderView } from '../../domain/views.js';
@@ -15,6 +16,7 @@ export interface TenantRouteDeps {
   orders: OrderService;
   deploys: DeployService;
   workloads: WorkloadService;
+  domains: DomainService;
 }
 
 export const SecretHeader = Type.Object({ secret: Type.Optional(Type.String({ description: "the order's secret (or the original clients' token)" })) });
@@ -83,7 +85,13 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
         response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
       },
     },
-    async (request, reply) => sendPlainJson(reply, deps.workloads.status(orderOf(request))),
+    async (request, reply) => {
+      const order = orderOf(request);
+      const status = deps.workloads.status(order);
+      // Custom domains ride along once there are any (the original clients read them here).
+      const domains = await deps.domains.list(order);
+      return sendPlainJson(reply, domains.length ? { ...status, domains } : status);
+    },
   );
 };
 

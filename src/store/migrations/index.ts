@@ -5,9 +5,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001_initial.js';
+import * as m002 from './002_compat.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
+  '002_compat': m002,
 };
 
 export const migrationProvider: MigrationProvider = {

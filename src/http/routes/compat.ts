@@ -1,0 +1,265 @@
+/**
+ * The original clients' API (DESIGN.md section 3): what their market CLI and `vkube`
+ * CLI call. They read only the fields named there and treat any body with an `error`
+ * key as a failure, so successes never carry one.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { DeployService } from '../../domain/deploy.js';
+import type { DomainService } from '../../domain/domains.js';
+import { InputError, NotFoundError } from '../../domain/errors.js';
+import type { MonitorQuery, MonitorService } from '../../domain/monitor.js';
+import type { OrderService } from '../../domain/orders.js';
+import { deploymentInfoView, userServiceView } from '../../domain/views.js';
+import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
+import type { WorkloadService } from '../../domain/workload.js';
+import { orderOf, tenantAuth } from '../auth.js';
+import { sendPlainJson } from '../plain-json.js';
+import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
+import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
+
+export interface CompatRouteDeps {
+  orders: OrderService;
+  deploys: DeployService;
+  workloads: WorkloadService;
+  updates: WorkloadUpdateService;
+  domains: DomainService;
+  monitor: MonitorService;
+}
+
+const Ok = Type.Object({ status: Type.String() }, { additionalProperties: true });
+const AnyObject = Type.Object({}, { additionalProperties: true });
+const ClientDeployBody = Type.Object(
+  {
+    nodeSelector: Type.Optional(Type.Object({ region: Type.String() })),
+    containers: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        imageName: Type.String(),
+        resourceUnit: Type.Optional(Type.Integer({ minimum: 1 })),
+        ports: Type.Optional(Type.Array(Type.Object({ containerPort: Type.Integer(), hostPort: Type.Optional(Type.Integer()), protocol: Type.Optional(Type.String()) }))),
+        envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
+        command: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+        args: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+        mountPath: Type.Optional(Type.String()),
+        configMountPath: Type.Optional(Type.String()),
+        config: Type.Optional(Type.String()),
+        configMap: Type.Optional(Type.Record(Type.String(), Type.String())),
+        exposedPorts: Type.Optional(Type.Array(Type.Object({ path: Type.String(), rewrite: Type.Optional(Type.Boolean()), containerPort: Type.Integer() }))),
+      }),
+    ),
+    pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }))),
+  },
+  { $id: 'ClientDeployBody' },
+);
+
+export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (app, deps) => {
+  app.addHook('preHandler', tenantAuth(deps.orders));
+  const tags = ['clients'];
+  const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, tags, headers: SecretHeader, ...extra } });
+
+  app.get('/k8s/userService', doc('The service behind the secret: status and timestamps', { response: { 200: AnyObject, ...errorResponses(401) } }), async (request) =>
+    userServiceView(orderOf(request)),
+  );
+
+  for (const [path, mode, summary] of [
+    ['/k8s/deployment', 'first', 'First deploy (the service must be ServicePending)'],
+    ['/k8s/deployment/update', 'update', 'Change the deployed service'],
+  ] as const) {
+    app.post(path, { ...doc(summary, { body: ClientDeployBody, response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) } }), ...validatedByDomain }, async (request) =>
+      deps.deploys.deploy(orderOf(request), request.body, mode),
+    );
+  }
+
+  app.get('/k8s/deployment/info', doc('The deployed configuration, in the deploy body shape', { response: { 200: AnyObject, ...errorResponses(401, 404) } }), async (request) => {
+    const order = orderOf(request);
+    const spec = deps.deploys.currentSpec(order);
+    if (!spec) throw new NotFoundError('nothing is deployed for this order yet');
+    return deploymentInfoView(spec, order);
+  });
+
+  app.get(
+    '/k8s/pod/logs',
+    {
+      ...doc('Follow the log as Server-Sent Events', {
+        description: 'Each log line is a `data:` line; `event: end` when the container stops. The upstream request ends when the client disconnects.',
+        querystring: LogQuery,
+        produces: ['text/event-stream'],
+      }),
+      ...validatedByDomain,
+    },
+    async (request, reply) => streamLog(deps.workloads, request, reply),
+  );
+
+  const action = (name: 'restart' | 'stop' | 'start', summary: string) =>
+    app.post(`/k8s/pod/${name}`, { ...doc(summary, { response: { 200: Ok, ...errorResponses(401, 403, 409, 503) } }), ...validatedByDomain }, async (request) => {
+      const order = await deps.workloads[name](orderOf(request));
+      return { status: 'OK', serviceStatus: order.serviceStatus };
+    });
+  action('restart', 'Replace the pod with a new one (same spec and host ports)');
+  action('stop', 'Scale to zero (ServiceStop); spec and host ports are kept');
+  action('start', 'Resume a stopped service on the same host ports');
+
+  app.put(
+    '/k8s/pod/update',
+    {
+      ...doc('Replace configuration files and set environment variables; the pod restarts with them', {
+        body: Type.Object({ config: Type.Optional(Type.Record(Type.String(), Type.String())), environment: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))) }),
+        response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 503) },
+      }),
+      ...validatedByDomain,
+    },
+    async (request) => {
+      await deps.updates.updateConfig(orderOf(request), request.body);
+      return { status: 'OK' };
+    },
+  );
+
+  app.get('/k8s/pod/configmap', doc("Each container's configuration text", { response: { 200: Type.Record(Type.String(), Type.String()), ...errorResponses(401, 404) } }), async (request) =>
+    deps.updates.configFiles(orderOf(request)),
+  );
+
+  app.patch(
+    '/k8s/pod/images',
+    {
+      ...doc('New images, one per container in order; each is checked in its registry first', {
+        body: Type.Array(Type.Object({ image: Type.String(), login: Type.Optional(Type.Object({ username: Type.String(), password: Type.String() })) })),
+        response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 503) },
+      }),
+      ...validatedByDomain,
+    },
+    async (request) => {
+      const { spec, warnings } = await deps.updates.updateImages(orderOf(request), request.body);
+      return { status: 'OK', images: spec.containers.map((c) => c.image), warnings };
+    },
+  );
+
+  const DomainsOut = Type.Object({ status: Type.String(), domains: Type.Array(Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isHttps: Type.Boolean() })) });
+  app.post(
+    '/k8s/pod/ingress',
+    {
+      ...doc('Route a custom domain to a container port (HTTPS via cert-manager with isLetsencrypt)', {
+        body: Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isLetsencrypt: Type.Optional(Type.Boolean()), isEncryByself: Type.Optional(Type.Boolean()) }),
+        response: { 200: DomainsOut, ...errorResponses(400, 401, 403, 404, 409) },
+      }),
+      ...validatedByDomain,
+    },
+    async (request) => ({ status: 'OK', domains: await deps.domains.add(orderOf(request), request.body) }),
+  );
+  app.patch(
+    '/k8s/pod/ingress',
+    {
+      ...doc('Add or remove domains', {
+        body: Type.Object({ action: Type.Union([Type.Literal('Add'), Type.Literal('Del')]), domains: Type.Array(Type.String()) }),
+        response: { 200: DomainsOut, ...errorResponses(400, 401, 403, 404, 409) },
+      }),
+      ...validatedByDomain,
+    },
+    async (request) => ({ status: 'OK', domains: await deps.domains.patch(orderOf(request), request.body) }),
+  );
+  app.delete('/k8s/pod/ingress', doc('Remove every domain', { response: { 200: DomainsOut, ...errorResponses(401, 403) } }), async (request) => ({
+    status: 'OK',
+    domains: await deps.domains.removeAll(orderOf(request)),
+  }));
+
+  app.post(
+    '/k8s/deployment/metadata/annotation',
+    { ...doc('Describe the service (an annotation on its Deployment)', { body: Type.Object({ description: Type.String() }), response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
+    async (request) => {
+      const order = await deps.updates.setDescription(orderOf(request), request.body);
+      return { status: 'OK', description: order.description };
+    },
+  );
+  app.post(
+    '/k8s/deployment/metadata/label',
+    { ...doc('Label the service (a label on its Deployment)', { body: Type.Object({ customizedLabel: Type.String() }), response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
+    async (request) => {
+      const order = await deps.updates.setLabel(orderOf(request), request.body);
+      return { status: 'OK', customizedLabel: order.customLabel };
+    },
+  );
+
+  app.get(
+    '/monitor',
+    {
+      ...doc('What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes)', {
+        querystring: Type.Object({
+          allTypes: Type.Optional(Type.String()),
+          types: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+          containers: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+          allContainers: Type.Optional(Type.String()),
+        }),
+        response: { 200: AnyObject, ...errorResponses(400, 401, 404, 503) },
+      }),
+      ...validatedByDomain,
+    },
+    async (request, reply) => sendPlainJson(reply, await deps.monitor.monitor(orderOf(request), parseMonitorQuery(request.query))),
+  );
+};
+
+/** Query values as Python clients send them: `True`, and repeated keys for lists. */
+export function parseMonitorQuery(query: unknown): MonitorQuery {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean));
+  const flag = (name: string): boolean => {
+    const v = Array.isArray(q[name]) ? (q[name] as unknown[])[0] : q[name];
+    if (v === undefined || v === '') return false;
+    if (/^(true|1|yes)$/i.test(String(v))) return true;
+    if (/^(false|0|no)$/i.test(String(v))) return false;
+    throw new InputError('must be True or False', name);
+  };
+  return { allTypes: flag('allTypes'), types: list(q.types), containers: list(q.containers), allContainers: flag('allContainers') };
+}
+
+let openLogStreams = 0;
+
+/** Log streams being served now (each holds one upstream request to the cluster). */
+export function activeLogStreams(): number {
+  return openLogStreams;
+}
+
+/** Server-Sent Events of a followed log; the upstream request is tied to the client's connection. */
+async function streamLog(workloads: WorkloadService, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const order = orderOf(request);
+  const opts = parseLogQuery(request.query);
+  const abort = new AbortController();
+  // Errors up to here (no pod, bad container) still answer in the JSON envelope.
+  const upstream = await workloads.followLog(order, opts, abort.signal);
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+  });
+  let closed = false;
+  openLogStreams++;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    openLogStreams--;
+    clearInterval(heartbeat);
+    abort.abort();
+    upstream.destroy();
+    if (!res.writableEnded) res.end();
+  };
+  // Comments keep idle proxies from closing a quiet stream.
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  res.on('close', finish);
+  let partial = '';
+  upstream.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) res.write(`data: ${line.replace(/\r$/, '')}\n\n`);
+  });
+  upstream.on('end', () => {
+    if (partial) res.write(`data: ${partial}\n\n`);
+    if (!closed) res.write('event: end\ndata: the container stopped or was replaced\n\n');
+    finish();
+  });
+  upstream.on('error', () => {
+    if (!closed) res.write('event: error\ndata: the log stream was interrupted\n\n');
+    finish();
+  });
+}
