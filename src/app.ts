@@ -2,11 +2,11 @@
  * Builds the HTTP app from its services. No I/O of its own: `main.ts` decides what to
  * listen on; tests build it with their own services and call it with `inject`.
  */
-import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { installErrorHandling } from './http/errors.js';
+import { registerOpenApi } from './http/openapi.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { healthRoutes } from './http/routes/health.js';
 import { publicRoutes } from './http/routes/public.js';
@@ -46,12 +46,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     }
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'V-Kube API', version: '1.0.0', description: 'Sell containers on your own Kubernetes cluster.' },
-    },
-  });
+  await registerOpenApi(app);
 
   await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
   await app.register(
@@ -72,6 +67,5 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     { prefix: '/api/v1' },
   );
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

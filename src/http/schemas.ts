@@ -10,7 +10,8 @@ export const ErrorEnvelope = Type.Object(
   { $id: 'ErrorEnvelope', description: 'Every error, whatever the status' },
 );
 
-export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorEnvelope]));
+/** Error answers of a route, all in the envelope (registered once as the ErrorEnvelope component). */
+export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Type.Ref('ErrorEnvelope')]));
 
 export const ServiceOptions = Type.Record(Type.String(), Type.String(), {
   description: 'Options of the order, e.g. resourceUnit "2-Unit-Resource", portSpecification, region, persistStorage',

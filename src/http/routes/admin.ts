@@ -30,6 +30,9 @@ const STATUSES: ServiceStatus[] = ['ServicePending', 'ServiceRunning', 'ServiceS
 
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminRouteDeps> = async (app, deps) => {
   app.addHook('preHandler', adminAuth(deps.adminToken));
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ admin: [] }] };
+  });
   const idParams = Type.Object({ id: Type.String() });
   const host = (h: string | undefined) => deps.publicHost ?? h ?? 'localhost';
 

@@ -56,6 +56,9 @@ const ClientDeployBody = Type.Object(
 
 export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (app, deps) => {
   app.addHook('preHandler', tenantAuth(deps.orders));
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ secret: [] }] };
+  });
   const tags = ['clients'];
   const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, tags, headers: SecretHeader, ...extra } });
 
@@ -85,7 +88,13 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
       ...doc('Follow the log as Server-Sent Events', {
         description: 'Each log line is a `data:` line; `event: end` when the container stops. The upstream request ends when the client disconnects.',
         querystring: LogQuery,
-        produces: ['text/event-stream'],
+        response: {
+          200: {
+            description: 'a stream of `data: <log line>` events, then `event: end`',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+          ...errorResponses(400, 401, 404, 503),
+        },
       }),
       ...validatedByDomain,
     },

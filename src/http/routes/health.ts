@@ -9,6 +9,8 @@ export interface HealthRouteDeps {
   cluster: ClusterGateway;
 }
 
+const Checks = Type.Object({ database: Type.String(), cluster: Type.String() }, { description: '"ok", or why not' });
+
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (app, deps) => {
   app.get(
     '/healthz',
@@ -23,6 +25,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (a
         summary: 'Ready to serve: database reachable and cluster caches synced',
         description: 'When not ready: 503 with the error envelope and the state of each check.',
         tags: ['health'],
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks: Checks }),
+          503: Type.Object({ error: Type.Object({ code: Type.Integer(), message: Type.String() }), checks: Checks }),
+        },
       },
     },
     async (_request, reply) => {
@@ -33,7 +39,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (a
       const h = deps.cluster.health();
       const cluster = h.synced && h.reachable ? 'ok' : h.synced ? `unreachable: ${h.detail ?? ''}` : `not synced yet${h.detail ? `: ${h.detail}` : ''}`;
       const checks = { database, cluster };
-      if (database === 'ok' && cluster === 'ok') return { status: 'ready', checks };
+      if (database === 'ok' && cluster === 'ok') return { status: 'ready' as const, checks };
       const failing = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`);
       return reply.code(503).send({ error: { code: 503, message: `not ready: ${failing.join('; ')}` }, checks });
     },
