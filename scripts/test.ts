@@ -1,5 +1,6 @@
 /**
- * `npm test`: starts what the tests need (the local Kubernetes control plane), runs
+ * `npm test`: starts what the tests need (the local Kubernetes control plane and a
+ * throwaway PostgreSQL server, handed over as KUBECONFIG and TEST_POSTGRES_URL), runs
  * every `test/**\/*.test.ts` with node's test runner, and stops what it started.
  *
  *   npm test                      all suites
@@ -12,6 +13,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { ensureCluster } from '../dev/cluster/testing.js';
 import { repoRoot } from '../dev/cluster/config.js';
+import { ensureSharedPostgres, type SharedPostgres } from '../dev/postgres/testing.js';
 
 async function testFiles(filters: string[]): Promise<string[]> {
   const all = (await readdir(join(repoRoot, 'test'), { recursive: true }))
@@ -32,17 +34,21 @@ async function main(): Promise<number> {
   const say = (line: string) => console.error(`[test setup] ${line}`);
   say('local Kubernetes control plane…');
   const cluster = await ensureCluster(say);
+  let postgres: SharedPostgres | undefined;
   let code = 1;
   try {
+    postgres = await ensureSharedPostgres(say);
+    const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, TEST_POSTGRES_URL: postgres.url };
     code = await new Promise<number>((done) => {
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
-        { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, KUBECONFIG: cluster.kubeconfig } },
+        { cwd: repoRoot, stdio: 'inherit', env },
       );
       child.on('close', (c) => done(c ?? 1));
     });
   } finally {
+    await postgres?.stop();
     await cluster.stop();
   }
   return code;

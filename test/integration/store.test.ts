@@ -1,0 +1,617 @@
+/**
+ * The SQL store against real databases: the same tests on a SQLite file and on a
+ * PostgreSQL database (the test runner's server, TEST_POSTGRES_URL, or one this
+ * file starts when run on its own). Every test gets a fresh, migrated database.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import type { Kysely } from 'kysely';
+import { testPostgres } from '../../dev/postgres/testing.js';
+import { migrateToLatest, openDatabase } from '../../src/store/database.js';
+import { migrationProvider } from '../../src/store/migrations/index.js';
+import type { Database } from '../../src/store/schema.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import {
+  type DeployRecord,
+  type NewOrder,
+  type OrderRecord,
+  type PortLease,
+  PortsTaken,
+  StaleState,
+} from '../../src/store/types.js';
+
+interface OpenStore {
+  store: SqlStore;
+  /** The same database underneath, to check what the store wrote. */
+  db: Kysely<Database>;
+  migrationsApplied: string[];
+}
+
+interface StoreFactory {
+  /** A store on a fresh, empty database, migrated to the latest schema. */
+  freshStore(): Promise<OpenStore>;
+  /** Frees what the factory holds (files, a PostgreSQL server it started). */
+  close(): Promise<void>;
+}
+
+async function openStore(url: string): Promise<OpenStore> {
+  // As many connections as the concurrency tests run deploys, so on PostgreSQL they really race.
+  const { db } = openDatabase(url, { poolSize: 20 });
+  try {
+    const migrationsApplied = await migrateToLatest(db);
+    return { store: new SqlStore(db), db, migrationsApplied };
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+}
+
+async function sqliteFactory(): Promise<StoreFactory> {
+  const dir = await mkdtemp(join(tmpdir(), 'vkube-store-test-'));
+  let files = 0;
+  return {
+    freshStore: () => openStore(`sqlite:${join(dir, `store-${++files}.db`)}`),
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function postgresFactory(): Promise<StoreFactory> {
+  const server = await testPostgres();
+  return {
+    freshStore: async () => openStore(await server.createDatabase()),
+    close: () => server.stop(),
+  };
+}
+
+const DATABASES: Array<[name: string, factory: () => Promise<StoreFactory>]> = [
+  ['SQLite', sqliteFactory],
+  ['PostgreSQL', postgresFactory],
+];
+
+// Later than 2038, so a 32-bit integer column would not hold it.
+const T0 = 4_102_444_800;
+const HOUR = 3600;
+
+let nextOrder = 0;
+
+function newOrder(overrides: Partial<NewOrder> = {}): NewOrder {
+  const n = ++nextOrder;
+  return {
+    id: `order-${n}`,
+    secretHash: `hash-${n}`,
+    serviceID: `service-${n}`,
+    service: '2-Unit-Resource',
+    serviceCategoryID: 'category-1',
+    provider: 'provider-address',
+    address: `buyer-${n}`,
+    recipient: 'recipient-address',
+    amount: 12.5,
+    amountPaid: 12.25,
+    durationHours: 24,
+    serviceOptions: { resourceUnit: '2-Unit-Resource', portSpecification: 'User Specified Service Port' },
+    publicKey: 'public-key',
+    email: `buyer-${n}@example.test`,
+    orderStatus: 'OrderFiled',
+    serviceStatus: 'ServicePending',
+    region: 'region-a',
+    units: 2,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+/** A first deploy of an order: pending → running, with its start and expiry. */
+function firstDeploy(overrides: Partial<DeployRecord> = {}): DeployRecord {
+  return {
+    spec: { image: 'nginx:1.27', ports: [80] },
+    region: 'region-a',
+    leases: [],
+    allowedFrom: ['ServicePending'],
+    status: 'ServiceRunning',
+    fields: { activatedAt: T0 + 10, runningAt: T0 + 10, endAt: T0 + 10 + 24 * HOUR },
+    now: T0 + 10,
+    ...overrides,
+  };
+}
+
+function tcp(...ports: number[]): DeployRecord['leases'] {
+  return ports.map((port) => ({ port, protocol: 'TCP' }));
+}
+
+function byLease(a: PortLease, b: PortLease): number {
+  return a.region.localeCompare(b.region) || a.port - b.port || a.protocol.localeCompare(b.protocol) || a.orderId.localeCompare(b.orderId);
+}
+
+/** Asserts the promise rejects with the error class, and returns the error for closer checks. */
+async function rejection<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof type) return err;
+    throw new assert.AssertionError({ message: `expected ${type.name}, got: ${String(err)}`, actual: err, expected: type });
+  }
+  assert.fail(`expected ${type.name}, but it resolved`);
+}
+
+async function allLeases(db: Kysely<Database>): Promise<PortLease[]> {
+  const rows = await db.selectFrom('port_leases').selectAll().execute();
+  return rows.map((r) => ({ region: r.region, port: Number(r.port), protocol: r.protocol as PortLease['protocol'], orderId: r.order_id })).sort(byLease);
+}
+
+for (const [databaseName, makeFactory] of DATABASES) {
+  describe(`SqlStore on ${databaseName}`, () => {
+    let factory: StoreFactory | undefined;
+    let opened: OpenStore | undefined;
+    let store: SqlStore;
+    let db: Kysely<Database>;
+
+    before(async () => {
+      factory = await makeFactory();
+    });
+    after(async () => {
+      await factory?.close();
+    });
+    beforeEach(async () => {
+      opened = await factory!.freshStore();
+      ({ store, db } = opened);
+    });
+    afterEach(async () => {
+      await opened?.store.close();
+      opened = undefined;
+    });
+
+    async function seed(overrides: Partial<NewOrder> = {}): Promise<OrderRecord> {
+      return store.insertOrder(newOrder(overrides));
+    }
+
+    /** An order that has been deployed once (running), holding `ports`. */
+    async function running(ports: number[] = [], region = 'region-a'): Promise<OrderRecord> {
+      const order = await seed({ region });
+      return store.recordDeploy(order.id, firstDeploy({ region, leases: tcp(...ports) }));
+    }
+
+    describe('schema', () => {
+      it('migrates a fresh database to the latest schema, and a second run applies nothing', async () => {
+        const all = Object.keys(await migrationProvider.getMigrations()).sort();
+        assert.deepEqual(opened!.migrationsApplied, all);
+        assert.deepEqual(await migrateToLatest(db), []);
+      });
+
+      it('answers ping', async () => {
+        await store.ping();
+      });
+    });
+
+    describe('orders', () => {
+      it('insertOrder stores every field and returns the order with an empty deploy state', async () => {
+        const input = newOrder();
+        const expected: OrderRecord = {
+          ...input,
+          activatedAt: null,
+          runningAt: null,
+          stoppedAt: null,
+          doneAt: null,
+          abortedAt: null,
+          endAt: null,
+          spec: null,
+          specGeneration: 0,
+          restartGeneration: 0,
+          description: '',
+          customLabel: '',
+          magic: '',
+        };
+        assert.deepEqual(await store.insertOrder(input), expected);
+        assert.deepEqual(await store.findOrder(input.id), expected);
+      });
+
+      it('finds an order by its id and by its secret hash, and nothing for unknown keys', async () => {
+        const order = await seed();
+        await seed();
+        assert.equal((await store.findOrder(order.id))?.secretHash, order.secretHash);
+        assert.equal((await store.findOrderBySecretHash(order.secretHash))?.id, order.id);
+        assert.equal(await store.findOrder('no-such-order'), undefined);
+        assert.equal(await store.findOrderBySecretHash('no-such-hash'), undefined);
+      });
+
+      it('setSecretHash replaces the hash: the new one finds the order, the old one nothing', async () => {
+        const order = await seed();
+        await store.setSecretHash(order.id, 'rotated-hash', T0 + 5);
+        assert.equal(await store.findOrderBySecretHash(order.secretHash), undefined);
+        const found = await store.findOrderBySecretHash('rotated-hash');
+        assert.equal(found?.id, order.id);
+        assert.equal(found?.updatedAt, T0 + 5);
+      });
+
+      it('setSecretHash of an unknown order throws StaleState', async () => {
+        const err = await rejection(store.setSecretHash('no-such-order', 'h', T0), StaleState);
+        assert.equal(err.orderId, 'no-such-order');
+      });
+
+      it('listOrders pages newest first (ties by id) and gives the total on every page', async () => {
+        // Inserted out of order; b and c share a creation time.
+        await seed({ id: 'c', createdAt: T0 + 2 });
+        await seed({ id: 'a', createdAt: T0 + 1 });
+        await seed({ id: 'e', createdAt: T0 + 4 });
+        await seed({ id: 'b', createdAt: T0 + 2 });
+        await seed({ id: 'd', createdAt: T0 + 3 });
+        const pages = [];
+        for (let offset = 0; offset < 6; offset += 2) pages.push(await store.listOrders({ limit: 2, offset }));
+        assert.deepEqual(
+          pages.map((p) => p.items.map((o) => o.id)),
+          [['e', 'd'], ['b', 'c'], ['a']],
+        );
+        assert.deepEqual(pages.map((p) => p.total), [5, 5, 5]);
+      });
+
+      it('listOrders past the end has no items but the total', async () => {
+        await seed();
+        await seed();
+        assert.deepEqual(await store.listOrders({ limit: 10, offset: 5 }), { items: [], total: 2 });
+      });
+
+      it('listOrders filters by service status, and the total counts only the matches', async () => {
+        const pending = await seed({ createdAt: T0 + 1 });
+        const first = await running();
+        const second = await running();
+        const page = await store.listOrders({ limit: 1, offset: 0, status: 'ServiceRunning' });
+        assert.equal(page.total, 2);
+        assert.equal(page.items.length, 1);
+        assert.ok([first.id, second.id].includes(page.items[0]!.id));
+        const pendingPage = await store.listOrders({ limit: 10, offset: 0, status: 'ServicePending' });
+        assert.deepEqual(pendingPage.items.map((o) => o.id), [pending.id]);
+        assert.equal(pendingPage.total, 1);
+        assert.deepEqual(await store.listOrders({ limit: 10, offset: 0, status: 'ServiceAbort' }), { items: [], total: 0 });
+      });
+
+      it('listLiveOrders returns pending, running and stopped orders, not done or aborted ones', async () => {
+        const pending = await seed();
+        const live = await running();
+        const stopped = await running();
+        await store.transition(stopped.id, ['ServiceRunning'], 'ServiceStop', { stoppedAt: T0 + 20 }, T0 + 20);
+        const done = await running();
+        await store.transition(done.id, ['ServiceRunning'], 'ServiceDone', { doneAt: T0 + 20 }, T0 + 20);
+        const aborted = await seed();
+        await store.transition(aborted.id, ['ServicePending'], 'ServiceAbort', { abortedAt: T0 + 20 }, T0 + 20);
+        const ids = (await store.listLiveOrders()).map((o) => o.id).sort();
+        assert.deepEqual(ids, [pending.id, live.id, stopped.id].sort());
+      });
+    });
+
+    describe('transition', () => {
+      it('moves from any of the allowed statuses and sets the given fields', async () => {
+        const order = await running();
+        const stopped = await store.transition(order.id, ['ServicePending', 'ServiceRunning'], 'ServiceStop', { stoppedAt: T0 + 30 }, T0 + 31);
+        assert.equal(stopped.serviceStatus, 'ServiceStop');
+        assert.equal(stopped.stoppedAt, T0 + 30);
+        assert.equal(stopped.updatedAt, T0 + 31);
+        // Fields not named stay as they were.
+        assert.equal(stopped.runningAt, order.runningAt);
+        assert.equal(stopped.endAt, order.endAt);
+        assert.deepEqual(await store.findOrder(order.id), stopped);
+      });
+
+      it('from a status not allowed throws StaleState naming the actual status, and writes nothing', async () => {
+        const order = await seed();
+        const err = await rejection(store.transition(order.id, ['ServiceRunning', 'ServiceStop'], 'ServiceDone', { doneAt: T0 + 40 }, T0 + 40), StaleState);
+        assert.equal(err.orderId, order.id);
+        assert.equal(err.actual, 'ServicePending');
+        assert.deepEqual(await store.findOrder(order.id), order);
+      });
+
+      it('of an unknown order throws StaleState without a status', async () => {
+        const err = await rejection(store.transition('no-such-order', ['ServicePending'], 'ServiceAbort', {}, T0), StaleState);
+        assert.equal(err.actual, undefined);
+      });
+    });
+
+    describe('recordDeploy', () => {
+      it('records the spec, region, status and fields, takes the leases and bumps the spec generation', async () => {
+        const order = await seed();
+        const spec = { image: 'registry.test/app:v1', env: { MODE: 'prod' }, ports: [8080, 53] };
+        const deployed = await store.recordDeploy(
+          order.id,
+          firstDeploy({ spec, region: 'region-b', leases: [{ port: 30001, protocol: 'TCP' }, { port: 30002, protocol: 'UDP' }] }),
+        );
+        assert.deepEqual(deployed, {
+          ...order,
+          spec,
+          region: 'region-b',
+          serviceStatus: 'ServiceRunning',
+          activatedAt: T0 + 10,
+          runningAt: T0 + 10,
+          endAt: T0 + 10 + 24 * HOUR,
+          specGeneration: 1,
+          updatedAt: T0 + 10,
+        });
+        assert.deepEqual(await store.findOrder(order.id), deployed);
+        assert.deepEqual(await store.leasesOfOrder(order.id), [
+          { region: 'region-b', port: 30001, protocol: 'TCP', orderId: order.id },
+          { region: 'region-b', port: 30002, protocol: 'UDP', orderId: order.id },
+        ]);
+      });
+
+      it("replaces the order's own leases: ports kept, added and dropped, never a conflict with itself", async () => {
+        const order = await running([30001, 30002]);
+        const updated = await store.recordDeploy(
+          order.id,
+          firstDeploy({ leases: tcp(30002, 30003), allowedFrom: ['ServiceRunning', 'ServiceStop'], fields: {}, now: T0 + 50 }),
+        );
+        assert.equal(updated.specGeneration, 2);
+        // An update keeps the first start's timestamps.
+        assert.equal(updated.activatedAt, order.activatedAt);
+        assert.deepEqual((await store.leasesOfOrder(order.id)).map((l) => l.port), [30002, 30003]);
+        assert.deepEqual(await allLeases(db), [
+          { region: 'region-a', port: 30002, protocol: 'TCP', orderId: order.id },
+          { region: 'region-a', port: 30003, protocol: 'TCP', orderId: order.id },
+        ]);
+      });
+
+      it('an empty lease list releases every port the order held', async () => {
+        const order = await running([30001]);
+        await store.recordDeploy(order.id, firstDeploy({ allowedFrom: ['ServiceRunning'], leases: [] }));
+        assert.deepEqual(await store.leasesOfOrder(order.id), []);
+      });
+
+      it('the same port number on another protocol or in another region is no conflict', async () => {
+        const holder = await running([30001], 'region-a');
+        const otherProtocol = await seed();
+        await store.recordDeploy(otherProtocol.id, firstDeploy({ leases: [{ port: 30001, protocol: 'UDP' }] }));
+        const otherRegion = await seed({ region: 'region-b' });
+        await store.recordDeploy(otherRegion.id, firstDeploy({ region: 'region-b', leases: tcp(30001) }));
+        assert.deepEqual(await allLeases(db), [
+          { region: 'region-a', port: 30001, protocol: 'TCP', orderId: holder.id },
+          { region: 'region-a', port: 30001, protocol: 'UDP', orderId: otherProtocol.id },
+          { region: 'region-b', port: 30001, protocol: 'TCP', orderId: otherRegion.id },
+        ]);
+      });
+
+      it('refuses with PortsTaken naming exactly the ports another order holds, and writes nothing', async () => {
+        const holder = await running([30010, 30011]);
+        const order = await running([30020]);
+        const leasesBefore = await allLeases(db);
+
+        const err = await rejection(
+          store.recordDeploy(order.id, firstDeploy({ spec: { image: 'new' }, allowedFrom: ['ServiceRunning'], leases: tcp(30020, 30011, 30012, 30010), now: T0 + 60 })),
+          PortsTaken,
+        );
+        assert.deepEqual([...err.leases].sort(byLease), [
+          { region: 'region-a', port: 30010, protocol: 'TCP', orderId: holder.id },
+          { region: 'region-a', port: 30011, protocol: 'TCP', orderId: holder.id },
+        ]);
+        assert.match(err.message, /30010\/TCP/);
+        assert.deepEqual(await allLeases(db), leasesBefore);
+        assert.deepEqual(await store.findOrder(order.id), order);
+        assert.deepEqual(await store.findOrder(holder.id), holder);
+      });
+
+      it('refuses with StaleState when the order is in none of the allowed statuses, and writes nothing', async () => {
+        const order = await running([30030]);
+        const err = await rejection(store.recordDeploy(order.id, firstDeploy({ spec: { image: 'new' }, leases: tcp(30031), now: T0 + 70 })), StaleState);
+        assert.equal(err.orderId, order.id);
+        assert.equal(err.actual, 'ServiceRunning');
+        assert.deepEqual(await store.findOrder(order.id), order);
+        assert.deepEqual(await allLeases(db), [{ region: 'region-a', port: 30030, protocol: 'TCP', orderId: order.id }]);
+      });
+
+      it('refuses with StaleState for an unknown order, and writes nothing', async () => {
+        const err = await rejection(store.recordDeploy('no-such-order', firstDeploy({ leases: tcp(30040) })), StaleState);
+        assert.equal(err.actual, undefined);
+        assert.deepEqual(await allLeases(db), []);
+      });
+    });
+
+    describe('renew, restart, metadata', () => {
+      it('renew adds hours and moves the expiry of a started order by as much', async () => {
+        const order = await running();
+        const renewed = await store.renew(order.id, 5, T0 + 80);
+        assert.equal(renewed.durationHours, order.durationHours + 5);
+        assert.equal(renewed.endAt, order.endAt! + 5 * HOUR);
+        assert.equal(renewed.updatedAt, T0 + 80);
+        assert.equal(renewed.serviceStatus, 'ServiceRunning');
+      });
+
+      it('renew of an order not started yet adds hours and leaves it without an expiry', async () => {
+        const order = await seed();
+        const renewed = await store.renew(order.id, 3, T0 + 80);
+        assert.equal(renewed.durationHours, order.durationHours + 3);
+        assert.equal(renewed.endAt, null);
+      });
+
+      it('renew of a finished order throws StaleState and changes nothing', async () => {
+        const order = await running();
+        const done = await store.transition(order.id, ['ServiceRunning'], 'ServiceDone', { doneAt: T0 + 90 }, T0 + 90);
+        const err = await rejection(store.renew(order.id, 5, T0 + 95), StaleState);
+        assert.equal(err.actual, 'ServiceDone');
+        assert.deepEqual(await store.findOrder(order.id), done);
+      });
+
+      it('bumpRestart bumps the restart generation and nothing of the desired spec', async () => {
+        const order = await running();
+        const once = await store.bumpRestart(order.id, T0 + 100);
+        const twice = await store.bumpRestart(order.id, T0 + 101);
+        assert.equal(once.restartGeneration, 1);
+        assert.equal(twice.restartGeneration, 2);
+        assert.equal(twice.specGeneration, order.specGeneration);
+        assert.equal(twice.updatedAt, T0 + 101);
+        assert.deepEqual(twice.spec, order.spec);
+      });
+
+      it('setMetadata sets the description and/or the label and bumps the spec generation', async () => {
+        const order = await running();
+        const described = await store.setMetadata(order.id, { description: 'my shop' }, T0 + 110);
+        assert.deepEqual([described.description, described.customLabel, described.specGeneration], ['my shop', '', order.specGeneration + 1]);
+        const labelled = await store.setMetadata(order.id, { customLabel: 'shop' }, T0 + 111);
+        assert.deepEqual([labelled.description, labelled.customLabel, labelled.specGeneration], ['my shop', 'shop', order.specGeneration + 2]);
+        assert.equal(labelled.updatedAt, T0 + 111);
+      });
+
+      it('setMagic stores the sealed secret', async () => {
+        const order = await seed();
+        await store.setMagic(order.id, '3mJr7AoUXx2Wqd');
+        assert.equal((await store.findOrder(order.id))?.magic, '3mJr7AoUXx2Wqd');
+      });
+    });
+
+    describe('leases', () => {
+      it("releaseLeases frees only that order's ports, and another order can take them", async () => {
+        const leaving = await running([30050, 30051]);
+        const staying = await running([30052]);
+        await store.releaseLeases(leaving.id);
+        assert.deepEqual(await store.leasesOfOrder(leaving.id), []);
+        assert.deepEqual((await store.leasesOfOrder(staying.id)).map((l) => l.port), [30052]);
+        const next = await seed();
+        await store.recordDeploy(next.id, firstDeploy({ leases: tcp(30050, 30051) }));
+        assert.deepEqual((await store.leasesOfOrder(next.id)).map((l) => l.port), [30050, 30051]);
+      });
+
+      it("leasesInRegion lists every order's leases in that region and no other; leasesOfOrder sorts by port", async () => {
+        const first = await running([30062, 30060], 'region-a');
+        const second = await running([30061], 'region-a');
+        const elsewhere = await running([30060], 'region-b');
+        assert.deepEqual([...(await store.leasesInRegion('region-a'))].sort(byLease), [
+          { region: 'region-a', port: 30060, protocol: 'TCP', orderId: first.id },
+          { region: 'region-a', port: 30061, protocol: 'TCP', orderId: second.id },
+          { region: 'region-a', port: 30062, protocol: 'TCP', orderId: first.id },
+        ]);
+        assert.deepEqual(await store.leasesInRegion('region-b'), [{ region: 'region-b', port: 30060, protocol: 'TCP', orderId: elsewhere.id }]);
+        assert.deepEqual(await store.leasesInRegion('region-c'), []);
+        assert.deepEqual((await store.leasesOfOrder(first.id)).map((l) => l.port), [30060, 30062]);
+      });
+    });
+
+    describe('settings', () => {
+      it('getSetting of an unknown key is undefined', async () => {
+        assert.equal(await store.getSetting('no-such-key'), undefined);
+      });
+
+      it('setSettingOnce stores the first value and keeps it', async () => {
+        assert.equal(await store.setSettingOnce('cluster-id', 'first'), 'first');
+        assert.equal(await store.setSettingOnce('cluster-id', 'second'), 'first');
+        assert.equal(await store.getSetting('cluster-id'), 'first');
+      });
+
+      it('concurrent setSettingOnce calls all return the one value that was stored', async () => {
+        const values = Array.from({ length: 10 }, (_, i) => `value-${i}`);
+        const returned = await Promise.all(values.map((v) => store.setSettingOnce('raced', v)));
+        const stored = await store.getSetting('raced');
+        assert.ok(stored !== undefined && values.includes(stored));
+        assert.deepEqual(new Set(returned), new Set([stored]));
+      });
+    });
+
+    describe('concurrent deploys', () => {
+      const ORDERS = 20;
+      // Races are won by timing: a few rounds make a lost one far more likely to show.
+      const ROUNDS = 10;
+
+      async function pendingOrders(region: string): Promise<OrderRecord[]> {
+        const orders: OrderRecord[] = [];
+        for (let i = 0; i < ORDERS; i++) orders.push(await seed({ region }));
+        return orders;
+      }
+
+      /** Every deploy must either succeed or be refused with PortsTaken; anything else fails the test. */
+      function outcomes(orders: OrderRecord[], results: PromiseSettledResult<OrderRecord>[]) {
+        const winners: OrderRecord[] = [];
+        const losers: Array<{ order: OrderRecord; err: PortsTaken }> = [];
+        results.forEach((result, i) => {
+          const order = orders[i]!;
+          if (result.status === 'fulfilled') winners.push(order);
+          else if (result.reason instanceof PortsTaken) losers.push({ order, err: result.reason });
+          else throw result.reason;
+        });
+        return { winners, losers };
+      }
+
+      async function assertLosersUntouched(losers: Array<{ order: OrderRecord }>): Promise<void> {
+        for (const { order } of losers) {
+          assert.deepEqual(await store.findOrder(order.id), order);
+          assert.deepEqual(await store.leasesOfOrder(order.id), []);
+        }
+      }
+
+      it(`${ORDERS} orders deploying at once for the same port: exactly one wins, the others get PortsTaken naming it`, async () => {
+        const region = 'race-one-port';
+        const orders = await pendingOrders(region);
+        const results = await Promise.allSettled(orders.map((o) => store.recordDeploy(o.id, firstDeploy({ region, leases: tcp(31000) }))));
+        const { winners, losers } = outcomes(orders, results);
+
+        assert.equal(winners.length, 1);
+        assert.equal(losers.length, ORDERS - 1);
+        const winner = winners[0]!;
+        for (const { err } of losers) {
+          assert.deepEqual(err.leases, [{ region, port: 31000, protocol: 'TCP', orderId: winner.id }]);
+        }
+        assert.deepEqual(await allLeases(db), [{ region, port: 31000, protocol: 'TCP', orderId: winner.id }]);
+        assert.equal((await store.findOrder(winner.id))?.serviceStatus, 'ServiceRunning');
+        await assertLosersUntouched(losers);
+      });
+
+      it(`${ORDERS} orders deploying at once for 3 of the same 5 ports never lease a port twice`, async () => {
+        const ports = [31100, 31101, 31102, 31103, 31104];
+        // Every 3-of-5 set, each asked twice and in varying order (the order in which
+        // ports are asked must not matter, nor deadlock anything).
+        const triples = ports.flatMap((a, i) => ports.slice(i + 1).flatMap((b, j) => ports.slice(i + j + 2).map((c) => [a, b, c])));
+        const requests = Array.from({ length: ORDERS }, (_, n) => {
+          const triple = triples[n % triples.length]!;
+          const rotated = [...triple.slice(n % 3), ...triple.slice(0, n % 3)];
+          return n % 2 === 0 ? rotated : rotated.reverse();
+        });
+
+        for (let round = 1; round <= ROUNDS; round++) {
+          const region = `race-overlap-${round}`;
+          const orders = await pendingOrders(region);
+          const results = await Promise.allSettled(orders.map((o, n) => store.recordDeploy(o.id, firstDeploy({ region, leases: tcp(...requests[n]!) }))));
+          const { winners, losers } = outcomes(orders, results);
+
+          // Any two 3-of-5 sets share a port: one order, and only one, can get its ports.
+          assert.equal(winners.length, 1, `round ${round}: winners ${winners.map((w) => w.id).join(', ')}`);
+          const winner = winners[0]!;
+          const winnerPorts = requests[orders.indexOf(winner)]!;
+          const leases = await store.leasesInRegion(region);
+          assert.deepEqual(leases.map((l) => l.port).sort(), [...winnerPorts].sort());
+          assert.ok(leases.every((l) => l.orderId === winner.id));
+
+          for (const { order, err } of losers) {
+            const asked = requests[orders.indexOf(order)]!;
+            assert.ok(err.leases.length > 0);
+            for (const lease of err.leases) {
+              assert.equal(lease.orderId, winner.id);
+              assert.ok(asked.includes(lease.port) && winnerPorts.includes(lease.port), `${order.id} told ${lease.port} is taken`);
+            }
+          }
+          await assertLosersUntouched(losers);
+        }
+
+        // The table as a whole: no (region, port, protocol) held twice.
+        const rows = await allLeases(db);
+        const keys = rows.map((l) => `${l.region}/${l.port}/${l.protocol}`);
+        assert.equal(new Set(keys).size, keys.length);
+        assert.equal(rows.length, ROUNDS * 3);
+      });
+
+      it('concurrent deploys of one order never conflict with themselves: one after the other, the last one holds its ports', async () => {
+        for (let round = 1; round <= ROUNDS; round++) {
+          const region = `race-self-${round}`;
+          const order = await running([31200, 31201], region);
+          const requests = [
+            [31201, 31202],
+            [31202, 31203],
+            [31203, 31201],
+          ];
+          const updates = await Promise.all(
+            requests.map((ports) => store.recordDeploy(order.id, firstDeploy({ region, allowedFrom: ['ServiceRunning'], leases: tcp(...ports) }))),
+          );
+          // Each saw the one before it: the generations are 2, 3 and 4 in some order.
+          assert.deepEqual(updates.map((u) => u.specGeneration).sort(), [2, 3, 4]);
+          const last = requests[updates.findIndex((u) => u.specGeneration === 4)]!;
+          assert.deepEqual((await store.leasesOfOrder(order.id)).map((l) => l.port), [...last].sort());
+        }
+      });
+    });
+  });
+}
