@@ -13,6 +13,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 # PyNaCl (Debian's, on the system Python): the reference libsodium that the tests use
 # to open the sealed box of GET /userService/{id}.
 /usr/bin/python3 -c 'import nacl' 2>/dev/null || need+=(python3-nacl)
+# The console's end-to-end tests drive Debian's Chromium (never a downloaded browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

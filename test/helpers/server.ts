@@ -1,0 +1,95 @@
+/**
+ * A real V-Kube process for end-to-end tests (CLI, console): `src/main.ts` on a free
+ * loopback port, with its own SQLite file, the local cluster and an admin token.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../dev/cluster/config.js';
+import { testKubeconfig } from '../../dev/cluster/testing.js';
+
+export interface ServerProcess {
+  url: string;
+  adminToken: string;
+  /** Creates an order through the admin API; returns its id, secret and the clients' token. */
+  createOrder(body?: Record<string, unknown>): Promise<{ id: string; secret: string; token: string }>;
+  /** Everything the process printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'vkube-server-'));
+  const port = await freePort();
+  const adminToken = 'e2e-admin-token-0123456789';
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${join(dir, 'vkube.db')}`,
+      KUBECONFIG: testKubeconfig(),
+      VKUBE_ADMIN_TOKEN: adminToken,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`V-Kube exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`V-Kube did not become ready:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  return {
+    url,
+    adminToken,
+    output: () => output,
+    async createOrder(body = {}) {
+      const res = await fetch(`${url}/api/v1/admin/orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ duration: 24, serviceOptions: { resourceUnit: '2-Unit-Resource' }, ...body }),
+      });
+      if (res.status !== 201) throw new Error(`create order: ${res.status} ${await res.text()}`);
+      const json = (await res.json()) as { secret: string; token: string; order: { id: string } };
+      return { id: json.order.id, secret: json.secret, token: json.token };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
