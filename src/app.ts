@@ -5,6 +5,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { registerConsole } from './http/console.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -18,7 +20,11 @@ import type { Services } from './services.js';
 export interface AppOptions {
   /** The process's pino logger; without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
+  /** The built console (default console/dist next to src/); served at / when present. */
+  consoleDir?: string;
 }
+
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../console/dist', import.meta.url));
 
 /** Headers that carry secrets or credentials: never written to a log. */
 export const REDACTED_HEADERS = ['secret', 'token', 'authorization', 'password', 'username', 'cookie'].map((h) => `req.headers.${h}`);
@@ -33,7 +39,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  installErrorHandling(app);
+  const consoleServed = await registerConsole(app, opts.consoleDir ?? DEFAULT_CONSOLE_DIR);
+  installErrorHandling(app, consoleServed ? (reply) => reply.type('text/html; charset=utf-8').sendFile('index.html') : undefined);
 
   // `curl -d '{…}'` without a Content-Type header sends form encoding: read any body as JSON.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {

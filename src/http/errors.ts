@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorKind, TooManyRequestsError } from '../domain/errors.js';
+import { wantsConsolePage } from './console.js';
 
 const STATUS: Record<ErrorKind, number> = {
   input: 400,
@@ -40,7 +41,8 @@ const CLIENT_ERRORS: Record<string, (err: FastifyError) => [number, string]> = {
   FST_ERR_ASYNC_CONSTRAINT: () => [400, 'malformed request'],
 };
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** `consolePage`: answers an unknown page URL with the console (a single-page app) when it is served. */
+export function installErrorHandling(app: FastifyInstance, consolePage?: (reply: FastifyReply) => FastifyReply): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof DomainError) {
       const code = STATUS[err.kind];
@@ -63,7 +65,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, 500, 'internal error; it has been logged');
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) => {
+    if (consolePage && wantsConsolePage(request.method, request.url, request.headers.accept)) return consolePage(reply);
+    return sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
 }
 
 /** `body/containers/0/name must match …` → `containers[0].name: must match …` */
