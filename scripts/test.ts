@@ -5,12 +5,15 @@
  *
  *   npm test                      all suites
  *   npm test -- test/unit         only the files under a path (or a single file)
+ *   npm run test:faults           only the fault-injection suites (test/faults)
  *
- * The runner's own summary is the last thing printed.
+ * Two phases: the ordinary suites run side by side; then the fault suites, which stop
+ * cluster components and kill processes, run one at a time so they disturb nobody.
+ * The last line printed is the total: `N passed, N failed`.
  */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { ensureCluster } from '../dev/cluster/testing.js';
 import { repoRoot } from '../dev/cluster/config.js';
 import { ensureSharedPostgres, type SharedPostgres } from '../dev/postgres/testing.js';
@@ -36,22 +39,53 @@ async function main(): Promise<number> {
   const cluster = await ensureCluster(say);
   let postgres: SharedPostgres | undefined;
   let code = 1;
+  let finalLine: string | undefined;
   try {
     postgres = await ensureSharedPostgres(say);
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, TEST_POSTGRES_URL: postgres.url };
-    code = await new Promise<number>((done) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
-        { cwd: repoRoot, stdio: 'inherit', env },
-      );
-      child.on('close', (c) => done(c ?? 1));
-    });
+    const isFault = (f: string) => f.startsWith(`test${sep}faults${sep}`);
+    const phases = [
+      { files: files.filter((f) => !isFault(f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) },
+      { files: files.filter(isFault), concurrency: 1 },
+    ].filter((p) => p.files.length > 0);
+    const total = { passed: 0, failed: 0 };
+    code = 0;
+    for (const phase of phases) {
+      const result = await runPhase(phase.files, phase.concurrency, env);
+      total.passed += result.passed;
+      total.failed += result.failed;
+      if (result.code !== 0) code = result.code;
+    }
+    finalLine = `${total.passed} passed, ${total.failed} failed`;
   } finally {
     await postgres?.stop();
     await cluster.stop();
   }
+  if (finalLine) console.log(finalLine);
   return code;
+}
+
+/** One node --test run; its output goes through unchanged while its summary is counted. */
+function runPhase(files: string[], concurrency: number, env: NodeJS.ProcessEnv): Promise<{ code: number; passed: number; failed: number }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env,
+    });
+    const counts = { pass: 0, fail: 0, cancelled: 0 };
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^ℹ (pass|fail|cancelled) (\d+)/.exec(line);
+        if (m) counts[m[1] as keyof typeof counts] = Number(m[2]);
+      }
+    });
+    child.on('close', (c) => done({ code: c ?? 1, passed: counts.pass, failed: counts.fail + counts.cancelled }));
+  });
 }
 
 main().then(

@@ -12,6 +12,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { healthRoutes } from './http/routes/health.js';
 import { publicRoutes } from './http/routes/public.js';
+import { activityRoutes } from './http/routes/activity.js';
 import { compatRoutes } from './http/routes/compat.js';
 import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
@@ -69,6 +70,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         monitor: services.monitor,
       });
       await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
+      await api.register(activityRoutes, { orders: services.orders, events: services.events });
       await api.register(adminRoutes, { orders: services.orders, adminToken: services.config.adminToken });
     },
     { prefix: '/api/v1' },

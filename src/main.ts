@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');
   services.reconciler.start();
+  services.eventRecorder.start();
 
   const app = await buildApp(services, { logger: log });
   await app.listen({ port: config.port, host: config.host });
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     force.unref();
     await app.close();
     await services.reconciler.stop();
+    await services.eventRecorder.stop();
     await cluster.stop();
     await store.close();
     log.info('stopped');

@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
 import { DomainService } from './domain/domains.js';
+import { EventRecorder } from './domain/event-recorder.js';
 import { MonitorService } from './domain/monitor.js';
 import { WorkloadUpdateService } from './domain/workload-updates.js';
 import { OrderService } from './domain/orders.js';
@@ -20,13 +21,15 @@ import { WorkloadService } from './domain/workload.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';
-import type { DomainStore, NoticeStore, Store } from './store/types.js';
+import type { DomainStore, EventStore, NoticeStore, Store } from './store/types.js';
 
 export interface Services {
   config: Config;
   store: Store;
   domains: DomainStore;
   notices: NoticeStore;
+  events: EventStore;
+  eventRecorder: EventRecorder;
   cluster: ClusterGateway;
   registry: ImageRegistry;
   clock: Clock;
@@ -51,7 +54,7 @@ export interface ServiceInputs {
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const { config, cluster, registry, log } = inputs;
-  const { store, domains, notices } = inputs.stores;
+  const { store, domains, notices, events } = inputs.stores;
   const clock = inputs.clock ?? systemClock;
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
@@ -64,7 +67,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const updates = new WorkloadUpdateService(deploys, store, reconciler, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, reconciler, clock);
   const monitor = new MonitorService(cluster, workloads);
-  return { config, store, domains, notices, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
+  const eventRecorder = new EventRecorder(cluster, events, log);
+  return { config, store, domains, notices, events, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
 }
 
 /**

@@ -6,6 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kubeconfigPath, stateDir } from './config.js';
+import { isAlive, type ProcessRecord, readRecords, startProcess, stopProcess } from './processes.js';
 import { down } from './down.js';
 import { criLog } from './kwok-config.js';
 import { up } from './up.js';
@@ -86,4 +87,20 @@ export async function setPodLog(
       body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } },
     });
   }
+}
+
+/**
+ * Stops one component of the running local cluster (for outage tests) and returns what
+ * `startComponent` needs to bring it back with the same binary and flags.
+ */
+export async function stopComponent(name: string): Promise<ProcessRecord> {
+  const state = stateDir();
+  const rec = (await readRecords(state)).find((r) => r.name === name);
+  if (!rec || !isAlive(rec)) throw new Error(`${name} is not running in ${state}`);
+  await stopProcess(state, rec);
+  return rec;
+}
+
+export async function startComponent(rec: ProcessRecord): Promise<void> {
+  await startProcess(stateDir(), rec.name, rec.binary, rec.args);
 }

@@ -155,6 +155,7 @@ export class Reconciler {
       // Someone deleted it: it can only be re-created once Kubernetes has finished removing it.
       throw new UnavailableError(`namespace ${ns} is being deleted; it will be re-created when it is gone`);
     }
+    await this.removeFinishedPods(ns);
     const replicas = order.serviceStatus === 'ServiceRunning' ? 1 : 0;
     const current = cluster.deployment(ns, DEPLOYMENT_NAME);
     if (
@@ -192,6 +193,20 @@ export class Reconciler {
     }
     if (order.serviceStatus === 'ServiceDone') await notices.addNotice({ ...base, noticeType: NOTICE_EXPIRED, timestamp: order.doneAt ?? clock.now() });
     if (order.serviceStatus === 'ServiceAbort') await notices.addNotice({ ...base, noticeType: NOTICE_ABORTED, timestamp: order.abortedAt ?? clock.now() });
+  }
+
+  /**
+   * Evicted and failed pods stay in the API (and count against the quota) until deleted;
+   * the ReplicaSet has already replaced them, so they only clutter status and quota.
+   */
+  private async removeFinishedPods(ns: string): Promise<void> {
+    for (const pod of this.deps.cluster.podsInNamespace(ns)) {
+      const phase = pod.status?.phase;
+      if ((phase === 'Failed' || phase === 'Succeeded') && !pod.metadata.deletionTimestamp) {
+        await this.deps.cluster.deletePod(ns, pod.metadata.name);
+        this.deps.log.info({ namespace: ns, pod: pod.metadata.name, phase, reason: pod.status?.reason }, 'removed a finished pod');
+      }
+    }
   }
 
   private async teardown(order: OrderRecord): Promise<void> {

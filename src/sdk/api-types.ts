@@ -1263,6 +1263,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/k8s/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The pods' events and restart counts, newest first, kept after Kubernetes drops them */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 500, default 100 */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            events: {
+                                count: number;
+                                firstTime: number;
+                                message: string;
+                                /** @description e.g. Pod/workload-7f9c-abcde */
+                                object: string;
+                                reason: string;
+                                /** @description unix seconds of the latest occurrence */
+                                time: number;
+                                /** @description Normal or Warning */
+                                type: string;
+                            }[];
+                            restarts: {
+                                container: string;
+                                lastExitCode: number | null;
+                                /** @description e.g. CrashLoopBackOff, OOMKilled, Error */
+                                lastReason: string;
+                                pod: string;
+                                restartCount: number;
+                                updatedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/images": {
         parameters: {
             query?: never;

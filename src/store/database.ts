@@ -34,9 +34,12 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Ope
     return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
   }
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
-  // An idle client that loses its connection emits 'error' on the pool; without a
-  // listener Node would crash the process. The next query reports the outage instead.
+  // A client that loses its connection emits 'error': on the pool while idle, on the
+  // client itself while checked out (Kysely holds none of its own listeners). Without a
+  // listener Node would crash the process; the query that was running rejects anyway
+  // and reports the outage, so these events carry nothing more.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
 }
 

@@ -66,10 +66,34 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface PodEventsTable {
+  order_id: string;
+  uid: string;
+  object: string;
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+}
+
+export interface ContainerRestartsTable {
+  order_id: string;
+  pod: string;
+  container: string;
+  restart_count: number;
+  last_reason: string;
+  last_exit_code: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   orders: OrdersTable;
   port_leases: PortLeasesTable;
   settings: SettingsTable;
   domains: DomainsTable;
   notices: NoticesTable;
+  pod_events: PodEventsTable;
+  container_restarts: ContainerRestartsTable;
 }

@@ -179,6 +179,40 @@ export interface NoticeStore {
   listNotices(filter: { address: string; serviceID?: string; limit: number; offset: number }): Promise<Page<Notice>>;
 }
 
+export interface PodEvent {
+  orderId: string;
+  /** Kubernetes' uid of the Event object: a repeated event updates its row. */
+  uid: string;
+  /** What it is about, e.g. `Pod/workload-7f9c-abcde`. */
+  object: string;
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface ContainerRestarts {
+  orderId: string;
+  pod: string;
+  container: string;
+  restartCount: number;
+  lastReason: string;
+  lastExitCode: number | null;
+  updatedAt: number;
+}
+
+export interface EventStore {
+  recordEvent(event: PodEvent): Promise<void>;
+  /** Keeps the highest restart count seen for the container of that pod. */
+  recordRestarts(restarts: ContainerRestarts): Promise<void>;
+  recentEvents(orderId: string, limit: number): Promise<PodEvent[]>;
+  restarts(orderId: string): Promise<ContainerRestarts[]>;
+  /** Drops all but the newest `keep` events of the order. */
+  trimEvents(orderId: string, keep: number): Promise<void>;
+}
+
 export interface SettingsStore {
   getSetting(key: string): Promise<string | undefined>;
   /** Sets the value unless one is there; returns the value that is stored. */

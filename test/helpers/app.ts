@@ -68,6 +68,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const quiet = { info() {}, warn() {}, error() {} };
   const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
   if (opts.reconcileLoop) services.reconciler.start();
+  services.eventRecorder.start();
   const app = await buildApp(services);
   const created: string[] = [];
 
@@ -93,6 +94,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     },
     async close() {
       await services.reconciler.stop();
+      await services.eventRecorder.stop();
       for (const id of created) {
         await admin('POST', `/api/v1/admin/orders/${id}/abort`).catch(() => {});
       }

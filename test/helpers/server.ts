@@ -13,16 +13,31 @@ import { testKubeconfig } from '../../dev/cluster/testing.js';
 export interface ServerProcess {
   url: string;
   adminToken: string;
+  /** The SQLite file (kept by `kill`, so a restart finds the same data). */
+  databaseFile: string;
+  pid: number;
   /** Creates an order through the admin API; returns its id, secret and the clients' token. */
   createOrder(body?: Record<string, unknown>): Promise<{ id: string; secret: string; token: string }>;
   /** Everything the process printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown at all, as in a crash. The database file stays. */
+  kill(): Promise<void>;
+  /** Starts a new process on the same port and database. */
+  restart(): Promise<ServerProcess>;
 }
 
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'vkube-server-'));
-  const port = await freePort();
+export interface ServerOptions {
+  env?: Record<string, string>;
+  /** Reuse this directory (its vkube.db) and port: a restart after a crash. */
+  reuse?: { dir: string; port: number };
+}
+
+export async function startServerProcess(envOrOptions: Record<string, string> | ServerOptions = {}): Promise<ServerProcess> {
+  const opts: ServerOptions = 'env' in envOrOptions || 'reuse' in envOrOptions ? (envOrOptions as ServerOptions) : { env: envOrOptions as Record<string, string> };
+  const env = opts.env ?? {};
+  const dir = opts.reuse?.dir ?? (await mkdtemp(join(tmpdir(), 'vkube-server-')));
+  const port = opts.reuse?.port ?? (await freePort());
   const adminToken = 'e2e-admin-token-0123456789';
   const url = `http://127.0.0.1:${port}`;
   let output = '';
@@ -62,6 +77,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   return {
     url,
     adminToken,
+    databaseFile: join(dir, 'vkube.db'),
+    pid: child.pid!,
     output: () => output,
     async createOrder(body = {}) {
       const res = await fetch(`${url}/api/v1/admin/orders`, {
@@ -79,6 +96,13 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
       await exited;
       clearTimeout(timer);
       await rm(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    restart() {
+      return startServerProcess({ env, reuse: { dir, port } });
     },
   };
 }

@@ -106,3 +106,22 @@ describe('deploy refuses bad input with 400 naming the problem, and writes nothi
     assert.ok(res.json<{ error: { code: number } }>().error.code >= 400);
   });
 });
+
+describe('random bodies through HTTP (property)', () => {
+  it('1,000 random deploy bodies on both deploy routes: never a 5xx, always JSON, errors in the envelope', { timeout: 300_000 }, async () => {
+    const fc = (await import('fast-check')).default;
+    const { deployBody } = await import('../helpers/deploy-arbitraries.js');
+    const fuzz = await t.createOrder({ serviceOptions: { resourceUnit: '3-Unit-Resource', region: 'giltine' } });
+    assert.equal((await t.tenant(fuzz.secret).post('/api/v1/k8s/deploy', seedDeployBody(4299, '64Mi', 'giltine'))).statusCode, 200, 'deployed once, so updates reach validation');
+    const statuses = new Map<number, number>();
+    for (const [i, b] of fc.sample(fc.oneof(deployBody, fc.jsonValue(), fc.string()), 1000).entries()) {
+      const url = i % 2 ? '/api/v1/k8s/deploy' : '/api/v1/k8s/deployment/update';
+      const res = await t.app.inject({ method: 'POST', url, headers: { secret: fuzz.secret, 'content-type': 'application/json' }, payload: JSON.stringify(b) });
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      assert.ok(res.statusCode < 500, `${res.statusCode} for ${JSON.stringify(b).slice(0, 300)}: ${res.body}`);
+      const json = res.json<{ error?: { code: number; message: string } }>();
+      if (res.statusCode >= 400) assert.equal(json.error?.code, res.statusCode);
+    }
+    assert.ok((statuses.get(400) ?? 0) > 800, `mostly refused as bad input: ${JSON.stringify([...statuses])}`);
+  });
+});

@@ -1,0 +1,98 @@
+/** Pod events and restart counts on SQL. Upserts, so several V-Kube replicas recording the same event agree. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import type { ContainerRestarts, EventStore, PodEvent } from './types.js';
+
+export class SqlEventStore implements EventStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async recordEvent(e: PodEvent): Promise<void> {
+    await this.db
+      .insertInto('pod_events')
+      .values({
+        order_id: e.orderId,
+        uid: e.uid,
+        object: e.object,
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        count: e.count,
+        first_seen: e.firstSeen,
+        last_seen: e.lastSeen,
+      })
+      .onConflict((oc) =>
+        oc.columns(['order_id', 'uid']).doUpdateSet((eb) => ({
+          count: eb.ref('excluded.count'),
+          message: eb.ref('excluded.message'),
+          last_seen: eb.ref('excluded.last_seen'),
+        })),
+      )
+      .execute();
+  }
+
+  async recordRestarts(r: ContainerRestarts): Promise<void> {
+    await this.db
+      .insertInto('container_restarts')
+      .values({
+        order_id: r.orderId,
+        pod: r.pod,
+        container: r.container,
+        restart_count: r.restartCount,
+        last_reason: r.lastReason,
+        last_exit_code: r.lastExitCode,
+        updated_at: r.updatedAt,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['order_id', 'pod', 'container'])
+          .doUpdateSet((eb) => ({
+            restart_count: eb.ref('excluded.restart_count'),
+            last_reason: eb.ref('excluded.last_reason'),
+            last_exit_code: eb.ref('excluded.last_exit_code'),
+            updated_at: eb.ref('excluded.updated_at'),
+          }))
+          .where('container_restarts.restart_count', '<', (eb) => eb.ref('excluded.restart_count')),
+      )
+      .execute();
+  }
+
+  async recentEvents(orderId: string, limit: number): Promise<PodEvent[]> {
+    const rows = await this.db.selectFrom('pod_events').selectAll().where('order_id', '=', orderId).orderBy('last_seen', 'desc').orderBy('uid').limit(limit).execute();
+    return rows.map((r) => ({
+      orderId: r.order_id,
+      uid: r.uid,
+      object: r.object,
+      type: r.type,
+      reason: r.reason,
+      message: r.message,
+      count: Number(r.count),
+      firstSeen: Number(r.first_seen),
+      lastSeen: Number(r.last_seen),
+    }));
+  }
+
+  async restarts(orderId: string): Promise<ContainerRestarts[]> {
+    const rows = await this.db.selectFrom('container_restarts').selectAll().where('order_id', '=', orderId).orderBy('updated_at', 'desc').execute();
+    return rows.map((r) => ({
+      orderId: r.order_id,
+      pod: r.pod,
+      container: r.container,
+      restartCount: Number(r.restart_count),
+      lastReason: r.last_reason,
+      lastExitCode: r.last_exit_code === null ? null : Number(r.last_exit_code),
+      updatedAt: Number(r.updated_at),
+    }));
+  }
+
+  async trimEvents(orderId: string, keep: number): Promise<void> {
+    const cutoff = await this.db
+      .selectFrom('pod_events')
+      .select('last_seen')
+      .where('order_id', '=', orderId)
+      .orderBy('last_seen', 'desc')
+      .offset(keep)
+      .limit(1)
+      .executeTakeFirst();
+    if (cutoff) await this.db.deleteFrom('pod_events').where('order_id', '=', orderId).where('last_seen', '<=', Number(cutoff.last_seen)).execute();
+  }
+}
