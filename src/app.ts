@@ -5,6 +5,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { registerConsole } from './http/console.js';
 import { installErrorHandling } from './http/errors.js';
@@ -16,6 +17,9 @@ import { activityRoutes } from './http/routes/activity.js';
 import { compatRoutes } from './http/routes/compat.js';
 import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
+import { tokenRoutes } from './http/routes/tokens.js';
+import { ClientLimiter } from './http/client-limiter.js';
+import { installSecurity } from './http/security.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -27,13 +31,14 @@ export interface AppOptions {
 
 const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../console/dist', import.meta.url));
 
-/** Headers that carry secrets or credentials: never written to a log. */
-export const REDACTED_HEADERS = ['secret', 'token', 'authorization', 'password', 'username', 'cookie'].map((h) => `req.headers.${h}`);
-
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    bodyLimit: services.config.bodyLimit,
+    bodyLimit: config.bodyLimit,
+    // Oversized request heads are refused by Node (431) before any of our code runs.
+    serverFactory: (handler) => createServer({ maxHeaderSize: config.headerLimit }, handler),
+    trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Python clients send `?allTypes=True&containers=a&containers=b`: keep repeated keys as arrays.
@@ -54,15 +59,26 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     }
   });
 
+  const limiter = new ClientLimiter({
+    requestsPerSecond: config.limits.requestsPerSecond,
+    burst: config.limits.burst,
+    failuresBeforeLockout: config.limits.failuresBeforeLockout,
+    failureWindowSeconds: 60,
+    lockoutSeconds: config.limits.lockoutSeconds,
+    maxLockoutSeconds: 15 * 60,
+  });
+  installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
+
   await registerOpenApi(app);
 
   await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
   await app.register(
     async (api) => {
-      await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, orders: services.orders });
-      await api.register(tenantRoutes, { orders: services.orders, deploys: services.deploys, workloads: services.workloads, domains: services.domainService });
+      const tenant = { auth: services.auth, limiter };
+      await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, auth: services.auth });
+      await api.register(tenantRoutes, { ...tenant, deploys: services.deploys, workloads: services.workloads, domains: services.domainService });
       await api.register(compatRoutes, {
-        orders: services.orders,
+        ...tenant,
         deploys: services.deploys,
         workloads: services.workloads,
         updates: services.updates,
@@ -70,8 +86,9 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         monitor: services.monitor,
       });
       await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
-      await api.register(activityRoutes, { orders: services.orders, events: services.events });
-      await api.register(adminRoutes, { orders: services.orders, adminToken: services.config.adminToken });
+      await api.register(activityRoutes, { ...tenant, events: services.events });
+      await api.register(tokenRoutes, tenant);
+      await api.register(adminRoutes, { orders: services.orders, audit: services.audit, adminToken: config.adminToken, limiter });
     },
     { prefix: '/api/v1' },
   );

@@ -59,6 +59,20 @@ export interface Config {
   };
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Largest request head (all headers), in bytes. */
+  headerLimit: number;
+  limits: {
+    /** Steady requests per second per client (0: off). */
+    requestsPerSecond: number;
+    burst: number;
+    /** Bad secrets per minute that lock a client out (0: off). */
+    failuresBeforeLockout: number;
+    lockoutSeconds: number;
+  };
+  /** Use X-Forwarded-For for the client's address (only behind a proxy you run). */
+  trustProxy: boolean;
+  /** Origins allowed to call the API from a browser (CORS); the console is same-origin and needs none. */
+  corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -113,6 +127,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       tlsIssuer: get.string('VKUBE_TLS_ISSUER', 'tlsIssuer', 'letsencrypt'),
     },
     bodyLimit: get.int('VKUBE_BODY_LIMIT', 'bodyLimit', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    headerLimit: get.int('VKUBE_HEADER_LIMIT', 'headerLimit', 16 * 1024, 1024, 256 * 1024),
+    limits: {
+      requestsPerSecond: get.int('VKUBE_RATE_LIMIT_RPS', 'rateLimitRps', 100, 0, 1_000_000),
+      burst: get.int('VKUBE_RATE_LIMIT_BURST', 'rateLimitBurst', 300, 1, 10_000_000),
+      failuresBeforeLockout: get.int('VKUBE_LOCKOUT_FAILURES', 'lockoutFailures', 10, 0, 10_000),
+      lockoutSeconds: get.int('VKUBE_LOCKOUT_SECONDS', 'lockoutSeconds', 60, 1, 86_400),
+    },
+    trustProxy: /^(1|true|yes)$/i.test(get.optionalString('VKUBE_TRUST_PROXY', 'trustProxy') ?? ''),
+    corsOrigins: get.list('VKUBE_CORS_ORIGINS', 'corsOrigins'),
     logLevel: get.oneOf('LOG_LEVEL', 'logLevel', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
 

@@ -3,11 +3,11 @@
  * the cluster and fill the watch caches, start the reconcile loop, serve HTTP; on
  * SIGTERM/SIGINT stop taking requests, finish the ones in flight, stop the loop.
  */
-import { pino } from 'pino';
-import { REDACTED_HEADERS, buildApp } from './app.js';
+import { buildApp } from './app.js';
 import { KubeHttp, loadKubeConfig } from './cluster/kube-http.js';
 import { KubernetesGateway } from './cluster/kubernetes-gateway.js';
 import { ConfigError, loadConfig, redactUrl } from './config.js';
+import { createLogger } from './logging.js';
 import { OciRegistryClient } from './registry/oci-client.js';
 import { createServices } from './services.js';
 import { migrateToLatest, openDatabase } from './store/database.js';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, redact: { paths: REDACTED_HEADERS, censor: '[redacted]' } });
+  const log = createLogger(config.logLevel);
   if (!config.adminToken) log.warn('VKUBE_ADMIN_TOKEN is not set: the admin API refuses every call');
 
   const { db } = openDatabase(config.databaseUrl);

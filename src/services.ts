@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterGateway } from './cluster/gateway.js';
 import type { Config } from './config.js';
+import { Authenticator } from './domain/authenticator.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
@@ -21,7 +22,7 @@ import { WorkloadService } from './domain/workload.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';
-import type { DomainStore, EventStore, NoticeStore, Store } from './store/types.js';
+import type { AuditStore, DomainStore, EventStore, NoticeStore, Store, TokenStore } from './store/types.js';
 
 export interface Services {
   config: Config;
@@ -29,6 +30,9 @@ export interface Services {
   domains: DomainStore;
   notices: NoticeStore;
   events: EventStore;
+  tokens: TokenStore;
+  audit: AuditStore;
+  auth: Authenticator;
   eventRecorder: EventRecorder;
   cluster: ClusterGateway;
   registry: ImageRegistry;
@@ -54,21 +58,23 @@ export interface ServiceInputs {
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const { config, cluster, registry, log } = inputs;
-  const { store, domains, notices, events } = inputs.stores;
+  const { store, domains, notices, events, tokens, audit } = inputs.stores;
   const clock = inputs.clock ?? systemClock;
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
   const credentials = new CredentialBox(secretKey);
   const reconciler = new Reconciler({ store, domains, notices, cluster, config, clock, credentials, installation, log });
   const ports = new PortService(cluster, store, config);
-  const orders = new OrderService(store, new SecretHasher(secretKey), clock, reconciler, () => cluster.regions());
+  const hasher = new SecretHasher(secretKey);
+  const orders = new OrderService(store, hasher, clock, reconciler, () => cluster.regions());
+  const auth = new Authenticator(store, tokens, hasher, clock);
   const deploys = new DeployService({ store, cluster, ports, reconciler, registry, credentials, clock, config, isValidImage });
   const workloads = new WorkloadService(cluster, store, reconciler, clock);
   const updates = new WorkloadUpdateService(deploys, store, reconciler, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, reconciler, clock);
   const monitor = new MonitorService(cluster, workloads);
   const eventRecorder = new EventRecorder(cluster, events, log);
-  return { config, store, domains, notices, events, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
+  return { config, store, domains, notices, events, tokens, audit, auth, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
 }
 
 /**

@@ -7,10 +7,10 @@ import bs58 from 'bs58';
 import type { OrderRecord, OrderStore, Page, ServiceStatus } from '../store/types.js';
 import { StaleState } from '../store/types.js';
 import type { Clock } from './clock.js';
-import { AuthenticationError, ConflictError, InputError, NotFoundError } from './errors.js';
+import { ConflictError, InputError, NotFoundError } from './errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';
 import { sealSecret } from './magic.js';
-import { generateOrderId, generateSecret, type SecretHasher, secretCandidates } from './secrets.js';
+import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js';
 
 export interface LifecycleKicker {
   /** Makes the cluster match the order now (awaited by callers that report the outcome). */
@@ -34,17 +34,6 @@ export class OrderService {
     /** Regions the cluster has now, or undefined when it cannot be read. */
     private readonly regions: () => string[] | undefined,
   ) {}
-
-  /** The order a presented secret or token opens; AuthenticationError otherwise. */
-  async authenticate(presented: string | undefined): Promise<OrderRecord> {
-    if (!presented) throw new AuthenticationError('missing secret: send the order secret in the "secret" header');
-    for (const candidate of secretCandidates(presented)) {
-      const hash = this.hasher.hash(candidate);
-      const order = await this.store.findOrderBySecretHash(hash);
-      if (order && this.hasher.matches(candidate, order.secretHash)) return order;
-    }
-    throw new AuthenticationError('unknown secret');
-  }
 
   async create(input: unknown): Promise<CreatedOrder> {
     const fields = parseNewOrder(input, this.regions());

@@ -1,18 +1,24 @@
 /**
  * Who is calling. Tenant routes carry the order secret (or the original clients'
- * token) in the `secret` header; the provider's admin routes carry
+ * token, or an access token) in the `secret` header; the provider's admin routes carry
  * `Authorization: Bearer <VKUBE_ADMIN_TOKEN>`. The two never open each other's routes.
+ * Every refused credential counts toward the client's lock-out.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Authenticator, Principal } from '../domain/authenticator.js';
 import { AuthenticationError } from '../domain/errors.js';
-import type { OrderService } from '../domain/orders.js';
 import type { OrderRecord } from '../store/types.js';
+import type { ClientLimiter } from './client-limiter.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The order the tenant's secret opened (set by tenantAuth). */
+    /** Who the tenant's credential speaks for (set by tenantAuth). */
+    principal?: Principal;
+    /** The order the credential opened (set by tenantAuth). */
     order?: OrderRecord;
+    /** Set by adminAuth once the admin token matched. */
+    isAdmin?: boolean;
   }
 }
 
@@ -26,9 +32,16 @@ export function presentedSecret(request: FastifyRequest): string | undefined {
   return header('secret') || header('token') || bearer || undefined;
 }
 
-export function tenantAuth(orders: OrderService) {
+export function tenantAuth(auth: Authenticator, limiter: ClientLimiter) {
   return async (request: FastifyRequest): Promise<void> => {
-    request.order = await orders.authenticate(presentedSecret(request));
+    try {
+      request.principal = await auth.authenticate(presentedSecret(request));
+    } catch (err) {
+      if (err instanceof AuthenticationError) limiter.recordFailure(request.ip);
+      throw err;
+    }
+    request.order = request.principal.order;
+    limiter.recordSuccess(request.ip);
   };
 }
 
@@ -38,13 +51,22 @@ export function orderOf(request: FastifyRequest): OrderRecord {
   return request.order;
 }
 
-export function adminAuth(adminToken: string | undefined) {
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AuthenticationError('missing secret');
+  return request.principal;
+}
+
+export function adminAuth(adminToken: string | undefined, limiter: ClientLimiter) {
   const expected = adminToken ? digest(adminToken) : undefined;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     if (!expected) throw new AuthenticationError('the admin API is disabled: set VKUBE_ADMIN_TOKEN to enable it');
     const token = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
     // Comparing digests keeps the comparison constant-time whatever the token's length.
-    if (!token || !timingSafeEqual(digest(token), expected)) throw new AuthenticationError('missing or wrong admin token (Authorization: Bearer …)');
+    if (!token || !timingSafeEqual(digest(token), expected)) {
+      limiter.recordFailure(request.ip);
+      throw new AuthenticationError('missing or wrong admin token (Authorization: Bearer …)');
+    }
+    request.isAdmin = true;
   };
 }
 

@@ -4,7 +4,9 @@
  * copies differ from what this produces (the SDK can never drift from the server).
  */
 import openapiTS, { astToString } from 'openapi-typescript';
+import { tmpdir } from 'node:os';
 import { buildApp } from '../app.js';
+import { loadConfig } from '../config.js';
 import type { Services } from '../services.js';
 
 /**
@@ -16,15 +18,14 @@ function documentationServices(): Services {
     throw new Error(`documentation services were used: ${path}`);
   };
   const handler = (path: string): ProxyHandler<object> => ({
-    get: (_t, prop) => {
-      if (prop === 'then') return undefined;
-      if (path === 'config' && prop === 'bodyLimit') return 1024 * 1024;
-      if (path === 'config' && prop === 'adminToken') return undefined;
-      return new Proxy(() => fail(`${path}.${String(prop)}`), handler(`${path}.${String(prop)}`));
-    },
+    get: (_t, prop) => (prop === 'then' ? undefined : new Proxy(() => fail(`${path}.${String(prop)}`), handler(`${path}.${String(prop)}`))),
     apply: () => fail(path),
   });
-  return new Proxy({}, { get: (_t, prop) => (prop === 'then' ? undefined : new Proxy(() => fail(String(prop)), handler(String(prop)))) }) as Services;
+  // The configuration is real (its defaults): building the app reads it.
+  const config = loadConfig({}, tmpdir());
+  return new Proxy({} as Services, {
+    get: (_t, prop) => (prop === 'then' ? undefined : prop === 'config' ? config : new Proxy(() => fail(String(prop)), handler(String(prop)))),
+  });
 }
 
 export async function generateOpenApiDocument(): Promise<Record<string, unknown>> {

@@ -88,6 +88,28 @@ export interface ContainerRestartsTable {
   updated_at: number;
 }
 
+export interface AccessTokensTable {
+  id: string;
+  order_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  active: number;
+  last_used_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  actor: string;
+  order_id: string | null;
+  action: string;
+  outcome: number;
+  client: string;
+  request_id: string;
+}
+
 export interface Database {
   orders: OrdersTable;
   port_leases: PortLeasesTable;
@@ -96,4 +118,6 @@ export interface Database {
   notices: NoticesTable;
   pod_events: PodEventsTable;
   container_restarts: ContainerRestartsTable;
+  access_tokens: AccessTokensTable;
+  audit_log: AuditLogTable;
 }

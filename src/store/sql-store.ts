@@ -89,6 +89,8 @@ export class SqlStore implements Store {
             region: deploy.region,
             service_status: deploy.status,
             spec_generation: eb('spec_generation', '+', 1),
+            // Deploying again replaces the pod, even with an identical spec.
+            restart_generation: eb('restart_generation', '+', 1),
             updated_at: deploy.now,
           }))
           .where('id', '=', id)

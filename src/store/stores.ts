@@ -5,7 +5,9 @@ import { SqlDomainStore } from './sql-domains.js';
 import { SqlNoticeStore } from './sql-notices.js';
 import { SqlStore } from './sql-store.js';
 import { SqlEventStore } from './sql-events.js';
-import type { DomainStore, EventStore, NoticeStore, Store } from './types.js';
+import { SqlAuditStore } from './sql-audit.js';
+import { SqlTokenStore } from './sql-tokens.js';
+import type { AuditStore, DomainStore, EventStore, NoticeStore, Store, TokenStore } from './types.js';
 import { translateOutages } from './unavailable.js';
 
 export interface Stores {
@@ -14,6 +16,8 @@ export interface Stores {
   domains: DomainStore;
   notices: NoticeStore;
   events: EventStore;
+  tokens: TokenStore;
+  audit: AuditStore;
 }
 
 export function sqlStores(db: Kysely<Database>): Stores {
@@ -22,5 +26,7 @@ export function sqlStores(db: Kysely<Database>): Stores {
     domains: translateOutages(new SqlDomainStore(db)),
     notices: translateOutages(new SqlNoticeStore(db)),
     events: translateOutages(new SqlEventStore(db)),
+    tokens: translateOutages(new SqlTokenStore(db)),
+    audit: translateOutages(new SqlAuditStore(db)),
   };
 }

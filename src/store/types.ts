@@ -213,6 +213,46 @@ export interface EventStore {
   trimEvents(orderId: string, keep: number): Promise<void>;
 }
 
+export interface AccessToken {
+  id: string;
+  orderId: string;
+  name: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number | null;
+  active: boolean;
+  lastUsedAt: number | null;
+}
+
+export interface TokenStore {
+  insertToken(token: AccessToken): Promise<void>;
+  findTokenByHash(hash: string): Promise<AccessToken | undefined>;
+  tokensOf(orderId: string): Promise<AccessToken[]>;
+  /** Changes only a token of this order; false when there is none with that id. */
+  deactivateToken(orderId: string, id: string): Promise<boolean>;
+  deleteToken(orderId: string, id: string): Promise<boolean>;
+  touchToken(id: string, at: number): Promise<void>;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  /** `admin`, `order:<id>` (its secret) or `token:<id>` (one of its access tokens), or `anonymous`. */
+  actor: string;
+  orderId: string | null;
+  /** `METHOD /route/pattern`, never the body. */
+  action: string;
+  /** The HTTP status answered. */
+  outcome: number;
+  client: string;
+  requestId: string;
+}
+
+export interface AuditStore {
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(filter: { orderId?: string; limit: number; offset: number }): Promise<Page<AuditEntry>>;
+}
+
 export interface SettingsStore {
   getSetting(key: string): Promise<string | undefined>;
   /** Sets the value unless one is there; returns the value that is stored. */

@@ -55,6 +55,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     VKUBE_ADMIN_TOKEN: ADMIN_TOKEN,
     VKUBE_REGISTRY_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',
+    // Tests drive hundreds of requests from one address; the limits have their own tests.
+    VKUBE_RATE_LIMIT_RPS: '0',
+    VKUBE_LOCKOUT_FAILURES: '0',
     ...opts.env,
   });
   const { db } = openDatabase(config.databaseUrl);

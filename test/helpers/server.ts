@@ -51,6 +51,8 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
       KUBECONFIG: testKubeconfig(),
       VKUBE_ADMIN_TOKEN: adminToken,
       LOG_LEVEL: 'warn',
+      VKUBE_RATE_LIMIT_RPS: '0',
+      VKUBE_LOCKOUT_FAILURES: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,14 +2,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InputError } from '../../domain/errors.js';
-import type { OrderService } from '../../domain/orders.js';
 import type { EventStore } from '../../store/types.js';
-import { orderOf, tenantAuth } from '../auth.js';
+import type { Authenticator } from '../../domain/authenticator.js';
+import { orderOf, principalOf, tenantAuth } from '../auth.js';
+import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 import { SecretHeader } from './tenant.js';
 
 export interface ActivityRouteDeps {
-  orders: OrderService;
+  auth: Authenticator;
+  limiter: ClientLimiter;
   events: EventStore;
 }
 
@@ -33,7 +35,7 @@ const Restarts = Type.Object({
 });
 
 export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.orders));
+  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ secret: [] }] };
   });

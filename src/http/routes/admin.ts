@@ -6,12 +6,16 @@ import type { OrderService } from '../../domain/orders.js';
 import { tokenFor } from '../../domain/secrets.js';
 import { adminOrderView, orderView } from '../../domain/views.js';
 import type { ServiceStatus } from '../../store/types.js';
+import type { AuditStore } from '../../store/types.js';
 import { adminAuth } from '../auth.js';
+import type { ClientLimiter } from '../client-limiter.js';
 import { Order, errorResponses, validatedByDomain } from '../schemas.js';
 
 export interface AdminRouteDeps {
   orders: OrderService;
+  audit: AuditStore;
   adminToken: string | undefined;
+  limiter: ClientLimiter;
   /** Public URL of this API, for the clients' token; defaults to the request's Host. */
   publicHost?: string;
 }
@@ -29,11 +33,12 @@ const Created = Type.Object({
 const STATUSES: ServiceStatus[] = ['ServicePending', 'ServiceRunning', 'ServiceStop', 'ServiceDone', 'ServiceAbort'];
 
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', adminAuth(deps.adminToken));
+  app.addHook('preHandler', adminAuth(deps.adminToken, deps.limiter));
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ admin: [] }] };
   });
   const idParams = Type.Object({ id: Type.String() });
+  auditRoute(app, deps);
   const host = (h: string | undefined) => deps.publicHost ?? h ?? 'localhost';
 
   app.post(
@@ -151,6 +156,41 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRouteDeps> = async (app
     },
   );
 };
+
+const AuditEntry = Type.Object({
+  at: Type.Integer({ description: 'unix seconds' }),
+  actor: Type.String({ description: 'admin, order:<id>, token:<id> or anonymous' }),
+  orderId: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String({ description: 'METHOD /route' }),
+  outcome: Type.Integer({ description: 'HTTP status answered' }),
+  client: Type.String(),
+  requestId: Type.String(),
+});
+
+/** Registered inside adminRoutes (same auth); kept apart for reading. */
+export function auditRoute(app: Parameters<FastifyPluginAsyncTypebox<AdminRouteDeps>>[0], deps: AdminRouteDeps): void {
+  app.get(
+    '/admin/audit',
+    {
+      schema: {
+        summary: 'The audit log: every change made through the API, newest first',
+        tags: ['admin'],
+        querystring: Type.Object({ orderId: Type.Optional(Type.String()), limit: Type.Optional(Type.String()), offset: Type.Optional(Type.String()) }),
+        response: { 200: Type.Object({ items: Type.Array(AuditEntry), total: Type.Integer() }), ...errorResponses(400, 401) },
+      },
+      ...validatedByDomain,
+    },
+    async (request) => {
+      const q = (request.query ?? {}) as Record<string, string | undefined>;
+      const page = await deps.audit.listAudit({
+        ...(q.orderId ? { orderId: q.orderId } : {}),
+        limit: intParam(q.limit, 'limit', 100, 1, 1000),
+        offset: intParam(q.offset, 'offset', 0, 0, 1e9),
+      });
+      return { items: page.items.map(({ id: _id, ...e }) => e), total: page.total };
+    },
+  );
+}
 
 function intParam(value: string | undefined, field: string, fallback: number, min: number, max: number): number {
   if (value === undefined || value === '') return fallback;

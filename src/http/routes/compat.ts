@@ -10,17 +10,19 @@ import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
 import { InputError, NotFoundError } from '../../domain/errors.js';
 import type { MonitorQuery, MonitorService } from '../../domain/monitor.js';
-import type { OrderService } from '../../domain/orders.js';
 import { deploymentInfoView, userServiceView } from '../../domain/views.js';
 import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
 import type { WorkloadService } from '../../domain/workload.js';
+import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantAuth } from '../auth.js';
+import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
 import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
 
 export interface CompatRouteDeps {
-  orders: OrderService;
+  auth: Authenticator;
+  limiter: ClientLimiter;
   deploys: DeployService;
   workloads: WorkloadService;
   updates: WorkloadUpdateService;
@@ -55,7 +57,7 @@ const ClientDeployBody = Type.Object(
 );
 
 export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.orders));
+  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ secret: [] }] };
   });

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InputError, UpstreamError } from '../../domain/errors.js';
-import type { OrderService } from '../../domain/orders.js';
+import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
 import type { ClusterGateway } from '../../cluster/gateway.js';
 import { referenceFromImageAndTag } from '../../registry/reference.js';
@@ -15,7 +15,7 @@ export interface PublicRouteDeps {
   cluster: ClusterGateway;
   registry: ImageRegistry;
   ports: PortService;
-  orders: OrderService;
+  auth: Authenticator;
 }
 
 const IMAGE_FORMAT = 'image format not allow.Format: image:tag';
@@ -101,7 +101,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
       let exceptOrder: string | undefined;
       if (userServiceID) {
         // Only the order's own secret may hide its ports from the answer.
-        const order = await deps.orders.authenticate(presentedSecret(request)).catch(() => undefined);
+        const order = (await deps.auth.authenticate(presentedSecret(request)).catch(() => undefined))?.order;
         if (order && (order.id === userServiceID || order.serviceID === userServiceID)) exceptOrder = order.id;
       }
       return deps.ports.check(region, ports, exceptOrder);

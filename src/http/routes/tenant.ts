@@ -5,15 +5,17 @@ import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
 import { InputError } from '../../domain/errors.js';
-import type { OrderService } from '../../domain/orders.js';
 import { orderView } from '../../domain/views.js';
 import type { WorkloadService } from '../../domain/workload.js';
+import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantAuth } from '../auth.js';
+import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { DeployResult, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
 
 export interface TenantRouteDeps {
-  orders: OrderService;
+  auth: Authenticator;
+  limiter: ClientLimiter;
   deploys: DeployService;
   workloads: WorkloadService;
   domains: DomainService;
@@ -31,7 +33,7 @@ export const LogQuery = Type.Object({
 });
 
 export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.orders));
+  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ secret: [] }] };
   });

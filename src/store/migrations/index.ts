@@ -7,11 +7,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_compat.js';
 import * as m003 from './003_events.js';
+import * as m004 from './004_security.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_compat': m002,
   '003_events': m003,
+  '004_security': m004,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,71 @@
+/**
+ * Cross-cutting protections of the HTTP edge: per-client limits (a token bucket, and
+ * lock-out after bad secrets), security headers, CORS only for configured origins, and
+ * the audit log of every change made through the API.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { AuditStore } from '../store/types.js';
+import type { ClientLimiter } from './client-limiter.js';
+
+const UNLIMITED = /^\/(healthz|readyz|metrics)(\?|$)/;
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function installSecurity(app: FastifyInstance, opts: { limiter: ClientLimiter; audit: AuditStore; config: Pick<Config, 'corsOrigins'>; log?: (err: unknown) => void }): void {
+  const allowed = new Set(opts.config.corsOrigins);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin && allowed.has(origin)) {
+      reply.header('access-control-allow-origin', origin);
+      reply.header('vary', 'Origin');
+      if (request.method === 'OPTIONS') {
+        reply
+          .header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE')
+          .header('access-control-allow-headers', 'content-type, secret, authorization, username, password')
+          .header('access-control-max-age', '600');
+        return reply.code(204).send();
+      }
+    }
+    if (!UNLIMITED.test(request.url)) opts.limiter.admit(request.ip);
+  });
+
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    if (request.url.startsWith('/api/')) {
+      // Answers carry secrets and private state: never cached by anything in between.
+      reply.header('cache-control', 'no-store');
+    } else if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      const docs = request.url.startsWith('/docs');
+      reply.header(
+        'content-security-policy',
+        `default-src 'self'; img-src 'self' data:; style-src 'self'${docs ? " 'unsafe-inline'" : ''}; script-src 'self'${docs ? " 'unsafe-inline'" : ''}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+      );
+    }
+    return payload;
+  });
+
+  // Who changed what, when, and how it ended; never a body, never a credential.
+  app.addHook('onResponse', async (request, reply) => {
+    if (!MUTATING.has(request.method) || !request.url.startsWith('/api/')) return;
+    const principal = request.principal;
+    const actor = request.isAdmin ? 'admin' : principal ? (principal.via === 'token' ? `token:${principal.tokenId}` : `order:${principal.order.id}`) : 'anonymous';
+    const params = request.params as { id?: string } | undefined;
+    await opts.audit
+      .appendAudit({
+        id: `${Date.now().toString(36)}-${randomUUID()}`,
+        at: Math.floor(Date.now() / 1000),
+        actor,
+        orderId: principal?.order.id ?? (request.isAdmin ? (params?.id ?? null) : null),
+        action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+        outcome: reply.statusCode,
+        client: request.ip,
+        requestId: String(request.id),
+      })
+      .catch((err: unknown) => opts.log?.(err));
+  });
+}

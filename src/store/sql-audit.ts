@@ -1,0 +1,28 @@
+/** The audit log on SQL: append-only from the API's side. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import type { AuditEntry, AuditStore, Page } from './types.js';
+
+export class SqlAuditStore implements AuditStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async appendAudit(e: AuditEntry): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({ id: e.id, at: e.at, actor: e.actor, order_id: e.orderId, action: e.action, outcome: e.outcome, client: e.client, request_id: e.requestId })
+      .execute();
+  }
+
+  async listAudit(filter: { orderId?: string; limit: number; offset: number }): Promise<Page<AuditEntry>> {
+    let q = this.db.selectFrom('audit_log');
+    if (filter.orderId) q = q.where('order_id', '=', filter.orderId);
+    const [rows, count] = await Promise.all([
+      q.selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return {
+      items: rows.map((r) => ({ id: r.id, at: Number(r.at), actor: r.actor, orderId: r.order_id, action: r.action, outcome: Number(r.outcome), client: r.client, requestId: r.request_id })),
+      total: Number(count.n),
+    };
+  }
+}
