@@ -19,6 +19,7 @@ import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { ClientLimiter } from './http/client-limiter.js';
+import { registerMetrics } from './http/metrics.js';
 import { installSecurity } from './http/security.js';
 import type { Services } from './services.js';
 
@@ -70,6 +71,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
 
   await registerOpenApi(app);
+  registerMetrics(app, services.metrics, config.metricsToken);
 
   await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
   await app.register(

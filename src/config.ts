@@ -6,7 +6,8 @@
  * Precedence: environment variable > file > default.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseBytes, parseMillicores } from './domain/quantity.js';
@@ -73,6 +74,15 @@ export interface Config {
   trustProxy: boolean;
   /** Origins allowed to call the API from a browser (CORS); the console is same-origin and needs none. */
   corsOrigins: string[];
+  /** Bearer token that /metrics requires; unset: open (it holds counts, never secrets). */
+  metricsToken: string | undefined;
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    leaseSeconds: number;
+    /** This replica's name in the Lease (POD_NAME in a cluster). */
+    identity: string;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -136,6 +146,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     trustProxy: /^(1|true|yes)$/i.test(get.optionalString('VKUBE_TRUST_PROXY', 'trustProxy') ?? ''),
     corsOrigins: get.list('VKUBE_CORS_ORIGINS', 'corsOrigins'),
+    metricsToken: get.optionalString('VKUBE_METRICS_TOKEN', 'metricsToken'),
+    leaderElection: {
+      enabled: !/^(0|false|no)$/i.test(get.optionalString('VKUBE_LEADER_ELECTION', 'leaderElection') ?? 'true'),
+      namespace: get.string('VKUBE_LEADER_NAMESPACE', 'leaderNamespace', 'vkube-system'),
+      leaseSeconds: get.int('VKUBE_LEADER_LEASE_SECONDS', 'leaderLeaseSeconds', 15, 3, 300),
+      identity: get.string('POD_NAME', 'identity', `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
+    },
     logLevel: get.oneOf('LOG_LEVEL', 'logLevel', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
 

@@ -6,6 +6,7 @@
 import { buildApp } from './app.js';
 import { KubeHttp, loadKubeConfig } from './cluster/kube-http.js';
 import { KubernetesGateway } from './cluster/kubernetes-gateway.js';
+import { LeaderElector } from './cluster/leader-election.js';
 import { ConfigError, loadConfig, redactUrl } from './config.js';
 import { createLogger } from './logging.js';
 import { OciRegistryClient } from './registry/oci-client.js';
@@ -44,12 +45,48 @@ async function main(): Promise<void> {
   log.info({ cluster: cluster.name, server: http.server.origin, kubeconfig: config.kubeconfig ?? '(in-cluster)' }, 'watching the cluster');
 
   const registry = new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, insecureRegistries: config.registry.insecureRegistries });
-  const services = await createServices({ config, stores, cluster, registry, log: log.child({ component: 'reconciler' }) });
+  let elector: LeaderElector | undefined;
+  const services = await createServices({
+    config,
+    stores,
+    cluster,
+    registry,
+    log: log.child({ component: 'reconciler' }),
+    isLeader: () => elector?.isLeader ?? true,
+  });
 
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');
-  services.reconciler.start();
-  services.eventRecorder.start();
+
+  // Every replica serves the API; only the leader runs the reconcile loop and records events.
+  const lead = () => {
+    log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
+    services.reconciler.start();
+    services.eventRecorder.start();
+  };
+  const follow = async () => {
+    log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
+    await services.reconciler.stop();
+    await services.eventRecorder.stop();
+  };
+  if (config.leaderElection.enabled) {
+    elector = new LeaderElector({
+      http,
+      namespace: config.leaderElection.namespace,
+      // Per installation: replicas on one database share it; other V-Kubes on the cluster do not.
+      name: `vkube-reconciler-${services.installation}`,
+      identity: config.leaderElection.identity,
+      leaseDurationSeconds: config.leaderElection.leaseSeconds,
+      renewDeadlineSeconds: Math.max(2, Math.floor((config.leaderElection.leaseSeconds * 2) / 3)),
+      retryPeriodSeconds: Math.max(1, Math.floor(config.leaderElection.leaseSeconds / 5)),
+      onStartedLeading: lead,
+      onStoppedLeading: follow,
+      log: (msg, err) => log.warn({ err: err instanceof Error ? err.message : err }, msg),
+    });
+    elector.start();
+  } else {
+    lead();
+  }
 
   const app = await buildApp(services, { logger: log });
   await app.listen({ port: config.port, host: config.host });
@@ -65,8 +102,8 @@ async function main(): Promise<void> {
     }, 25_000);
     force.unref();
     await app.close();
-    await services.reconciler.stop();
-    await services.eventRecorder.stop();
+    if (elector) await elector.stop();
+    else await follow();
     await cluster.stop();
     await store.close();
     log.info('stopped');

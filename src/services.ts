@@ -19,6 +19,8 @@ import { PortService } from './domain/ports.js';
 import { Reconciler, type ReconcilerDeps } from './domain/reconciler.js';
 import { SecretHasher } from './domain/secrets.js';
 import { WorkloadService } from './domain/workload.js';
+import { VkubeMetrics } from './http/metrics.js';
+import { activeLogStreams } from './http/routes/compat.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';
@@ -26,6 +28,8 @@ import type { AuditStore, DomainStore, EventStore, NoticeStore, Store, TokenStor
 
 export interface Services {
   config: Config;
+  /** This installation's id (shared by replicas on one database). */
+  installation: string;
   store: Store;
   domains: DomainStore;
   notices: NoticeStore;
@@ -33,6 +37,7 @@ export interface Services {
   tokens: TokenStore;
   audit: AuditStore;
   auth: Authenticator;
+  metrics: VkubeMetrics;
   eventRecorder: EventRecorder;
   cluster: ClusterGateway;
   registry: ImageRegistry;
@@ -54,6 +59,8 @@ export interface ServiceInputs {
   registry: ImageRegistry;
   log: ReconcilerDeps['log'];
   clock?: Clock;
+  /** Whether this replica runs the reconcile loop now (leader election); default: yes. */
+  isLeader?: () => boolean;
 }
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
@@ -63,7 +70,27 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
   const credentials = new CredentialBox(secretKey);
-  const reconciler = new Reconciler({ store, domains, notices, cluster, config, clock, credentials, installation, log });
+  const metrics = new VkubeMetrics({
+    cacheSizes: () => cluster.cacheSizes(),
+    portLeases: () => store.countLeases(),
+    logStreams: activeLogStreams,
+    isLeader: inputs.isLeader ?? (() => true),
+  });
+  const reconciler = new Reconciler({
+    store,
+    domains,
+    notices,
+    cluster,
+    config,
+    clock,
+    credentials,
+    installation,
+    log,
+    onPass: (ms, failures) => {
+      metrics.reconcileDuration.observe(ms / 1000);
+      metrics.reconcileErrors.inc(failures);
+    },
+  });
   const ports = new PortService(cluster, store, config);
   const hasher = new SecretHasher(secretKey);
   const orders = new OrderService(store, hasher, clock, reconciler, () => cluster.regions());
@@ -74,7 +101,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const domainService = new DomainService(domains, store, deploys, reconciler, clock);
   const monitor = new MonitorService(cluster, workloads);
   const eventRecorder = new EventRecorder(cluster, events, log);
-  return { config, store, domains, notices, events, tokens, audit, auth, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
+  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
 }
 
 /**

@@ -122,6 +122,8 @@ export interface ClusterGateway {
   stop(): Promise<void>;
   waitForSync(timeoutMs: number): Promise<boolean>;
   health(): ClusterHealth;
+  /** Objects held by each watch cache, for metrics. */
+  cacheSizes(): Record<string, number>;
 
   /** Distinct region label values of Ready nodes, sorted; undefined when the cluster cannot be read. */
   regions(): string[] | undefined;

@@ -95,6 +95,10 @@ export class KubeHttp {
     return this.json<T>('POST', path, { ...opts, body });
   }
 
+  async put<T>(path: string, body: unknown, opts: RequestOptions = {}): Promise<T> {
+    return this.json<T>('PUT', path, { ...opts, body });
+  }
+
   /** Server-side apply: creates or updates `body` as owned by `fieldManager`. */
   async apply<T>(path: string, body: unknown, fieldManager: string, opts: RequestOptions = {}): Promise<T> {
     return this.json<T>('PATCH', path, {

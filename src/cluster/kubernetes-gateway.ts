@@ -134,6 +134,10 @@ export class KubernetesGateway implements ClusterGateway {
     return { reachable: false, synced, detail: `cluster ${this.name}: ${detail}` };
   }
 
+  cacheSizes(): Record<string, number> {
+    return { nodes: this.nodes.size, pods: this.pods.size, namespaces: this.namespaces.size, deployments: this.deployments.size };
+  }
+
   /** Reads need the node and pod caches synced and live. */
   private readable(): boolean {
     return this.nodes.live && this.pods.live;

@@ -39,6 +39,8 @@ export interface ReconcilerDeps {
   /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
   installation: string;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Told after every pass: how long it took and how many orders it could not bring in line. */
+  onPass?: (ms: number, failures: number) => void;
 }
 
 export const INSTALLATION_LABEL = 'vkube.dev/installation';
@@ -82,6 +84,7 @@ export class Reconciler {
 
   /** One pass over every live order and every V-Kube namespace. */
   async reconcileAll(): Promise<void> {
+    const started = Date.now();
     const { store, cluster, log } = this.deps;
     const health = cluster.health();
     if (!health.reachable || !health.synced) {
@@ -109,6 +112,7 @@ export class Reconciler {
       failures.push(`orphans: ${(err as Error).message}`);
     }
     if (failures.length) log.warn({ failures: failures.slice(0, 10), count: failures.length }, 'reconcile pass left work for the next one');
+    this.deps.onPass?.(Date.now() - started, failures.length);
     this.lastPass = { at: Date.now(), ok: failures.length === 0, ...(failures.length ? { detail: failures[0] } : {}) };
   }
 

@@ -188,6 +188,11 @@ export class SqlStore implements Store {
     return rows.map(leaseFromRow);
   }
 
+  async countLeases(): Promise<number> {
+    const row = await this.db.selectFrom('port_leases').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;

@@ -140,6 +140,7 @@ export interface OrderStore {
   releaseLeases(id: string): Promise<void>;
   leasesInRegion(region: string): Promise<PortLease[]>;
   leasesOfOrder(id: string): Promise<PortLease[]>;
+  countLeases(): Promise<number>;
 }
 
 export interface DomainClaim {
