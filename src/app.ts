@@ -81,6 +81,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       await api.register(tenantRoutes, { ...tenant, deploys: services.deploys, workloads: services.workloads, domains: services.domainService });
       await api.register(compatRoutes, {
         ...tenant,
+        units: config.units,
         deploys: services.deploys,
         workloads: services.workloads,
         updates: services.updates,

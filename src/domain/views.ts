@@ -3,6 +3,7 @@
  * `GET /k8s/userService` each read their own fields; both are built from the same
  * record here so they never disagree.
  */
+import type { UnitCatalogue } from '../config.js';
 import type { OrderRecord } from '../store/types.js';
 import { isoSeconds } from './clock.js';
 import type { DeploySpec } from './deploy-spec.js';
@@ -62,10 +63,12 @@ export interface UserServiceView {
   updatedAt: number;
   serviceID: string;
   region: string;
+  /** What the order's units add up to, so a client can size its containers. */
+  resources: { units: number; memoryBytes: number; cpuMillis: number; hostPorts: number; containers: number };
 }
 
 /** The original clients' view; absent times are 0, as those clients expect numbers. */
-export function userServiceView(o: OrderRecord): UserServiceView {
+export function userServiceView(o: OrderRecord, unit: UnitCatalogue): UserServiceView {
   return {
     id: o.id,
     status: o.serviceStatus,
@@ -81,6 +84,13 @@ export function userServiceView(o: OrderRecord): UserServiceView {
     updatedAt: o.updatedAt,
     serviceID: o.serviceID,
     region: o.region,
+    resources: {
+      units: o.units,
+      memoryBytes: o.units * unit.memoryBytes,
+      cpuMillis: o.units * unit.cpuMillis,
+      hostPorts: o.units * unit.hostPorts,
+      containers: o.units * unit.containers,
+    },
   };
 }
 

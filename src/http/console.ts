@@ -11,7 +11,8 @@ const NOT_PAGES = /^\/(api|docs|openapi\.json|healthz|readyz|metrics)(\/|$|\?)/;
 
 export async function registerConsole(app: FastifyInstance, distDir: string): Promise<boolean> {
   if (!existsSync(join(distDir, 'index.html'))) return false;
-  await app.register(fastifyStatic, { root: distDir, prefix: '/', wildcard: false, index: ['index.html'], cacheControl: false });
+  // wildcard: files are looked up per request, so a rebuilt console is served without a restart.
+  await app.register(fastifyStatic, { root: distDir, prefix: '/', wildcard: true, index: ['index.html'], cacheControl: false });
   app.addHook('onSend', async (request, reply, payload) => {
     // Hashed assets never change; the page itself must always be fetched fresh.
     if (request.url.startsWith('/assets/')) reply.header('cache-control', 'public, max-age=31536000, immutable');

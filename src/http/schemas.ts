@@ -49,7 +49,7 @@ const Argv = Type.Union([Type.String({ description: 'newline-separated' }), Type
 
 export const SeedDeployBody = Type.Object(
   {
-    nodeSelector: Type.Object({ region: Type.String() }),
+    nodeSelector: Type.Optional(Type.Object({ region: Type.String() }, { description: "defaults to the order's region" })),
     containers: Type.Array(
       Type.Object({
         name: Type.String({ description: 'DNS-1123 label, unique in the pod' }),
@@ -58,9 +58,11 @@ export const SeedDeployBody = Type.Object(
         resource: Type.Object({ memory: Type.String({ description: 'Kubernetes quantity, e.g. 100Mi' }) }),
         command: Type.Optional(Argv),
         args: Type.Optional(Argv),
+        envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
       }),
       { minItems: 1 },
     ),
+    pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }), { description: 'registry credentials, by container position' })),
   },
   {
     $id: 'SeedDeployBody',

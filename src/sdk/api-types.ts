@@ -715,6 +715,10 @@ export interface paths {
                         containers: {
                             args?: string | string[];
                             command?: string | string[];
+                            envs?: {
+                                name: string;
+                                value: string;
+                            }[];
                             /** @description nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… */
                             imageName: string;
                             /** @description DNS-1123 label, unique in the pod */
@@ -729,9 +733,15 @@ export interface paths {
                                 memory: string;
                             };
                         }[];
-                        nodeSelector: {
+                        /** @description defaults to the order's region */
+                        nodeSelector?: {
                             region: string;
                         };
+                        /** @description registry credentials, by container position */
+                        pvtLogin?: {
+                            password: string;
+                            username: string;
+                        }[];
                     };
                 };
             };
@@ -1861,7 +1871,52 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The order's custom domains (also while the service is stopped) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            domains: {
+                                containerPort: number;
+                                domain: string;
+                                isHttps: boolean;
+                            }[];
+                            status: string;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Route a custom domain to a container port (HTTPS via cert-manager with isLetsencrypt) */
         post: {
@@ -3115,7 +3170,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The service behind the secret: status and timestamps */
+        /** The service behind the secret: status, timestamps, and what its units add up to */
         get: {
             parameters: {
                 query?: never;

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { UnitCatalogue } from '../../config.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
 import { InputError, NotFoundError } from '../../domain/errors.js';
@@ -21,6 +22,7 @@ import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
 import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
 
 export interface CompatRouteDeps {
+  units: UnitCatalogue;
   auth: Authenticator;
   limiter: ClientLimiter;
   deploys: DeployService;
@@ -64,8 +66,8 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
   const tags = ['clients'];
   const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, tags, headers: SecretHeader, ...extra } });
 
-  app.get('/k8s/userService', doc('The service behind the secret: status and timestamps', { response: { 200: AnyObject, ...errorResponses(401) } }), async (request) =>
-    userServiceView(orderOf(request)),
+  app.get('/k8s/userService', doc('The service behind the secret: status, timestamps, and what its units add up to', { response: { 200: AnyObject, ...errorResponses(401) } }), async (request) =>
+    userServiceView(orderOf(request), deps.units),
   );
 
   for (const [path, mode, summary] of [
@@ -147,6 +149,10 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
   );
 
   const DomainsOut = Type.Object({ status: Type.String(), domains: Type.Array(Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isHttps: Type.Boolean() })) });
+  app.get('/k8s/pod/ingress', doc("The order's custom domains (also while the service is stopped)", { response: { 200: DomainsOut, ...errorResponses(401) } }), async (request) => ({
+    status: 'OK',
+    domains: await deps.domains.list(orderOf(request)),
+  }));
   app.post(
     '/k8s/pod/ingress',
     {

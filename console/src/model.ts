@@ -1,0 +1,221 @@
+/**
+ * What the console shows, read out of the API's answers. Pure functions: no DOM, no
+ * fetch. `GET /k8s/userService` and `GET /k8s/pod/status` are loosely typed in the
+ * OpenAPI document (they carry Kubernetes objects), so every field is checked here.
+ */
+
+export type ServiceStatus = 'ServicePending' | 'ServiceRunning' | 'ServiceStop' | 'ServiceDone' | 'ServiceAbort';
+
+export interface Service {
+  id: string;
+  status: ServiceStatus | string;
+  serviceOptions: Record<string, string>;
+  /** Resource units of the order (from serviceOptions.resourceUnit). */
+  units: number;
+  /** Hours bought. */
+  duration: number;
+  /** Unix seconds; 0 until the service first starts. */
+  endAt: number;
+  /** The region the order is bound to; "" until the first deploy picks one. */
+  region: string;
+  /** True when V-Kube, not the customer, picks the host ports. */
+  randomPorts: boolean;
+}
+
+/** Memory of one resource unit. The API does not publish the provider's unit size; 1 GiB is the default. */
+export const UNIT_MEMORY_MIB = 1024;
+
+export const STATUS_LABELS: Record<string, string> = {
+  ServicePending: 'Not deployed yet',
+  ServiceRunning: 'Running',
+  ServiceStop: 'Stopped',
+  ServiceDone: 'Expired',
+  ServiceAbort: 'Cancelled',
+};
+
+export function statusLabel(status: string): string {
+  return STATUS_LABELS[status] ?? status;
+}
+
+/** `N-Unit-Resource` → N (at least 1). */
+export function unitsOf(resourceUnit: string | undefined): number {
+  const n = Number(/^(\d+)/.exec(resourceUnit ?? '')?.[1]);
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+export function readService(raw: Record<string, unknown>): Service {
+  const options = isRecord(raw.serviceOptions) ? Object.fromEntries(Object.entries(raw.serviceOptions).map(([k, v]) => [k, String(v)])) : {};
+  return {
+    id: str(raw.id),
+    status: str(raw.status),
+    serviceOptions: options,
+    units: unitsOf(options.resourceUnit),
+    duration: num(raw.duration),
+    endAt: num(raw.endAt),
+    region: str(raw.region) || (options.region ?? ''),
+    randomPorts: options.portSpecification === 'System Random Map Port',
+  };
+}
+
+/** What the service's status allows. */
+export function allowedActions(status: string): { stop: boolean; start: boolean; restart: boolean; deploy: boolean } {
+  return {
+    stop: status === 'ServiceRunning',
+    start: status === 'ServiceStop',
+    restart: status === 'ServiceRunning',
+    deploy: status === 'ServicePending' || status === 'ServiceRunning' || status === 'ServiceStop',
+  };
+}
+
+export interface ContainerState {
+  name: string;
+  image: string;
+  ready: boolean;
+  restartCount: number;
+  /** running, waiting, terminated, or unknown (no status yet). */
+  state: 'running' | 'waiting' | 'terminated' | 'unknown';
+  /** Why it waits or ended (CrashLoopBackOff, ImagePullBackOff, Completed, …). */
+  reason: string;
+  message: string;
+  since: string;
+}
+
+export interface PortMapping {
+  container: string;
+  containerPort: number;
+  hostPort?: number;
+  protocol: string;
+}
+
+export interface Domain {
+  domain: string;
+  containerPort: number;
+  isHttps: boolean;
+}
+
+export interface Pod {
+  name: string;
+  phase: string;
+  nodeName: string;
+  hostIP: string;
+  podIP: string;
+  startTime: string;
+  containers: ContainerState[];
+  ports: PortMapping[];
+  domains: Domain[];
+  /** The pod's reason/message when Kubernetes gives one (e.g. Evicted). */
+  reason: string;
+  message: string;
+}
+
+export function readPod(raw: Record<string, unknown>): Pod {
+  const status = isRecord(raw.podStatus) ? raw.podStatus : {};
+  const spec = isRecord(raw.podSpec) ? raw.podSpec : {};
+  const specContainers = list(spec.containers);
+  const statuses = list(status.containerStatuses);
+  const containers: ContainerState[] = specContainers.map((c) => {
+    const name = str(c.name);
+    const s = statuses.find((x) => x.name === name);
+    return containerState(name, str(c.image), s);
+  });
+  // Statuses of containers the spec does not list (should not happen) are shown too.
+  for (const s of statuses) if (!containers.some((c) => c.name === s.name)) containers.push(containerState(str(s.name), str(s.image), s));
+  const ports = specContainers.flatMap((c) =>
+    list(c.ports).map((p) => {
+      const m: PortMapping = { container: str(c.name), containerPort: num(p.containerPort), protocol: str(p.protocol) || 'TCP' };
+      if (typeof p.hostPort === 'number' && p.hostPort > 0) m.hostPort = p.hostPort;
+      return m;
+    }),
+  );
+  const domains = list(raw.domains).map((d) => ({ domain: str(d.domain), containerPort: num(d.containerPort), isHttps: d.isHttps === true }));
+  return {
+    name: str(raw.name),
+    phase: str(status.phase) || 'Unknown',
+    nodeName: str(spec.nodeName),
+    hostIP: str(status.hostIP),
+    podIP: str(status.podIP),
+    startTime: str(status.startTime),
+    containers,
+    ports,
+    domains,
+    reason: str(status.reason),
+    message: str(status.message),
+  };
+}
+
+function containerState(name: string, image: string, s: Record<string, unknown> | undefined): ContainerState {
+  const out: ContainerState = { name, image, ready: false, restartCount: 0, state: 'unknown', reason: '', message: '', since: '' };
+  if (!s) return out;
+  out.ready = s.ready === true;
+  out.restartCount = num(s.restartCount);
+  const state = isRecord(s.state) ? s.state : {};
+  if (isRecord(state.running)) {
+    out.state = 'running';
+    out.since = str(state.running.startedAt);
+  } else if (isRecord(state.waiting)) {
+    out.state = 'waiting';
+    out.reason = str(state.waiting.reason);
+    out.message = str(state.waiting.message);
+  } else if (isRecord(state.terminated)) {
+    out.state = 'terminated';
+    out.reason = str(state.terminated.reason);
+    out.message = str(state.terminated.message);
+    out.since = str(state.terminated.finishedAt);
+  }
+  return out;
+}
+
+export function totalRestarts(pod: Pod | null | undefined): number {
+  return pod ? pod.containers.reduce((sum, c) => sum + c.restartCount, 0) : 0;
+}
+
+/** "2 d 3 h 4 min 5 s" from seconds (0 and below: "0 s"). */
+export function formatDuration(seconds: number): string {
+  let s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const hours = Math.floor(s / 3600);
+  s -= hours * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts: string[] = [];
+  if (d) parts.push(`${d} d`);
+  if (d || hours) parts.push(`${hours} h`);
+  if (d || hours || m) parts.push(`${m} min`);
+  if (!d) parts.push(`${s} s`);
+  return parts.join(' ');
+}
+
+/** Splits `nginx:1.27` / `ghcr.io/o/app:tag` / `localhost:5000/app` into name and tag; digests have no tag. */
+export function splitImage(ref: string): { image: string; tag: string; digest: boolean } {
+  const trimmed = ref.trim();
+  if (trimmed.includes('@')) return { image: trimmed.slice(0, trimmed.indexOf('@')), tag: '', digest: true };
+  const colon = trimmed.lastIndexOf(':');
+  const slash = trimmed.lastIndexOf('/');
+  if (colon > slash) return { image: trimmed.slice(0, colon), tag: trimmed.slice(colon + 1), digest: false };
+  return { image: trimmed, tag: 'latest', digest: false };
+}
+
+/** Newline-separated text → lines (blank lines dropped); the seed API takes the text itself. */
+export function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '');
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function list(v: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(v) ? v.filter(isRecord) : [];
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : 0;
+}
