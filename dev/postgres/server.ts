@@ -11,15 +11,15 @@
  * down when that process exits, and a watchdog process does the same (and removes
  * the directory) when it is killed by a signal, where no exit hook runs.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnWatchdog } from '../watchdog.js';
 
 const POSTGRES_ROOT = '/usr/lib/postgresql';
 const SERVICE_USER = 'postgres';
@@ -216,7 +216,6 @@ function startWatchdog(dir: string, dataDir: string): ChildProcess {
   const script = [
     // An exited server stays a zombie until init reaps it: that counts as gone.
     'running() { [ -r "/proc/$1/status" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status" 2>/dev/null; }',
-    'read -r _ 2>/dev/null',
     'pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null)',
     'if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = postgres ]; then',
     // SIGQUIT is PostgreSQL's immediate shutdown; SIGKILL if it has not gone within 5 s.
@@ -226,13 +225,7 @@ function startWatchdog(dir: string, dataDir: string): ChildProcess {
     'fi',
     'rm -rf -- "$0"',
   ].join('\n');
-  const watchdog = spawn('/bin/sh', ['-c', script, dir, dataDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
-  watchdog.on('error', () => {
-    // No /bin/sh: we lose only the crash-time cleanup.
-  });
-  return watchdog;
+  return spawnWatchdog(script, [dir, dataDir], { detached: true });
 }
 
 function installExitHook(): void {

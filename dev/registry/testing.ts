@@ -13,11 +13,12 @@ import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUI
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { spawnWatchdog } from '../watchdog.js';
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry';
 const REGISTRY_SERVICE = 'vkube-test-registry';
@@ -200,16 +201,7 @@ function spawnLogged(binary: string, args: string[], logFile: string, cwd: strin
  * no exit hook runs.
  */
 function startWatchdog(pid: number, dir: string): ChildProcess {
-  const script = 'read -r _ 2>/dev/null; kill -KILL "$0" 2>/dev/null; sleep 0.2; rm -rf -- "$1"';
-  const watchdog = spawn('/bin/sh', ['-c', script, String(pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
-  watchdog.on('error', () => {
-    // No /bin/sh: we lose only the crash-time cleanup.
-  });
-  return watchdog;
+  return spawnWatchdog('kill -KILL "$0" 2>/dev/null; sleep 0.2; rm -rf -- "$1"', [String(pid), dir]);
 }
 
 function installExitHook(): void {

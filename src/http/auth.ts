@@ -4,7 +4,7 @@
  * `Authorization: Bearer <VKUBE_ADMIN_TOKEN>`. The two never open each other's routes.
  * Every refused credential counts toward the client's lock-out.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Authenticator, Principal } from '../domain/authenticator.js';
 import { AuthenticationError } from '../domain/errors.js';
@@ -43,6 +43,17 @@ export function tenantAuth(auth: Authenticator, limiter: ClientLimiter) {
     request.order = request.principal.order;
     limiter.recordSuccess(request.ip);
   };
+}
+
+/**
+ * Puts every route of a plugin behind the tenant's credential, and says so in the
+ * OpenAPI document.
+ */
+export function tenantOnly(app: FastifyInstance, auth: Authenticator, limiter: ClientLimiter): void {
+  app.addHook('preHandler', tenantAuth(auth, limiter));
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ secret: [] }] };
+  });
 }
 
 /** The authenticated order; only for handlers behind tenantAuth. */

@@ -309,7 +309,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
     });
 
     describe('recordDeploy', () => {
-      it('records the spec, region, status and fields, takes the leases and bumps the spec generation', async () => {
+      it('records the spec, region, status and fields, takes the leases and bumps the spec and restart generations', async () => {
         const order = await seed();
         const spec = { image: 'registry.test/app:v1', env: { MODE: 'prod' }, ports: [8080, 53] };
         const deployed = await store.recordDeploy(
@@ -325,6 +325,8 @@ for (const [databaseName, makeFactory] of DATABASES) {
           runningAt: T0 + 10,
           endAt: T0 + 10 + 24 * HOUR,
           specGeneration: 1,
+          // Deploying again replaces the pod: the restart generation moves with every deploy.
+          restartGeneration: 1,
           updatedAt: T0 + 10,
         });
         assert.deepEqual(await store.findOrder(order.id), deployed);
@@ -433,8 +435,8 @@ for (const [databaseName, makeFactory] of DATABASES) {
         const order = await running();
         const once = await store.bumpRestart(order.id, T0 + 100);
         const twice = await store.bumpRestart(order.id, T0 + 101);
-        assert.equal(once.restartGeneration, 1);
-        assert.equal(twice.restartGeneration, 2);
+        assert.equal(once.restartGeneration, order.restartGeneration + 1);
+        assert.equal(twice.restartGeneration, order.restartGeneration + 2);
         assert.equal(twice.specGeneration, order.specGeneration);
         assert.equal(twice.updatedAt, T0 + 101);
         assert.deepEqual(twice.spec, order.spec);

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { InputError } from '../../domain/errors.js';
 import type { EventStore } from '../../store/types.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { orderOf, principalOf, tenantAuth } from '../auth.js';
+import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 import { SecretHeader } from './tenant.js';
@@ -35,10 +35,7 @@ const Restarts = Type.Object({
 });
 
 export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
-  app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, security: [{ secret: [] }] };
-  });
+  tenantOnly(app, deps.auth, deps.limiter);
 
   app.get(
     '/k8s/events',

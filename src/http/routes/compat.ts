@@ -15,7 +15,7 @@ import { deploymentInfoView, userServiceView } from '../../domain/views.js';
 import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
 import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { orderOf, tenantAuth } from '../auth.js';
+import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
@@ -59,10 +59,7 @@ const ClientDeployBody = Type.Object(
 );
 
 export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
-  app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, security: [{ secret: [] }] };
-  });
+  tenantOnly(app, deps.auth, deps.limiter);
   const tags = ['clients'];
   const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, tags, headers: SecretHeader, ...extra } });
 

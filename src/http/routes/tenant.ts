@@ -8,7 +8,7 @@ import { InputError } from '../../domain/errors.js';
 import { orderView } from '../../domain/views.js';
 import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { orderOf, tenantAuth } from '../auth.js';
+import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { DeployResult, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
@@ -33,10 +33,7 @@ export const LogQuery = Type.Object({
 });
 
 export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
-  app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, security: [{ secret: [] }] };
-  });
+  tenantOnly(app, deps.auth, deps.limiter);
 
   app.get(
     '/k8s/order',

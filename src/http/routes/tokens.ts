@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { principalOf, tenantAuth } from '../auth.js';
+import { principalOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 import { SecretHeader } from './tenant.js';
@@ -23,10 +23,7 @@ const TokenView = Type.Object({
 const IdParams = Type.Object({ id: Type.String() });
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app, deps) => {
-  app.addHook('preHandler', tenantAuth(deps.auth, deps.limiter));
-  app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, security: [{ secret: [] }] };
-  });
+  tenantOnly(app, deps.auth, deps.limiter);
   const tags = ['tenant'];
   const ownerOnly = "Only the order's secret may manage its access tokens (403 for an access token).";
 
