@@ -129,8 +129,12 @@ export interface ClusterGateway {
   regions(): string[] | undefined;
   /** Allocatable memory not yet requested by pods, per region (Ready nodes only); undefined when the cluster cannot be read. */
   freeMemoryByRegion(): Map<string, number> | undefined;
-  /** Host ports used by pods on the region's nodes; undefined when the cluster cannot be read. */
-  hostPortsInRegion(region: string): HostPortUse[] | undefined;
+  /**
+   * Host ports used by pods on the region's nodes — only those in `ports` when given
+   * (answered from an index, whatever the number of pods); undefined when the cluster
+   * cannot be read.
+   */
+  hostPortsInRegion(region: string, ports?: number[]): HostPortUse[] | undefined;
   podsInNamespace(namespace: string): PodJson[];
   deployment(namespace: string, name: string): DeploymentJson | undefined;
   /** Namespaces carrying V-Kube's managed-by label. */

@@ -71,6 +71,7 @@ export class KubernetesGateway implements ClusterGateway {
       indexes: {
         node: (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []),
         namespace: (p) => [p.metadata.namespace ?? ''],
+        hostPort: (p) => p.spec.containers.flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort).map((x) => String(x.hostPort))),
       },
       onChange: (type, pod) => {
         if (pod.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vkube') emit({ kind: 'pod', type, pod });
@@ -169,24 +170,30 @@ export class KubernetesGateway implements ClusterGateway {
     return free;
   }
 
-  hostPortsInRegion(region: string): HostPortUse[] | undefined {
+  hostPortsInRegion(region: string, ports?: number[]): HostPortUse[] | undefined {
     if (!this.readable()) return undefined;
+    const inRegion = (nodeName: string | undefined) => !!nodeName && this.nodes.get(undefined, nodeName)?.metadata.labels?.[this.regionLabel] === region;
+    const candidates = ports
+      ? [...new Set(ports)].flatMap((port) => this.pods.byIndex('hostPort', String(port)))
+      : this.nodes.byIndex('region', region).flatMap((node) => this.pods.byIndex('node', node.metadata.name));
     const out: HostPortUse[] = [];
-    for (const node of this.nodes.byIndex('region', region)) {
-      for (const pod of this.pods.byIndex('node', node.metadata.name)) {
-        // A finished pod no longer holds its ports; a terminating one still does.
-        if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-        for (const c of pod.spec.containers) {
-          for (const p of c.ports ?? []) {
-            if (!p.hostPort) continue;
-            out.push({
-              port: p.hostPort,
-              protocol: p.protocol === 'UDP' ? 'UDP' : 'TCP',
-              namespace: pod.metadata.namespace ?? '',
-              pod: pod.metadata.name,
-              node: node.metadata.name,
-            });
-          }
+    const seen = new Set<string>();
+    for (const pod of candidates) {
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (seen.has(key) || !inRegion(pod.spec.nodeName)) continue;
+      seen.add(key);
+      // A finished pod no longer holds its ports; a terminating one still does.
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      for (const c of pod.spec.containers) {
+        for (const p of c.ports ?? []) {
+          if (!p.hostPort || (ports && !ports.includes(p.hostPort))) continue;
+          out.push({
+            port: p.hostPort,
+            protocol: p.protocol === 'UDP' ? 'UDP' : 'TCP',
+            namespace: pod.metadata.namespace ?? '',
+            pod: pod.metadata.name,
+            node: pod.spec.nodeName!,
+          });
         }
       }
     }

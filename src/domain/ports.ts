@@ -35,7 +35,7 @@ export class PortService {
     const regions = this.cluster.regions();
     if (!regions) return { occupied: [], status: 'InternalErr' };
     if (!regions.includes(region)) return { occupied: [], status: 'NoResource' };
-    const taken = await this.taken(region, exceptOrderId);
+    const taken = await this.taken(region, exceptOrderId, ports);
     if (!taken) return { occupied: [], status: 'InternalErr' };
     const occupied = [...new Set(ports.filter((p) => taken.has(`${p}/TCP`) || taken.has(`${p}/UDP`) || isReserved(p, this.config.reservedPorts)))];
     return { occupied, status: occupied.length ? 'PortsOccupied' : 'NotOccupied' };
@@ -43,15 +43,17 @@ export class PortService {
 
   /**
    * Ports (`"<port>/<protocol>"`) held in the region by anyone but `exceptOrderId`: by
-   * leases, or by pods that are not the order's own. Undefined when the cluster cannot be read.
+   * leases, or by pods that are not the order's own. Only among `ports` when given
+   * (index lookups: the hot path of checkports); all of them otherwise (to pick free
+   * random ports). Undefined when the cluster cannot be read.
    */
-  async taken(region: string, exceptOrderId?: string): Promise<Set<string> | undefined> {
-    const inUse = this.cluster.hostPortsInRegion(region);
+  async taken(region: string, exceptOrderId?: string, ports?: number[]): Promise<Set<string> | undefined> {
+    const inUse = this.cluster.hostPortsInRegion(region, ports);
     if (!inUse) return undefined;
     const own = exceptOrderId ? namespaceOf(exceptOrderId) : undefined;
     const taken = new Set<string>();
     for (const use of inUse) if (use.namespace !== own) taken.add(`${use.port}/${use.protocol}`);
-    for (const lease of await this.store.leasesInRegion(region)) {
+    for (const lease of await this.store.leasesInRegion(region, ports)) {
       if (lease.orderId !== exceptOrderId) taken.add(`${lease.port}/${lease.protocol}`);
     }
     return taken;

@@ -178,9 +178,11 @@ export class SqlStore implements Store {
     await this.db.deleteFrom('port_leases').where('order_id', '=', id).execute();
   }
 
-  async leasesInRegion(region: string): Promise<PortLease[]> {
-    const rows = await this.db.selectFrom('port_leases').selectAll().where('region', '=', region).execute();
-    return rows.map(leaseFromRow);
+  async leasesInRegion(region: string, ports?: number[]): Promise<PortLease[]> {
+    if (ports && ports.length === 0) return [];
+    let q = this.db.selectFrom('port_leases').selectAll().where('region', '=', region);
+    if (ports) q = q.where('port', 'in', [...new Set(ports)]);
+    return (await q.execute()).map(leaseFromRow);
   }
 
   async leasesOfOrder(id: string): Promise<PortLease[]> {

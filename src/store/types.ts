@@ -138,7 +138,8 @@ export interface OrderStore {
   setMetadata(id: string, fields: { description?: string; customLabel?: string }, now: number): Promise<OrderRecord>;
   setMagic(id: string, magic: string): Promise<void>;
   releaseLeases(id: string): Promise<void>;
-  leasesInRegion(region: string): Promise<PortLease[]>;
+  /** Leases in the region; only those of `ports` when given (a primary-key lookup). */
+  leasesInRegion(region: string, ports?: number[]): Promise<PortLease[]>;
   leasesOfOrder(id: string): Promise<PortLease[]>;
   countLeases(): Promise<number>;
 }
