@@ -50,6 +50,8 @@ async function main(): Promise<void> {
   console.log(`
 V-Kube is up on ${base}   (admin token: ${adminToken})
 
+Console:  ${base}/   — sign in with the secret below
+
 A demo order ${order.id} (2 units, region ausrine, 24 hours). Its secret:
 
   ${secret}
@@ -65,7 +67,9 @@ Try the seed API:
   curl ${base}/api/v1/k8s/pod/log ${S}
 
 Provider side:  curl ${base}/api/v1/admin/orders -H 'authorization: Bearer ${adminToken}'
-API reference:  ${base}/openapi.json
+                npx vkube admin order list --server ${base} --admin-token ${adminToken}
+Command line:   npx vkube login --server ${base} --secret ${secret}
+API reference:  ${base}/docs  (OpenAPI: ${base}/openapi.json)
 Ctrl-C stops V-Kube; \`npm run cluster:down\` stops the cluster.
 `);
 }
