@@ -5,6 +5,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { registerConsole } from './http/console.js';
@@ -30,7 +31,10 @@ export interface AppOptions {
   consoleDir?: string;
 }
 
-const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../console/dist', import.meta.url));
+/** console/dist at the repository's root, seen from src/ (tsx) or dist/src/ (compiled). */
+const DEFAULT_CONSOLE_DIR = [new URL('../console/dist', import.meta.url), new URL('../../console/dist', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../console/dist', import.meta.url));
 
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;

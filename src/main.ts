@@ -4,7 +4,7 @@
  * SIGTERM/SIGINT stop taking requests, finish the ones in flight, stop the loop.
  */
 import { buildApp } from './app.js';
-import { KubeHttp, loadKubeConfig } from './cluster/kube-http.js';
+import { KubeHttp } from './cluster/kube-http.js';
 import { KubernetesGateway } from './cluster/kubernetes-gateway.js';
 import { LeaderElector } from './cluster/leader-election.js';
 import { ConfigError, loadConfig, redactUrl } from './config.js';
@@ -34,8 +34,7 @@ async function main(): Promise<void> {
   const stores = sqlStores(db);
   const { store } = stores;
 
-  const kc = loadKubeConfig(config.kubeconfig);
-  const http = await KubeHttp.fromKubeConfig(kc);
+  const http = await KubeHttp.connect(config.kubeconfig);
   const cluster = new KubernetesGateway({
     http,
     regionLabel: config.regionLabel,

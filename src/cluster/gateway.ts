@@ -139,6 +139,8 @@ export interface ClusterGateway {
   deployment(namespace: string, name: string): DeploymentJson | undefined;
   /** Namespaces carrying V-Kube's managed-by label. */
   managedNamespaces(): NamespaceJson[];
+  /** One of them by name (undefined when it does not exist or is not V-Kube's). */
+  managedNamespace(name: string): NamespaceJson | undefined;
 
   /** Server-side applies each object in order (creating or updating it). */
   apply(objects: KubeManifest[]): Promise<void>;

@@ -1,13 +1,13 @@
 /**
- * A small JSON client for the Kubernetes API on top of @kubernetes/client-node's
- * KubeConfig (which handles every way of authenticating).
+ * A small JSON client for the Kubernetes API, on the access that kubeconfig.ts reads.
  *
- * Why not the generated typed clients: they turn timestamps into Date objects and
- * back, so what we would hand customers would not be what Kubernetes said; they open
- * a new TLS connection per call; and they make server-side apply awkward. This keeps
- * one keep-alive connection pool and raw JSON in and out.
+ * Why not @kubernetes/client-node's generated typed clients: they turn timestamps
+ * into Date objects and back, so what we would hand customers would not be what
+ * Kubernetes said; they open a new TLS connection per call; they make server-side
+ * apply awkward; and the library alone weighs some 80 MB of memory. This keeps one
+ * keep-alive connection pool and raw JSON in and out.
  */
-import * as k8s from '@kubernetes/client-node';
+import { type ClusterAccess, fromClientNodeConfig, loadClusterAccess } from './kubeconfig.js';
 import { Agent, request as httpsRequest } from 'node:https';
 import { type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -49,35 +49,27 @@ export class KubeHttp {
   private authHeaders: Record<string, string> = {};
   private authRefreshedAt = 0;
 
-  private constructor(
-    private readonly kc: k8s.KubeConfig,
-    tls: KubeHttp['tls'],
-  ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig names no current cluster');
-    this.server = new URL(cluster.server);
-    this.clusterName = cluster.name;
-    this.tls = tls;
-    this.agent = this.server.protocol === 'https:' ? new Agent({ keepAlive: true, maxSockets: 64, ...tls }) : undefined;
+  constructor(private readonly access: ClusterAccess) {
+    this.server = access.server;
+    this.clusterName = access.clusterName;
+    this.tls = access.tls;
+    this.agent = this.server.protocol === 'https:' ? new Agent({ keepAlive: true, maxSockets: 64, ...this.tls }) : undefined;
   }
 
-  static async fromKubeConfig(kc: k8s.KubeConfig): Promise<KubeHttp> {
-    const opts: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; headers?: Record<string, string> } = {};
-    await kc.applyToHTTPSOptions(opts as never);
-    const tls: KubeHttp['tls'] = {};
-    if (opts.ca) tls.ca = opts.ca;
-    if (opts.cert) tls.cert = opts.cert;
-    if (opts.key) tls.key = opts.key;
-    if (opts.rejectUnauthorized !== undefined) tls.rejectUnauthorized = opts.rejectUnauthorized;
-    return new KubeHttp(kc, tls);
+  /** The cluster a kubeconfig file names (or the in-cluster service account when undefined). */
+  static async connect(kubeconfig: string | undefined): Promise<KubeHttp> {
+    return new KubeHttp(await loadClusterAccess(kubeconfig));
+  }
+
+  /** From a @kubernetes/client-node KubeConfig, as tests and dev scripts hold them. */
+  static async fromKubeConfig(kc: Parameters<typeof fromClientNodeConfig>[0]): Promise<KubeHttp> {
+    return new KubeHttp(await fromClientNodeConfig(kc));
   }
 
   /** Bearer tokens rotate (projected service-account tokens, exec plugins): re-read them now and then. */
   private async headers(): Promise<Record<string, string>> {
     if (Date.now() - this.authRefreshedAt > 30_000) {
-      const opts: { headers?: Record<string, string> } = { headers: {} };
-      await this.kc.applyToHTTPSOptions(opts as never);
-      this.authHeaders = { ...(opts.headers ?? {}) };
+      this.authHeaders = await this.access.authHeaders();
       this.authRefreshedAt = Date.now();
     }
     return this.authHeaders;
@@ -183,11 +175,4 @@ function readAll(stream: Readable): Promise<string> {
     stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     stream.on('error', reject);
   });
-}
-
-export function loadKubeConfig(path: string | undefined): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromCluster();
-  return kc;
 }

@@ -68,6 +68,8 @@ export class KubernetesGateway implements ClusterGateway {
     this.pods = new WatchCache<PodJson>({
       http: this.http,
       path: '/api/v1/pods',
+      // Other workloads' pods matter only for their node and host ports; V-Kube's own are served whole.
+      transform: (p) => (p.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vkube' ? p : slimForeignPod(p)),
       indexes: {
         node: (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []),
         namespace: (p) => [p.metadata.namespace ?? ''],
@@ -91,6 +93,12 @@ export class KubernetesGateway implements ClusterGateway {
       http: this.http,
       path: '/apis/apps/v1/deployments',
       labelSelector: MANAGED_SELECTOR,
+      // The reconciler compares generations and replicas; the pod template itself lives in the pods.
+      transform: (d) => ({
+        metadata: d.metadata,
+        spec: { ...(d.spec?.replicas !== undefined ? { replicas: d.spec.replicas } : {}), template: { metadata: { annotations: d.spec?.template?.metadata?.annotations ?? {} } } },
+        ...(d.status ? { status: d.status } : {}),
+      }),
       onChange: (type, deployment) => emit({ kind: 'deployment', type, deployment }),
       onSync: resync,
       log,
@@ -212,6 +220,10 @@ export class KubernetesGateway implements ClusterGateway {
     return [...this.namespaces.list()];
   }
 
+  managedNamespace(name: string): NamespaceJson | undefined {
+    return this.namespaces.get(undefined, name);
+  }
+
   async apply(objects: KubeManifest[]): Promise<void> {
     for (const obj of objects) {
       await this.call(`apply ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, () =>
@@ -221,16 +233,18 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   async prune(namespace: string, keep: KubeManifest[]): Promise<void> {
-    for (const kind of PRUNED_KINDS) {
-      const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
-      const list = await this.call(`list ${kind} in ${namespace}`, () =>
-        this.http.get<{ items: Array<{ metadata: { name: string } }> }>(collectionPath(kind, namespace), { query: { labelSelector: MANAGED_SELECTOR } }),
-      );
-      for (const item of list.items) {
-        if (wanted.has(item.metadata.name)) continue;
-        await this.ignoreNotFound(() => this.http.delete(objectPath(kind, item.metadata.name, namespace)));
-      }
-    }
+    await Promise.all(
+      PRUNED_KINDS.map(async (kind) => {
+        const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
+        const list = await this.call(`list ${kind} in ${namespace}`, () =>
+          this.http.get<{ items: Array<{ metadata: { name: string } }> }>(collectionPath(kind, namespace), { query: { labelSelector: MANAGED_SELECTOR } }),
+        );
+        for (const item of list.items) {
+          if (wanted.has(item.metadata.name)) continue;
+          await this.ignoreNotFound(() => this.http.delete(objectPath(kind, item.metadata.name, namespace)));
+        }
+      }),
+    );
   }
 
   async deleteNamespace(name: string): Promise<void> {
@@ -296,6 +310,18 @@ export class KubernetesGateway implements ClusterGateway {
       throw err;
     }
   }
+}
+
+function slimForeignPod(p: PodJson): PodJson {
+  const resources = (c: PodJson['spec']['containers'][number]) => (c as { resources?: { requests?: { memory?: string } } }).resources;
+  return {
+    metadata: { name: p.metadata.name, namespace: p.metadata.namespace, uid: p.metadata.uid, resourceVersion: p.metadata.resourceVersion, labels: p.metadata.labels, deletionTimestamp: p.metadata.deletionTimestamp },
+    spec: {
+      nodeName: p.spec.nodeName,
+      containers: p.spec.containers.map((c) => ({ name: c.name, ...(c.ports ? { ports: c.ports } : {}), ...(resources(c) ? { resources: { requests: { memory: resources(c)?.requests?.memory } } } : {}) })),
+    },
+    status: { phase: p.status?.phase },
+  } as PodJson;
 }
 
 function parseQuantityBytes(q: string | undefined): number {

@@ -32,6 +32,8 @@ export interface WatchCacheOptions<T extends KubeObject> {
   retain?: (obj: T) => boolean;
   /** Also pass every listed object to onChange as ADDED (for streams that must not miss a gap). */
   emitOnList?: boolean;
+  /** Keeps only what readers need of each object (memory grows with the cluster). */
+  transform?: (obj: T) => T;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -157,7 +159,7 @@ export class WatchCache<T extends KubeObject> {
         timeoutMs: 60_000,
       });
       for (const item of page.items) {
-        const obj = slim(item);
+        const obj = this.shape(item);
         if (this.opts.emitOnList) this.opts.onChange?.('ADDED', obj);
         if (this.opts.retain && !this.opts.retain(obj)) continue;
         fresh.set(key(obj.metadata.namespace, obj.metadata.name), obj);
@@ -230,7 +232,7 @@ export class WatchCache<T extends KubeObject> {
     }
     if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
     if (type === 'BOOKMARK') return;
-    const obj = slim(object);
+    const obj = this.shape(object);
     const k = key(obj.metadata.namespace, obj.metadata.name);
     const old = this.objects.get(k);
     if (old) this.removeFromIndexes(k, old);
@@ -241,6 +243,11 @@ export class WatchCache<T extends KubeObject> {
       this.addToIndexes(k, obj);
     }
     this.opts.onChange?.(type as WatchEventType, obj);
+  }
+
+  private shape(obj: T): T {
+    const slimmed = slim(obj);
+    return this.opts.transform ? this.opts.transform(slimmed) : slimmed;
   }
 
   private markContact(): void {

@@ -38,7 +38,13 @@ export class EventRecorder {
   }
 
   private track(p: Promise<void>): void {
-    const tracked = p.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not record a pod event')).finally(() => this.pending.delete(tracked));
+    const tracked = p
+      .catch((err: unknown) => {
+        // A namespace of another V-Kube sharing the cluster: its order is not in our database.
+        if (/^(SQLITE_CONSTRAINT_FOREIGNKEY|23503)$/.test(String((err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code))) return;
+        this.log.warn({ err: (err as Error).message }, 'could not record a pod event');
+      })
+      .finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
 
