@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../../src/app.js';
-import { KubeHttp, loadKubeConfig } from '../../src/cluster/kube-http.js';
+import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
@@ -64,7 +64,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   await migrateToLatest(db);
   const stores = sqlStores(db);
   const { store } = stores;
-  const cluster = new KubernetesGateway({ http: await KubeHttp.fromKubeConfig(loadKubeConfig(config.kubeconfig)), regionLabel: config.regionLabel });
+  const cluster = new KubernetesGateway({ http: await KubeHttp.connect(config.kubeconfig), regionLabel: config.regionLabel });
   cluster.start();
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
   const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0 });
