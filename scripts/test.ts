@@ -65,10 +65,20 @@ async function main(): Promise<number> {
   return code;
 }
 
+/** Longer than the slowest file takes (about 4 minutes, the fault suites), far shorter than CI's limit. */
+const FILE_TIMEOUT_MS = 15 * 60_000;
+
 /** One node --test run; its output goes through unchanged while its summary is counted. */
 function runPhase(files: string[], concurrency: number, env: NodeJS.ProcessEnv): Promise<{ code: number; passed: number; failed: number }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files], {
+    const args = [
+      ...['--import', 'tsx', '--import', './test/helpers/assert-messages.ts'],
+      ...['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`],
+      // A file (or a test without its own timeout) that runs this long is hung: fail it and go on.
+      `--test-timeout=${FILE_TIMEOUT_MS}`,
+      ...files,
+    ];
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'inherit'],
       env,
