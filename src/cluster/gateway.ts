@@ -115,6 +115,9 @@ export type ClusterChange =
   | { kind: 'event'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; event: EventJson }
   | { kind: 'resync' };
 
+/** On every object `prune` may delete: the spec generation of the order it was applied for. */
+export const SPEC_GENERATION_LABEL = 'vkube.dev/spec-generation';
+
 export interface ClusterGateway {
   /** The cluster's name, for messages and logs. */
   readonly name: string;
@@ -144,8 +147,13 @@ export interface ClusterGateway {
 
   /** Server-side applies each object in order (creating or updating it). */
   apply(objects: KubeManifest[]): Promise<void>;
-  /** Deletes V-Kube's Secrets, ConfigMaps, Services and Ingresses in the namespace that `keep` does not list. */
-  prune(namespace: string, keep: KubeManifest[]): Promise<void>;
+  /**
+   * Deletes V-Kube's Secrets, ConfigMaps, Services and Ingresses in the namespace that
+   * were applied for another spec generation than `generation` (SPEC_GENERATION_LABEL):
+   * what the current spec no longer has. One delete-collection per kind: V-Kube never
+   * needs to read a Secret to prune it.
+   */
+  prune(namespace: string, generation: number): Promise<void>;
   /** Deletes a namespace and everything in it; resolves once the deletion is accepted. */
   deleteNamespace(name: string): Promise<void>;
   deletePod(namespace: string, name: string): Promise<void>;

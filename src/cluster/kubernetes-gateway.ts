@@ -20,6 +20,7 @@ import type {
   PodJson,
   PodMetricsJson,
 } from './gateway.js';
+import { SPEC_GENERATION_LABEL } from './gateway.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
 import { collectionPath, objectPath } from './resource-paths.js';
 import { WatchCache } from './watch-cache.js';
@@ -232,18 +233,12 @@ export class KubernetesGateway implements ClusterGateway {
     }
   }
 
-  async prune(namespace: string, keep: KubeManifest[]): Promise<void> {
+  async prune(namespace: string, generation: number): Promise<void> {
+    const labelSelector = `${MANAGED_SELECTOR},${SPEC_GENERATION_LABEL}!=${generation}`;
     await Promise.all(
-      PRUNED_KINDS.map(async (kind) => {
-        const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
-        const list = await this.call(`list ${kind} in ${namespace}`, () =>
-          this.http.get<{ items: Array<{ metadata: { name: string } }> }>(collectionPath(kind, namespace), { query: { labelSelector: MANAGED_SELECTOR } }),
-        );
-        for (const item of list.items) {
-          if (wanted.has(item.metadata.name)) continue;
-          await this.ignoreNotFound(() => this.http.delete(objectPath(kind, item.metadata.name, namespace)));
-        }
-      }),
+      PRUNED_KINDS.map((kind) =>
+        this.call(`prune ${kind} in ${namespace}`, () => this.ignoreNotFound(() => this.http.delete(collectionPath(kind, namespace), { query: { labelSelector } }))),
+      ),
     );
   }
 

@@ -9,7 +9,7 @@
  * and one Deployment (one replica, `Recreate`: a rolling update with host ports would
  * wait forever for the port the old pod holds).
  */
-import type { KubeManifest } from '../cluster/gateway.js';
+import { type KubeManifest, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
 import type { DomainClaim, OrderRecord } from '../store/types.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
@@ -72,6 +72,9 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
   const ns = namespaceOf(order.id);
   const labels = orderLabels(order.id);
   const meta = (name: string) => ({ name, namespace: ns, labels });
+  // What pruning may delete carries the generation it was applied for.
+  const prunableLabels = { ...labels, [SPEC_GENERATION_LABEL]: String(order.specGeneration) };
+  const prunable = (name: string) => ({ name, namespace: ns, labels: prunableLabels });
   const memory = order.units * units.memoryBytes;
   const cpu = order.units * units.cpuMillis;
 
@@ -126,7 +129,7 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
     objects.push({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: meta(pullSecretName(i)),
+      metadata: prunable(pullSecretName(i)),
       type: 'kubernetes.io/dockerconfigjson',
       data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })).toString('base64') },
     });
@@ -137,7 +140,7 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
     objects.push({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: meta(configMapName(c.name)),
+      metadata: prunable(configMapName(c.name)),
       data: Object.fromEntries(c.configFiles.map((f, i) => [configKey(i), f.content])),
     });
   }
@@ -153,7 +156,7 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
   }
 
   objects.push(deployment(input, ns, labels, wantsVolume));
-  objects.push(...routing(input, ns, labels));
+  objects.push(...routing(input, ns, labels, prunableLabels));
   return objects;
 }
 
@@ -163,14 +166,14 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
  * that port (`exposedPorts`, with a rewrite to "/" when asked). HTTPS domains get a
  * certificate from cert-manager (the ClusterIssuer the provider configured).
  */
-function routing(input: WorkloadInput, ns: string, labels: Record<string, string>): KubeManifest[] {
+function routing(input: WorkloadInput, ns: string, podLabels: Record<string, string>, labels: Record<string, string>): KubeManifest[] {
   if (input.domains.length === 0) return [];
   const ports = [...new Set(input.domains.map((d) => d.containerPort))].sort((a, b) => a - b);
   const service: KubeManifest = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: SERVICE_NAME, namespace: ns, labels },
-    spec: { type: 'ClusterIP', selector: labels, ports: ports.map((p) => ({ name: `tcp-${p}`, port: p, targetPort: p, protocol: 'TCP' })) },
+    spec: { type: 'ClusterIP', selector: podLabels, ports: ports.map((p) => ({ name: `tcp-${p}`, port: p, targetPort: p, protocol: 'TCP' })) },
   };
   const ingresses = input.domains.map((d): KubeManifest => {
     const exposed = input.spec.containers.flatMap((c) => c.exposedPorts).filter((e) => e.containerPort === d.containerPort);

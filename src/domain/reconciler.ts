@@ -212,17 +212,17 @@ export class Reconciler {
       ingress: config.ingress,
     });
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
-    await this.applyInOrder(ns, objects, namespace !== undefined);
+    await this.applyInOrder(ns, objects, namespace !== undefined ? order.specGeneration : undefined);
   }
 
   /**
    * Applies a workload with as few round trips in a row as its order allows: the
    * namespace first; then everything the pod relies on (quota, limits, network policy,
    * secrets, config) side by side; then the Deployment beside its Service and
-   * Ingresses and the pruning of what the spec no longer has (nothing to prune in a
-   * namespace just made).
+   * Ingresses; last, the pruning of what the spec no longer has (nothing to prune in a
+   * namespace just made, so `pruneGeneration` is undefined then).
    */
-  private async applyInOrder(ns: string, objects: KubeManifest[], existed: boolean): Promise<void> {
+  private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined): Promise<void> {
     const { cluster } = this.deps;
     const namespace = objects.filter((o) => o.kind === 'Namespace');
     const last = new Set(['Deployment', 'Service', 'Ingress']);
@@ -230,7 +230,8 @@ export class Reconciler {
     const after = objects.filter((o) => last.has(o.kind));
     await cluster.apply(namespace);
     await Promise.all(before.map((o) => cluster.apply([o])));
-    await Promise.all([...after.map((o) => cluster.apply([o])), ...(existed ? [cluster.prune(ns, objects)] : [])]);
+    await Promise.all(after.map((o) => cluster.apply([o])));
+    if (pruneGeneration !== undefined) await cluster.prune(ns, pruneGeneration);
   }
 
   /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
