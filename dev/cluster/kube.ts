@@ -3,8 +3,9 @@ import * as k8s from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { parse } from 'yaml';
-import type { ClusterConfig, FakeNode } from './config.js';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { type ClusterConfig, type FakeNode, repoRoot } from './config.js';
 import type { Pki } from './pki.js';
 
 /** Label on every node the local cluster made, so stale ones can be found and removed. */
@@ -35,6 +36,41 @@ export function kubeClient(kubeconfig: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   return kc;
+}
+
+/** Field manager of what the local cluster applies itself. */
+export const LOCAL_FIELD_MANAGER = 'vkube-local-cluster';
+
+/** V-Kube's in-cluster guard and its own identity (deploy/kubernetes), applied by cluster:up in this order. */
+export const GUARD_MANIFESTS = {
+  rbac: join(repoRoot, 'deploy', 'kubernetes', 'rbac.yaml'),
+  admissionPolicy: join(repoRoot, 'deploy', 'kubernetes', 'admission-policy.yaml'),
+} as const;
+
+/** Any Kubernetes object, as plain JSON. */
+export type Manifest = k8s.KubernetesObject & Record<string, unknown>;
+
+/** The objects of a (multi-document) YAML file, in file order; empty documents skipped. */
+export async function readManifests(file: string): Promise<Manifest[]> {
+  const docs = parseAllDocuments(await readFile(file, 'utf8'));
+  const objects: Manifest[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length) throw new Error(`${file}: ${doc.errors[0]!.message}`);
+    const obj = doc.toJS() as Manifest | null;
+    if (obj) objects.push(obj);
+  }
+  return objects;
+}
+
+/** Server-side applies `objects` one after another (creating or updating each), forcing ownership of their fields. */
+export async function applyManifests(kc: k8s.KubeConfig, objects: Manifest[], fieldManager = LOCAL_FIELD_MANAGER): Promise<void> {
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  for (const obj of objects) await api.patch(obj, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply);
+}
+
+/** Applies V-Kube's RBAC and admission policies (GUARD_MANIFESTS) to the cluster. */
+export async function applyGuard(kc: k8s.KubeConfig): Promise<void> {
+  for (const file of [GUARD_MANIFESTS.rbac, GUARD_MANIFESTS.admissionPolicy]) await applyManifests(kc, await readManifests(file));
 }
 
 /** Creates or updates the CRDs in the given YAML files and waits until they are served. */

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from './build.js';
 import { fakeNodes, kubeconfigPath, loadClusterConfig, type Ports, portEnv, ports as portsFromEnv, stateDir } from './config.js';
-import { applyCrds, GiveUp, kubeClient, probe, readyNodes, syncNodes, until } from './kube.js';
+import { applyCrds, applyGuard, applyManifests, GiveUp, kubeClient, probe, readyNodes, syncNodes, until } from './kube.js';
 import { writeKwokConfig } from './kwok-config.js';
 import { adminKubeconfig, ensurePki, type Pki } from './pki.js';
 import { isAlive, logPath, portIsFree, type ProcessRecord, readRecords, startProcess, stopProcess } from './processes.js';
@@ -38,6 +38,8 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   const records = await readRecords(state);
   if (records.length > 0) {
     if (await isHealthy(state, records, nodes.length)) {
+      // A cluster started before the guard (or before its last change) gets it now.
+      await applyGuard(kubeClient(kubeconfigPath()));
       log(`the local cluster is already up and healthy; kubeconfig: ${kubeconfigPath()}`);
       return { kubeconfig: kubeconfigPath(), alreadyUp: true, ms: Date.now() - started };
     }
@@ -70,6 +72,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   const scheduler = await startProcess(state, 'kube-scheduler', binaryPath('kube-scheduler'), schedulerArgs(kubeconfig, ports));
 
   const kc = kubeClient(kubeconfig);
+  await step('V-Kube RBAC and admission policies applied', () => applyGuard(kc));
   const kwokDir = components().find((c) => c.name === 'kwok')!.dir;
   await step('kwok CRDs established', () => applyCrds(kc, kwokCrds.map((f) => join(kwokDir, f))));
   await step('nodes created', () => syncNodes(kc, config, nodes));
@@ -170,9 +173,7 @@ function metricsServerArgs(state: string, pki: Pki, kubeconfig: string, p: Ports
  * process that runs outside the cluster.
  */
 async function registerMetricsApi(kc: ReturnType<typeof kubeClient>, port: number): Promise<void> {
-  const { KubernetesObjectApi, PatchStrategy } = await import('@kubernetes/client-node');
-  const api = KubernetesObjectApi.makeApiClient(kc);
-  const objects = [
+  await applyManifests(kc, [
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -192,8 +193,7 @@ async function registerMetricsApi(kc: ReturnType<typeof kubeClient>, port: numbe
         service: { name: 'metrics-server', namespace: 'kube-system', port },
       },
     },
-  ];
-  for (const obj of objects) await api.patch(obj, undefined, undefined, 'vkube-local-cluster', true, PatchStrategy.ServerSideApply);
+  ]);
 }
 
 function etcdArgs(state: string, p: Ports): string[] {
