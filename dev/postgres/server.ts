@@ -15,10 +15,10 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freeLoopbackPort } from '../free-port.js';
 import { spawnWatchdog } from '../watchdog.js';
 
 const POSTGRES_ROOT = '/usr/lib/postgresql';
@@ -261,18 +261,6 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
 function randomPassword(): string {
   // Hex only: it goes into a URL unescaped.
   return randomBytes(12).toString('hex');
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not probe a free loopback port');
-  return address.port;
 }
 
 async function readLogTail(logFile: string, maxChars = 4_000): Promise<string> {

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { freeLoopbackPort } from '../free-port.js';
 import { spawnWatchdog } from '../watchdog.js';
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -535,13 +536,6 @@ function sha256Digest(data: Buffer): string {
 // ---------------------------------------------------------------------------
 // Other servers registry tests need
 
-/** A loopback port nothing listens on (free at the time of the call). */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  const port = await listenOnLoopback(server);
-  await closeServer(server);
-  return port;
-}
 
 export interface CountingProxy {
   /** `127.0.0.1:PORT`, to use as the registry part of a reference. */

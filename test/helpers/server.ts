@@ -4,11 +4,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../dev/cluster/config.js';
 import { testKubeconfig } from '../../dev/cluster/testing.js';
+import { freeLoopbackPort } from '../../dev/free-port.js';
 
 export interface ServerProcess {
   url: string;
@@ -37,7 +37,7 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
   const opts: ServerOptions = 'env' in envOrOptions || 'reuse' in envOrOptions ? (envOrOptions as ServerOptions) : { env: envOrOptions as Record<string, string> };
   const env = opts.env ?? {};
   const dir = opts.reuse?.dir ?? (await mkdtemp(join(tmpdir(), 'vkube-server-')));
-  const port = opts.reuse?.port ?? (await freePort());
+  const port = opts.reuse?.port ?? (await freeLoopbackPort());
   const adminToken = 'e2e-admin-token-0123456789';
   const url = `http://127.0.0.1:${port}`;
   let output = '';
@@ -107,15 +107,4 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
       return startServerProcess({ env, reuse: { dir, port } });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../../dev/free-port.js';
 import {
   type CountingProxy,
-  freeLoopbackPort,
   type SilentServer,
   startCountingProxy,
   startRegistry,

@@ -1,0 +1,104 @@
+/**
+ * The benchmark's own local control plane: a temporary state directory, its own port
+ * block and its own cluster config (the usual regions plus a `bench` region sized for
+ * the largest scale), so it never touches a developer's or the test suite's cluster.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { portIsFree, readRecords } from '../dev/cluster/processes.js';
+import { ensureCluster } from '../dev/cluster/testing.js';
+import { down } from '../dev/cluster/down.js';
+import { kubeconfigPath, ports, stateDir } from '../dev/cluster/config.js';
+
+export const BENCH_REGION = 'bench';
+export const REGION_LABEL = 'region';
+
+export interface BenchCluster {
+  dir: string;
+  kubeconfig: string;
+  apiserverPort: number;
+  configFile: string;
+  /** Pids of the control plane's processes, by name (kube-apiserver, etcd, …). */
+  pids: Record<string, number>;
+  upMs: number;
+  stop(): Promise<void>;
+}
+
+export interface BenchClusterOptions {
+  portBase: number;
+  benchNodes: number;
+  podsPerNode: number;
+  log: (line: string) => void;
+}
+
+export async function startBenchCluster(opts: BenchClusterOptions): Promise<BenchCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'vkube-bench-'));
+  const configFile = join(dir, 'cluster.json');
+  await writeFile(
+    configFile,
+    JSON.stringify(
+      {
+        $comment: 'Written by bench/cluster.ts: the usual regions, and a bench region sized for the largest scale.',
+        regionLabel: REGION_LABEL,
+        node: { cpu: '8', memory: '32Gi', pods: '110' },
+        regions: [
+          { name: 'ausrine', nodes: 1 },
+          { name: 'giltine', nodes: 2 },
+          { name: BENCH_REGION, nodes: opts.benchNodes, node: { cpu: '64', memory: '256Gi', pods: String(opts.podsPerNode) } },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
+  // dev/cluster reads these at call time: everything below happens in `dir`, on our ports.
+  process.env.VKUBE_CLUSTER_DIR = join(dir, 'cluster');
+  process.env.VKUBE_CLUSTER_PORT_BASE = String(opts.portBase);
+  process.env.VKUBE_CLUSTER_CONFIG = configFile;
+  for (const name of ['VKUBE_APISERVER_PORT', 'VKUBE_ETCD_PORT', 'VKUBE_ETCD_PEER_PORT', 'VKUBE_CONTROLLER_MANAGER_PORT', 'VKUBE_SCHEDULER_PORT', 'VKUBE_KWOK_PORT', 'VKUBE_METRICS_SERVER_PORT']) {
+    delete process.env[name];
+  }
+  const p = ports();
+  for (const [what, port] of Object.entries(p)) {
+    if (!(await portIsFree(port))) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`port ${port} (${what}) of the bench cluster's block is in use; pick another block with --port-base`);
+    }
+  }
+
+  const started = Date.now();
+  let handle;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      handle = await ensureCluster((line) => opts.log(`  cluster: ${line.trim()}`));
+      break;
+    } catch (err) {
+      await down({ log: () => {} }).catch(() => {});
+      // A port taken for a moment (by a client socket, say) is worth one more try.
+      if (attempt < 2 && /address already in use/.test((err as Error).message)) {
+        opts.log(`  cluster: a port was taken while starting; trying once more`);
+        continue;
+      }
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  const upMs = Date.now() - started;
+  const pids: Record<string, number> = {};
+  for (const rec of await readRecords(stateDir())) pids[rec.name] = rec.pid;
+
+  return {
+    dir,
+    kubeconfig: kubeconfigPath(),
+    apiserverPort: p.apiserver,
+    configFile,
+    pids,
+    upMs,
+    async stop() {
+      // A fresh directory: this call started the cluster, so stop() takes it down.
+      await handle.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

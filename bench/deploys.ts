@@ -1,0 +1,216 @@
+/**
+ * Deploy-to-Running, through V-Kube and directly, interleaved one by one so both
+ * sides see the same cluster:
+ *
+ * - V-Kube: `POST /api/v1/k8s/deploy` for a fresh order, then `GET /k8s/pod/status`
+ *   every 10 ms until the pod's phase is Running (the watch's view is kept too);
+ * - direct: create a namespace and the equivalent Deployment (V-Kube's own, copied from
+ *   the cluster, relabelled, with its own host port) in kube-apiserver, and wait for the
+ *   pod watch to report its pod Running;
+ * - direct, all objects: the same, but with every object V-Kube puts in the namespace
+ *   before the Deployment (ResourceQuota, LimitRange, NetworkPolicy), in the order V-Kube
+ *   must keep — the namespace, then those three together, then the Deployment — in a
+ *   namespace labelled as V-Kube's (so the cluster's
+ *   admission policies for tenant namespaces check its Deployment, ReplicaSet and Pod as
+ *   they check V-Kube's). Not a target; it tells V-Kube's own overhead apart from what its
+ *   object set costs Kubernetes.
+ *
+ * Afterwards the V-Kube orders are aborted and the direct namespaces deleted, so the
+ * population stays what the scale says.
+ */
+import { type Endpoint, request } from './http.js';
+import { type KubeAccess, type PodWatch, createObject, deleteNamespace, getJson, kubeEndpoint } from './kube.js';
+import { monoUs } from './load.js';
+import { median, round } from './stats.js';
+import { type Order, type Vkube, abortOrder, createOrder, deployBody } from './vkube.js';
+
+export interface DeploySample {
+  /** VKube: until the deploy call answered. Direct: until both creates answered. */
+  acceptedMs: number;
+  /** Until the pod was seen Running: V-Kube by polling its status route; direct by the watch. */
+  runningMs: number;
+  /** Until the pod watch saw it Running (both sides, same yardstick). */
+  watchMs: number;
+  /** Until the pod watch first saw the pod (created by the ReplicaSet controller), and bound to a node. */
+  podCreatedMs?: number;
+  podScheduledMs?: number;
+}
+
+export interface DeploySide {
+  samples: DeploySample[];
+  acceptedMedianMs: number;
+  runningMedianMs: number;
+  watchMedianMs: number;
+  podCreatedMedianMs: number;
+  podScheduledMedianMs: number;
+}
+
+export interface DeployRound {
+  atPods: number;
+  vkube: DeploySide;
+  direct: DeploySide;
+  directAllObjects: DeploySide;
+  /** V-Kube's median deploy-to-Running (polled) over the direct one (watched). */
+  ratio: number;
+  /** The round on the monotonic clock (µs), to cut a CPU profile to it. */
+  window: { monoStartUs: number; monoEndUs: number };
+}
+
+interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+}
+
+/** What V-Kube put in one order's namespace, as templates for the direct creates. */
+interface Templates {
+  deployment: DeploymentJson;
+  /** ResourceQuota, LimitRange, NetworkPolicy: collection path and object, in V-Kube's order. */
+  before: Array<{ collection: (ns: string) => string; object: KubeObject }>;
+}
+
+interface DeploymentJson {
+  metadata: { annotations?: Record<string, string> };
+  spec: {
+    selector: unknown;
+    template: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: Array<{ ports?: Array<{ hostPort?: number }> }> } };
+  } & Record<string, unknown>;
+}
+
+const POLL_MS = 10;
+
+export async function measureDeploys(opts: {
+  vk: Vkube;
+  kube: KubeAccess;
+  watch: PodWatch;
+  /** An order V-Kube already runs: its Deployment is the template of the direct one. */
+  templateOrder: Order;
+  atPods: number;
+  count: number;
+  round: number;
+  region: string;
+  image: string;
+  log: (line: string) => void;
+}): Promise<DeployRound> {
+  const { vk, watch } = opts;
+  const kube = kubeEndpoint(opts.kube, 8);
+  const templates = await readTemplates(kube, opts.templateOrder.namespace);
+  const portBase = 40000 + opts.round * 200;
+  const orders: Order[] = [];
+  for (let i = 0; i < opts.count; i++) orders.push(await createOrder(vk, opts.region, portBase + i));
+
+  const monoStartUs = monoUs();
+  const vkSamples: DeploySample[] = [];
+  const directSamples: DeploySample[] = [];
+  const allSamples: DeploySample[] = [];
+  const directNamespaces: string[] = [];
+  for (let i = 0; i < opts.count; i++) {
+    vkSamples.push(await viaVkube(vk, watch, orders[i]!, opts.region, opts.image));
+    await pause();
+    const ns = `bench-direct-${opts.round}-${i}`;
+    directNamespaces.push(ns);
+    directSamples.push(await direct(kube, watch, { deployment: templates.deployment, before: [] }, ns, portBase + 100 + i));
+    await pause();
+    const nsAll = `bench-direct-all-${opts.round}-${i}`;
+    directNamespaces.push(nsAll);
+    allSamples.push(await direct(kube, watch, templates, nsAll, portBase + 150 + i));
+    await pause();
+    opts.log(
+      `    deploy ${i + 1}/${opts.count}: V-Kube ${Math.round(vkSamples[i]!.runningMs)} ms (accepted ${Math.round(vkSamples[i]!.acceptedMs)} ms), ` +
+        `direct ${Math.round(directSamples[i]!.runningMs)} ms, direct with all of V-Kube's objects ${Math.round(allSamples[i]!.runningMs)} ms`,
+    );
+  }
+
+  const monoEndUs = monoUs();
+  // Put the population back as it was.
+  for (const o of orders) await abortOrder(vk, o);
+  for (const ns of directNamespaces) await deleteNamespace(kube, ns);
+  kube.agent.destroy();
+
+  const side = (samples: DeploySample[]): DeploySide => ({
+    samples: samples.map((s) => ({
+      acceptedMs: round(s.acceptedMs),
+      runningMs: round(s.runningMs),
+      watchMs: round(s.watchMs),
+      ...(s.podCreatedMs !== undefined ? { podCreatedMs: round(s.podCreatedMs) } : {}),
+      ...(s.podScheduledMs !== undefined ? { podScheduledMs: round(s.podScheduledMs) } : {}),
+    })),
+    acceptedMedianMs: round(median(samples.map((s) => s.acceptedMs))),
+    runningMedianMs: round(median(samples.map((s) => s.runningMs))),
+    watchMedianMs: round(median(samples.map((s) => s.watchMs))),
+    podCreatedMedianMs: round(median(samples.map((s) => s.podCreatedMs ?? NaN).filter(Number.isFinite))),
+    podScheduledMedianMs: round(median(samples.map((s) => s.podScheduledMs ?? NaN).filter(Number.isFinite))),
+  });
+  const v = side(vkSamples);
+  const d = side(directSamples);
+  return { atPods: opts.atPods, vkube: v, direct: d, directAllObjects: side(allSamples), ratio: round(v.runningMedianMs / d.runningMedianMs), window: { monoStartUs, monoEndUs } };
+}
+
+async function viaVkube(vk: Vkube, watch: PodWatch, order: Order, region: string, image: string): Promise<DeploySample> {
+  const seen = watch.running(order.namespace);
+  const t0 = performance.now();
+  const res = await request(vk.control, 'POST', '/api/v1/k8s/deploy', { headers: { secret: order.secret }, body: deployBody(region, image, order.hostPort), timeoutMs: 120_000 });
+  const accepted = performance.now();
+  if (res.status !== 200) throw new Error(`deploy: HTTP ${res.status} ${res.body.toString().slice(0, 300)}`);
+  const deadline = t0 + 120_000;
+  for (;;) {
+    const st = await request(vk.control, 'GET', '/api/v1/k8s/pod/status', { headers: { secret: order.secret } });
+    if (st.status === 200 && st.json<{ podStatus?: { phase?: string } }>().podStatus?.phase === 'Running') break;
+    if (performance.now() > deadline) throw new Error(`the pod of order ${order.id} was not Running within 120 s`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const running = performance.now();
+  const watched = await seen;
+  return { acceptedMs: accepted - t0, runningMs: running - t0, watchMs: watched - t0, ...milestones(watch, order.namespace, t0) };
+}
+
+async function readTemplates(kube: Endpoint, ns: string): Promise<Templates> {
+  const deployment = await getJson<DeploymentJson>(kube, `/apis/apps/v1/namespaces/${ns}/deployments/workload`);
+  const before: Templates['before'] = [];
+  for (const [collection, name] of [
+    [(n: string) => `/api/v1/namespaces/${n}/resourcequotas`, 'order-quota'],
+    [(n: string) => `/api/v1/namespaces/${n}/limitranges`, 'order-limits'],
+    [(n: string) => `/apis/networking.k8s.io/v1/namespaces/${n}/networkpolicies`, 'order-isolation'],
+  ] as const) {
+    const obj = await getJson<KubeObject>(kube, `${collection(ns)}/${name}`).catch(() => undefined);
+    if (obj) before.push({ collection, object: { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name }, spec: obj.spec } });
+  }
+  return { deployment, before };
+}
+
+async function direct(kube: Endpoint, watch: PodWatch, templates: Templates, ns: string, hostPort: number): Promise<DeploySample> {
+  const template = templates.deployment;
+  const labels = { 'app.kubernetes.io/managed-by': 'vkube-bench', 'vkube-bench/namespace': ns };
+  const spec = structuredClone(template.spec);
+  spec.selector = { matchLabels: labels };
+  spec.template.metadata.labels = labels;
+  for (const c of spec.template.spec.containers) for (const p of c.ports ?? []) if (p.hostPort) p.hostPort = hostPort;
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'workload', namespace: ns, labels, annotations: template.metadata.annotations ?? {} }, spec };
+
+  // With V-Kube's objects, also V-Kube's namespace label: the admission policies that guard tenant
+  // namespaces select on it. No order or installation label, so V-Kube's reconciler leaves it alone.
+  const nsLabels = templates.before.length ? { ...labels, 'app.kubernetes.io/managed-by': 'vkube' } : labels;
+  const seen = watch.running(ns);
+  const t0 = performance.now();
+  await createObject(kube, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: nsLabels } });
+  await Promise.all(templates.before.map((b) => createObject(kube, b.collection(ns), { ...b.object, metadata: { ...b.object.metadata, labels } })));
+  await createObject(kube, `/apis/apps/v1/namespaces/${ns}/deployments`, deployment);
+  const accepted = performance.now();
+  const watched = await withTimeout(seen, 120_000, `the direct deployment in ${ns} was not Running within 120 s`);
+  return { acceptedMs: accepted - t0, runningMs: watched - t0, watchMs: watched - t0, ...milestones(watch, ns, t0) };
+}
+
+function milestones(watch: PodWatch, ns: string, t0: number): Pick<DeploySample, 'podCreatedMs' | 'podScheduledMs'> {
+  const m = watch.milestones(ns);
+  return { ...(m.created !== undefined ? { podCreatedMs: m.created - t0 } : {}), ...(m.scheduled !== undefined ? { podScheduledMs: m.scheduled - t0 } : {}) };
+}
+
+function pause(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 300));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+}

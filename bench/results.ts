@@ -1,0 +1,46 @@
+/** The shape of a run's results: what report.json holds and report.md is rendered from. */
+import type { DeployRound } from './deploys.js';
+import type { LoadResult } from './load.js';
+import type { Machine, Versions } from './machine.js';
+import type { Params } from './params.js';
+import type { Memory } from './proc.js';
+import type { ReadPhase } from './reads.js';
+
+export interface ScaleResult {
+  /** Running bench pods (one per order) during the read phases. */
+  pods: number;
+  /** Orders in V-Kube's database then (the population, plus aborted ones of deploy rounds). */
+  ordersInDatabase: number;
+  populate: { created: number; deploySeconds: number; runningSeconds: number };
+  reads: Record<ReadPhase, LoadResult>;
+  /** V-Kube's memory once the population was Running, and after the read phases. */
+  memoryAfterPopulate: Memory | undefined;
+  memoryAfterReads: Memory | undefined;
+}
+
+export interface TargetResult {
+  id: string;
+  target: string;
+  measured: string;
+  met: boolean;
+  /** How far from the target: "+12% over", "3.1× the allowed", … */
+  margin: string;
+}
+
+export interface RunResult {
+  mode: Params['mode'];
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  /** Seconds spent per stage (cluster up, V-Kube start, each scale, deploy rounds, …). */
+  stages: Record<string, number>;
+  machine: Machine & { loadAverageAtEnd: number };
+  versions: Versions;
+  parameters: Params & { image: string; vkubeStartSeconds: number; clusterUpSeconds: number };
+  /** V-Kube's memory once ready, before any order existed. */
+  memoryAtStart: Memory | undefined;
+  scales: ScaleResult[];
+  deploys: DeployRound[];
+  targets: TargetResult[];
+  notes: string[];
+}

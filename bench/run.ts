@@ -1,0 +1,262 @@
+/**
+ * `npm run bench [-- --quick]`: V-Kube's read and deploy paths against direct
+ * kube-apiserver calls, at growing numbers of pods, on a cluster of its own.
+ *
+ * 1. start a local control plane in a temporary directory on its own ports, with a
+ *    `bench` region sized for the largest scale; a real OCI registry (Debian's
+ *    docker-registry on loopback) holding the image every deploy names; V-Kube;
+ * 2. for each scale: grow the population (orders + seed deploys) until that many pods
+ *    run, then run the read phases (healthz, status, checkports, and their direct
+ *    twins) and, at the chosen scales, time deploys to Running both ways;
+ * 3. check the issue's targets, write bench/out/report.{md,json}, take everything down.
+ *
+ * README.md beside this file says how to read the report.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoRoot } from '../dev/cluster/config.js';
+import { startRegistry, type TestRegistry } from '../dev/registry/testing.js';
+import { BENCH_REGION, type BenchCluster, REGION_LABEL, startBenchCluster } from './cluster.js';
+import { type DeployRound, measureDeploys } from './deploys.js';
+import { findingsFor } from './findings.js';
+import { kubeAccess, PodWatch } from './kube.js';
+import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
+import { parseParams } from './params.js';
+import { populate } from './populate.js';
+import { CpuMeter } from './proc.js';
+import { READ_PHASES, cpuLine, runReadPhases } from './reads.js';
+import { writeReport } from './report.js';
+import type { RunResult, ScaleResult } from './results.js';
+import { evaluateTargets } from './targets.js';
+import { type Order, type Vkube, buildVkube, killStartedVkubes, startVkube } from './vkube.js';
+
+const OUT_DIR = join(repoRoot, 'bench', 'out');
+/** After populating, wait until the control plane uses less than this (% of a core)… */
+const SETTLE_CPU = 30;
+/** …for at most this long. */
+const SETTLE_MAX_MS = 90_000;
+
+/**
+ * Thousands of new pods keep the controllers, kwok and kube-apiserver busy for a while
+ * after the last one runs; measuring then would charge that to whoever runs first.
+ */
+async function settle(pids: Record<string, number>, log: (line: string) => void): Promise<boolean> {
+  const plane = Object.fromEntries(Object.entries(pids).filter(([name]) => name !== 'vkube'));
+  const deadline = Date.now() + SETTLE_MAX_MS;
+  await new Promise((r) => setTimeout(r, 3000));
+  for (;;) {
+    const meter = new CpuMeter(plane);
+    await new Promise((r) => setTimeout(r, 3000));
+    const cpu = meter.read();
+    const busy = Object.entries(cpu)
+      .filter(([name]) => name !== 'load generator' && name !== 'other')
+      .reduce((s, [, v]) => s + v, 0);
+    if (busy < SETTLE_CPU) {
+      log(`  control plane quiet (${Math.round(busy)}% of a core; other work on the machine ${Math.round(cpu.other ?? 0)}%)`);
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    log(`  waiting for the control plane to settle (${Math.round(busy)}% of a core: ${cpuLine(cpu)})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const params = parseParams(process.argv.slice(2));
+  const t0 = Date.now();
+  const log = (line: string) => {
+    const s = Math.floor((Date.now() - t0) / 1000);
+    console.log(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}`);
+  };
+  const stages: Record<string, number> = {};
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      stages[name] = Math.round((Date.now() - t) / 100) / 10;
+    }
+  };
+
+  await mkdir(OUT_DIR, { recursive: true });
+  const machine = describeMachine();
+  const versions = describeVersions();
+  log(`V-Kube benchmark, ${params.mode} run: scales ${params.scales.join(', ')} pods, concurrency ${params.concurrency}, ${params.phaseMs / 1000} s per load phase`);
+  log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadAverageAtStart}`);
+
+  const notes: string[] = [];
+  let registry: TestRegistry | undefined;
+  let cluster: BenchCluster | undefined;
+  let vk: Vkube | undefined;
+  let watch: PodWatch | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await watch?.stop().catch(() => {});
+      if (vk) {
+        log('stopping V-Kube');
+        await vk.stop().catch((err: unknown) => log(`  could not stop V-Kube: ${(err as Error).message}`));
+      }
+      killStartedVkubes();
+      await registry?.stop().catch(() => {});
+      if (cluster && params.keepCluster) {
+        log(`leaving the bench cluster running: VKUBE_CLUSTER_DIR=${join(cluster.dir, 'cluster')} VKUBE_CLUSTER_PORT_BASE=${params.portBase} npm run cluster:down`);
+      } else if (cluster) {
+        log('stopping the bench cluster');
+        await cluster.stop().catch((err: unknown) => log(`  could not stop the bench cluster: ${(err as Error).message}`));
+      }
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    registry = await startRegistry();
+    await registry.pushImage('bench/app', '1');
+    const image = `${registry.host}/bench/app:1`;
+    log(`starting the bench cluster (ports ${params.portBase}–${params.portBase + 6}, ${params.benchNodes} bench nodes × ${params.podsPerNode} pods)`);
+    const c = await stage('cluster up', () => startBenchCluster({ portBase: params.portBase, benchNodes: params.benchNodes, podsPerNode: params.podsPerNode, log }));
+    cluster = c;
+    log(`  up in ${(c.upMs / 1000).toFixed(1)} s: ${c.dir}`);
+
+    let runtime: { kind: 'dist'; main: string } | { kind: 'tsx' } = { kind: 'tsx' };
+    if (params.runtime === 'dist') {
+      log('compiling V-Kube (src/ → bench/out/vkube-dist)');
+      const built = await stage('V-Kube build', () => buildVkube(OUT_DIR));
+      runtime = { kind: 'dist', main: built.main };
+      log(`  compiled in ${(built.ms / 1000).toFixed(1)} s${built.diagnostics ? ` (${built.diagnostics} type error(s) in the tree; emitted anyway)` : ''}`);
+      if (built.diagnostics) notes.push(`The working tree had ${built.diagnostics} type error(s) when V-Kube was compiled; tsc emitted it anyway.`);
+    }
+    const profileDir = join(OUT_DIR, 'profiles');
+    if (params.profile) await mkdir(profileDir, { recursive: true });
+    const v = await stage('V-Kube start', () =>
+      startVkube({
+        runtime,
+        dir: c.dir,
+        kubeconfig: c.kubeconfig,
+        logFile: join(OUT_DIR, 'vkube.log'),
+        logLevel: params.logLevel,
+        ...(params.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--diagnostic-dir=${profileDir}`, '--heapsnapshot-signal=SIGUSR2'] } : {}),
+      }),
+    );
+    vk = v;
+    // Let start-up work (cache sync, first reconcile pass) finish before taking the baseline.
+    await new Promise((r) => setTimeout(r, 3000));
+    const memoryAtStart = v.memory();
+    log(`V-Kube ready in ${(v.startMs / 1000).toFixed(1)} s at ${v.url} (pid ${v.pid}, log bench/out/vkube.log), RSS ${memoryAtStart?.rssMiB} MiB`);
+
+    const access = await kubeAccess(c.kubeconfig);
+    const w = new PodWatch(access);
+    watch = w;
+    await w.start();
+
+    const pids: Record<string, number> = { vkube: v.pid };
+    for (const name of ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'kwok']) if (c.pids[name]) pids[name] = c.pids[name]!;
+
+    const orders: Order[] = [];
+    const scales: ScaleResult[] = [];
+    const deploys: DeployRound[] = [];
+    let abortedOrders = 0;
+
+    for (const target of params.scales) {
+      log(`scale ${target} pods: populating (${target - orders.length} more orders, ${params.populateParallel} at a time)`);
+      const pop = await stage(`populate to ${target}`, () =>
+        populate({ vk: v, watch: w, orders, target, parallel: params.populateParallel, region: BENCH_REGION, image, log }),
+      );
+      const memoryAfterPopulate = v.memory();
+      log(`  ${target} pods Running after ${(pop.runningMs / 1000).toFixed(1)} s; V-Kube RSS ${memoryAfterPopulate?.rssMiB} MiB`);
+      const quiet = await stage(`settle at ${target}`, () => settle(pids, log));
+      if (!quiet) notes.push(`${target} pods: the control plane was still busy (over ${SETTLE_CPU}% of a core) after ${SETTLE_MAX_MS / 1000} s of waiting; the read phases ran anyway.`);
+
+      log(
+        `  read phases (${params.concurrency} in flight; ${params.rounds} interleaved round(s) of ${params.phaseMs / params.rounds / 1000} s per phase, ` +
+          `${params.warmupMs / 1000} s warm-up)`,
+      );
+      const reads = await stage(`reads at ${target}`, () =>
+        runReadPhases({
+          vkubeUrl: v.url,
+          kube: access,
+          orders: orders.slice(0, target),
+          region: BENCH_REGION,
+          regionLabel: REGION_LABEL,
+          concurrency: params.concurrency,
+          warmupMs: params.warmupMs,
+          durationMs: params.phaseMs,
+          rounds: params.rounds,
+          seed: params.seed + target,
+          pids,
+          log,
+        }),
+      );
+      const memoryAfterReads = v.memory();
+      log(`  V-Kube RSS ${memoryAfterReads?.rssMiB} MiB (peak ${memoryAfterReads?.peakMiB} MiB)`);
+      for (const phase of READ_PHASES) {
+        const r = reads[phase];
+        if (r.errors) notes.push(`${target} pods, ${phase}: ${r.errors} of ${r.requests} requests failed, e.g. "${r.errorSamples[0]}".`);
+        if ((r.cpu['load generator'] ?? 0) >= 90) {
+          notes.push(`${target} pods, ${phase}: the load generator used ${Math.round(r.cpu['load generator']!)}% of a core — its throughput is a lower bound of what the server can do.`);
+        }
+      }
+      scales.push({
+        pods: target,
+        ordersInDatabase: orders.length + abortedOrders,
+        populate: { created: pop.created, deploySeconds: Math.round(pop.deployMs / 100) / 10, runningSeconds: Math.round(pop.runningMs / 100) / 10 },
+        reads,
+        memoryAfterPopulate,
+        memoryAfterReads,
+      });
+
+      if (params.profile && target === params.scales[params.scales.length - 1]) {
+        log(`  heap snapshot of V-Kube (SIGUSR2) into ${profileDir}`);
+        v.signal('SIGUSR2');
+        await new Promise((r) => setTimeout(r, 15_000));
+      }
+
+      if (params.deployAt.includes(target)) {
+        log(`  deploy-to-Running: ${params.deploys} deploys each way, alternating`);
+        const round = await stage(`deploys at ${target}`, () =>
+          measureDeploys({ vk: v, kube: access, watch: w, templateOrder: orders[0]!, atPods: target, count: params.deploys, round: deploys.length, region: BENCH_REGION, image, log }),
+        );
+        abortedOrders += params.deploys;
+        deploys.push(round);
+        log(`  median deploy-to-Running: V-Kube ${round.vkube.runningMedianMs} ms, direct ${round.direct.runningMedianMs} ms (${round.ratio}×)`);
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+    }
+
+    const targets = evaluateTargets(scales, deploys);
+    const finishedAt = new Date();
+    const run: RunResult = {
+      mode: params.mode,
+      startedAt: new Date(t0).toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationSeconds: Math.round((finishedAt.getTime() - t0) / 1000),
+      stages,
+      machine: { ...machine, loadAverageAtEnd: loadAverageNow() },
+      versions,
+      parameters: { ...params, image, vkubeStartSeconds: Math.round(v.startMs / 100) / 10, clusterUpSeconds: Math.round(c.upMs / 100) / 10 },
+      memoryAtStart,
+      scales,
+      deploys,
+      targets,
+      notes,
+    };
+    const files = await writeReport(OUT_DIR, run, findingsFor(run));
+    log('targets:');
+    for (const t of targets) log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured} — ${t.margin}`);
+    log(`report: ${files.md} and ${files.json} (run took ${Math.round(run.durationSeconds / 6) / 10} min)`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  // Keep-alive sockets and the like must not hold the process open once all is down.
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error('bench failed:', err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,74 @@
+/**
+ * The issue's targets, checked against a run:
+ *
+ * - status and checkports p99 flat (within 20%) from the smallest to the largest scale;
+ * - status p50 at most half of the direct kube-apiserver read (at every scale);
+ * - deploy-to-Running within 10% of the direct create (every round);
+ * - resident memory under 300 MiB at the largest scale (5,000 pods in the full run).
+ */
+import type { DeployRound } from './deploys.js';
+import type { ScaleResult, TargetResult } from './results.js';
+import { round } from './stats.js';
+
+export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[]): TargetResult[] {
+  const out: TargetResult[] = [];
+  const first = scales[0];
+  const last = scales[scales.length - 1];
+  if (first && last && last !== first) {
+    for (const [id, phase] of [
+      ['status-p99-flat', 'status'],
+      ['checkports-p99-flat', 'checkports'],
+    ] as const) {
+      const a = first.reads[phase].latency.p99Ms;
+      const b = last.reads[phase].latency.p99Ms;
+      const growth = b / a - 1;
+      out.push({
+        id,
+        target: `${phase} p99 flat (within 20%) from ${first.pods} to ${last.pods} pods`,
+        measured: `${a} ms → ${b} ms (${signedPct(growth)})`,
+        met: growth <= 0.2,
+        margin: growth <= 0.2 ? `${pct(0.2 - growth)} to spare` : `${pct(growth - 0.2)} over the allowed +20% (${round(b / a)}×)`,
+      });
+    }
+  }
+  if (scales.length) {
+    const ratios = scales.map((s) => ({ pods: s.pods, r: s.reads.status.latency.p50Ms / s.reads['direct status'].latency.p50Ms }));
+    const worst = ratios.reduce((a, b) => (b.r > a.r ? b : a));
+    out.push({
+      id: 'status-p50-half-of-direct',
+      target: 'status p50 at most half (0.5×) of the direct kube-apiserver read, at every scale',
+      measured: ratios.map((x) => `${x.pods} pods: ${round(x.r)}×`).join('; '),
+      met: worst.r <= 0.5,
+      margin: worst.r <= 0.5 ? `worst ${round(worst.r)}× (at ${worst.pods} pods)` : `${round(worst.r / 0.5)}× the allowed at ${worst.pods} pods`,
+    });
+  }
+  if (deploys.length) {
+    const worst = deploys.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    out.push({
+      id: 'deploy-within-10pct',
+      target: 'deploy-to-Running (median) within 10% of the direct create',
+      measured: deploys.map((d) => `${d.atPods} pods: ${d.vkube.runningMedianMs} ms vs ${d.direct.runningMedianMs} ms (${round(d.ratio)}×)`).join('; '),
+      met: worst.ratio <= 1.1,
+      margin: worst.ratio <= 1.1 ? `worst ${signedPct(worst.ratio - 1)}` : `${signedPct(worst.ratio - 1)} slower at ${worst.atPods} pods (allowed +10%)`,
+    });
+  }
+  const mem = last?.memoryAfterReads;
+  if (last && mem) {
+    out.push({
+      id: 'memory-under-300mib',
+      target: `resident memory under 300 MiB at the largest scale (${last.pods} pods, ${last.ordersInDatabase} orders${last.pods < 5000 ? '; the target is stated for 5,000' : ''})`,
+      measured: `RSS ${mem.rssMiB} MiB (peak ${mem.peakMiB} MiB)`,
+      met: mem.rssMiB < 300,
+      margin: mem.rssMiB < 300 ? `${round(300 - mem.rssMiB)} MiB to spare` : `${round(mem.rssMiB - 300)} MiB over`,
+    });
+  }
+  return out;
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}
+
+function signedPct(x: number): string {
+  return `${x >= 0 ? '+' : '−'}${Math.round(Math.abs(x) * 100)}%`;
+}
