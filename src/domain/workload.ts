@@ -21,6 +21,8 @@ export interface PodStatusView {
 }
 
 export class WorkloadService {
+  private readonly statusViews = new WeakMap<PodJson, PodStatusView>();
+
   constructor(
     private readonly cluster: ClusterGateway,
     private readonly store: OrderStore,
@@ -39,9 +41,19 @@ export class WorkloadService {
     return pods.reduce((a, b) => ((a.metadata.creationTimestamp ?? '') >= (b.metadata.creationTimestamp ?? '') ? a : b));
   }
 
+  /**
+   * The live pod's view; the same object for as long as the pod is unchanged (the watch
+   * cache replaces a pod's object on every change), so the HTTP layer serializes it once
+   * per change. Callers must not modify it.
+   */
   status(order: OrderRecord): PodStatusView {
     const pod = this.currentPod(order);
-    return { name: pod.metadata.name, podStatus: pod.status ?? {}, podSpec: pod.spec, annotations: pod.metadata.annotations ?? {} };
+    let view = this.statusViews.get(pod);
+    if (!view) {
+      view = { name: pod.metadata.name, podStatus: pod.status ?? {}, podSpec: pod.spec, annotations: pod.metadata.annotations ?? {} };
+      this.statusViews.set(pod, view);
+    }
+    return view;
   }
 
   async log(order: OrderRecord, opts: LogOptions): Promise<string> {

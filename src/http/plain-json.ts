@@ -12,3 +12,21 @@ export function sendPlainJson<T>(reply: FastifyReply, value: T): FastifyReply {
     .serializer((v: unknown) => JSON.stringify(v))
     .send(value);
 }
+
+/** JSON texts of values that never change once made, by value (see sendUnchangingJson). */
+const texts = new WeakMap<object, string>();
+
+/**
+ * sendPlainJson for a value that is never modified once made — a pod's status view, one
+ * per version of the pod — serialized the first time it is sent and sent as that text
+ * after: a busy status route serializes a pod once per change, not once per request.
+ */
+export function sendUnchangingJson(reply: FastifyReply, value: object): FastifyReply {
+  let text = texts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    texts.set(value, text);
+  }
+  // A string with a JSON content type and no custom serializer is sent as it is.
+  return reply.type('application/json; charset=utf-8').send(text);
+}

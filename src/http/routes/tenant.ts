@@ -10,7 +10,7 @@ import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
-import { sendPlainJson } from '../plain-json.js';
+import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
 import { DeployResult, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
 
 export interface TenantRouteDeps {
@@ -92,7 +92,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
       const status = deps.workloads.status(order);
       // Custom domains ride along once there are any (the original clients read them here).
       const domains = await deps.domains.list(order);
-      return sendPlainJson(reply, domains.length ? { ...status, domains } : status);
+      return domains.length ? sendPlainJson(reply, { ...status, domains }) : sendUnchangingJson(reply, status);
     },
   );
 };
