@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { kubeconfigPath, stateDir } from './config.js';
 import { isAlive, type ProcessRecord, readRecords, startProcess, stopProcess } from './processes.js';
 import { down } from './down.js';
+import { ensureVkubeIdentityKubeconfig } from './identity.js';
 import { criLog } from './kwok-config.js';
 import { up } from './up.js';
 
@@ -36,6 +37,16 @@ export async function ensureCluster(log: (line: string) => void = () => {}): Pro
 /** The kubeconfig a test should use: $KUBECONFIG set by the test runner, else the local cluster's. */
 export function testKubeconfig(): string {
   return process.env.KUBECONFIG || kubeconfigPath();
+}
+
+/**
+ * The kubeconfig V-Kube itself runs with in tests: its least-privilege identity
+ * (identity.ts, deploy/kubernetes/rbac.yaml) behind the admission policies, as in a
+ * real installation. Every suite that starts V-Kube thereby proves that what V-Kube
+ * does is allowed to it; the tests' own checks and set-ups use testKubeconfig().
+ */
+export function vkubeKubeconfig(): Promise<string> {
+  return ensureVkubeIdentityKubeconfig(testKubeconfig());
 }
 
 export function testKubeClient(): k8s.KubeConfig {

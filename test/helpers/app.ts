@@ -17,7 +17,7 @@ import type { ImageRegistry } from '../../src/registry/types.js';
 import { type Services, createServices } from '../../src/services.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { sqlStores } from '../../src/store/stores.js';
-import { testKubeconfig } from '../../dev/cluster/testing.js';
+import { vkubeKubeconfig } from '../../dev/cluster/testing.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -51,7 +51,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const dir = await mkdtemp(join(tmpdir(), 'vkube-test-'));
   const config = loadConfig({
     DATABASE_URL: `sqlite:${join(dir, 'vkube.db')}`,
-    KUBECONFIG: testKubeconfig(),
+    KUBECONFIG: await vkubeKubeconfig(),
     VKUBE_ADMIN_TOKEN: ADMIN_TOKEN,
     VKUBE_REGISTRY_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../dev/cluster/config.js';
-import { testKubeconfig } from '../../dev/cluster/testing.js';
+import { vkubeKubeconfig } from '../../dev/cluster/testing.js';
 import { freeLoopbackPort } from '../../dev/free-port.js';
 
 export interface ServerProcess {
@@ -38,6 +38,7 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
   const env = opts.env ?? {};
   const dir = opts.reuse?.dir ?? (await mkdtemp(join(tmpdir(), 'vkube-server-')));
   const port = opts.reuse?.port ?? (await freeLoopbackPort());
+  const kubeconfig = await vkubeKubeconfig();
   const adminToken = 'e2e-admin-token-0123456789';
   const url = `http://127.0.0.1:${port}`;
   let output = '';
@@ -48,7 +49,7 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: `sqlite:${join(dir, 'vkube.db')}`,
-      KUBECONFIG: testKubeconfig(),
+      KUBECONFIG: kubeconfig,
       VKUBE_ADMIN_TOKEN: adminToken,
       LOG_LEVEL: 'warn',
       VKUBE_RATE_LIMIT_RPS: '0',
