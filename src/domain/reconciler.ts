@@ -47,6 +47,10 @@ export const INSTALLATION_LABEL = 'vkube.dev/installation';
 export const NOTICE_EXPIRING = 'ServiceExpiringSoon';
 export const NOTICE_EXPIRED = 'ServiceExpired';
 export const NOTICE_ABORTED = 'ServiceAborted';
+/** Orders read (and parsed) at once by a pass. */
+const PASS_PAGE_SIZE = 250;
+/** The longest a pass holds the event loop before it lets requests in. */
+const PASS_SLICE_MS = 5;
 
 export class Reconciler {
   private readonly mutex = new KeyedMutex();
@@ -91,26 +95,41 @@ export class Reconciler {
       this.lastPass = { at: Date.now(), ok: false, detail: health.detail ?? 'cluster caches not synced' };
       return;
     }
-    let live: OrderRecord[];
-    try {
-      live = await store.listLiveOrders();
-    } catch (err) {
-      this.lastPass = { at: Date.now(), ok: false, detail: `database: ${(err as Error).message}` };
-      return;
-    }
+    const liveIds = new Set<string>();
     const failures: string[] = [];
-    for (const [i, order] of live.entries()) {
-      // Thousands of orders: let requests in between, never stall the event loop for a whole pass.
-      if (i % 200 === 199) await new Promise((r) => setImmediate(r));
-      if (this.inLine(order)) continue;
+    // Thousands of orders: read them a page at a time and let requests in whenever the
+    // pass has held the event loop for a few milliseconds, however slow the machine.
+    let yielded = performance.now();
+    let after: string | undefined;
+    for (;;) {
+      let page: OrderRecord[];
       try {
-        await this.reconcile(order.id);
+        page = await store.listLiveOrders({ after, limit: PASS_PAGE_SIZE });
       } catch (err) {
-        failures.push(`${order.id}: ${(err as Error).message}`);
+        this.lastPass = { at: Date.now(), ok: false, detail: `database: ${(err as Error).message}` };
+        return;
       }
+      for (const order of page) {
+        liveIds.add(order.id);
+        if (performance.now() - yielded >= PASS_SLICE_MS) {
+          await new Promise((r) => setImmediate(r));
+          yielded = performance.now();
+        }
+        if (this.inLine(order)) continue;
+        try {
+          await this.reconcile(order.id);
+        } catch (err) {
+          failures.push(`${order.id}: ${(err as Error).message}`);
+        }
+      }
+      if (page.length < PASS_PAGE_SIZE) break;
+      after = page[page.length - 1]!.id;
+      await new Promise((r) => setImmediate(r));
+      yielded = performance.now();
     }
     try {
-      await this.removeOrphans(new Set(live.map((o) => o.id)));
+      // An order created after its page was read is not in liveIds; removeOrphans asks the database before it deletes anything.
+      await this.removeOrphans(liveIds);
     } catch (err) {
       failures.push(`orphans: ${(err as Error).message}`);
     }

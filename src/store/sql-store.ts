@@ -53,13 +53,15 @@ export class SqlStore implements Store {
     return { items: rows.map(fromRow), total: Number(count.n) };
   }
 
-  async listLiveOrders(): Promise<OrderRecord[]> {
-    const rows = await this.db
+  async listLiveOrders(page: { after?: string; limit: number }): Promise<OrderRecord[]> {
+    let q = this.db
       .selectFrom('orders')
       .selectAll()
       .where('service_status', 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop'])
-      .execute();
-    return rows.map(fromRow);
+      .orderBy('id')
+      .limit(page.limit);
+    if (page.after !== undefined) q = q.where('id', '>', page.after);
+    return (await q.execute()).map(fromRow);
   }
 
   async setSecretHash(id: string, hash: string, now: number): Promise<void> {

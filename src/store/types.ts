@@ -117,8 +117,12 @@ export interface OrderStore {
   findOrder(id: string): Promise<OrderRecord | undefined>;
   findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined>;
   listOrders(opts: { limit: number; offset: number; status?: ServiceStatus }): Promise<Page<OrderRecord>>;
-  /** Orders the reconciler must look at: every order not yet done or aborted. */
-  listLiveOrders(): Promise<OrderRecord[]>;
+  /**
+   * Orders the reconciler must look at — every order not yet done or aborted — one page
+   * at a time in id order: the `limit` first with an id after `after` (from the start
+   * when undefined). Paged so that a pass over many orders never parses them all at once.
+   */
+  listLiveOrders(page: { after?: string; limit: number }): Promise<OrderRecord[]>;
   setSecretHash(id: string, hash: string, now: number): Promise<void>;
   /**
    * Records a deploy: the desired spec, and the order's host-port leases replaced by

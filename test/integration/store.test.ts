@@ -276,8 +276,13 @@ for (const [databaseName, makeFactory] of DATABASES) {
         await store.transition(done.id, ['ServiceRunning'], 'ServiceDone', { doneAt: T0 + 20 }, T0 + 20);
         const aborted = await seed();
         await store.transition(aborted.id, ['ServicePending'], 'ServiceAbort', { abortedAt: T0 + 20 }, T0 + 20);
-        const ids = (await store.listLiveOrders()).map((o) => o.id).sort();
-        assert.deepEqual(ids, [pending.id, live.id, stopped.id].sort());
+        const expected = [pending.id, live.id, stopped.id].sort();
+        assert.deepEqual((await store.listLiveOrders({ limit: 10 })).map((o) => o.id), expected);
+        // Page by page, in id order, nothing skipped or repeated.
+        const first = await store.listLiveOrders({ limit: 2 });
+        assert.deepEqual(first.map((o) => o.id), expected.slice(0, 2));
+        assert.deepEqual((await store.listLiveOrders({ after: first[1]!.id, limit: 2 })).map((o) => o.id), expected.slice(2));
+        assert.deepEqual(await store.listLiveOrders({ after: expected[2]!, limit: 2 }), []);
       });
     });
 
