@@ -65,7 +65,9 @@ export class WatchCache<T extends KubeObject> {
   start(): void {
     if (this.loop) return;
     this.stopped = false;
-    this.loop = this.run();
+    // One signal for the whole run: stop() ends a re-list or a watch alike, whichever is in flight.
+    this.abort = new AbortController();
+    this.loop = this.run(this.abort.signal);
   }
 
   async stop(): Promise<void> {
@@ -127,12 +129,13 @@ export class WatchCache<T extends KubeObject> {
     return [...(this.indexes.get(index)?.keys() ?? [])];
   }
 
-  private async run(): Promise<void> {
+  private async run(signal: AbortSignal): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     while (!this.stopped) {
       try {
-        if (!this.resourceVersion) await this.relist();
-        await this.watch();
+        if (!this.resourceVersion) await this.relist(signal);
+        if (this.stopped) break;
+        await this.watch(signal);
         backoff = BACKOFF_MIN_MS;
       } catch (err) {
         if (this.stopped) break;
@@ -143,13 +146,13 @@ export class WatchCache<T extends KubeObject> {
         this.healthy = false;
         this.lastError = err instanceof Error ? err.message : String(err);
         this.opts.log?.(`watch ${this.opts.path} failed; retrying in ${backoff} ms`, err);
-        await sleep(backoff + Math.random() * backoff * 0.2);
+        await sleep(backoff + Math.random() * backoff * 0.2, signal);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       }
     }
   }
 
-  private async relist(): Promise<void> {
+  private async relist(signal: AbortSignal): Promise<void> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
@@ -157,6 +160,7 @@ export class WatchCache<T extends KubeObject> {
       const page = await this.opts.http.get<ListResponse<T>>(this.opts.path, {
         query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: 500, continue: cont },
         timeoutMs: 60_000,
+        signal,
       });
       for (const item of page.items) {
         const obj = this.shape(item);
@@ -182,8 +186,7 @@ export class WatchCache<T extends KubeObject> {
     this.opts.onSync?.();
   }
 
-  private async watch(): Promise<void> {
-    this.abort = new AbortController();
+  private async watch(signal: AbortSignal): Promise<void> {
     const res = await this.opts.http.stream(this.opts.path, {
       query: {
         watch: true,
@@ -194,7 +197,7 @@ export class WatchCache<T extends KubeObject> {
         // The server ends the watch after this; we resume from the last version seen.
         timeoutSeconds: 240 + Math.floor(Math.random() * 60),
       },
-      signal: this.abort.signal,
+      signal,
     });
     this.markContact();
     let buffered = '';
@@ -289,6 +292,15 @@ function key(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
