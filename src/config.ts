@@ -162,6 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(config.regionLabel)) {
     throw new ConfigError(`VKUBE_REGION_LABEL=${config.regionLabel}: not a Kubernetes label key`);
   }
+  if (config.secretKey !== undefined && Buffer.byteLength(config.secretKey, 'utf8') < 32) {
+    // It keys the secret hashes and seals registry passwords: a short one would be guessable.
+    throw new ConfigError('VKUBE_SECRET_KEY: must be at least 32 bytes (e.g. openssl rand -hex 32)');
+  }
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('VKUBE_ADMIN_TOKEN: must be at least 16 characters');
   }

@@ -24,18 +24,12 @@ import { activeLogStreams } from './http/routes/compat.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';
-import type { AuditStore, DomainStore, EventStore, NoticeStore, Store, TokenStore } from './store/types.js';
+import type { Store } from './store/types.js';
 
-export interface Services {
+export interface Services extends Stores {
   config: Config;
   /** This installation's id (shared by replicas on one database). */
   installation: string;
-  store: Store;
-  domains: DomainStore;
-  notices: NoticeStore;
-  events: EventStore;
-  tokens: TokenStore;
-  audit: AuditStore;
   auth: Authenticator;
   metrics: VkubeMetrics;
   eventRecorder: EventRecorder;
@@ -110,10 +104,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
  * the database so every replica shares it.
  */
 async function installationSecretKey(config: Config, store: Store): Promise<Buffer> {
-  if (config.secretKey) {
-    const key = Buffer.from(config.secretKey, 'utf8');
-    return key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]);
-  }
+  // loadConfig refuses a VKUBE_SECRET_KEY shorter than 32 bytes.
+  if (config.secretKey) return Buffer.from(config.secretKey, 'utf8');
   return Buffer.from(await store.setSettingOnce('secret_key', randomBytes(32).toString('base64')), 'base64');
 }
 

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { access, constants, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheRoot, type Component, components, goCacheDirs, versions } from './versions.js';
+import { cacheRoot, type Component, components, goCacheDirs } from './versions.js';
 import { ClusterError, formatDuration } from './util.js';
 
 const MIN_GO = [1, 26];

@@ -8,7 +8,6 @@ import type { OrderRecord, OrderStore } from '../store/types.js';
 import { StaleState } from '../store/types.js';
 import type { Clock } from './clock.js';
 import { assertActive } from './deploy.js';
-import type { DeploySpec } from './deploy-spec.js';
 import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import type { Reconciler } from './reconciler.js';

@@ -39,6 +39,7 @@ describe('config', () => {
     [{ VKUBE_UNIT_MEMORY: 'lots' }, /^VKUBE_UNIT_MEMORY=lots: not a positive Kubernetes quantity/],
     [{ VKUBE_RESERVED_PORTS: '80-70' }, /^VKUBE_RESERVED_PORTS: "80-70" is not a port or a range/],
     [{ VKUBE_ADMIN_TOKEN: 'short' }, /^VKUBE_ADMIN_TOKEN: must be at least 16 characters/],
+    [{ VKUBE_SECRET_KEY: 'too-short-to-key-hashes' }, /^VKUBE_SECRET_KEY: must be at least 32 bytes/],
     [{ KUBECONFIG: '/nonexistent/kubeconfig' }, /^KUBECONFIG=\/nonexistent\/kubeconfig: no such file/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL=loud: must be one of/],
     [{ VKUBE_CONFIG: '/nonexistent.yaml' }, /^VKUBE_CONFIG=\/nonexistent\.yaml: cannot read it/],
