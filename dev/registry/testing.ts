@@ -202,7 +202,10 @@ function spawnLogged(binary: string, args: string[], logFile: string, cwd: strin
  * no exit hook runs.
  */
 function startWatchdog(pid: number, dir: string): ChildProcess {
-  return spawnWatchdog('kill -KILL "$0" 2>/dev/null; sleep 0.2; rm -rf -- "$1"', [String(pid), dir]);
+  // Only if that pid is still a registry: pids wrap quickly (pid_max is 32768 on these
+  // machines), and a late watchdog must never kill whatever process got the number next.
+  const script = '[ "$(cat /proc/$0/comm 2>/dev/null)" = docker-registry ] && kill -KILL "$0" 2>/dev/null; sleep 0.2; rm -rf -- "$1"';
+  return spawnWatchdog(script, [String(pid), dir]);
 }
 
 function installExitHook(): void {

@@ -48,14 +48,15 @@ describe('cluster:up, status and down', () => {
 
   it('runs a second cluster on other ports, says so when already up, and stops without leftovers', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vkube-second-cluster-'));
-    const env = { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '37543' };
+    // Below Linux's ephemeral range (32768-60999), so no client socket of a busy test run can hold one of these ports.
+    const env = { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '27543' };
     cleanups.push(() => cli(['down'], env));
 
     const first = await cli(['up'], env);
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /the local cluster is up in/);
     assert.ok(first.out.includes(join(dir, 'kubeconfig')), 'prints the kubeconfig path');
-    assert.match(readFileSync(join(dir, 'kubeconfig'), 'utf8'), /server: https:\/\/127\.0\.0\.1:37543/);
+    assert.match(readFileSync(join(dir, 'kubeconfig'), 'utf8'), /server: https:\/\/127\.0\.0\.1:27543/);
 
     const again = await cli(['up'], env);
     assert.equal(again.code, 0, again.out);
@@ -82,11 +83,11 @@ describe('cluster:up, status and down', () => {
     const dir = await mkdtemp(join(tmpdir(), 'vkube-busy-port-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const blocker: Server = createServer();
-    await new Promise<void>((r) => blocker.listen(37643, '127.0.0.1', r));
+    await new Promise<void>((r) => blocker.listen(27643, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => blocker.close(r)));
-    const run = await cli(['up'], { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '37643' });
+    const run = await cli(['up'], { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '27643' });
     assert.equal(run.code, 1);
-    assert.match(run.out, /port 37643 \(apiserver\) is already in use/);
+    assert.match(run.out, /port 27643 \(apiserver\) is already in use/);
     assert.match(run.out, /VKUBE_CLUSTER_PORT_BASE/);
   });
 
