@@ -12,6 +12,8 @@ import { type ImageReference, InvalidImageReference } from './types.js';
 export const DOCKER_HUB = 'docker.io';
 /** Docker's old name for Docker Hub; references written with it mean docker.io. */
 const LEGACY_DOCKER_HUB = 'index.docker.io';
+/** Docker Hub's API does not live at the name people write. */
+export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 const OFFICIAL_IMAGES_NAMESPACE = 'library';
 const DEFAULT_TAG = 'latest';
 /** Longest `registry/repository` Docker accepts, counted after normalisation. */
@@ -26,6 +28,26 @@ const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const REGISTRY_HOST = new RegExp(
   `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`,
 );
+
+/**
+ * One name per registry, for settings keyed by registry: lowercase (host names are
+ * case-insensitive), and Docker Hub's three names (docker.io, index.docker.io,
+ * registry-1.docker.io) as docker.io.
+ */
+export function registryName(registry: string): string {
+  const lower = registry.toLowerCase();
+  return lower === LEGACY_DOCKER_HUB || lower === DOCKER_HUB_API_HOST ? DOCKER_HUB : lower;
+}
+
+/**
+ * Whether `host` can stand before the repository in an image reference: a valid
+ * host[:port] that the reference grammar reads as a registry (a "." or ":port", or
+ * localhost). `docker.io` is one.
+ */
+export function isRegistryHost(host: string): boolean {
+  const namesRegistry = host.includes('.') || host.includes(':') || host === 'localhost';
+  return namesRegistry && REGISTRY_HOST.test(host) && validPort(host);
+}
 
 /** The parts of a reference as written, before defaults are applied. */
 interface SplitReference {
