@@ -101,9 +101,12 @@ export class CheckCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The key of a check: the canonical reference and a fingerprint of the credentials. */
-  static key(canonical: string, credentials: RegistryCredentials | undefined): string {
-    return `${canonical}\n${credentialsFingerprint(credentials)}`;
+  /**
+   * The key of a check: the canonical reference, the endpoints it is asked at (a
+   * registry's own API or its mirrors, in order) and a fingerprint of the credentials.
+   */
+  static key(canonical: string, askedAt: readonly string[], credentials: RegistryCredentials | undefined): string {
+    return `${canonical}\n${askedAt.join(' ')}\n${credentialsFingerprint(credentials)}`;
   }
 
   get size(): number {

@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { type AuthChallenge, parseWwwAuthenticate } from './challenge.js';
 import { CheckCache, type CheckCacheOptions, credentialsFingerprint, LruMap } from './check-cache.js';
-import { DOCKER_HUB, parseReference } from './reference.js';
+import { mirrorsOf, parseRegistryMirrors, type RegistryMirrors } from './mirrors.js';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, parseReference } from './reference.js';
 import {
   discardBody,
   type HttpDeps,
@@ -38,6 +39,11 @@ export interface OciRegistryClientOptions {
    * Loopback hosts (localhost, 127.x, [::1]) always are, as Docker does.
    */
   insecureRegistries?: string[];
+  /**
+   * Registry → endpoints (`http(s)://host[:port]`) its images are checked at, in
+   * order, instead of the registry itself: the node's containerd `hosts.toml`.
+   */
+  mirrors?: RegistryMirrors;
   /** Answer cache settings, or `false` to ask the registry every time. */
   cache?: CheckCacheOptions | false;
   /** The fetch to use; tests inject a double. */
@@ -59,8 +65,6 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.5',
 ].join(', ');
 
-/** Docker Hub's API does not live at the name people write. */
-const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 const USER_AGENT = 'vkube-registry-client/1';
 /** The largest manifest docker distribution accepts; a bigger body is not a manifest we need to hash. */
 const MANIFEST_BODY_LIMIT = 4 * 1024 * 1024;
@@ -70,13 +74,27 @@ const DEFAULT_TOKEN_LIFETIME_MS = 60_000;
 const TOKEN_REFRESH_MARGIN_MS = 30_000;
 const DIGEST_HEADER = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
-/** Everything one check needs to know, fixed when it starts. */
+/** One place a check asks: the registry's own API, or one of its mirrors. */
+interface Endpoint {
+  /** `https://ghcr.io`, `http://127.0.0.1:5000`, … */
+  base: string;
+  /** What messages call it: `registry ghcr.io`, `mirror http://127.0.0.1:5000 of docker.io`. */
+  peer: string;
+  /**
+   * containerd's `ns` query parameter: the registry a mirror is asked on behalf of,
+   * which lets one mirror serve several registries. Unset when asking the registry itself.
+   */
+  namespace?: string;
+}
+
+/** Everything one check of one endpoint needs to know, fixed when it starts. */
 interface CheckContext {
   reference: ImageReference;
   credentials: RegistryCredentials | undefined;
   fingerprint: string;
   /** `https://ghcr.io`, `http://127.0.0.1:5000`, … */
   endpoint: string;
+  namespace: string | undefined;
   scope: string;
   /** Epoch ms: no request of this check starts or continues after it. */
   deadline: number;
@@ -103,9 +121,10 @@ export class OciRegistryClient implements ImageRegistry {
   private readonly policy: RetryPolicy;
   private readonly deps: HttpDeps;
   private readonly insecureRegistries: Set<string>;
+  private readonly mirrors: RegistryMirrors;
   private readonly cache: CheckCache | undefined;
   private readonly tokens = new LruMap<string, CachedToken>(1_000);
-  /** The challenge each registry sent last, so later checks can authenticate up front. */
+  /** The challenge each endpoint sent last, so later checks can authenticate up front. */
   private readonly challenges = new LruMap<string, AuthChallenge>(1_000);
 
   constructor(options: OciRegistryClientOptions = {}) {
@@ -123,13 +142,18 @@ export class OciRegistryClient implements ImageRegistry {
       now: options.now ?? Date.now,
     };
     this.insecureRegistries = new Set((options.insecureRegistries ?? []).map(normaliseRegistryHost).filter(Boolean));
+    this.mirrors = validMirrors(options.mirrors ?? {});
     this.cache = options.cache === false ? undefined : new CheckCache({ now: this.deps.now, ...options.cache });
   }
 
   async check(reference: string, credentials?: RegistryCredentials): Promise<ImageCheck> {
     const parsed = parseReference(reference);
-    if (!this.cache) return this.lookup(parsed, credentials);
-    return this.cache.getOrLoad(CheckCache.key(parsed.canonical, credentials), () => this.lookup(parsed, credentials));
+    const endpoints = this.endpointsFor(parsed);
+    const lookup = () => this.lookup(parsed, credentials, endpoints);
+    if (!this.cache) return lookup();
+    // Keyed on where it is asked too, so a mirror's answer never stands in for the registry's.
+    const askedAt = endpoints.map((endpoint) => endpoint.base);
+    return this.cache.getOrLoad(CheckCache.key(parsed.canonical, askedAt, credentials), lookup);
   }
 
   /** The base URL a registry's API is reached at. */
@@ -140,15 +164,57 @@ export class OciRegistryClient implements ImageRegistry {
     return `${plain ? 'http' : 'https'}://${registry}`;
   }
 
-  private async lookup(reference: ImageReference, credentials: RegistryCredentials | undefined): Promise<ImageCheck> {
+  /**
+   * Where a reference is asked: its registry's mirrors, in their order and only
+   * those (as containerd does with `server = "<mirror>"` in hosts.toml: the upstream
+   * is asked only when it is listed), else the registry itself.
+   */
+  private endpointsFor(reference: ImageReference): Endpoint[] {
+    const { registry } = reference;
+    const mirrors = mirrorsOf(this.mirrors, registry);
+    if (!mirrors) return [{ base: this.endpointFor(registry), peer: describeRegistry(registry) }];
+    return mirrors.map((base) =>
+      isProxyFor(base, registry) ? { base, peer: `mirror ${base} of ${registry}`, namespace: registry } : { base, peer: describeRegistry(registry) },
+    );
+  }
+
+  /**
+   * Asks each endpoint in turn until one has the manifest. Whatever an endpoint
+   * answers otherwise (not found, refused, unreachable), the next one is asked, as
+   * containerd's resolver does (core/remotes/docker/resolver.go); the answers are
+   * then weighed by `settleAcrossEndpoints`.
+   *
+   * The customer's credentials go to every endpoint that asks for them. That is what
+   * the node does, per containerd v2.4.2 internal/cri/server/images/image_pull.go:
+   * `registryHosts` hands the pull's credentials function to every host of the list
+   * (config.ConfigureHosts → docker.NewDockerAuthorizer), the authorizer calls it
+   * with the host that sent the 401 challenge, and `ParseAuth` returns the
+   * credentials for any host unless the CRI AuthConfig's ServerAddress names another
+   * one; the kubelet, which builds that AuthConfig from the pod's pull Secrets, leaves
+   * ServerAddress empty (kubernetes pkg/credentialprovider/keyring.go). An endpoint
+   * that asks for no authentication never sees them.
+   */
+  private async lookup(reference: ImageReference, credentials: RegistryCredentials | undefined, endpoints: Endpoint[]): Promise<ImageCheck> {
+    const answers: ImageCheck[] = [];
+    for (const endpoint of endpoints) {
+      const answer = await this.lookupAt(endpoint, reference, credentials);
+      if (answer.status === 'exists') return answer;
+      answers.push(answer);
+    }
+    return settleAcrossEndpoints(reference, answers);
+  }
+
+  private async lookupAt(endpoint: Endpoint, reference: ImageReference, credentials: RegistryCredentials | undefined): Promise<ImageCheck> {
     const context: CheckContext = {
       reference,
       credentials,
       fingerprint: credentialsFingerprint(credentials),
-      endpoint: this.endpointFor(reference.registry),
+      endpoint: endpoint.base,
+      namespace: endpoint.namespace,
       scope: `repository:${reference.repository}:pull`,
+      // Each endpoint has the whole budget: a hung first mirror must not starve the next.
       deadline: this.deps.now() + this.policy.timeoutMs * (this.policy.retries + 1),
-      peer: describeRegistry(reference.registry),
+      peer: endpoint.peer,
     };
     try {
       return await this.lookupManifest(context);
@@ -193,7 +259,8 @@ export class OciRegistryClient implements ImageRegistry {
   private async requestManifest(context: CheckContext, method: 'HEAD' | 'GET'): Promise<ManifestOutcome> {
     const { reference } = context;
     const url = new URL(`${context.endpoint}/v2/${reference.repository}/manifests/${reference.digest ?? reference.tag ?? 'latest'}`);
-    const known = this.challenges.get(reference.registry);
+    if (context.namespace !== undefined) url.searchParams.set('ns', context.namespace);
+    const known = this.challenges.get(context.endpoint);
     const upFront = known ? await this.authorize(context, known, true) : { authorization: undefined };
     if ('answer' in upFront) return upFront;
 
@@ -204,7 +271,7 @@ export class OciRegistryClient implements ImageRegistry {
     const challenge = preferredChallenge(first.headers.get('www-authenticate'));
     if (!challenge) return { response: first };
     if (upFront.authorization?.cachedTokenKey) this.tokens.delete(upFront.authorization.cachedTokenKey);
-    this.challenges.set(reference.registry, challenge);
+    this.challenges.set(context.endpoint, challenge);
     const fresh = await this.authorize(context, challenge, false);
     if ('answer' in fresh) {
       await discardBody(first);
@@ -311,6 +378,39 @@ export class OciRegistryClient implements ImageRegistry {
       default:
         return { status: 'unreachable', reference, detail: `${context.peer} answered HTTP ${response.status}` };
     }
+  }
+}
+
+/**
+ * The answer when no endpoint had the manifest: "missing" when any endpoint said so
+ * (the node's pull would end there too), else "denied" when any refused the
+ * credentials, else "unreachable". One endpoint's answer stands as it is.
+ */
+function settleAcrossEndpoints(reference: ImageReference, answers: ImageCheck[]): ImageCheck {
+  if (answers.length === 1) return answers[0]!;
+  if (answers.some((answer) => answer.status === 'missing')) return { status: 'missing', reference };
+  const details = (status: ImageCheck['status']) =>
+    answers.flatMap((answer) => (answer.status === status && 'detail' in answer ? [answer.detail] : [])).join('; ');
+  if (answers.some((answer) => answer.status === 'denied')) return { status: 'denied', reference, detail: details('denied') };
+  return { status: 'unreachable', reference, detail: details('unreachable') };
+}
+
+/**
+ * Whether an endpoint stands in for another registry (containerd's `isProxy` in
+ * core/remotes/docker/registry.go): any host but the registry's own, Docker Hub's
+ * API host counting as docker.io's own.
+ */
+function isProxyFor(base: string, registry: string): boolean {
+  const host = new URL(base).host;
+  const own = registry.toLowerCase();
+  return host !== own && !(own === DOCKER_HUB && host === DOCKER_HUB_API_HOST);
+}
+
+function validMirrors(mirrors: RegistryMirrors): RegistryMirrors {
+  try {
+    return parseRegistryMirrors(mirrors);
+  } catch (err) {
+    throw new RangeError(`mirrors: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

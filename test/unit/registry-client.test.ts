@@ -589,18 +589,26 @@ describe('CheckCache', () => {
   const exists: ImageCheck = { status: 'exists', reference: ref, digest: DIGEST };
   const missing: ImageCheck = { status: 'missing', reference: ref };
 
-  it('keys by canonical reference and an HMAC of the credentials, never the credentials', () => {
-    const anonymous = CheckCache.key(ref.canonical, undefined);
-    const alice = CheckCache.key(ref.canonical, ALICE);
-    const bob = CheckCache.key(ref.canonical, { username: 'bob', password: ALICE.password });
+  it('keys by canonical reference, where it is asked, and an HMAC of the credentials, never the credentials', () => {
+    const upstream = ['https://ghcr.io'];
+    const anonymous = CheckCache.key(ref.canonical, upstream, undefined);
+    const alice = CheckCache.key(ref.canonical, upstream, ALICE);
+    const bob = CheckCache.key(ref.canonical, upstream, { username: 'bob', password: ALICE.password });
     assert.notEqual(anonymous, alice);
     assert.notEqual(alice, bob);
-    assert.equal(alice, CheckCache.key(ref.canonical, { ...ALICE }));
-    assert.ok(alice.startsWith(`${ref.canonical}\n`));
-    assert.ok(!alice.includes(ALICE.password) && !alice.includes(ALICE.username));
+    assert.equal(alice, CheckCache.key(ref.canonical, [...upstream], { ...ALICE }));
+    assert.ok(alice.startsWith(`${ref.canonical}\n`), alice);
+    assert.ok(!alice.includes(ALICE.password) && !alice.includes(ALICE.username), 'the key holds the credentials');
     assert.match(credentialsFingerprint(ALICE), /^[a-f0-9]{64}$/);
     // Moving the separator between username and password must change the key.
     assert.notEqual(credentialsFingerprint({ username: 'a:b', password: 'c' }), credentialsFingerprint({ username: 'a', password: 'b:c' }));
+    // A mirror's answer is never the registry's, nor another order of mirrors'.
+    const mirrored = CheckCache.key(ref.canonical, ['http://127.0.0.1:5000'], ALICE);
+    assert.notEqual(mirrored, alice);
+    assert.notEqual(
+      CheckCache.key(ref.canonical, ['http://127.0.0.1:5000', 'https://ghcr.io'], ALICE),
+      CheckCache.key(ref.canonical, ['https://ghcr.io', 'http://127.0.0.1:5000'], ALICE),
+    );
   });
 
   it('keeps exists and missing for their own TTLs, and never unreachable or denied', () => {
