@@ -11,6 +11,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseBytes, parseMillicores } from './domain/quantity.js';
+import { parseRegistryMirrors, type RegistryMirrors } from './registry/mirrors.js';
 
 export interface UnitCatalogue {
   /** Memory of one resource unit, in bytes (default 1Gi). */
@@ -43,6 +44,8 @@ export interface Config {
   registry: {
     timeoutMs: number;
     insecureRegistries: string[];
+    /** Registry → the endpoints its images are checked at, in order (the nodes' containerd hosts.toml). */
+    mirrors: RegistryMirrors;
   };
   reconcile: {
     /** How often the reconcile loop revisits every order even without a change. */
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     registry: {
       timeoutMs: get.int('VKUBE_REGISTRY_TIMEOUT_MS', 'registryTimeoutMs', 5000, 100, 120_000),
       insecureRegistries: get.list('VKUBE_INSECURE_REGISTRIES', 'insecureRegistries'),
+      mirrors: get.parsed('VKUBE_REGISTRY_MIRRORS', 'registryMirrors', {}, parseRegistryMirrors),
     },
     reconcile: {
       intervalMs: get.int('VKUBE_RECONCILE_INTERVAL_MS', 'reconcileIntervalMs', 30_000, 100, 3_600_000),
@@ -269,6 +273,18 @@ class Settings {
     if (!r) return [];
     if (Array.isArray(r.value)) return r.value.map(String);
     return String(r.value).split(',').map((s) => s.trim()).filter(Boolean);
+  }
+
+  /** A setting with a grammar of its own: `parse` throws an Error whose message names the bad part. */
+  parsed<T>(envName: string, key: string, fallback: T, parse: (value: unknown) => T): T {
+    const r = this.raw(envName, key);
+    if (!r) return fallback;
+    try {
+      return parse(r.value);
+    } catch (err) {
+      const from = r.from === envName ? envName : `${envName} (${key} in VKUBE_CONFIG)`;
+      throw new ConfigError(`${from}: ${(err as Error).message}`);
+    }
   }
 
   oneOf<T extends string>(envName: string, key: string, fallback: T, allowed: readonly T[]): T {

@@ -43,7 +43,12 @@ async function main(): Promise<void> {
   cluster.start();
   log.info({ cluster: cluster.name, server: http.server.origin, kubeconfig: config.kubeconfig ?? '(in-cluster)' }, 'watching the cluster');
 
-  const registry = new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, insecureRegistries: config.registry.insecureRegistries });
+  const registry = new OciRegistryClient({
+    timeoutMs: config.registry.timeoutMs,
+    insecureRegistries: config.registry.insecureRegistries,
+    mirrors: config.registry.mirrors,
+  });
+  if (Object.keys(config.registry.mirrors).length > 0) log.info({ mirrors: config.registry.mirrors }, 'image checks ask these registry mirrors');
   let elector: LeaderElector | undefined;
   const services = await createServices({
     config,

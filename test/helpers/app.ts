@@ -67,7 +67,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const cluster = new KubernetesGateway({ http: await KubeHttp.connect(config.kubeconfig), regionLabel: config.regionLabel });
   cluster.start();
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
-  const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0 });
+  const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0, mirrors: config.registry.mirrors });
   const quiet = { info() {}, warn() {}, error() {} };
   const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
   if (opts.reconcileLoop) services.reconciler.start();

@@ -32,6 +32,35 @@ describe('config', () => {
     assert.ok(c.reservedPorts.some(([lo, hi]) => lo === 9000 && hi === 9100));
   });
 
+  it('registry mirrors: none by default; the environment form, the file form, and the environment wins', async () => {
+    assert.deepEqual(loadConfig({}, cwd).registry.mirrors, {});
+    const fromEnv = loadConfig({ VKUBE_REGISTRY_MIRRORS: 'index.docker.io=http://127.0.0.1:5000|https://registry-1.docker.io,ghcr.io=https://ghcr-mirror.example' }, cwd);
+    assert.deepEqual(fromEnv.registry.mirrors, {
+      'docker.io': ['http://127.0.0.1:5000', 'https://registry-1.docker.io'],
+      'ghcr.io': ['https://ghcr-mirror.example'],
+    });
+
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-config-'));
+    await writeFile(join(dir, 'vkube.yaml'), 'registryMirrors:\n  docker.io:\n    - http://127.0.0.1:5000\n    - https://registry-1.docker.io\n  ghcr.io: [https://ghcr-mirror.example]\n');
+    await writeFile(join(dir, 'vkube.json'), JSON.stringify({ registryMirrors: 'docker.io=http://127.0.0.1:5001' }));
+    assert.deepEqual(loadConfig({ VKUBE_CONFIG: 'vkube.yaml' }, dir).registry.mirrors, fromEnv.registry.mirrors);
+    assert.deepEqual(loadConfig({ VKUBE_CONFIG: 'vkube.json' }, dir).registry.mirrors, { 'docker.io': ['http://127.0.0.1:5001'] });
+    assert.deepEqual(loadConfig({ VKUBE_CONFIG: 'vkube.yaml', VKUBE_REGISTRY_MIRRORS: 'quay.io=https://quay-mirror.example' }, dir).registry.mirrors, {
+      'quay.io': ['https://quay-mirror.example'],
+    });
+  });
+
+  it('a bad registry mirror in the config file is refused naming VKUBE_REGISTRY_MIRRORS, the file key and the bad part', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-config-'));
+    await writeFile(join(dir, 'vkube.yaml'), 'registryMirrors:\n  docker.io: [ "http://127.0.0.1:5000/v2" ]\n');
+    assert.throws(
+      () => loadConfig({ VKUBE_CONFIG: 'vkube.yaml' }, dir),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message === 'VKUBE_REGISTRY_MIRRORS (registryMirrors in VKUBE_CONFIG): endpoint "http://127.0.0.1:5000/v2" of "docker.io" must not have a path (give http(s)://host[:port])',
+    );
+  });
+
   for (const [env, message] of [
     [{ PORT: 'abc' }, /^PORT=abc: must be an integer from 0 to 65535/],
     [{ PORT: '70000' }, /^PORT=70000/],
@@ -44,6 +73,11 @@ describe('config', () => {
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL=loud: must be one of/],
     [{ VKUBE_CONFIG: '/nonexistent.yaml' }, /^VKUBE_CONFIG=\/nonexistent\.yaml: cannot read it/],
     [{ VKUBE_REGION_LABEL: 'not a label' }, /^VKUBE_REGION_LABEL=not a label: not a Kubernetes label key/],
+    [{ VKUBE_REGISTRY_MIRRORS: 'docker.io=ftp://mirror.example' }, /^VKUBE_REGISTRY_MIRRORS: endpoint "ftp:\/\/mirror\.example" of "docker\.io" must start with http:\/\/ or https:\/\//],
+    [{ VKUBE_REGISTRY_MIRRORS: 'docker.io=http://u:p@mirror.example' }, /^VKUBE_REGISTRY_MIRRORS: endpoint "http:\/\/u:p@mirror\.example" of "docker\.io" must not carry credentials/],
+    [{ VKUBE_REGISTRY_MIRRORS: 'docker.io=http://mirror.example?x=1' }, /^VKUBE_REGISTRY_MIRRORS: endpoint "http:\/\/mirror\.example\?x=1" of "docker\.io" must not have a query/],
+    [{ VKUBE_REGISTRY_MIRRORS: 'dockerhub=http://mirror.example' }, /^VKUBE_REGISTRY_MIRRORS: "dockerhub" is not a registry host/],
+    [{ VKUBE_REGISTRY_MIRRORS: 'docker.io' }, /^VKUBE_REGISTRY_MIRRORS: "docker\.io" is not registry=endpoint\|endpoint/],
   ] as const) {
     it(`refuses ${JSON.stringify(env)} naming the setting`, () => {
       assert.throws(() => loadConfig(env, cwd), (err: unknown) => err instanceof ConfigError && message.test(err.message));
