@@ -24,7 +24,7 @@ import {
 import type { ImageCheck, ImageReference, ImageRegistry, RegistryCredentials } from './types.js';
 
 export interface OciRegistryClientOptions {
-  /** Longest wait for one answer, in ms (default 5,000). A whole check is bounded by this × (retries + 1). */
+  /** Longest wait for one answer, in ms (default 5,000). A check is bounded by this × (retries + 1) per endpoint it asks (the registry, or each of its mirrors). */
   timeoutMs?: number;
   /** Extra attempts on 5xx, 429, dropped connections and timeouts (default 2). */
   retries?: number;

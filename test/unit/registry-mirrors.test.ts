@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mirrorsOf, parseRegistryMirrors } from '../../src/registry/mirrors.js';
+import { OciRegistryClient } from '../../src/registry/oci-client.js';
 import { isRegistryHost, registryName } from '../../src/registry/reference.js';
 
 describe('registry names', () => {
@@ -104,5 +105,15 @@ describe('parseRegistryMirrors', () => {
     assert.throws(() => parseRegistryMirrors({ 'docker.io': [5000] }), /the endpoints of "docker\.io" must be a list of http\(s\):\/\/ URLs$/);
     assert.throws(() => parseRegistryMirrors({ 'docker.io': [] }), /"docker\.io" has no endpoints/);
     assert.throws(() => parseRegistryMirrors({ 'docker.io': { url: 'http://a' } }), /the endpoints of "docker\.io" must be a list/);
+  });
+});
+
+describe('OciRegistryClient mirrors option', () => {
+  it('is held to the same rules as the setting', () => {
+    assert.throws(
+      () => new OciRegistryClient({ mirrors: { 'docker.io': ['ftp://mirror.example'] } }),
+      (err: unknown) => err instanceof RangeError && /^mirrors: endpoint "ftp:\/\/mirror\.example" of "docker\.io" must start with http/.test(err.message),
+    );
+    assert.doesNotThrow(() => new OciRegistryClient({ mirrors: { 'Index.Docker.IO': ['HTTP://127.0.0.1:5000/'] } }));
   });
 });
