@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { ensureCluster } from '../dev/cluster/testing.js';
 import { repoRoot } from '../dev/cluster/config.js';
+import { ensureSystemDeps } from '../dev/system-deps.js';
 
 const port = Number(process.env.PORT ?? 8080);
 const adminToken = process.env.VKUBE_ADMIN_TOKEN ?? 'vkube-dev-admin-token';
@@ -25,6 +26,7 @@ async function waitReady(timeoutMs: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  await ensureSystemDeps((line) => console.log(`  ${line}`));
   console.log('local Kubernetes control plane…');
   const cluster = await ensureCluster((line) => console.log(`  ${line}`));
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {

@@ -15,6 +15,20 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 /usr/bin/python3 -c 'import nacl' 2>/dev/null || need+=(python3-nacl)
 # The console's end-to-end tests drive Debian's Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The real node (region laima): iptables for CNI's host ports, iproute2 for its bridge,
+# Debian's static busybox for its images, and libseccomp + pkg-config + gcc to build
+# runc (with the seccomp support every V-Kube pod's RuntimeDefault profile needs) and
+# the pause program.
+PATH="$PATH:/usr/sbin:/sbin"
+command -v iptables >/dev/null || need+=(iptables)
+command -v ip >/dev/null || need+=(iproute2)
+command -v mount >/dev/null || need+=(mount)
+# (Debian's plain busybox is dynamic and would not run in an empty image.)
+[ -x /bin/busybox ] && ! LC_ALL=C readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter' || need+=(busybox-static)
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v gcc >/dev/null || need+=(gcc)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || compgen -G '/usr/lib/*/libc.a' >/dev/null || need+=(libc6-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

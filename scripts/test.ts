@@ -17,6 +17,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { ensureCluster } from '../dev/cluster/testing.js';
 import { repoRoot } from '../dev/cluster/config.js';
 import { ensureSharedPostgres, type SharedPostgres } from '../dev/postgres/testing.js';
+import { ensureSystemDeps } from '../dev/system-deps.js';
 
 async function testFiles(filters: string[]): Promise<string[]> {
   const all = (await readdir(join(repoRoot, 'test'), { recursive: true }))
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const say = (line: string) => console.error(`[test setup] ${line}`);
+  await ensureSystemDeps(say);
   say('local Kubernetes control plane…');
   const cluster = await ensureCluster(say);
   let postgres: SharedPostgres | undefined;

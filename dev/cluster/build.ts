@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { access, constants, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheRoot, type Component, components, goCacheDirs } from './versions.js';
+import { cacheRoot, type Component, components, goCacheDirs, PAUSE_SOURCE } from './versions.js';
 import { ClusterError, formatDuration } from './util.js';
 
 const MIN_GO = [1, 26];
@@ -115,10 +115,10 @@ async function buildOne(go: string, c: Component, step: string): Promise<void> {
   const log = createWriteStream(logFile);
   try {
     // `go install` writes to GOBIN: the component's own directory.
-    const env = { ...goEnv(), GOBIN: c.dir };
-    for (const [what, args] of await recipe(go, c, work, env)) {
-      log.write(`\n$ ${go} ${args.join(' ')}\n`);
-      const code = await run(go, args, { cwd: work, env }, log);
+    const env = { ...goEnv(), GOBIN: c.dir, ...(c.name === 'runc' ? { CGO_ENABLED: '1' } : {}) };
+    for (const { what, args, cmd = go } of await recipe(go, c, work, env)) {
+      log.write(`\n$ ${cmd} ${args.join(' ')}\n`);
+      const code = await run(cmd, args, { cwd: work, env }, log);
       if (code !== 0) {
         throw new ClusterError(
           `building ${c.name} ${c.version} failed at "${what}" (exit ${code})`,
@@ -146,48 +146,78 @@ async function buildOne(go: string, c: Component, step: string): Promise<void> {
   }
 }
 
-type Steps = Array<[string, string[]]>;
+/** One command of a recipe: `go` unless `cmd` says otherwise. */
+interface Step {
+  what: string;
+  args: string[];
+  cmd?: string;
+}
 
-/** The go commands that build one component inside its wrapper module directory. */
-async function recipe(go: string, c: Component, work: string, env: NodeJS.ProcessEnv): Promise<Steps> {
+const step = (what: string, args: string[], cmd?: string): Step => ({ what, args, ...(cmd ? { cmd } : {}) });
+
+/** The -X flags that stamp Kubernetes binaries with their version (else they say v0.0.0-master). */
+function kubernetesStamp(version: string): string {
+  const minor = version.replace(/^v1\.(\d+)\..*$/, '$1');
+  return [
+    `-X k8s.io/component-base/version.gitVersion=${version}`,
+    '-X k8s.io/component-base/version.gitMajor=1',
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+    `-X k8s.io/client-go/pkg/version.gitVersion=${version}`,
+    '-X k8s.io/component-base/version.gitTreeState=clean',
+  ].join(' ');
+}
+
+/** The commands that build one component inside its work directory (a wrapper module where one is needed). */
+async function recipe(go: string, c: Component, work: string, env: NodeJS.ProcessEnv): Promise<Step[]> {
   const out = c.dir + '/';
+  const install = (what: string, packages: string[], tags: string[] = []) =>
+    step(what, ['install', '-trimpath', ...(tags.length ? ['-tags', tags.join(' ')] : []), '-ldflags=-s -w', ...packages.map((p) => `${p}@${c.version}`)]);
   switch (c.name) {
     case 'etcd': {
       await writeFile(join(work, 'go.mod'), `module vkube.local/build/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 ${c.version}\n`);
       return [
-        ['resolve modules', ['mod', 'download', `go.etcd.io/etcd/server/v3@${c.version}`]],
-        ['go build etcd', ['build', '-mod=mod', '-trimpath', '-ldflags=-s -w', '-o', join(c.dir, 'etcd'), 'go.etcd.io/etcd/server/v3']],
+        step('resolve modules', ['mod', 'download', `go.etcd.io/etcd/server/v3@${c.version}`]),
+        step('go build etcd', ['build', '-mod=mod', '-trimpath', '-ldflags=-s -w', '-o', join(c.dir, 'etcd'), 'go.etcd.io/etcd/server/v3']),
       ];
     }
-    case 'kubernetes': {
+    case 'kubernetes':
+    case 'kubelet': {
       await writeFile(join(work, 'go.mod'), await kubernetesWrapperGoMod(go, c.version, env));
-      const minor = c.version.replace(/^v1\.(\d+)\..*$/, '$1');
-      const stamp = [
-        `-X k8s.io/component-base/version.gitVersion=${c.version}`,
-        '-X k8s.io/component-base/version.gitMajor=1',
-        `-X k8s.io/component-base/version.gitMinor=${minor}`,
-        `-X k8s.io/client-go/pkg/version.gitVersion=${c.version}`,
-        '-X k8s.io/component-base/version.gitTreeState=clean',
-      ].join(' ');
+      const commands = c.name === 'kubelet' ? ['kubelet'] : ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
       return [
-        ['resolve modules', ['mod', 'download', `k8s.io/kubernetes@${c.version}`]],
-        [
-          'go build kube-apiserver, kube-controller-manager, kube-scheduler',
-          [
-            'build', '-mod=mod', '-trimpath', `-ldflags=-s -w ${stamp}`, '-o', out,
-            'k8s.io/kubernetes/cmd/kube-apiserver',
-            'k8s.io/kubernetes/cmd/kube-controller-manager',
-            'k8s.io/kubernetes/cmd/kube-scheduler',
-          ],
-        ],
+        step('resolve modules', ['mod', 'download', `k8s.io/kubernetes@${c.version}`]),
+        step(`go build ${commands.join(', ')}`, [
+          'build', '-mod=mod', '-trimpath', `-ldflags=-s -w ${kubernetesStamp(c.version)}`, '-o', out,
+          ...commands.map((cmd) => `k8s.io/kubernetes/cmd/${cmd}`),
+        ]),
       ];
     }
     case 'kwok':
-      return [['go install kwok', ['install', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kwok/cmd/kwok@${c.version}`]]];
+      return [install('go install kwok', ['sigs.k8s.io/kwok/cmd/kwok'])];
     case 'metrics-server':
+      return [install('go install metrics-server', ['sigs.k8s.io/metrics-server/cmd/metrics-server'])];
+    case 'containerd':
+      // Without cgo: the btrfs, devmapper and zfs snapshotters need it, and the node uses overlayfs.
       return [
-        ['go install metrics-server', ['install', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/metrics-server/cmd/metrics-server@${c.version}`]],
+        install(
+          'go install containerd, containerd-shim-runc-v2, ctr',
+          ['containerd', 'containerd-shim-runc-v2', 'ctr'].map((cmd) => `github.com/containerd/containerd/v2/cmd/${cmd}`),
+          ['no_btrfs', 'no_devmapper', 'no_zfs'],
+        ),
       ];
+    case 'runc':
+      // cgo and libseccomp (Debian's libseccomp-dev): the RuntimeDefault seccomp profile every V-Kube pod runs under.
+      return [install('go install runc (cgo, seccomp)', ['github.com/opencontainers/runc'], ['seccomp', 'urfave_cli_no_docs'])];
+    case 'cni-plugins': {
+      const paths: Record<string, string> = { bridge: 'main/bridge', loopback: 'main/loopback', 'host-local': 'ipam/host-local', portmap: 'meta/portmap' };
+      return [install('go install CNI plugins', c.binaries.map((b) => `github.com/containernetworking/plugins/plugins/${paths[b]!}`))];
+    }
+    case 'cri-tools':
+      return [install('go install crictl', ['sigs.k8s.io/cri-tools/cmd/crictl'])];
+    case 'local-path-provisioner':
+      return [install('go install local-path-provisioner', ['github.com/rancher/local-path-provisioner'])];
+    case 'pause':
+      return [step('gcc pause.c', ['-static', '-Os', '-s', '-o', join(c.dir, 'pause'), PAUSE_SOURCE], process.env.CC || 'gcc')];
     default:
       throw new Error(`no recipe for ${c.name}`);
   }

@@ -30,6 +30,8 @@ export interface Ports {
   scheduler: number;
   kwok: number;
   metricsServer: number;
+  /** The local image registry the real node pulls from (plain HTTP on loopback). */
+  registry: number;
 }
 
 /** The environment variable that sets each port, for messages that tell how to move it. */
@@ -41,10 +43,15 @@ export const portEnv: Record<keyof Ports, string> = {
   scheduler: 'VKUBE_SCHEDULER_PORT',
   kwok: 'VKUBE_KWOK_PORT',
   metricsServer: 'VKUBE_METRICS_SERVER_PORT',
+  registry: 'VKUBE_LOCAL_REGISTRY_PORT',
 };
 
+export const DEFAULT_PORT_BASE = 36443;
+/** The local registry's documented address for the default port block: 127.0.0.1:5000. */
+export const DEFAULT_REGISTRY_PORT = 5000;
+
 export function ports(env: NodeJS.ProcessEnv = process.env): Ports {
-  const base = intFrom(env, 'VKUBE_CLUSTER_PORT_BASE', 36443);
+  const base = intFrom(env, 'VKUBE_CLUSTER_PORT_BASE', DEFAULT_PORT_BASE);
   const offsets: Record<keyof Ports, number> = {
     apiserver: 0,
     etcdClient: 1,
@@ -53,10 +60,13 @@ export function ports(env: NodeJS.ProcessEnv = process.env): Ports {
     scheduler: 4,
     kwok: 5,
     metricsServer: 6,
+    registry: 9,
   };
   const out = {} as Ports;
   for (const key of Object.keys(offsets) as Array<keyof Ports>) {
-    out[key] = intFrom(env, portEnv[key], base + offsets[key]);
+    // The registry sits at the well-known 127.0.0.1:5000 unless the whole block moved.
+    const fallback = key === 'registry' && base === DEFAULT_PORT_BASE ? DEFAULT_REGISTRY_PORT : base + offsets[key];
+    out[key] = intFrom(env, portEnv[key], fallback);
   }
   return out;
 }
@@ -79,8 +89,11 @@ export interface NodeResources {
 
 export interface RegionConfig {
   name: string;
+  /** Fake (kwok) nodes of the region; a real region has exactly one node, this machine. */
   nodes: number;
   node?: Partial<NodeResources>;
+  /** One real node on this machine (kubelet, containerd, runc) instead of kwok nodes. */
+  real?: boolean;
 }
 
 export interface ClusterConfig {
@@ -116,8 +129,15 @@ export function loadClusterConfig(path = clusterConfigPath()): ClusterConfig {
     if (typeof r?.name !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(r.name)) throw bad(`region name ${JSON.stringify(r?.name)} is not a DNS label`);
     if (seen.has(r.name)) throw bad(`region ${r.name} is listed twice`);
     seen.add(r.name);
+    if (r.real !== undefined && typeof r.real !== 'boolean') throw bad(`region ${r.name}: "real" must be true or false`);
+    if (r.real) {
+      if (r.nodes !== undefined && r.nodes !== 1) throw bad(`region ${r.name}: a real region has one node (this machine); leave "nodes" out`);
+      r.nodes = 1;
+      continue;
+    }
     if (!Number.isInteger(r.nodes) || r.nodes < 1 || r.nodes > 1000) throw bad(`region ${r.name}: "nodes" must be an integer from 1 to 1000`);
   }
+  if (c.regions.filter((r) => r.real).length > 1) throw bad('at most one region can be real (this machine runs one kubelet per cluster)');
   return {
     regionLabel: typeof c.regionLabel === 'string' && c.regionLabel ? c.regionLabel : 'region',
     node: { cpu: '8', memory: '32Gi', pods: '110', ...c.node },
@@ -129,6 +149,7 @@ export function loadClusterConfig(path = clusterConfigPath()): ClusterConfig {
 export function fakeNodes(config: ClusterConfig): FakeNode[] {
   const nodes: FakeNode[] = [];
   for (const region of config.regions) {
+    if (region.real) continue;
     for (let i = 1; i <= region.nodes; i++) {
       const index = nodes.length + 1;
       nodes.push({
@@ -140,4 +161,22 @@ export function fakeNodes(config: ClusterConfig): FakeNode[] {
     }
   }
   return nodes;
+}
+
+/** The real node a config asks for: the region marked `real`, node `<region>-1`. */
+export function realNodeRegion(config: ClusterConfig): { region: string; name: string } | undefined {
+  const region = config.regions.find((r) => r.real);
+  return region ? { region: region.name, name: `${region.name}-1` } : undefined;
+}
+
+/** The real node's processes, in start order (the registry first: containerd pulls from it). */
+export const REAL_NODE_PROCESSES = ['registry', 'containerd', 'kubelet', 'local-path-provisioner'] as const;
+
+/** Start order of every process a cluster may have; `cluster:down` stops in reverse. */
+export const PROCESS_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...REAL_NODE_PROCESSES, 'kwok', 'metrics-server'] as const;
+
+/** The processes a cluster of this config runs (the real node's only with a real region). */
+export function expectedProcesses(config: ClusterConfig): string[] {
+  const real = realNodeRegion(config) !== undefined;
+  return PROCESS_ORDER.filter((name) => real || !(REAL_NODE_PROCESSES as readonly string[]).includes(name));
 }

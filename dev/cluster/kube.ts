@@ -103,13 +103,17 @@ export async function applyCrds(kc: k8s.KubeConfig, files: string[]): Promise<vo
  */
 export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes: FakeNode[]): Promise<void> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const existing = await core.listNode({ labelSelector: LOCAL_NODE_LABEL });
-  const have = new Set(existing.items.map((n) => n.metadata!.name!));
+  const existing = (await core.listNode({ labelSelector: LOCAL_NODE_LABEL })).items.filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake');
+  const have = new Set(existing.map((n) => n.metadata!.name!));
   const want = new Set(nodes.map((n) => n.name));
   for (const node of nodes) {
     if (have.has(node.name)) {
       // Nodes made by an older version of this script may lack newer annotations.
       await core.patchNode({ name: node.name, body: { metadata: { annotations: nodeAnnotations(node.name) } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      const current = existing.find((n) => n.metadata!.name === node.name)!;
+      if (!current.status?.addresses?.some((a) => a.type === 'InternalDNS')) {
+        await core.patchNodeStatus({ name: node.name, body: { status: { addresses: fakeNodeAddresses(node) } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      }
       continue;
     }
     const resources = { cpu: node.resources.cpu, memory: node.resources.memory, pods: node.resources.pods };
@@ -134,7 +138,7 @@ export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes
         status: {
           capacity: resources,
           allocatable: resources,
-          addresses: [{ type: 'InternalIP', address: node.ip }],
+          addresses: fakeNodeAddresses(node),
         },
       },
     });
@@ -142,6 +146,19 @@ export async function syncNodes(kc: k8s.KubeConfig, config: ClusterConfig, nodes
   for (const name of have) {
     if (!want.has(name)) await core.deleteNode({ name });
   }
+}
+
+/**
+ * A fake node's addresses. Its InternalIP is made up (pods show it as their hostIP and
+ * nothing ever dials it); the API server and metrics-server reach its "kubelet" (kwok's
+ * server on loopback) by InternalDNS, which they prefer to InternalIP. The real node
+ * reports only an InternalIP, its own.
+ */
+function fakeNodeAddresses(node: FakeNode): k8s.V1NodeAddress[] {
+  return [
+    { type: 'InternalIP', address: node.ip },
+    { type: 'InternalDNS', address: 'localhost' },
+  ];
 }
 
 /** Where metrics-server and V-Kube find this node's metrics on kwok's kubelet server. */

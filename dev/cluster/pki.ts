@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ClusterError } from './util.js';
@@ -60,6 +60,21 @@ export async function ensurePki(dir: string): Promise<Pki> {
   return pki;
 }
 
+/**
+ * The real node's certificate: its kubelet's client identity (system:node:<name> in
+ * group system:nodes, which the Node authorizer understands) and the serving
+ * certificate of its kubelet API, for the node's address.
+ */
+export async function ensureNodeCert(pki: Pki, node: string, ip: string): Promise<{ cert: string; key: string }> {
+  const name = `node-${node}`;
+  const paths = { cert: join(pki.dir, `${name}.crt`), key: join(pki.dir, `${name}.key`) };
+  const ext = join(pki.dir, `${name}.ext`);
+  // Re-issued when the node's address changed (another slot on this machine).
+  if (existsSync(paths.cert) && existsSync(ext) && (await readFile(ext, 'utf8')).includes(`IP:${ip}`)) return paths;
+  await issue(pki, name, `/O=system:nodes/CN=system:node:${node}`, [`DNS:${node}`, `IP:${ip}`]);
+  return paths;
+}
+
 async function issue(pki: Pki, name: string, subject: string, sans: string[]): Promise<void> {
   const key = join(pki.dir, `${name}.key`);
   const csr = join(pki.dir, `${name}.csr`);
@@ -89,6 +104,11 @@ async function openssl(args: string[]): Promise<void> {
 
 /** A kubeconfig that authenticates as the admin certificate. */
 export function adminKubeconfig(pki: Pki, server: string): string {
+  return certificateKubeconfig(pki, server, { user: 'vkube-admin', cert: pki.adminCert, key: pki.adminKey });
+}
+
+/** A kubeconfig that authenticates with a client certificate of our CA. */
+export function certificateKubeconfig(pki: Pki, server: string, client: { user: string; cert: string; key: string }): string {
   return `apiVersion: v1
 kind: Config
 clusters:
@@ -97,15 +117,15 @@ clusters:
     certificate-authority: ${pki.caCert}
     server: ${server}
 users:
-- name: vkube-admin
+- name: ${client.user}
   user:
-    client-certificate: ${pki.adminCert}
-    client-key: ${pki.adminKey}
+    client-certificate: ${client.cert}
+    client-key: ${client.key}
 contexts:
 - name: vkube-local
   context:
     cluster: vkube-local
-    user: vkube-admin
+    user: ${client.user}
 current-context: vkube-local
 `;
 }

@@ -17,25 +17,34 @@ export interface ProcessRecord {
   binary: string;
   args: string[];
   log: string;
+  /** Variables set for this process on top of ours (PATH for the real node's tools). */
+  env?: Record<string, string>;
 }
 
 export function logPath(state: string, name: string): string {
   return join(state, 'logs', `${name}.log`);
 }
 
-export async function startProcess(state: string, name: string, binary: string, args: string[], cwd = state): Promise<ProcessRecord> {
+/** Our environment, minus what would silently reconfigure a component (REGISTRY_* overrides the registry's config file). */
+function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('REGISTRY_')));
+  return { ...env, ...extra };
+}
+
+export async function startProcess(state: string, name: string, binary: string, args: string[], env?: Record<string, string>): Promise<ProcessRecord> {
+  const cwd = state;
   await mkdir(join(state, 'logs'), { recursive: true });
   await mkdir(join(state, 'pids'), { recursive: true });
   const log = logPath(state, name);
   const fd = openSync(log, 'a');
   try {
-    const child = spawn(binary, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(binary, args, { cwd, detached: true, stdio: ['ignore', fd, fd], env: childEnv(env) });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));
       child.once('error', reject);
     });
     child.unref();
-    const record: ProcessRecord = { name, pid, binary, args, log };
+    const record: ProcessRecord = { name, pid, binary, args, log, ...(env ? { env } : {}) };
     await writeFile(join(state, 'pids', `${name}.json`), JSON.stringify(record, null, 2));
     return record;
   } catch (err) {

@@ -2,11 +2,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { kubeconfigPath, type Ports, stateDir } from './config.js';
+import { expectedProcesses, kubeconfigPath, loadClusterConfig, type Ports, realNodeRegion, stateDir } from './config.js';
 import { kubeClient, probe, readyNodes } from './kube.js';
 import { pkiPaths } from './pki.js';
 import { isAlive, readRecords } from './processes.js';
-import { PROCESS_ORDER } from './up.js';
+import { registryHost } from './local-registry.js';
+import { realNodeOf } from './real-node/node.js';
 
 export async function status(): Promise<boolean> {
   const state = stateDir();
@@ -16,7 +17,8 @@ export async function status(): Promise<boolean> {
   }
   const records = await readRecords(state);
   let ok = true;
-  for (const name of PROCESS_ORDER) {
+  const config = loadClusterConfig();
+  for (const name of expectedProcesses(config)) {
     const rec = records.find((r) => r.name === name);
     const alive = rec ? isAlive(rec) : false;
     ok &&= alive;
@@ -33,6 +35,12 @@ export async function status(): Promise<boolean> {
       const nodes = await readyNodes(kubeClient(kubeconfigPath()));
       console.log(`${'nodes'.padEnd(24)} ${nodes.ready.length}/${nodes.total} Ready${nodes.notReady.length ? ` (not ready: ${nodes.notReady.join(', ')})` : ''}`);
       ok &&= nodes.notReady.length === 0;
+    }
+    const real = realNodeRegion(config);
+    const node = real ? await realNodeOf(state, real) : undefined;
+    if (node) {
+      console.log(`${'real node'.padEnd(24)} ${node.name} in region ${node.region}: ${node.ip} on bridge ${node.bridge}, pods from ${node.subnet}`);
+      console.log(`${'local registry'.padEnd(24)} ${registryHost(ports.registry)} (plain HTTP; docker.io images are pulled from it)`);
     }
   }
   console.log(`${'kubeconfig'.padEnd(24)} ${kubeconfigPath()}`);

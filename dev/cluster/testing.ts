@@ -3,9 +3,14 @@
  * reuse a healthy one), hand its kubeconfig to the tests, and give a pod its own log.
  */
 import * as k8s from '@kubernetes/client-node';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { kubeconfigPath, stateDir } from './config.js';
+import { buildImage, type ImageRunConfig, pushBuiltImage, type TarEntry } from '../registry/oci-image.js';
+import { kubeconfigPath, type Ports, stateDir } from './config.js';
+import { registryHost } from './local-registry.js';
+import { BUSYBOX_PATH_ENV, busyboxFiles } from './real-node/images.js';
+import type { RealNodeLayout } from './real-node/layout.js';
+import { realNodeOf } from './real-node/node.js';
 import { isAlive, type ProcessRecord, readRecords, startProcess, stopProcess } from './processes.js';
 import { down } from './down.js';
 import { ensureVkubeIdentityKubeconfig } from './identity.js';
@@ -113,5 +118,57 @@ export async function stopComponent(name: string): Promise<ProcessRecord> {
 }
 
 export async function startComponent(rec: ProcessRecord): Promise<void> {
-  await startProcess(stateDir(), rec.name, rec.binary, rec.args);
+  await startProcess(stateDir(), rec.name, rec.binary, rec.args, rec.env);
+}
+
+/** What tests need of the cluster's real node: where it is and where it pulls from. */
+export interface RealNodeHandle {
+  name: string;
+  region: string;
+  /** The node's address: pods' hostIP, where host ports answer. */
+  ip: string;
+  /** The local registry, `127.0.0.1:<port>`. */
+  registry: string;
+  layout: RealNodeLayout;
+}
+
+/**
+ * The running local cluster's real node, or undefined when its config has none (a
+ * test then skips, saying why). Reads the state `cluster:up` wrote.
+ */
+export async function realNode(): Promise<RealNodeHandle | undefined> {
+  const state = stateDir();
+  const saved = await readFile(join(state, 'cluster.json'), 'utf8')
+    .then((t) => JSON.parse(t) as { ports: Ports; realNode?: { name: string; region: string } | null })
+    .catch(() => undefined);
+  if (!saved?.realNode) return undefined;
+  const layout = await realNodeOf(state, saved.realNode);
+  if (!layout) return undefined;
+  return { name: layout.name, region: layout.region, ip: layout.ip, registry: registryHost(saved.ports.registry), layout };
+}
+
+/** Files and run settings of a test image, on top of the local cluster's busybox. */
+export interface TestImageSpec {
+  files?: Record<string, string>;
+  config?: ImageRunConfig;
+}
+
+let busyboxLayer: Promise<TarEntry[]> | undefined;
+
+/**
+ * Builds a real image — Debian's static busybox plus the given files (executable when
+ * they start with `#!`) — and pushes it to the local registry. Returns the reference
+ * to deploy and the manifest digest the node will report in the container's imageID.
+ */
+export async function pushTestImage(registry: string, repository: string, tag: string, spec: TestImageSpec = {}): Promise<{ image: string; digest: string }> {
+  busyboxLayer ??= busyboxFiles();
+  const files = Object.entries(spec.files ?? {});
+  const dirs = [...new Set(files.flatMap(([path]) => path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))];
+  const appLayer: TarEntry[] = [
+    ...dirs.map((path): TarEntry => ({ type: 'dir', path })),
+    ...files.map(([path, content]): TarEntry => ({ type: 'file', path, content, mode: content.startsWith('#!') ? 0o755 : 0o644 })),
+  ];
+  const image = buildImage([await busyboxLayer, appLayer], { Cmd: ['sh'], Env: [BUSYBOX_PATH_ENV], ...spec.config });
+  const digest = await pushBuiltImage(`http://${registry}`, repository, tag, image);
+  return { image: `${registry}/${repository}:${tag}`, digest };
 }

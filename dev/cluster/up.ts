@@ -1,22 +1,25 @@
 /**
  * `npm run cluster:up`: builds what is missing, then starts etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler and kwok on loopback, creates the fake
- * nodes, and waits until the API is ready and every node is Ready.
+ * nodes, brings up the real node (the local registry, containerd, kubelet and the
+ * local-path provisioner) when the config has a real region, and waits until the API
+ * is ready and every node is Ready.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from './build.js';
-import { fakeNodes, kubeconfigPath, loadClusterConfig, type Ports, portEnv, ports as portsFromEnv, stateDir } from './config.js';
+import { type ClusterConfig, expectedProcesses, fakeNodes, kubeconfigPath, loadClusterConfig, type Ports, portEnv, ports as portsFromEnv, realNodeRegion, stateDir } from './config.js';
 import { applyCrds, applyGuard, applyManifests, GiveUp, kubeClient, probe, readyNodes, syncNodes, until } from './kube.js';
 import { writeKwokConfig } from './kwok-config.js';
 import { adminKubeconfig, ensurePki, type Pki } from './pki.js';
-import { isAlive, logPath, portIsFree, type ProcessRecord, readRecords, startProcess, stopProcess } from './processes.js';
+import { isAlive, logPath, portIsFree, type ProcessRecord, readRecords, startProcess } from './processes.js';
+import { down } from './down.js';
+import { registryHost, startLocalRegistry } from './local-registry.js';
+import { startRealNode } from './real-node/node.js';
 import { ClusterError, formatDuration } from './util.js';
 import { binaryPath, components, kwokCrds } from './versions.js';
 
-/** Start order; `cluster:down` stops in reverse. */
-export const PROCESS_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server'] as const;
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const POD_CIDR = '10.244.0.0/16';
@@ -33,18 +36,20 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   const state = stateDir();
   const config = loadClusterConfig();
   const nodes = fakeNodes(config);
+  const realNode = realNodeRegion(config);
+  const nodeCount = nodes.length + (realNode ? 1 : 0);
   const ports = portsFromEnv();
 
   const records = await readRecords(state);
   if (records.length > 0) {
-    if (await isHealthy(state, records, nodes.length)) {
+    if (await isHealthy(state, records, config, nodeCount)) {
       // A cluster started before the guard (or before its last change) gets it now.
       await applyGuard(kubeClient(kubeconfigPath()));
       log(`the local cluster is already up and healthy; kubeconfig: ${kubeconfigPath()}`);
       return { kubeconfig: kubeconfigPath(), alreadyUp: true, ms: Date.now() - started };
     }
     log('the local cluster is partly running: restarting it (its data is kept)');
-    for (const rec of [...records].reverse()) await stopProcess(state, rec);
+    await down({ keep: true, log: () => {} });
   }
 
   await build({ quiet: true });
@@ -76,11 +81,28 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   const kwokDir = components().find((c) => c.name === 'kwok')!.dir;
   await step('kwok CRDs established', () => applyCrds(kc, kwokCrds.map((f) => join(kwokDir, f))));
   await step('nodes created', () => syncNodes(kc, config, nodes));
+  if (realNode) {
+    const registry = await startLocalRegistry(state, ports.registry);
+    await step(`local registry http://${registryHost(ports.registry)}`, () =>
+      waitFor(registry, () => probe(`http://${registryHost(ports.registry)}/v2/`).then((r) => r.status === 200), 30_000, 'the local registry'),
+    );
+    await startRealNode({
+      state,
+      node: realNode,
+      regionLabel: config.regionLabel,
+      pki,
+      kubeconfig,
+      apiserverUrl: `https://127.0.0.1:${ports.apiserver}`,
+      registryHost: registryHost(ports.registry),
+      step,
+      waitFor,
+    });
+  }
   const kwokConfig = await writeKwokConfig({ state, cidr: POD_CIDR });
   const kwok = await startProcess(state, 'kwok', binaryPath('kwok'), kwokArgs(pki, kubeconfig, kwokConfig, ports));
 
-  await step(`${nodes.length} nodes Ready`, () =>
-    waitFor(kwok, async () => (await readyNodes(kc)).ready.length === nodes.length, 60_000, 'the fake nodes to become Ready'),
+  await step(`${nodeCount} nodes Ready`, () =>
+    waitFor(kwok, async () => (await readyNodes(kc)).ready.length === nodeCount, 60_000, 'every node to become Ready'),
   );
   await step('controller-manager and scheduler healthy', async () => {
     await waitFor(kcm, () => probe(`https://127.0.0.1:${ports.controllerManager}/healthz`).then((r) => r.status === 200), 60_000, 'kube-controller-manager /healthz');
@@ -95,16 +117,19 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
     await registerMetricsApi(kc, ports.metricsServer);
   });
 
-  await writeFile(join(state, 'cluster.json'), JSON.stringify({ ports, nodes: nodes.map((n) => n.name), startedAt: new Date().toISOString() }, null, 2));
+  await writeFile(
+    join(state, 'cluster.json'),
+    JSON.stringify({ ports, nodes: [...nodes.map((n) => n.name), ...(realNode ? [realNode.name] : [])], realNode: realNode ?? null, startedAt: new Date().toISOString() }, null, 2),
+  );
   const ms = Date.now() - started;
-  log(`the local cluster is up in ${formatDuration(ms)}: ${nodes.length} nodes in ${config.regions.map((r) => r.name).join(', ')}`);
+  log(`the local cluster is up in ${formatDuration(ms)}: ${nodeCount} nodes in ${config.regions.map((r) => r.name).join(', ')}`);
   log(`kubeconfig: ${kubeconfig}`);
   return { kubeconfig, alreadyUp: false, ms };
 }
 
-/** Every recorded process alive, the API ready and every node Ready. */
-export async function isHealthy(state: string, records: ProcessRecord[], nodeCount: number): Promise<boolean> {
-  if (!PROCESS_ORDER.every((name) => records.some((r) => r.name === name && isAlive(r)))) return false;
+/** Every process of the config alive, the API ready and every node Ready. */
+export async function isHealthy(state: string, records: ProcessRecord[], config: ClusterConfig, nodeCount: number): Promise<boolean> {
+  if (!expectedProcesses(config).every((name) => records.some((r) => r.name === name && isAlive(r)))) return false;
   if (!existsSync(kubeconfigPath())) return false;
   try {
     const saved = JSON.parse(await readFile(join(state, 'cluster.json'), 'utf8')) as { ports: Ports };
@@ -161,7 +186,7 @@ function metricsServerArgs(state: string, pki: Pki, kubeconfig: string, p: Ports
     // kwok's kubelet server has the admin certificate, not one issued for each node.
     '--kubelet-insecure-tls',
     '--kubelet-use-node-status-port',
-    '--kubelet-preferred-address-types=Hostname',
+    '--kubelet-preferred-address-types=InternalDNS,InternalIP',
     '--metric-resolution=10s',
     '--kubelet-request-timeout=5s',
   ];
@@ -240,8 +265,12 @@ function apiserverArgs(state: string, pki: Pki, p: Ports): string[] {
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${pki.proxyCert}`,
     `--proxy-client-key-file=${pki.proxyKey}`,
-    // kwok serves the kubelet API with a certificate we do not ask the apiserver to verify.
-    '--kubelet-preferred-address-types=Hostname',
+    // Kubelets: kwok's server for the fake nodes (their InternalDNS is localhost; their
+    // InternalIP is made up and never dialled), the real kubelet at its InternalIP.
+    // The apiserver presents the admin certificate and does not verify theirs.
+    '--kubelet-preferred-address-types=InternalDNS,InternalIP',
+    `--kubelet-client-certificate=${pki.adminCert}`,
+    `--kubelet-client-key=${pki.adminKey}`,
     // Benchmarks drive thousands of requests; do not let flow control shape them.
     '--max-requests-inflight=0',
     '--max-mutating-requests-inflight=0',
@@ -288,7 +317,9 @@ function kwokArgs(pki: Pki, kubeconfig: string, kwokConfig: string, p: Ports): s
   return [
     `--kubeconfig=${kubeconfig}`,
     `--config=${kwokConfig}`,
-    '--manage-all-nodes=true',
+    // The fake nodes only: the real node has a kubelet of its own.
+    '--manage-all-nodes=false',
+    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     // The apiserver reaches every node's "kubelet" (kwok's server) at this name and port.
     '--node-name=localhost',
     `--node-port=${p.kwok}`,

@@ -9,7 +9,7 @@
  * never answers, a port nobody listens on).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,9 +17,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { freeLoopbackPort } from '../free-port.js';
 import { spawnWatchdog } from '../watchdog.js';
+import { buildImage, type Descriptor, OCI_INDEX, OCI_MANIFEST, pushBuiltImage, RegistryApi } from './oci-image.js';
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry';
 const REGISTRY_SERVICE = 'vkube-test-registry';
@@ -28,10 +28,6 @@ const TOKEN_LIFETIME_SECONDS = 300;
 const STARTUP_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 const execFileAsync = promisify(execFile);
 const INSTALL_HINT = 'run scripts/install-system-deps.sh (Debian packages docker-registry, apache2-utils, openssl)';
@@ -415,13 +411,6 @@ async function pushAuthorization(
   return undefined;
 }
 
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { architecture: string; os: string };
-}
-
 async function pushImage(
   baseUrl: string,
   repository: string,
@@ -429,111 +418,18 @@ async function pushImage(
   opts: PushOptions,
   authorization: string | undefined,
 ): Promise<{ digest: string }> {
-  const api = new RegistryApi(baseUrl, repository, authorization);
-  if (!opts.index) {
-    const manifest = await pushPlatformImage(api, `${repository}:${tag}`, 'amd64');
-    return { digest: await api.putManifest(tag, OCI_MANIFEST, manifest.bytes) };
-  }
+  // Unique content per push, so two pushes never share digests by accident.
+  const platformImage = (architecture: string) =>
+    buildImage([[{ type: 'file', path: 'hello.txt', content: `${repository}:${tag} linux/${architecture} ${randomUUID()}\n` }]], { Cmd: ['/bin/sh'] }, architecture);
+  if (!opts.index) return { digest: await pushBuiltImage(baseUrl, repository, tag, platformImage('amd64'), authorization) };
   const manifests: Descriptor[] = [];
   for (const architecture of ['amd64', 'arm64']) {
-    const manifest = await pushPlatformImage(api, `${repository}:${tag}`, architecture);
-    const digest = await api.putManifest(sha256Digest(manifest.bytes), OCI_MANIFEST, manifest.bytes);
-    manifests.push({ mediaType: OCI_MANIFEST, digest, size: manifest.bytes.length, platform: { architecture, os: 'linux' } });
+    const image = platformImage(architecture);
+    const digest = await pushBuiltImage(baseUrl, repository, image.digest, image, authorization);
+    manifests.push({ mediaType: OCI_MANIFEST, digest, size: image.manifest.length, platform: { architecture, os: 'linux' } });
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
-  return { digest: await api.putManifest(tag, OCI_INDEX, index) };
-}
-
-/** Uploads a config and one layer, and returns (without pushing) the image manifest that names them. */
-async function pushPlatformImage(api: RegistryApi, name: string, architecture: string): Promise<{ bytes: Buffer }> {
-  // Unique content per push, so two pushes never share digests by accident.
-  const tar = tarWithOneFile('hello.txt', `${name} linux/${architecture} ${randomUUID()}\n`);
-  const layer = gzipSync(tar);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture,
-      os: 'linux',
-      config: { Cmd: ['/bin/sh'] },
-      rootfs: { type: 'layers', diff_ids: [sha256Digest(tar)] },
-      history: [{ created_by: 'vkube dev/registry/testing.ts' }],
-    }),
-  );
-  const configDescriptor: Descriptor = { mediaType: OCI_CONFIG, digest: await api.uploadBlob(config), size: config.length };
-  const layerDescriptor: Descriptor = { mediaType: OCI_LAYER, digest: await api.uploadBlob(layer), size: layer.length };
-  const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDescriptor, layers: [layerDescriptor] };
-  return { bytes: Buffer.from(JSON.stringify(manifest)) };
-}
-
-class RegistryApi {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly repository: string,
-    private readonly authorization: string | undefined,
-  ) {}
-
-  /** Blob upload as `docker push` does it: POST opens an upload session, PUT with ?digest= completes it. */
-  async uploadBlob(data: Buffer): Promise<string> {
-    const digest = sha256Digest(data);
-    const opened = await this.call('POST', `${this.baseUrl}/v2/${this.repository}/blobs/uploads/`, undefined, {});
-    await this.expect(opened, 202, 'open a blob upload');
-    const location = opened.headers.get('location');
-    if (!location) throw new Error('the registry opened a blob upload without a Location');
-    const target = new URL(location, this.baseUrl);
-    target.searchParams.set('digest', digest);
-    const completed = await this.call('PUT', target.toString(), data, { 'Content-Type': 'application/octet-stream' });
-    await this.expect(completed, 201, `upload blob ${digest}`);
-    return digest;
-  }
-
-  async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<string> {
-    const response = await this.call('PUT', `${this.baseUrl}/v2/${this.repository}/manifests/${reference}`, bytes, { 'Content-Type': mediaType });
-    await this.expect(response, 201, `put manifest ${this.repository}:${reference}`);
-    const digest = sha256Digest(bytes);
-    const reported = response.headers.get('docker-content-digest');
-    if (reported !== digest) throw new Error(`the registry stored manifest ${digest} as ${reported ?? 'no digest'}`);
-    return digest;
-  }
-
-  private call(method: string, url: string, body: Buffer | undefined, headers: Record<string, string>): Promise<Response> {
-    const allHeaders: Record<string, string> = { ...headers };
-    if (this.authorization) allHeaders.Authorization = this.authorization;
-    return fetch(url, { method, headers: allHeaders, ...(body ? { body } : {}), signal: AbortSignal.timeout(10_000) });
-  }
-
-  private async expect(response: Response, status: number, what: string): Promise<void> {
-    if (response.status === status) {
-      await response.body?.cancel();
-      return;
-    }
-    throw new Error(`cannot ${what}: HTTP ${response.status} ${await response.text().catch(() => '')}`);
-  }
-}
-
-/** A ustar archive holding one regular file: enough for a layer nobody unpacks. */
-function tarWithOneFile(name: string, content: string): Buffer {
-  const data = Buffer.from(content);
-  const header = Buffer.alloc(512);
-  const field = (offset: number, length: number, value: string) => header.write(value.slice(0, length), offset, length, 'ascii');
-  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
-  field(0, 100, name);
-  field(100, 8, octal(0o644, 8));
-  field(108, 8, octal(0, 8));
-  field(116, 8, octal(0, 8));
-  field(124, 12, octal(data.length, 12));
-  field(136, 12, octal(Math.floor(Date.now() / 1000), 12));
-  field(148, 8, '        '); // the checksum is computed with its own field as spaces
-  field(156, 1, '0');
-  field(257, 6, 'ustar\0');
-  field(263, 2, '00');
-  let checksum = 0;
-  for (const byte of header) checksum += byte;
-  field(148, 8, `${checksum.toString(8).padStart(6, '0')}\0 `);
-  const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-  return Buffer.concat([header, data, padding, Buffer.alloc(1024)]);
-}
-
-function sha256Digest(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return { digest: await new RegistryApi(baseUrl, repository, authorization).putManifest(tag, OCI_INDEX, index) };
 }
 
 // ---------------------------------------------------------------------------
