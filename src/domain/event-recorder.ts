@@ -83,7 +83,8 @@ export class EventRecorder {
         pod: pod.metadata.name,
         container: c.name,
         restartCount: c.restartCount,
-        lastReason: c.state?.waiting?.reason ?? last?.reason ?? '',
+        // Why it restarted (OOMKilled, Error) says more than the state it waits in (CrashLoopBackOff).
+        lastReason: last?.reason ?? c.state?.waiting?.reason ?? '',
         lastExitCode: last?.exitCode ?? null,
         updatedAt: Math.floor(Date.now() / 1000),
       });
