@@ -33,7 +33,7 @@ export interface ReconcilerDeps {
   domains: DomainStore;
   notices: NoticeStore;
   cluster: ClusterGateway;
-  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress'>;
+  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass'>;
   clock: Clock;
   credentials: CredentialBox;
   /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
@@ -227,6 +227,7 @@ export class Reconciler {
       regionLabel: config.regionLabel,
       replicas,
       persistStorage: persistsStorage(order),
+      storageClass: config.storageClass,
       domains: await this.deps.domains.domainsOf(order.id),
       ingress: config.ingress,
     });

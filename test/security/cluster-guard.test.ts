@@ -69,6 +69,7 @@ function orderObjects(orderId: string, opts: { persistStorage?: boolean } = {}):
     regionLabel: config.regionLabel,
     replicas: 1,
     persistStorage: opts.persistStorage ?? false,
+    storageClass: config.storageClass,
     domains: [{ domain: `guard-${suffix}.example.com`, orderId, containerPort: 8080, https: true }],
     ingress: config.ingress,
   });
