@@ -19,6 +19,7 @@ import type { DeploySpec } from './deploy-spec.js';
 import { UnavailableError } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
+  DATA_CLAIM,
   DEPLOYMENT_NAME,
   ORDER_LABEL,
   RESTART_ANNOTATION,
@@ -227,7 +228,9 @@ export class Reconciler {
       regionLabel: config.regionLabel,
       replicas,
       persistStorage: persistsStorage(order),
-      storageClass: config.storageClass,
+      // A claim's class is fixed once it exists (Kubernetes refuses the change): one made
+      // before the provider changed VKUBE_STORAGE_CLASS keeps its own.
+      storageClass: cluster.persistentVolumeClaim(ns, DATA_CLAIM)?.spec?.storageClassName ?? config.storageClass,
       domains: await this.deps.domains.domainsOf(order.id),
       ingress: config.ingress,
     });
