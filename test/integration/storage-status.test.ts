@@ -119,6 +119,19 @@ describe('VKUBE_STORAGE_CLASS names a class the cluster does not have', { timeou
     assert.equal(e.type, 'Warning');
     assert.match(e.message, new RegExp(MISSING_CLASS));
   });
+
+  it('an update after the setting changed keeps the class the claim has (Kubernetes refuses to change it)', async () => {
+    // As after a restart with another VKUBE_STORAGE_CLASS: the reconciler reads this same config object.
+    t.config.storageClass = `${MISSING_CLASS}-renamed`;
+    try {
+      const res = await t.tenant(order.secret).post('/api/v1/k8s/deployment/update', { containers: [{ ...withVolume.containers[0], envs: [{ name: 'K', value: 'V' }] }] });
+      assert.equal(res.statusCode, 200, res.body);
+    } finally {
+      t.config.storageClass = MISSING_CLASS;
+    }
+    const claim = await kube.get<{ spec: { storageClassName?: string } }>(objectPath('PersistentVolumeClaim', DATA_CLAIM, namespaceOf(order.id)));
+    assert.equal(claim.spec.storageClassName, MISSING_CLASS);
+  });
 });
 
 describe('no class set, and no default class in the cluster', { timeout: 120_000 }, () => {
