@@ -61,6 +61,8 @@ export interface Config {
     /** cert-manager ClusterIssuer that signs certificates for HTTPS domains. */
     tlsIssuer: string;
   };
+  /** StorageClass of an order's volume claim; undefined: the cluster's default class. */
+  storageClass: string | undefined;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   /** Largest request head (all headers), in bytes. */
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       className: get.string('VKUBE_INGRESS_CLASS', 'ingressClass', 'nginx'),
       tlsIssuer: get.string('VKUBE_TLS_ISSUER', 'tlsIssuer', 'letsencrypt'),
     },
+    storageClass: get.optionalString('VKUBE_STORAGE_CLASS', 'storageClass'),
     bodyLimit: get.int('VKUBE_BODY_LIMIT', 'bodyLimit', 1024 * 1024, 1024, 64 * 1024 * 1024),
     headerLimit: get.int('VKUBE_HEADER_LIMIT', 'headerLimit', 16 * 1024, 1024, 256 * 1024),
     limits: {
@@ -166,6 +169,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(config.regionLabel)) {
     throw new ConfigError(`VKUBE_REGION_LABEL=${config.regionLabel}: not a Kubernetes label key`);
   }
+  if (config.storageClass !== undefined && !isDns1123Subdomain(config.storageClass)) {
+    // Kubernetes would refuse the claim at apply time, order after order; refuse it here instead.
+    throw new ConfigError(`VKUBE_STORAGE_CLASS=${config.storageClass}: not a StorageClass name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', at most 253)`);
+  }
   if (config.secretKey !== undefined && Buffer.byteLength(config.secretKey, 'utf8') < 32) {
     // It keys the secret hashes and seals registry passwords: a short one would be guessable.
     throw new ConfigError('VKUBE_SECRET_KEY: must be at least 32 bytes (e.g. openssl rand -hex 32)');
@@ -174,6 +181,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError('VKUBE_ADMIN_TOKEN: must be at least 16 characters');
   }
   return config;
+}
+
+/** A Kubernetes object name such as a StorageClass's: lower-case alphanumeric labels joined by '.', at most 253 characters. */
+function isDns1123Subdomain(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name);
 }
 
 /**

@@ -93,6 +93,14 @@ export interface Domain {
   isHttps: boolean;
 }
 
+/** The order's persistent volume, as `GET /k8s/pod/status` reports it (only when the pod mounts one). */
+export interface Storage {
+  /** Pending, Bound or Lost. */
+  phase: string;
+  /** What is going on, in plain words (the server writes it for customers). */
+  message: string;
+}
+
 export interface Pod {
   name: string;
   phase: string;
@@ -106,6 +114,8 @@ export interface Pod {
   /** The pod's reason/message when Kubernetes gives one (e.g. Evicted). */
   reason: string;
   message: string;
+  /** Its persistent volume; null when it has none. */
+  storage: Storage | null;
 }
 
 export function readPod(raw: Record<string, unknown>): Pod {
@@ -140,6 +150,7 @@ export function readPod(raw: Record<string, unknown>): Pod {
     domains,
     reason: str(status.reason),
     message: str(status.message),
+    storage: isRecord(raw.storage) ? { phase: str(raw.storage.phase) || 'Pending', message: str(raw.storage.message) } : null,
   };
 }
 

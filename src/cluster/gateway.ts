@@ -73,7 +73,14 @@ export interface EventJson {
   firstTimestamp?: string | null;
   lastTimestamp?: string | null;
   eventTime?: string | null;
-  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  involvedObject?: { kind?: string; name?: string; namespace?: string; uid?: string };
+}
+
+/** A PersistentVolumeClaim as the API returns it (fields V-Kube reads are typed; the rest passes through). */
+export interface PersistentVolumeClaimJson {
+  metadata: ObjectMeta;
+  spec?: { storageClassName?: string | null; volumeName?: string; [field: string]: unknown };
+  status?: { phase?: string; capacity?: Record<string, string>; [field: string]: unknown };
 }
 
 /** metrics.k8s.io PodMetrics. */
@@ -140,6 +147,14 @@ export interface ClusterGateway {
   hostPortsInRegion(region: string, ports?: number[]): HostPortUse[] | undefined;
   podsInNamespace(namespace: string): PodJson[];
   deployment(namespace: string, name: string): DeploymentJson | undefined;
+  /** A volume claim in one of V-Kube's namespaces (undefined when it does not exist or is not V-Kube's). */
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimJson | undefined;
+  /**
+   * The events Kubernetes currently holds about that claim (provisioning, binding), in no
+   * particular order; those of an earlier claim of the same name are left out once the
+   * claim is known.
+   */
+  claimEvents(namespace: string, name: string): EventJson[];
   /** Namespaces carrying V-Kube's managed-by label. */
   managedNamespaces(): NamespaceJson[];
   /** One of them by name (undefined when it does not exist or is not V-Kube's). */

@@ -1,6 +1,6 @@
 /**
  * ClusterGateway on a real Kubernetes API: watch caches for nodes, pods, V-Kube's
- * namespaces, deployments and events; server-side apply for writes. Kubernetes errors
+ * namespaces, deployments, volume claims and events; server-side apply for writes. Kubernetes errors
  * become domain errors here, naming the cluster: unreachable or 5xx → UnavailableError,
  * 404 → NotFoundError, 409 → ConflictError.
  */
@@ -17,6 +17,7 @@ import type {
   KubeManifest,
   LogOptions,
   NamespaceJson,
+  PersistentVolumeClaimJson,
   PodJson,
   PodMetricsJson,
 } from './gateway.js';
@@ -28,6 +29,7 @@ import { WatchCache } from './watch-cache.js';
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=vkube';
 const FIELD_MANAGER = 'vkube';
 const PRUNED_KINDS = ['Secret', 'ConfigMap', 'Service', 'Ingress'] as const;
+const NAMESPACE_PREFIX = 'vkube-';
 
 interface NodeJson {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -48,6 +50,7 @@ export class KubernetesGateway implements ClusterGateway {
   private readonly pods: WatchCache<PodJson>;
   private readonly namespaces: WatchCache<NamespaceJson>;
   private readonly deployments: WatchCache<DeploymentJson>;
+  private readonly claims: WatchCache<PersistentVolumeClaimJson>;
   private readonly events: WatchCache<EventJson>;
   private readonly listeners = new Set<(change: ClusterChange) => void>();
 
@@ -104,21 +107,35 @@ export class KubernetesGateway implements ClusterGateway {
       onSync: resync,
       log,
     });
-    // Events are streamed, not kept: those of V-Kube's namespaces go to the event recorder.
+    // The order's volume claim, for why its pod waits (GET /k8s/pod/status) and the class
+    // it was made with. A cache of its own, not derived from events: only the claim
+    // says its phase (a claim bound to an existing volume raises no event at all), and
+    // an event about it is gone after an hour while the claim may wait for days.
+    // Label-selected like the deployments: V-Kube never sees other workloads' claims.
+    this.claims = new WatchCache<PersistentVolumeClaimJson>({
+      http: this.http,
+      path: '/api/v1/persistentvolumeclaims',
+      labelSelector: MANAGED_SELECTOR,
+      log,
+    });
+    // Events are streamed: those of V-Kube's namespaces go to the event recorder. Only
+    // those about V-Kube's volume claims are also kept (Kubernetes drops them after an
+    // hour, and so does this cache): they say why a claim waits.
     this.events = new WatchCache<EventJson>({
       http: this.http,
       path: '/api/v1/events',
-      retain: () => false,
+      retain: isVkubeClaimEvent,
+      indexes: { claim: (e) => (isVkubeClaimEvent(e) ? [`${e.metadata.namespace}/${e.involvedObject?.name}`] : []) },
       emitOnList: true,
       onChange: (type, event) => {
-        if (event.metadata.namespace?.startsWith('vkube-')) emit({ kind: 'event', type, event });
+        if (event.metadata.namespace?.startsWith(NAMESPACE_PREFIX)) emit({ kind: 'event', type, event });
       },
       log,
     });
   }
 
   private get caches(): Array<WatchCache<never>> {
-    return [this.nodes, this.pods, this.namespaces, this.deployments, this.events] as unknown as Array<WatchCache<never>>;
+    return [this.nodes, this.pods, this.namespaces, this.deployments, this.claims, this.events] as unknown as Array<WatchCache<never>>;
   }
 
   start(): void {
@@ -136,7 +153,7 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   health(): ClusterHealth {
-    const named = { nodes: this.nodes, pods: this.pods, namespaces: this.namespaces, deployments: this.deployments, events: this.events };
+    const named = { nodes: this.nodes, pods: this.pods, namespaces: this.namespaces, deployments: this.deployments, claims: this.claims, events: this.events };
     const synced = Object.values(named).every((c) => c.synced);
     const broken = Object.entries(named).filter(([, c]) => !c.live);
     if (broken.length === 0) return { reachable: true, synced };
@@ -145,7 +162,7 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   cacheSizes(): Record<string, number> {
-    return { nodes: this.nodes.size, pods: this.pods.size, namespaces: this.namespaces.size, deployments: this.deployments.size };
+    return { nodes: this.nodes.size, pods: this.pods.size, namespaces: this.namespaces.size, deployments: this.deployments.size, claims: this.claims.size, claimEvents: this.events.size };
   }
 
   /** Reads need the node and pod caches synced and live. */
@@ -215,6 +232,16 @@ export class KubernetesGateway implements ClusterGateway {
 
   deployment(namespace: string, name: string): DeploymentJson | undefined {
     return this.deployments.get(namespace, name);
+  }
+
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimJson | undefined {
+    return this.claims.get(namespace, name);
+  }
+
+  claimEvents(namespace: string, name: string): EventJson[] {
+    const uid = this.claims.get(namespace, name)?.metadata.uid;
+    const events = this.events.byIndex('claim', `${namespace}/${name}`);
+    return uid ? events.filter((e) => !e.involvedObject?.uid || e.involvedObject.uid === uid) : events;
   }
 
   managedNamespaces(): NamespaceJson[] {
@@ -317,6 +344,10 @@ function slimForeignPod(p: PodJson): PodJson {
     },
     status: { phase: p.status?.phase },
   } as PodJson;
+}
+
+function isVkubeClaimEvent(e: EventJson): boolean {
+  return e.involvedObject?.kind === 'PersistentVolumeClaim' && (e.metadata.namespace?.startsWith(NAMESPACE_PREFIX) ?? false);
 }
 
 function parseQuantityBytes(q: string | undefined): number {

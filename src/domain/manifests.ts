@@ -36,6 +36,12 @@ export interface WorkloadInput {
   /** 1 to run, 0 when the customer stopped the service. */
   replicas: 0 | 1;
   persistStorage: boolean;
+  /**
+   * StorageClass of the order's volume claim; undefined leaves `storageClassName` out, so
+   * the cluster's default class is used. The reconciler passes the class an existing
+   * claim already has: Kubernetes refuses to change it.
+   */
+  storageClass: string | undefined;
   /** Custom domains routed to the workload through Ingress objects. */
   domains: DomainClaim[];
   ingress: { className: string; tlsIssuer: string };
@@ -151,7 +157,11 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: meta(DATA_CLAIM),
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: formatBytes(order.units * units.storageBytes) } } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        ...(input.storageClass !== undefined ? { storageClassName: input.storageClass } : {}),
+        resources: { requests: { storage: formatBytes(order.units * units.storageBytes) } },
+      },
     });
   }
 

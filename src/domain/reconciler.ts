@@ -19,6 +19,7 @@ import type { DeploySpec } from './deploy-spec.js';
 import { UnavailableError } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
+  DATA_CLAIM,
   DEPLOYMENT_NAME,
   ORDER_LABEL,
   RESTART_ANNOTATION,
@@ -33,7 +34,7 @@ export interface ReconcilerDeps {
   domains: DomainStore;
   notices: NoticeStore;
   cluster: ClusterGateway;
-  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress'>;
+  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass'>;
   clock: Clock;
   credentials: CredentialBox;
   /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
@@ -227,6 +228,9 @@ export class Reconciler {
       regionLabel: config.regionLabel,
       replicas,
       persistStorage: persistsStorage(order),
+      // A claim's class is fixed once it exists (Kubernetes refuses the change): one made
+      // before the provider changed VKUBE_STORAGE_CLASS keeps its own.
+      storageClass: cluster.persistentVolumeClaim(ns, DATA_CLAIM)?.spec?.storageClassName ?? config.storageClass,
       domains: await this.deps.domains.domainsOf(order.id),
       ingress: config.ingress,
     });

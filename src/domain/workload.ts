@@ -11,16 +11,20 @@ import { assertActive } from './deploy.js';
 import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import type { Reconciler } from './reconciler.js';
+import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
 
 export interface PodStatusView {
   name: string;
   podStatus: unknown;
   podSpec: unknown;
   annotations: Record<string, string>;
+  /** The pod's volume claim and why it is not ready, when the pod mounts one. */
+  storage?: StorageStatusView;
 }
 
 export class WorkloadService {
-  private readonly statusViews = new WeakMap<PodJson, PodStatusView>();
+  /** Each pod's view, with the versions of the claim and events its storage part was made from. */
+  private readonly statusViews = new WeakMap<PodJson, { view: PodStatusView; storageVersion: string }>();
 
   constructor(
     private readonly cluster: ClusterGateway,
@@ -41,17 +45,27 @@ export class WorkloadService {
   }
 
   /**
-   * The live pod's view; the same object for as long as the pod is unchanged (the watch
-   * cache replaces a pod's object on every change), so the HTTP layer serializes it once
-   * per change. Callers must not modify it.
+   * The live pod's view; the same object for as long as the pod, its claim and the
+   * claim's events are unchanged (the watch caches replace an object on every change), so
+   * the HTTP layer serializes it once per change. Callers must not modify it.
    */
   status(order: OrderRecord): PodStatusView {
     const pod = this.currentPod(order);
-    let view = this.statusViews.get(pod);
-    if (!view) {
-      view = { name: pod.metadata.name, podStatus: pod.status ?? {}, podSpec: pod.spec, annotations: pod.metadata.annotations ?? {} };
-      this.statusViews.set(pod, view);
-    }
+    const claimName = claimMountedBy(pod);
+    const ns = pod.metadata.namespace ?? namespaceOf(order.id);
+    const claim = claimName ? this.cluster.persistentVolumeClaim(ns, claimName) : undefined;
+    const events = claimName ? this.cluster.claimEvents(ns, claimName) : [];
+    const storageVersion = claimName ? [claim?.metadata.resourceVersion ?? '', ...events.map((e) => e.metadata.resourceVersion ?? '').sort()].join(',') : '';
+    const cached = this.statusViews.get(pod);
+    if (cached?.storageVersion === storageVersion) return cached.view;
+    const view: PodStatusView = {
+      name: pod.metadata.name,
+      podStatus: pod.status ?? {},
+      podSpec: pod.spec,
+      annotations: pod.metadata.annotations ?? {},
+      ...(claimName ? { storage: describeStorage(claimName, claim, events, pod) } : {}),
+    };
+    this.statusViews.set(pod, { view, storageVersion });
     return view;
   }
 

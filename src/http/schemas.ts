@@ -93,12 +93,37 @@ export const DeployResult = Type.Object(
   { $id: 'DeployResult' },
 );
 
+export const StorageStatus = Type.Object(
+  {
+    claim: Type.String({ description: "the volume claim's name in the order's namespace (\"data\")" }),
+    phase: Type.Union([Type.Literal('Pending'), Type.Literal('Bound'), Type.Literal('Lost')], {
+      description: "the claim's phase as Kubernetes reports it; Pending too while the claim does not exist yet",
+    }),
+    message: Type.String({ description: 'what is going on, in plain words for the customer, e.g. why the volume cannot be created' }),
+    reason: Type.Optional(Type.String({ description: "Kubernetes' reason the message was drawn from: an event about the claim (ProvisioningFailed, FailedBinding, ExternalProvisioning, WaitForFirstConsumer, …) or the pod's scheduling condition (Unschedulable)" })),
+    detail: Type.Optional(Type.String({ description: "Kubernetes' own words for it (the event's or the scheduler's message)" })),
+  },
+  {
+    description: "The order's persistent volume (persistStorage), present only when the pod mounts one",
+    examples: [
+      {
+        claim: 'data',
+        phase: 'Pending',
+        message: 'Your storage volume cannot be created: the cluster has no storage class named "fast-ssd". Your provider has to create it or change V-Kube\'s storage class; your container waits until then.',
+        reason: 'ProvisioningFailed',
+        detail: 'storageclass.storage.k8s.io "fast-ssd" not found',
+      },
+    ],
+  },
+);
+
 export const PodStatus = Type.Object(
   {
     name: Type.String(),
     podStatus: Type.Object({}, { additionalProperties: true, description: "the Pod's status as Kubernetes returns it" }),
     podSpec: Type.Object({}, { additionalProperties: true, description: "the Pod's spec as Kubernetes returns it" }),
     annotations: Type.Record(Type.String(), Type.String()),
+    storage: Type.Optional(StorageStatus),
   },
   { $id: 'PodStatus', additionalProperties: true },
 );

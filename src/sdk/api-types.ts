@@ -1362,7 +1362,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The pods' events and restart counts, newest first, kept after Kubernetes drops them */
+        /** The events of the order's pods and volume claim, and restart counts, newest first, kept after Kubernetes drops them */
         get: {
             parameters: {
                 query?: {
@@ -1386,7 +1386,7 @@ export interface paths {
                                 count: number;
                                 firstTime: number;
                                 message: string;
-                                /** @description e.g. Pod/workload-7f9c-abcde */
+                                /** @description what it is about, e.g. Pod/workload-7f9c-abcde, or PersistentVolumeClaim/data for the volume */
                                 object: string;
                                 reason: string;
                                 /** @description unix seconds of the latest occurrence */
@@ -2523,7 +2523,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The live pod's name, status, spec and annotations, as Kubernetes reports them */
+        /**
+         * The live pod's name, status, spec and annotations, as Kubernetes reports them
+         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2551,6 +2554,28 @@ export interface paths {
                             /** @description the Pod's status as Kubernetes returns it */
                             podStatus: {
                                 [key: string]: unknown;
+                            };
+                            /**
+                             * @description The order's persistent volume (persistStorage), present only when the pod mounts one
+                             * @example {
+                             *       "claim": "data",
+                             *       "phase": "Pending",
+                             *       "message": "Your storage volume cannot be created: the cluster has no storage class named \"fast-ssd\". Your provider has to create it or change V-Kube's storage class; your container waits until then.",
+                             *       "reason": "ProvisioningFailed",
+                             *       "detail": "storageclass.storage.k8s.io \"fast-ssd\" not found"
+                             *     }
+                             */
+                            storage?: {
+                                /** @description the volume claim's name in the order's namespace ("data") */
+                                claim: string;
+                                /** @description Kubernetes' own words for it (the event's or the scheduler's message) */
+                                detail?: string;
+                                /** @description what is going on, in plain words for the customer, e.g. why the volume cannot be created */
+                                message: string;
+                                /** @description the claim's phase as Kubernetes reports it; Pending too while the claim does not exist yet */
+                                phase: "Pending" | "Bound" | "Lost";
+                                /** @description Kubernetes' reason the message was drawn from: an event about the claim (ProvisioningFailed, FailedBinding, ExternalProvisioning, WaitForFirstConsumer, …) or the pod's scheduling condition (Unschedulable) */
+                                reason?: string;
                             };
                         } & {
                             [key: string]: unknown;

@@ -85,6 +85,13 @@ describe('console: model', () => {
     assert.deepEqual(pod.ports, [{ container: 'web', containerPort: 80, hostPort: 6201, protocol: 'TCP' }]);
     assert.deepEqual(pod.containers[1], { name: 'job', image: 'busybox', ready: false, restartCount: 4, state: 'waiting', reason: 'CrashLoopBackOff', message: 'back-off 40s', since: '' });
     assert.deepEqual(pod.domains, [{ domain: 'a.example', containerPort: 80, isHttps: true }]);
+    assert.equal(pod.storage, null, 'no volume, no storage');
+  });
+
+  it("reads the pod's storage: phase and the server's plain words", () => {
+    const message = 'Your storage volume cannot be created: the cluster has no storage class named "fast-ssd".';
+    const pod = readPod({ name: 'w', podStatus: { phase: 'Pending' }, podSpec: { containers: [] }, annotations: {}, storage: { claim: 'data', phase: 'Pending', message, reason: 'ProvisioningFailed' } });
+    assert.deepEqual(pod.storage, { phase: 'Pending', message });
   });
 
   it('formats countdowns, splits image references, reads argument lines', () => {

@@ -40,6 +40,8 @@ declare function getComputedStyle(el: PageElement): { outlineStyle: string };
 const SHOTS = join(repoRoot, 'test-results', 'console');
 const REGION = 'ausrine';
 const SECRET_KEY = 'vkube.console.secret';
+/** The server's VKUBE_STORAGE_CLASS: a class the cluster does not have, so a volume claim waits, with a reason that does not depend on the cluster's default class. */
+const MISSING_STORAGE_CLASS = `vkube-e2e-missing-${Date.now().toString(36)}`;
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 /** The newest modification time under the given files and folders. */
@@ -94,8 +96,8 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
-  const newOrder = async () => {
-    const order = await server.createOrder();
+  const newOrder = async (body?: Record<string, unknown>) => {
+    const order = await server.createOrder(body);
     orders.push(order.id);
     return order;
   };
@@ -156,7 +158,8 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await ensureConsoleBuilt();
-    server = await startServerProcess();
+    // Only orders with persistent storage feel the storage class; no other test here has one.
+    server = await startServerProcess({ VKUBE_STORAGE_CLASS: MISSING_STORAGE_CLASS });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     mine = await newOrder();
     [blockedPort, ourPort] = (await freePorts(2)) as [number, number];
@@ -410,6 +413,29 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
     await page.locator('ol.events li, .message[data-tone="warn"]').first().waitFor();
     if (await page.locator('ol.events').count()) assert.match(await page.locator('ol.events').innerText(), /Scheduled|Started|SuccessfulCreate/);
     await shot(page, '14-events');
+  });
+
+  it('says in plain words why the pod waits for its storage volume', { timeout: 90_000 }, async () => {
+    const order = await newOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', persistStorage: 'Yes' } });
+    const deployed = await api('/api/v1/k8s/deployment', {
+      method: 'POST',
+      secret: order.secret,
+      body: { containers: [{ name: 'db', imageName: 'nginx:latest', resourceUnit: 1, ports: [{ containerPort: 80, protocol: 'TCP' }], mountPath: '/data' }] },
+    });
+    assert.equal(deployed.status, 200, `${JSON.stringify(deployed.body)}\n${server.output()}`);
+    const { ctx, page: p } = await newPage();
+    await signIn(p, order.secret);
+    await go(p, 'Status');
+    const note = p.getByRole('note', { name: 'Storage' });
+    await note.getByText(`the cluster has no storage class named "${MISSING_STORAGE_CLASS}"`).waitFor({ timeout: 60_000 });
+    const said = await note.innerText();
+    assert.match(said, /Your container is waiting for its storage volume\./);
+    assert.match(said, /Your provider has to create it/, 'it says who can fix it');
+    assert.doesNotMatch(said, /PersistentVolumeClaim|storageclass\.storage\.k8s\.io|ProvisioningFailed|Unschedulable/, `no Kubernetes jargon: ${said}`);
+    assert.equal(await p.locator('.badge.pod-phase').getAttribute('data-phase'), 'Pending');
+    assert.equal(await p.locator('.storage-state').innerText(), 'not ready');
+    await shot(p, '14b-status-storage-waiting');
+    await ctx.close();
   });
 
   it('fits a 375 px phone screen without horizontal scrolling', async () => {

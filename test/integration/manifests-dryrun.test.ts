@@ -59,6 +59,8 @@ describe('accepted deploy bodies make valid Kubernetes objects', () => {
           regionLabel: config.regionLabel,
           replicas: 1,
           persistStorage: units % 2 === 0,
+          // Half of the claims name a class (one need not exist for the API server to accept the claim).
+          storageClass: seed ? 'fast-ssd.example.com' : config.storageClass,
           domains: [{ domain: 'app.example.com', orderId, containerPort: spec.containers[0]!.ports.find((p) => p.protocol === 'TCP')?.containerPort ?? 80, https: true }],
           ingress: config.ingress,
         });

@@ -21,7 +21,7 @@ import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
 import { objectPath } from '../../src/cluster/resource-paths.js';
 import { loadConfig } from '../../src/config.js';
 import type { DeploySpec } from '../../src/domain/deploy-spec.js';
-import { ALLOWED_CAPABILITIES, DEPLOYMENT_NAME, MANAGED_BY, namespaceOf, workloadManifests } from '../../src/domain/manifests.js';
+import { ALLOWED_CAPABILITIES, DATA_CLAIM, DEPLOYMENT_NAME, MANAGED_BY, namespaceOf, workloadManifests } from '../../src/domain/manifests.js';
 import { eventually, uniqueSuffix } from '../helpers/eventually.js';
 
 const config = loadConfig({}, '/tmp');
@@ -69,6 +69,7 @@ function orderObjects(orderId: string, opts: { persistStorage?: boolean } = {}):
     regionLabel: config.regionLabel,
     replicas: 1,
     persistStorage: opts.persistStorage ?? false,
+    storageClass: config.storageClass,
     domains: [{ domain: `guard-${suffix}.example.com`, orderId, containerPort: 8080, https: true }],
     ingress: config.ingress,
   });
@@ -355,7 +356,7 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
     assert.ok(!review.status.userInfo.groups.includes('system:masters'));
   });
 
-  it('lists and watches nodes, pods (cluster-wide), its namespaces, deployments and events', async () => {
+  it('lists and watches nodes, pods (cluster-wide), its namespaces, deployments, volume claims and events', async () => {
     assert.equal(await gateway.waitForSync(30_000), true, JSON.stringify(gateway.health()));
     await eventually(() => assert.deepEqual(gateway.health(), { reachable: true, synced: true }));
     assert.ok(gateway.regions()?.includes('giltine'));
@@ -371,6 +372,20 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
     await gateway.apply(objects);
     await eventually(() => assert.ok(gateway.managedNamespaces().some((n) => n.metadata.name === ns)));
     await eventually(() => assert.ok(gateway.deployment(ns, DEPLOYMENT_NAME)));
+  });
+
+  it('sees its volume claim through the claim watch, and the events about it', { timeout: 60_000 }, async () => {
+    const claim = await eventually(() => {
+      const c = gateway.persistentVolumeClaim(ns, DATA_CLAIM);
+      assert.ok(c, `the claim ${ns}/${DATA_CLAIM} reached the claim cache`);
+      return c;
+    });
+    assert.ok(claim.status?.phase, `the claim has a phase: ${JSON.stringify(claim.status)}`);
+    // The volume controller says something about every claim it cannot bind at once (no class, no default class, waiting for a consumer, …).
+    await eventually(
+      () => assert.ok(gateway.claimEvents(ns, DATA_CLAIM).length > 0 || gateway.persistentVolumeClaim(ns, DATA_CLAIM)?.status?.phase === 'Bound', 'an event about the claim reached the event cache'),
+      { timeoutMs: 45_000 },
+    );
   });
 
   it('sees its pod run through the cluster-wide pod watch, and its events', { timeout: 60_000 }, async () => {
@@ -472,6 +487,12 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
     it('creating a pod, in kube-system or anywhere', async () => {
       await refused(kube.post('/api/v1/namespaces/kube-system/pods', goodPod('kube-system', `vkube-${suffix}`)), 403, /forbidden/);
       await refused(kube.post(`/api/v1/namespaces/${GUARDED_NS}/pods`, goodPod(GUARDED_NS, `direct-${suffix}`)), 403, /forbidden/);
+    });
+
+    it('reading PersistentVolumes or StorageClasses, or deleting a volume claim (the namespace takes it)', async () => {
+      await refused(kube.get('/api/v1/persistentvolumes'), 403, /forbidden/);
+      await refused(kube.get('/apis/storage.k8s.io/v1/storageclasses'), 403, /forbidden/);
+      await refused(kube.delete(objectPath('PersistentVolumeClaim', DATA_CLAIM, GUARDED_NS)), 403, /forbidden/);
     });
 
     it('exec into pods, or minting ServiceAccount tokens', async () => {

@@ -19,6 +19,23 @@ describe('config', () => {
     assert.ok(c.reservedPorts.some(([lo, hi]) => lo <= 30000 && hi >= 32767), 'the NodePort range');
     assert.ok(c.reservedPorts.some(([lo, hi]) => lo <= 10250 && hi >= 10250), "the kubelet's port");
     assert.equal(c.adminToken, undefined);
+    assert.equal(c.storageClass, undefined, "no storage class: claims get the cluster's default class");
+  });
+
+  it('reads the storage class of order volumes from VKUBE_STORAGE_CLASS, or storageClass in the file', async () => {
+    assert.equal(loadConfig({ VKUBE_STORAGE_CLASS: 'fast-ssd' }, cwd).storageClass, 'fast-ssd');
+    assert.equal(loadConfig({ VKUBE_STORAGE_CLASS: 'ebs.csi.aws.com' }, cwd).storageClass, 'ebs.csi.aws.com', 'dots are allowed (a DNS-1123 subdomain)');
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-config-'));
+    await writeFile(join(dir, 'vkube.yaml'), 'storageClass: local-path\n');
+    assert.equal(loadConfig({ VKUBE_CONFIG: 'vkube.yaml' }, dir).storageClass, 'local-path');
+    assert.equal(loadConfig({ VKUBE_CONFIG: 'vkube.yaml', VKUBE_STORAGE_CLASS: 'fast-ssd' }, dir).storageClass, 'fast-ssd', 'the environment wins over the file');
+    const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    assert.equal(loadConfig({ VKUBE_STORAGE_CLASS: longest }, cwd).storageClass, longest, '253 characters is the longest name Kubernetes takes');
+    assert.throws(
+      () => loadConfig({ VKUBE_STORAGE_CLASS: `${longest}e` }, cwd),
+      (err: unknown) => err instanceof ConfigError && /^VKUBE_STORAGE_CLASS=a+\.b+\.c+\.d+e: not a StorageClass name/.test(err.message),
+      'one more is refused',
+    );
   });
 
   it('reads the environment, and a config file under it', async () => {
@@ -78,6 +95,8 @@ describe('config', () => {
     [{ VKUBE_REGISTRY_MIRRORS: 'docker.io=http://mirror.example?x=1' }, /^VKUBE_REGISTRY_MIRRORS: endpoint "http:\/\/mirror\.example\?x=1" of "docker\.io" must not have a query/],
     [{ VKUBE_REGISTRY_MIRRORS: 'dockerhub=http://mirror.example' }, /^VKUBE_REGISTRY_MIRRORS: "dockerhub" is not a registry host/],
     [{ VKUBE_REGISTRY_MIRRORS: 'docker.io' }, /^VKUBE_REGISTRY_MIRRORS: "docker\.io" is not registry=endpoint\|endpoint/],
+    [{ VKUBE_STORAGE_CLASS: 'Fast_SSD' }, /^VKUBE_STORAGE_CLASS=Fast_SSD: not a StorageClass name/],
+    [{ VKUBE_STORAGE_CLASS: 'ends-with-dash-' }, /^VKUBE_STORAGE_CLASS=ends-with-dash-: not a StorageClass name/],
   ] as const) {
     it(`refuses ${JSON.stringify(env)} naming the setting`, () => {
       assert.throws(() => loadConfig(env, cwd), (err: unknown) => err instanceof ConfigError && message.test(err.message));

@@ -39,7 +39,7 @@ function context(units: number, randomPorts: boolean, region = ''): DeployContex
 /** The rules every accepted spec and the workload built from it must satisfy. */
 function checkAccepted(spec: DeploySpec, ctx: DeployContext): void {
   const order = { id: 'a'.repeat(24), units: ctx.order.units, specGeneration: 1, restartGeneration: 0, description: '', customLabel: '' };
-  const objects = workloadManifests({ order, spec, units: config.units, regionLabel: 'region', replicas: 1, persistStorage: ctx.order.persistStorage, domains: [], ingress: config.ingress });
+  const objects = workloadManifests({ order, spec, units: config.units, regionLabel: 'region', replicas: 1, persistStorage: ctx.order.persistStorage, storageClass: config.storageClass, domains: [], ingress: config.ingress });
   const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as {
     spec: { replicas: number; strategy: { type: string }; template: { spec: { nodeSelector: Record<string, string>; containers: Array<{ name: string; resources: { limits: { memory: string } }; ports: Array<{ hostPort?: number; protocol: string }> }> } } };
   };

@@ -1,7 +1,7 @@
-/** The live pod: phase, node, addresses, each container's state, host ports, custom domains. */
+/** The live pod: phase, node, addresses, its storage, each container's state, host ports, custom domains. */
 import { call, errorText } from '../api.js';
 import { field, h, messageBox, replaceChildren } from '../dom.js';
-import type { Domain, Pod } from '../model.js';
+import type { Domain, Pod, Storage } from '../model.js';
 import type { Session, Snapshot } from '../store.js';
 import { actionsPanel } from './actions.js';
 import type { View, ViewContext } from './view.js';
@@ -47,6 +47,7 @@ function paintPod(section: HTMLElement, pod: Pod | null, note: string): void {
   replaceChildren(
     section,
     title,
+    pod.storage ? storageNotice(pod.storage) : null,
     h(
       'dl',
       { class: 'facts' },
@@ -57,6 +58,7 @@ function paintPod(section: HTMLElement, pod: Pod | null, note: string): void {
       row('Started', pod.startTime ? new Date(pod.startTime).toLocaleString() : ''),
       row('Name', h('code', null, pod.name)),
       pod.reason || pod.message ? row('Reason', `${pod.reason} ${pod.message}`.trim()) : [],
+      pod.storage ? row('Storage', h('span', { class: 'storage-state', 'data-storage-phase': pod.storage.phase }, pod.storage.phase === 'Bound' ? 'ready' : 'not ready')) : [],
       row(
         'Host ports',
         ports.length
@@ -64,6 +66,20 @@ function paintPod(section: HTMLElement, pod: Pod | null, note: string): void {
           : 'none',
       ),
     ),
+  );
+}
+
+/**
+ * Why the pod waits when its volume is not ready, in the server's plain words, above
+ * everything else: it is the one thing the customer needs to know then.
+ */
+function storageNotice(storage: Storage): HTMLElement | null {
+  if (storage.phase === 'Bound') return null;
+  return h(
+    'div',
+    { class: 'message storage-note', 'data-tone': storage.phase === 'Lost' ? 'error' : 'warn', role: 'note', 'aria-label': 'Storage' },
+    h('p', null, h('strong', null, storage.phase === 'Lost' ? 'Your storage volume is lost.' : 'Your container is waiting for its storage volume.')),
+    h('p', null, storage.message),
   );
 }
 

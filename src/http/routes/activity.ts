@@ -1,4 +1,4 @@
-/** What happened to the customer's pods, kept by V-Kube beyond Kubernetes' event retention. */
+/** What happened to the customer's pods and volume claim, kept by V-Kube beyond Kubernetes' event retention. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InputError } from '../../domain/errors.js';
@@ -22,7 +22,7 @@ const Event = Type.Object({
   reason: Type.String(),
   message: Type.String(),
   count: Type.Integer(),
-  object: Type.String({ description: 'e.g. Pod/workload-7f9c-abcde' }),
+  object: Type.String({ description: 'what it is about, e.g. Pod/workload-7f9c-abcde, or PersistentVolumeClaim/data for the volume' }),
 });
 
 const Restarts = Type.Object({
@@ -41,7 +41,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRouteDeps> = asyn
     '/k8s/events',
     {
       schema: {
-        summary: "The pods' events and restart counts, newest first, kept after Kubernetes drops them",
+        summary: "The events of the order's pods and volume claim, and restart counts, newest first, kept after Kubernetes drops them",
         tags: ['tenant'],
         headers: SecretHeader,
         querystring: Type.Object({ limit: Type.Optional(Type.String({ description: '1 to 500, default 100' })) }),

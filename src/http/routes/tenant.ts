@@ -82,6 +82,10 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
     {
       schema: {
         summary: "The live pod's name, status, spec and annotations, as Kubernetes reports them",
+        description:
+          'When the pod mounts the order\'s persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, ' +
+          'why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), ' +
+          "drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them.",
         tags: ['seed'],
         headers: SecretHeader,
         response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
