@@ -168,7 +168,9 @@ export async function pushTestImage(registry: string, repository: string, tag: s
     ...dirs.map((path): TarEntry => ({ type: 'dir', path })),
     ...files.map(([path, content]): TarEntry => ({ type: 'file', path, content, mode: content.startsWith('#!') ? 0o755 : 0o644 })),
   ];
-  const image = buildImage([await busyboxLayer, appLayer], { Cmd: ['sh'], Env: [BUSYBOX_PATH_ENV], ...spec.config });
+  // busybox's default command (sh) only when the image names no entrypoint of its own.
+  const defaults = spec.config?.Entrypoint ? {} : { Cmd: ['sh'] };
+  const image = buildImage([await busyboxLayer, appLayer], { ...defaults, Env: [BUSYBOX_PATH_ENV], ...spec.config });
   const digest = await pushBuiltImage(`http://${registry}`, repository, tag, image);
   return { image: `${registry}/${repository}:${tag}`, digest };
 }

@@ -85,9 +85,9 @@ export function served(node: RealNodeHandle, hostPort: number, expect: RegExp, t
   );
 }
 
-/** Container ids containerd holds for a namespace's pods (running or not). */
-export async function containersIn(node: RealNodeHandle, namespace: string): Promise<string[]> {
-  const out = await crictl(node.layout, ['ps', '--all', '--quiet', '--label', `io.kubernetes.pod.namespace=${namespace}`]);
+/** Container ids containerd holds for a namespace's pods: all of them, or only those running. */
+export async function containersIn(node: RealNodeHandle, namespace: string, which: 'all' | 'running' = 'all'): Promise<string[]> {
+  const out = await crictl(node.layout, ['ps', which === 'all' ? '--all' : '--state=Running', '--quiet', '--label', `io.kubernetes.pod.namespace=${namespace}`]);
   return out.split('\n').filter(Boolean);
 }
 

@@ -7,17 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testKubeClient } from '../../dev/cluster/testing.js';
 import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
-import type { Clock } from '../../src/domain/clock.js';
 import { namespaceOf } from '../../src/domain/manifests.js';
 import { type TestApp, seedDeployBody, startTestApp } from '../helpers/app.js';
+import { TestClock } from '../helpers/clock.js';
 import { eventually } from '../helpers/eventually.js';
-
-class TestClock implements Clock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-}
 
 const clock = new TestClock(Math.floor(Date.now() / 1000));
 const start = clock.t;
