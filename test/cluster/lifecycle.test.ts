@@ -1,11 +1,13 @@
 /**
  * cluster:up / status / down as a developer runs them: a second cluster beside the
- * shared one (own state directory, own ports), idempotent start, a clean stop that
- * leaves no process or port behind, and clear messages for the usual mistakes.
+ * shared one (own state directory, own ports, its own real node running a container),
+ * idempotent start, a clean stop that leaves no process, port, container, mount,
+ * interface, iptables rule or cgroup behind, and clear messages for the usual mistakes.
  */
+import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,10 @@ import { after, describe, it } from 'node:test';
 import { cacheProblem } from '../../dev/cluster/build.js';
 import { repoRoot } from '../../dev/cluster/config.js';
 import { portIsFree, type ProcessRecord } from '../../dev/cluster/processes.js';
+import { realNodeOf } from '../../dev/cluster/real-node/node.js';
+import { realNode } from '../../dev/cluster/testing.js';
+import { eventually } from '../helpers/eventually.js';
+import { httpGet } from '../helpers/real-node.js';
 
 interface Run {
   code: number;
@@ -40,13 +46,31 @@ function alive(pid: number): boolean {
   }
 }
 
+function iptablesSave(): Promise<string> {
+  return new Promise((resolve, reject) => execFile('iptables-save', [], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }, (err, out) => (err ? reject(err) : resolve(out))));
+}
+
+/** Pids of the processes whose argv `test` picks. */
+function processesMatching(test: (argv: string[]) => boolean): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 describe('cluster:up, status and down', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('runs a second cluster on other ports, says so when already up, and stops without leftovers', async () => {
+  it('runs a second cluster, real node included, on other ports; says so when already up; stops without leftovers', { timeout: 300_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vkube-second-cluster-'));
     // Below Linux's ephemeral range (32768-60999), so no client socket of a busy test run can hold one of these ports.
     const env = { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '27543' };
@@ -64,19 +88,61 @@ describe('cluster:up, status and down', () => {
 
     const status = await cli(['status'], env);
     assert.equal(status.code, 0, status.out);
-    assert.match(status.out, /nodes\s+3\/3 Ready/);
+    assert.match(status.out, /nodes\s+4\/4 Ready/);
+    assert.match(status.out, /real node\s+laima-1 in region laima: (10\.88\.\d+\.1) on bridge (vkube\d+)/);
+    assert.match(status.out, /local registry\s+127\.0\.0\.1:27552/, 'the registry moves with the port block');
 
-    const pids = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: Record<string, number> }).ports;
-    const records = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].map(
-      (name) => JSON.parse(readFileSync(join(dir, 'pids', `${name}.json`), 'utf8')) as ProcessRecord,
-    );
-    assert.ok(records.every((r) => alive(r.pid)));
+    const saved = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: Record<string, number> };
+    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'registry', 'containerd', 'kubelet', 'local-path-provisioner', 'kwok', 'metrics-server'];
+    const records = names.map((name) => JSON.parse(readFileSync(join(dir, 'pids', `${name}.json`), 'utf8')) as ProcessRecord);
+    assert.ok(records.every((r) => alive(r.pid)), 'every process runs');
+
+    // A real container with a host port on this cluster's node, beside the shared cluster's.
+    const node = await realNodeOf(dir, { name: 'laima-1', region: 'laima' });
+    assert.ok(node, 'the second cluster has its own real node');
+    const ours = await realNode();
+    if (ours) assert.notEqual(node.bridge, ours.layout.bridge, 'each cluster has its own bridge');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(join(dir, 'kubeconfig'));
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          nodeSelector: { region: 'laima' },
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'web',
+              image: 'busybox',
+              command: ['sh', '-c', 'mkdir -p /www && echo second-cluster > /www/index.html && exec httpd -f -p 80 -h /www'],
+              ports: [{ containerPort: 80, hostPort: 27600 }],
+            },
+          ],
+        },
+      },
+    });
+    const page = await eventually(async () => (await httpGet(`http://${node.ip}:27600/`)).body, { timeoutMs: 60_000 });
+    assert.equal(page, 'second-cluster\n');
 
     const stopped = await cli(['down'], env);
     assert.equal(stopped.code, 0, stopped.out);
+    assert.doesNotMatch(stopped.out, /left things behind/);
     for (const r of records) assert.equal(alive(r.pid), false, `${r.name} (pid ${r.pid}) is gone`);
-    for (const port of Object.values(pids)) assert.equal(await portIsFree(port), true, `port ${port} is free`);
+    for (const port of Object.values(saved.ports)) assert.equal(await portIsFree(port), true, `port ${port} is free`);
     assert.equal(existsSync(dir), false, 'state removed');
+    // Nothing of the real node is left on the machine.
+    assert.equal(existsSync(`/sys/class/net/${node.bridge}`), false, `bridge ${node.bridge} removed`);
+    assert.equal(existsSync(node.runDir), false, `${node.runDir} removed`);
+    for (const h of ['memory', 'pids', 'cpu', 'systemd']) assert.equal(existsSync(`/sys/fs/cgroup/${h}${node.cgroupRoot}`), false, `cgroup ${h}${node.cgroupRoot} removed`);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.ok(!mounts.includes(dir) && !mounts.includes(node.runDir), 'no mount left under its directories');
+    const rules = await iptablesSave();
+    assert.ok(!rules.includes(node.bridge) && !rules.includes(node.subnet) && !rules.includes(`${node.ip}/32`), `no iptables rule of ${node.bridge} left:\n${rules}`);
+    const shims = processesMatching((argv) => argv.includes(node.containerdSocket));
+    assert.deepEqual(shims, [], 'no containerd shim of its node left');
+    // (No request to its address now: with the bridge gone it is no longer this machine's.)
   });
 
   it('names the port and how to move it when a port is taken', async () => {
