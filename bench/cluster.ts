@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { portIsFree, readRecords } from '../dev/cluster/processes.js';
 import { ensureCluster } from '../dev/cluster/testing.js';
 import { down } from '../dev/cluster/down.js';
-import { kubeconfigPath, ports, stateDir } from '../dev/cluster/config.js';
+import { kubeconfigPath, portEnv, ports, stateDir } from '../dev/cluster/config.js';
 
 export const BENCH_REGION = 'bench';
+/** The region whose node is this machine: real containers (kubelet, containerd, runc). */
+export const REAL_REGION = 'laima';
 export const REGION_LABEL = 'region';
 
 export interface BenchCluster {
@@ -39,13 +41,14 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
     configFile,
     JSON.stringify(
       {
-        $comment: 'Written by bench/cluster.ts: the usual regions, and a bench region sized for the largest scale.',
+        $comment: 'Written by bench/cluster.ts: the usual regions, a bench region sized for the largest scale, and the real node.',
         regionLabel: REGION_LABEL,
         node: { cpu: '8', memory: '32Gi', pods: '110' },
         regions: [
           { name: 'ausrine', nodes: 1 },
           { name: 'giltine', nodes: 2 },
           { name: BENCH_REGION, nodes: opts.benchNodes, node: { cpu: '64', memory: '256Gi', pods: String(opts.podsPerNode) } },
+          { name: REAL_REGION, real: true },
         ],
       },
       null,
@@ -56,9 +59,7 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
   process.env.VKUBE_CLUSTER_DIR = join(dir, 'cluster');
   process.env.VKUBE_CLUSTER_PORT_BASE = String(opts.portBase);
   process.env.VKUBE_CLUSTER_CONFIG = configFile;
-  for (const name of ['VKUBE_APISERVER_PORT', 'VKUBE_ETCD_PORT', 'VKUBE_ETCD_PEER_PORT', 'VKUBE_CONTROLLER_MANAGER_PORT', 'VKUBE_SCHEDULER_PORT', 'VKUBE_KWOK_PORT', 'VKUBE_METRICS_SERVER_PORT']) {
-    delete process.env[name];
-  }
+  for (const name of Object.values(portEnv)) delete process.env[name];
   const p = ports();
   for (const [what, port] of Object.entries(p)) {
     if (!(await portIsFree(port))) {

@@ -19,6 +19,8 @@ export interface Params {
   deploys: number;
   /** Scales (pod counts) at which deploy-to-Running is measured. */
   deployAt: number[];
+  /** Deploys timed per side on the real node (real containers, image already pulled); 0: none. */
+  realDeploys: number;
   /** Orders created and deployed at once while populating. */
   populateParallel: number;
   /** Fake nodes of the bench region, and the pods each takes. */
@@ -46,6 +48,7 @@ const FULL: Params = {
   warmupMs: 2_000,
   deploys: 20,
   deployAt: [100, 5000],
+  realDeploys: 20,
   populateParallel: 32,
   benchNodes: 50,
   podsPerNode: 120,
@@ -67,6 +70,7 @@ const QUICK: Params = {
   warmupMs: 1_000,
   deploys: 5,
   deployAt: [100],
+  realDeploys: 5,
   benchNodes: 10,
 };
 
@@ -79,6 +83,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --warmup 2              unmeasured seconds before each load phase
   --deploys 20            deploys timed per side in each deploy-latency round
   --deploy-at 100,5000    pod counts at which deploy-to-Running is timed
+  --real-deploys 20       deploys timed per side on the real node (0: none)
   --nodes 50              fake nodes in the bench region (120 pods each)
   --port-base 28443       first port of the bench cluster (7 consecutive ports)
   --log-level warn        V-Kube's LOG_LEVEL (info logs every request)
@@ -121,6 +126,11 @@ export function parseParams(argv: string[]): Params {
       case '--deploy-at':
         p.deployAt = list(value());
         break;
+      case '--real-deploys': {
+        const v = value();
+        p.realDeploys = v === '0' ? 0 : positiveInt(v, flag);
+        break;
+      }
       case '--nodes':
         p.benchNodes = positiveInt(value(), flag);
         break;

@@ -182,6 +182,24 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     '',
   );
 
+  if (run.realDeploys) {
+    const r = run.realDeploys;
+    lines.push(`### Real containers (region ${r.region}, the machine's own kubelet, containerd and runc)`, '');
+    lines.push(
+      'The same alternation on the real node: containers really start (busybox serving HTTP), the image already pulled by a warm-up deploy. ' +
+        'p99 is the nearest rank, so with 20 deploys it is the slowest.',
+      '',
+    );
+    table(
+      ['Side', 'deploys', 'accepted', 'pod scheduled', 'watch saw Running', 'Running (as measured)', 'p99 Running', 'min–max Running', 'ratio'],
+      [
+        ['V-Kube', r.vkube, `${round(r.ratio)}×`] as const,
+        ['direct', r.direct, ''] as const,
+        ["direct, all V-Kube's objects", r.directAllObjects, `(V-Kube ${round(r.vkube.runningMedianMs / r.directAllObjects.runningMedianMs)}× this)`] as const,
+      ].map(([name, d, ratio]) => [name, d.samples.length, ms(d.acceptedMedianMs), ms(d.podScheduledMedianMs), ms(d.watchMedianMs), ms(d.runningMedianMs), ms(d.runningP99Ms), range(d.samples.map((x) => x.runningMs)), ratio]),
+    );
+  }
+
   lines.push('## 4. The status route against the server\'s ceiling (`GET /healthz`)', '');
   table(
     ['Pods', 'healthz req/s', 'status req/s', 'status / healthz', 'checkports req/s', 'checkports / healthz'],

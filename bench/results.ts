@@ -41,6 +41,8 @@ export interface RunResult {
   memoryAtStart: Memory | undefined;
   scales: ScaleResult[];
   deploys: DeployRound[];
+  /** Deploys of real containers on the real node (absent when the cluster has none). */
+  realDeploys?: DeployRound;
   targets: TargetResult[];
   notes: string[];
 }

@@ -16,19 +16,20 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from '../dev/cluster/config.js';
 import { startRegistry, type TestRegistry } from '../dev/registry/testing.js';
-import { BENCH_REGION, type BenchCluster, REGION_LABEL, startBenchCluster } from './cluster.js';
+import { BENCH_REGION, type BenchCluster, REAL_REGION, REGION_LABEL, startBenchCluster } from './cluster.js';
 import { type DeployRound, measureDeploys } from './deploys.js';
 import { findingsFor } from './findings.js';
 import { kubeAccess, PodWatch } from './kube.js';
 import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
 import { parseParams } from './params.js';
 import { populate } from './populate.js';
+import { prepareRealNode } from './real-node.js';
 import { CpuMeter } from './proc.js';
 import { READ_PHASES, cpuLine, runReadPhases } from './reads.js';
 import { writeReport } from './report.js';
 import type { RunResult, ScaleResult } from './results.js';
 import { evaluateTargets } from './targets.js';
-import { type Order, type Vkube, buildVkube, killStartedVkubes, startVkube } from './vkube.js';
+import { type Order, type Vkube, abortOrder, buildVkube, killStartedVkubes, startVkube } from './vkube.js';
 
 const OUT_DIR = join(repoRoot, 'bench', 'out');
 /** After populating, wait until the control plane uses less than this (% of a core)… */
@@ -152,6 +153,22 @@ async function main(): Promise<void> {
     watch = w;
     await w.start();
 
+    let realDeploys: DeployRound | undefined;
+    if (params.realDeploys > 0) {
+      log(`deploy-to-Running on the real node (${REAL_REGION}): warm-up deploy pulls the image`);
+      const real = await stage('real node warm-up', () => prepareRealNode(v, w, REAL_REGION, 39990));
+      if (!real) {
+        notes.push('The bench cluster has no real node (it needs root), so no deploys of real containers were timed.');
+      } else {
+        log(`  real deploy-to-Running: ${params.realDeploys} deploys each way, alternating (image ${real.image}, already pulled)`);
+        realDeploys = await stage('real node deploys', () =>
+          measureDeploys({ vk: v, kube: access, watch: w, templateOrder: real.warm, atPods: 0, count: params.realDeploys, round: 9, region: REAL_REGION, image: real.image, real: true, log }),
+        );
+        await abortOrder(v, real.warm);
+        log(`  median real deploy-to-Running: V-Kube ${realDeploys.vkube.runningMedianMs} ms (p99 ${realDeploys.vkube.runningP99Ms} ms), direct ${realDeploys.direct.runningMedianMs} ms (${realDeploys.ratio}×)`);
+      }
+    }
+
     const pids: Record<string, number> = { vkube: v.pid };
     for (const name of ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'kwok']) if (c.pids[name]) pids[name] = c.pids[name]!;
 
@@ -226,7 +243,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const targets = evaluateTargets(scales, deploys);
+    const targets = evaluateTargets(scales, deploys, realDeploys);
     const finishedAt = new Date();
     const run: RunResult = {
       mode: params.mode,
@@ -240,6 +257,7 @@ async function main(): Promise<void> {
       memoryAtStart,
       scales,
       deploys,
+      ...(realDeploys ? { realDeploys } : {}),
       targets,
       notes,
     };

@@ -4,7 +4,7 @@
  * V-Kube; the cluster keeps running (`npm run cluster:down` stops it).
  */
 import { spawn } from 'node:child_process';
-import { ensureCluster } from '../dev/cluster/testing.js';
+import { ensureCluster, realNode } from '../dev/cluster/testing.js';
 import { repoRoot } from '../dev/cluster/config.js';
 import { ensureSystemDeps } from '../dev/system-deps.js';
 
@@ -29,10 +29,13 @@ async function main(): Promise<void> {
   await ensureSystemDeps((line) => console.log(`  ${line}`));
   console.log('local Kubernetes control plane…');
   const cluster = await ensureCluster((line) => console.log(`  ${line}`));
+  const node = await realNode();
+  // Docker Hub names are checked where the real node pulls them: the local registry.
+  const mirrors = node ? { VKUBE_REGISTRY_MIRRORS: process.env.VKUBE_REGISTRY_MIRRORS ?? `docker.io=http://${node.registry}` } : {};
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, PORT: String(port), VKUBE_ADMIN_TOKEN: adminToken, KUBECONFIG: cluster.kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, ...mirrors, PORT: String(port), VKUBE_ADMIN_TOKEN: adminToken, KUBECONFIG: cluster.kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
   });
   const stop = () => server.kill('SIGTERM');
   process.on('SIGINT', stop);
@@ -40,10 +43,12 @@ async function main(): Promise<void> {
   server.on('exit', (code) => process.exit(code ?? 0));
 
   await waitReady(60_000);
+  // The demo runs a real container when the cluster has a real node.
+  const region = node?.region ?? 'ausrine';
   const res = await fetch(`${base}/api/v1/admin/orders`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ duration: 24, serviceOptions: { resourceUnit: '2-Unit-Resource', region: 'ausrine' }, email: 'demo@example.com' }),
+    body: JSON.stringify({ duration: 24, serviceOptions: { resourceUnit: '2-Unit-Resource', region }, email: 'demo@example.com' }),
   });
   if (!res.ok) throw new Error(`creating the demo order failed: ${res.status} ${await res.text()}`);
   const { secret, order } = (await res.json()) as { secret: string; order: { id: string } };
@@ -54,7 +59,7 @@ V-Kube is up on ${base}   (admin token: ${adminToken})
 
 Console:  ${base}/   — sign in with the secret below
 
-A demo order ${order.id} (2 units, region ausrine, 24 hours). Its secret:
+A demo order ${order.id} (2 units, region ${region}, 24 hours). Its secret:
 
   ${secret}
 
@@ -62,18 +67,40 @@ Try the seed API:
 
   curl ${base}/api/v1/k8s/regions
   curl '${base}/api/v1/k8s/images?image=nginx&tag=stable'
-  curl -X POST ${base}/api/v1/k8s/checkports ${J} -d '{"region":"ausrine","ports":[22,3306,1234,1111]}'
+  curl -X POST ${base}/api/v1/k8s/checkports ${J} -d '{"region":"${region}","ports":[22,3306,1234,1111]}'
   curl ${base}/api/v1/k8s/order ${S}
-  curl -X POST ${base}/api/v1/k8s/deploy ${S} ${J} -d '{"nodeSelector":{"region":"ausrine"},"containers":[{"name":"container1","imageName":"nginx","ports":[{"containerPort":80,"hostPort":2999}],"resource":{"memory":"100Mi"}}]}'
+  curl -X POST ${base}/api/v1/k8s/deploy ${S} ${J} -d '${JSON.stringify(demoDeploy(region))}'
   curl ${base}/api/v1/k8s/pod/status ${S}
   curl ${base}/api/v1/k8s/pod/log ${S}
-
+${node ? `  curl http://${node.ip}:2999/          # the container itself, on its host port of node ${node.name}
+` : ''}
 Provider side:  curl ${base}/api/v1/admin/orders -H 'authorization: Bearer ${adminToken}'
                 npx vkube admin order list --server ${base} --admin-token ${adminToken}
 Command line:   npx vkube login --server ${base} --secret ${secret}
 API reference:  ${base}/docs  (OpenAPI: ${base}/openapi.json)
 Ctrl-C stops V-Kube; \`npm run cluster:down\` stops the cluster.
 `);
+}
+
+/**
+ * The demo's deploy body. On the real node: busybox (in the local registry, which serves
+ * docker.io here) answering HTTP on host port 2999. On kwok's fake nodes nothing runs,
+ * so any image name will do.
+ */
+function demoDeploy(region: string): unknown {
+  const web = 'echo hello from V-Kube > /tmp/index.html; exec httpd -f -v -p 80 -h /tmp';
+  return {
+    nodeSelector: { region },
+    containers: [
+      {
+        name: 'web',
+        imageName: region === 'ausrine' ? 'nginx' : 'busybox',
+        ports: [{ containerPort: 80, hostPort: 2999 }],
+        resource: { memory: '100Mi' },
+        ...(region === 'ausrine' ? {} : { command: ['/bin/sh', '-c', web] }),
+      },
+    ],
+  };
 }
 
 main().catch((err: unknown) => {

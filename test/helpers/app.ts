@@ -18,6 +18,7 @@ import { type Services, createServices } from '../../src/services.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { sqlStores } from '../../src/store/stores.js';
 import { vkubeKubeconfig } from '../../dev/cluster/testing.js';
+import { OFFLINE_DOCKER_HUB } from './offline.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -58,6 +59,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     // Tests drive hundreds of requests from one address; the limits have their own tests.
     VKUBE_RATE_LIMIT_RPS: '0',
     VKUBE_LOCKOUT_FAILURES: '0',
+    VKUBE_REGISTRY_MIRRORS: OFFLINE_DOCKER_HUB,
     ...opts.env,
   });
   const { db } = openDatabase(config.databaseUrl);
