@@ -163,10 +163,14 @@ export function fakeNodes(config: ClusterConfig): FakeNode[] {
   return nodes;
 }
 
-/** The real node a config asks for: the region marked `real`, node `<region>-1`. */
+/**
+ * The real node a cluster of this config runs: the region marked `real`, node
+ * `<region>-1` — when this process may run it (kubelet and containerd need root).
+ * Without root the cluster comes up without it (`up` says so) and the real-node tests skip.
+ */
 export function realNodeRegion(config: ClusterConfig): { region: string; name: string } | undefined {
   const region = config.regions.find((r) => r.real);
-  return region ? { region: region.name, name: `${region.name}-1` } : undefined;
+  return region && process.getuid?.() === 0 ? { region: region.name, name: `${region.name}-1` } : undefined;
 }
 
 /** The real node's processes, in start order (the registry first: containerd pulls from it). */

@@ -37,6 +37,8 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   const config = loadClusterConfig();
   const nodes = fakeNodes(config);
   const realNode = realNodeRegion(config);
+  const skipped = config.regions.find((r) => r.real && r.name !== realNode?.region);
+  if (skipped) log(`region ${skipped.name} (the real node) is left out: its kubelet and containerd need root`);
   const nodeCount = nodes.length + (realNode ? 1 : 0);
   const ports = portsFromEnv();
 

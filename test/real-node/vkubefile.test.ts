@@ -19,6 +19,8 @@ import { type ServerProcess, startServerProcess } from '../helpers/server.js';
 const { node, skip } = await realNodeOrSkip();
 let server: ServerProcess;
 let work: string;
+/** Orders to abort at the end, passed or failed: their pods must not outlive the test. */
+const orders: string[] = [];
 
 before(async () => {
   if (!node) return;
@@ -26,6 +28,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'vkube-vkubefile-'));
 });
 after(async () => {
+  for (const id of orders) await fetch(`${server.url}/api/v1/admin/orders/${id}/abort`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` } });
   await server?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -48,6 +51,7 @@ describe('a VKubefile on the real node', { skip }, () => {
     const n = node!;
     const app = await pushAppImage(n, `vkube-test/vkubefile-${Date.now().toString(36)}`);
     const order = await server.createOrder({ serviceOptions: { resourceUnit: '2-Unit-Resource', region: n.region, persistStorage: 'Yes' } });
+    orders.push(order.id);
     const hostPort = testHostPort();
     await writeFile(join(work, 'app.conf'), 'served-by = vkubefile\n');
     await writeFile(
@@ -88,6 +92,5 @@ containers:
     const missing = await vkube(['deploy', '-f', 'missing.yaml']);
     assert.notEqual(missing.code, 0, missing.out);
     assert.match(missing.out, /vkube-test\/not-pushed:v1/);
-    await fetch(`${server.url}/api/v1/admin/orders/${order.id}/abort`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` } });
   });
 });
