@@ -27,6 +27,7 @@ import { binaryPath } from '../versions.js';
 import { attempt, HOST_PATH, run } from './host.js';
 import type { RealNodeLayout } from './layout.js';
 import { removeChains } from './network.js';
+import type { RealNodeStart } from './node.js';
 
 export const NETWORK_POLICY_PROCESS = 'kube-router';
 
@@ -117,16 +118,8 @@ function missingPrerequisite(): string | undefined {
   return undefined;
 }
 
-export interface NetworkPolicyStart {
-  state: string;
-  node: RealNodeLayout;
-  /** The admin kubeconfig: kube-router watches pods, namespaces and policies of every namespace. */
-  kubeconfig: string;
-  serviceCidr: string;
-  log: (line: string) => void;
-  step: (name: string, what: () => Promise<void>) => Promise<void>;
-  waitFor: (proc: ProcessRecord, check: () => Promise<boolean>, timeoutMs: number, what: string) => Promise<void>;
-}
+/** What the real node's start hands on (kube-router watches every namespace with the admin kubeconfig). */
+export type NetworkPolicyStart = Pick<RealNodeStart, 'state' | 'kubeconfig' | 'serviceCidr' | 'log' | 'step' | 'waitFor'> & { node: RealNodeLayout };
 
 /** Starts kube-router for the node when this machine can and no other cluster's node enforces already. */
 export async function startNetworkPolicy(s: NetworkPolicyStart): Promise<void> {

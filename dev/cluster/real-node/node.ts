@@ -34,7 +34,7 @@ export interface RealNodeStart {
   node: { name: string; region: string };
   regionLabel: string;
   pki: Pki;
-  /** The admin kubeconfig (for the provisioner and the checks here). */
+  /** The admin kubeconfig (for the provisioner, kube-router and the checks here). */
   kubeconfig: string;
   apiserverUrl: string;
   registryHost: string;
