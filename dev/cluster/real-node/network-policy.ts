@@ -72,6 +72,8 @@ async function writeClaim(claim: Claim, how: 'create' | 'replace'): Promise<void
  * Claims enforcement for this cluster's node; returns why not when another live
  * cluster holds it. A holder that is gone (its pid no longer the program it was) no
  * longer counts: its leftover chains are swept by the next kube-router's first sync.
+ * (Two clusters starting in the same instant over a dead holder's claim could both
+ * take it over; the slot claim keeps their bridges apart, not their kube-routers.)
  */
 async function claim(state: string, node: RealNodeLayout): Promise<string | undefined> {
   await mkdir(dirname(CLAIM_FILE), { recursive: true });
