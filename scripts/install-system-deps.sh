@@ -21,6 +21,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 # the pause program.
 PATH="$PATH:/usr/sbin:/sbin"
 command -v iptables >/dev/null || need+=(iptables)
+# ipset: kube-router's network-policy controller keeps each policy's peers in ipsets.
+command -v ipset >/dev/null || need+=(ipset)
 command -v ip >/dev/null || need+=(iproute2)
 command -v mount >/dev/null || need+=(mount)
 # (Debian's plain busybox is dynamic and would not run in an empty image.)

@@ -1,6 +1,8 @@
 /**
  * `npm run cluster:build`: builds etcd, kube-apiserver, kube-controller-manager,
- * kube-scheduler, kwok and metrics-server from the Go module proxy into the cache
+ * kube-scheduler, kwok and metrics-server (and the real node's kubelet, containerd,
+ * runc, CNI plugins, crictl, local-path-provisioner and kube-router) from the Go
+ * module proxy into the cache
  * (see versions.ts). Idempotent: a component whose directory is complete is skipped.
  *
  * Kubernetes cannot be `go install`ed directly: k8s.io/kubernetes replaces its
@@ -216,6 +218,9 @@ async function recipe(go: string, c: Component, work: string, env: NodeJS.Proces
       return [install('go install crictl', ['sigs.k8s.io/cri-tools/cmd/crictl'])];
     case 'local-path-provisioner':
       return [install('go install local-path-provisioner', ['github.com/rancher/local-path-provisioner'])];
+    case 'kube-router':
+      // One binary for routing, service proxy and network policy; the real node runs only the last (network-policy.ts).
+      return [install('go install kube-router', ['github.com/cloudnativelabs/kube-router/v2/cmd/kube-router'])];
     case 'pause':
       return [step('gcc pause.c', ['-static', '-Os', '-s', '-o', join(c.dir, 'pause'), PAUSE_SOURCE], process.env.CC || 'gcc')];
     default:

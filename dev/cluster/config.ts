@@ -173,14 +173,20 @@ export function realNodeRegion(config: ClusterConfig): { region: string; name: s
   return region && process.getuid?.() === 0 ? { region: region.name, name: `${region.name}-1` } : undefined;
 }
 
-/** The real node's processes, in start order (the registry first: containerd pulls from it). */
-export const REAL_NODE_PROCESSES = ['registry', 'containerd', 'kubelet', 'local-path-provisioner'] as const;
+/**
+ * The real node's processes, in start order (the registry first: containerd pulls from
+ * it; kube-router once the kubelet has registered the node it guards).
+ */
+export const REAL_NODE_PROCESSES = ['registry', 'containerd', 'kubelet', 'kube-router', 'local-path-provisioner'] as const;
 
 /** Start order of every process a cluster may have; `cluster:down` stops in reverse. */
 export const PROCESS_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...REAL_NODE_PROCESSES, 'kwok', 'metrics-server'] as const;
 
-/** The processes a cluster of this config runs (the real node's only with a real region). */
-export function expectedProcesses(config: ClusterConfig): string[] {
+/**
+ * The processes a cluster of this config runs: the real node's only with a real region,
+ * kube-router only when that node is the one enforcing network policies on the machine.
+ */
+export function expectedProcesses(config: ClusterConfig, enforcesNetworkPolicies: boolean): string[] {
   const real = realNodeRegion(config) !== undefined;
-  return PROCESS_ORDER.filter((name) => real || !(REAL_NODE_PROCESSES as readonly string[]).includes(name));
+  return PROCESS_ORDER.filter((name) => (real || !(REAL_NODE_PROCESSES as readonly string[]).includes(name)) && (enforcesNetworkPolicies || name !== 'kube-router'));
 }

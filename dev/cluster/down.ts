@@ -9,6 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROCESS_ORDER, type Ports, REAL_NODE_PROCESSES, stateDir } from './config.js';
 import { portIsFree, readRecords, stopProcess } from './processes.js';
+import { NETWORK_POLICY_PROCESS } from './real-node/network-policy.js';
 import { realNodeOf, stopRealNode } from './real-node/node.js';
 import { ClusterError, sleep } from './util.js';
 
@@ -34,7 +35,8 @@ export async function down(opts: { keep?: boolean; log?: (line: string) => void 
   const problems: string[] = [];
   let realNodeDown = false;
   for (const rec of records) {
-    if (rec.name === 'kubelet' || rec.name === 'containerd') {
+    // The real node's daemons go down together, with what they left on the machine.
+    if (rec.name === 'kubelet' || rec.name === 'containerd' || rec.name === NETWORK_POLICY_PROCESS) {
       if (realNodeDown) continue;
       realNodeDown = true;
       problems.push(...(await takeDownRealNode(state, saved, records, log)));

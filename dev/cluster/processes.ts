@@ -69,7 +69,7 @@ export async function readRecords(state: string): Promise<ProcessRecord[]> {
 }
 
 /** True when the recorded pid is alive and is still the binary we started. */
-export function isAlive(rec: ProcessRecord): boolean {
+export function isAlive(rec: Pick<ProcessRecord, 'pid' | 'binary'>): boolean {
   try {
     const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
     if (!cmdline.split('\0')[0]?.endsWith(rec.binary.split('/').pop()!)) return false;

@@ -7,6 +7,7 @@ import { kubeClient, probe, readyNodes } from './kube.js';
 import { pkiPaths } from './pki.js';
 import { isAlive, readRecords } from './processes.js';
 import { registryHost } from './local-registry.js';
+import { enforcesNetworkPolicies, networkPolicySummary } from './real-node/network-policy.js';
 import { realNodeOf } from './real-node/node.js';
 
 export async function status(): Promise<boolean> {
@@ -18,7 +19,8 @@ export async function status(): Promise<boolean> {
   const records = await readRecords(state);
   let ok = true;
   const config = loadClusterConfig();
-  for (const name of expectedProcesses(config)) {
+  const enforces = await enforcesNetworkPolicies(state);
+  for (const name of expectedProcesses(config, enforces)) {
     const rec = records.find((r) => r.name === name);
     const alive = rec ? isAlive(rec) : false;
     ok &&= alive;
@@ -41,6 +43,7 @@ export async function status(): Promise<boolean> {
     if (node) {
       console.log(`${'real node'.padEnd(24)} ${node.name} in region ${node.region}: ${node.ip} on bridge ${node.bridge}, pods from ${node.subnet}`);
       console.log(`${'local registry'.padEnd(24)} ${registryHost(ports.registry)} (plain HTTP; docker.io images are pulled from it)`);
+      console.log(`${'network policies'.padEnd(24)} ${await networkPolicySummary(state)}`);
     }
   }
   console.log(`${'kubeconfig'.padEnd(24)} ${kubeconfigPath()}`);

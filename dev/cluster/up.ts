@@ -1,9 +1,9 @@
 /**
  * `npm run cluster:up`: builds what is missing, then starts etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler and kwok on loopback, creates the fake
- * nodes, brings up the real node (the local registry, containerd, kubelet and the
- * local-path provisioner) when the config has a real region, and waits until the API
- * is ready and every node is Ready.
+ * nodes, brings up the real node (the local registry, containerd, kubelet, kube-router's
+ * network-policy controller and the local-path provisioner) when the config has a real
+ * region, and waits until the API is ready and every node is Ready.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { adminKubeconfig, ensurePki, type Pki } from './pki.js';
 import { isAlive, logPath, portIsFree, type ProcessRecord, readRecords, startProcess } from './processes.js';
 import { down } from './down.js';
 import { registryHost, startLocalRegistry } from './local-registry.js';
+import { enforcesNetworkPolicies } from './real-node/network-policy.js';
 import { startRealNode } from './real-node/node.js';
 import { ClusterError, formatDuration } from './util.js';
 import { binaryPath, components, kwokCrds } from './versions.js';
@@ -96,6 +97,8 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
       kubeconfig,
       apiserverUrl: `https://127.0.0.1:${ports.apiserver}`,
       registryHost: registryHost(ports.registry),
+      serviceCidr: SERVICE_CIDR,
+      log,
       step,
       waitFor,
     });
@@ -131,7 +134,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
 
 /** Every process of the config alive, the API ready and every node Ready. */
 export async function isHealthy(state: string, records: ProcessRecord[], config: ClusterConfig, nodeCount: number): Promise<boolean> {
-  if (!expectedProcesses(config).every((name) => records.some((r) => r.name === name && isAlive(r)))) return false;
+  if (!expectedProcesses(config, await enforcesNetworkPolicies(state)).every((name) => records.some((r) => r.name === name && isAlive(r)))) return false;
   if (!existsSync(kubeconfigPath())) return false;
   try {
     const saved = JSON.parse(await readFile(join(state, 'cluster.json'), 'utf8')) as { ports: Ports };

@@ -22,6 +22,9 @@ export const versions = {
   cniPlugins: 'v1.10.0',
   criTools: 'v1.37.0',
   localPathProvisioner: 'v0.0.30',
+  // Only its network-policy controller runs, beside the real node. Security flaws are
+  // reported for this version: it is fit for this local test cluster, not for a real one.
+  kubeRouter: 'v2.1.0',
 } as const;
 
 /** Our own pause program (the pod sandbox's process), compiled with gcc. */
@@ -101,6 +104,7 @@ export function components(): Component[] {
       binaries: ['local-path-provisioner'],
       realNode: true,
     },
+    { name: 'kube-router', version: versions.kubeRouter, dir: bin('kube-router', versions.kubeRouter), binaries: ['kube-router'], realNode: true },
     { name: 'pause', version: pauseVersion(), dir: bin('pause', pauseVersion()), binaries: ['pause'], realNode: true },
   ];
 }

@@ -1,8 +1,9 @@
 /**
  * cluster:up / status / down as a developer runs them: a second cluster beside the
- * shared one (own state directory, own ports, its own real node running a container),
- * idempotent start, a clean stop that leaves no process, port, container, mount,
- * interface, iptables rule or cgroup behind, and clear messages for the usual mistakes.
+ * shared one (own state directory, own ports, its own real node running a container,
+ * network policies enforced by whichever node came first), idempotent start, a clean
+ * stop that leaves no process, port, container, mount, interface, iptables rule, ipset
+ * or cgroup behind, and clear messages for the usual mistakes.
  */
 import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
@@ -14,8 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cacheProblem } from '../../dev/cluster/build.js';
-import { repoRoot } from '../../dev/cluster/config.js';
+import { repoRoot, stateDir } from '../../dev/cluster/config.js';
 import { portIsFree, type ProcessRecord } from '../../dev/cluster/processes.js';
+import { CLAIM_FILE, enforcesNetworkPolicies } from '../../dev/cluster/real-node/network-policy.js';
 import { realNodeOf } from '../../dev/cluster/real-node/node.js';
 import { realNode } from '../../dev/cluster/testing.js';
 import { eventually } from '../helpers/eventually.js';
@@ -46,9 +48,12 @@ function alive(pid: number): boolean {
   }
 }
 
-function iptablesSave(): Promise<string> {
-  return new Promise((resolve, reject) => execFile('iptables-save', [], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }, (err, out) => (err ? reject(err) : resolve(out))));
+function sbinTool(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile(cmd, args, { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }, (err, out) => (err ? reject(err) : resolve(out))));
 }
+
+const iptablesSave = () => sbinTool('iptables-save', []);
+const ipsetNames = async () => (await sbinTool('ipset', ['list', '-n'])).split('\n').filter(Boolean);
 
 /** Pids of the processes whose argv `test` picks. */
 function processesMatching(test: (argv: string[]) => boolean): number[] {
@@ -75,6 +80,7 @@ describe('cluster:up, status and down', () => {
     // Below Linux's ephemeral range (32768-60999), so no client socket of a busy test run can hold one of these ports.
     const env = { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: '27543' };
     cleanups.push(() => cli(['down'], env));
+    const claimedBefore = existsSync(CLAIM_FILE);
 
     const first = await cli(['up'], env);
     assert.equal(first.code, 0, first.out);
@@ -92,8 +98,18 @@ describe('cluster:up, status and down', () => {
     assert.match(status.out, /real node\s+laima-1 in region laima: (10\.88\.\d+\.1) on bridge (vkube\d+)/);
     assert.match(status.out, /local registry\s+127\.0\.0\.1:27552/, 'the registry moves with the port block');
 
+    // One node per machine enforces network policies (kube-router's chains are machine-wide):
+    // this cluster's, unless the shared cluster's node got there first.
+    const sharedEnforces = await enforcesNetworkPolicies(stateDir());
+    const enforces = /network policies\s+enforced by kube-router/.test(status.out);
+    if (!claimedBefore) assert.ok(enforces, `the first real node on the machine enforces network policies:\n${status.out}`);
+    if (sharedEnforces) {
+      assert.equal(enforces, false, 'a second node never enforces beside the first');
+      assert.match(first.out, /network policies are NOT enforced on laima-1: the real node of the cluster in .* enforces them on this machine/);
+    }
+
     const saved = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: Record<string, number> };
-    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'registry', 'containerd', 'kubelet', 'local-path-provisioner', 'kwok', 'metrics-server'];
+    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'registry', 'containerd', 'kubelet', ...(enforces ? ['kube-router'] : []), 'local-path-provisioner', 'kwok', 'metrics-server'];
     const records = names.map((name) => JSON.parse(readFileSync(join(dir, 'pids', `${name}.json`), 'utf8')) as ProcessRecord);
     assert.ok(records.every((r) => alive(r.pid)), 'every process runs');
 
@@ -142,6 +158,14 @@ describe('cluster:up, status and down', () => {
     assert.ok(!rules.includes(node.bridge) && !rules.includes(node.subnet) && !rules.includes(`${node.ip}/32`), `no iptables rule of ${node.bridge} left:\n${rules}`);
     const shims = processesMatching((argv) => argv.includes(node.containerdSocket));
     assert.deepEqual(shims, [], 'no containerd shim of its node left');
+    if (enforces) {
+      assert.ok(!/KUBE-ROUTER|KUBE-POD-FW|KUBE-NWPLCY/.test(rules), `no kube-router chain left:\n${rules}`);
+      const sets = await ipsetNames();
+      assert.ok(!sets.some((set) => /^(KUBE-SRC|KUBE-DST)-/.test(set)), `no kube-router ipset left: ${sets.join(', ')}`);
+      assert.equal(existsSync(CLAIM_FILE), false, 'its claim on network-policy enforcement released');
+    } else if (sharedEnforces) {
+      assert.ok(rules.includes(':KUBE-ROUTER-FORWARD'), "the shared cluster's kube-router chains are untouched");
+    }
     // (No request to its address now: with the bridge gone it is no longer this machine's.)
   });
 

@@ -36,14 +36,19 @@ export async function claimSlot(state: string): Promise<number> {
  * The bridge, up, with the node's address: pods' gateway and the address host ports
  * bind to. Pods' traffic may not be routed off the bridge: what runs on the local node
  * talks to this machine only (the kernel forwards once CNI turns forwarding on).
+ *
+ * That rule sits in the mangle table, which packets cross before the filter table: the
+ * network-policy controller (network-policy.ts) ACCEPTs in filter's FORWARD what a
+ * policy allows (egress to 0.0.0.0/0 minus private ranges), which would otherwise
+ * skip a DROP further down, and it rewrites the whole filter table on every sync.
  */
 export async function ensureBridge(node: RealNodeLayout): Promise<void> {
   if (!(await linkExists(node.bridge))) await run('ip', ['link', 'add', node.bridge, 'type', 'bridge']);
   await run('ip', ['addr', 'replace', `${node.ip}/24`, 'dev', node.bridge]);
   await run('ip', ['link', 'set', node.bridge, 'up']);
   const stayLocal = ['FORWARD', '-s', node.subnet, '!', '-o', node.bridge, '-m', 'comment', '--comment', `${node.bridge}: pods stay on this machine`, '-j', 'DROP'];
-  const present = await run('iptables', ['-C', ...stayLocal]).then(() => true, () => false);
-  if (!present) await run('iptables', ['-I', ...stayLocal]);
+  const present = await run('iptables', ['-t', 'mangle', '-C', ...stayLocal]).then(() => true, () => false);
+  if (!present) await run('iptables', ['-t', 'mangle', '-I', ...stayLocal]);
 }
 
 async function linkExists(name: string): Promise<boolean> {
@@ -124,24 +129,28 @@ function otherKubeletRunning(): boolean {
 
 /** The kubelet's chains and the jumps into them: gone once no kubelet runs on the machine. */
 async function removeKubeletChains(problems: string[]): Promise<void> {
-  for (const table of ['mangle', 'nat', 'filter']) {
-    const saved = (await attempt('iptables-save', ['-t', table], problems)) ?? '';
-    for (const line of saved.split('\n')) {
-      if (line.startsWith('-A ') && KUBELET_CHAINS.some((c) => line.includes(`-j ${c}`))) await deleteRule(table, line, problems);
-    }
-    for (const chain of KUBELET_CHAINS) {
-      if (!saved.includes(`:${chain} `)) continue;
-      await attempt('iptables', ['-t', table, '-F', chain], problems);
-      await attempt('iptables', ['-t', table, '-X', chain], problems);
-    }
+  for (const table of ['mangle', 'nat', 'filter']) await removeChains(table, (chain) => KUBELET_CHAINS.includes(chain), problems);
+}
+
+/** Deletes the chains of `table` that `doomed` picks: first every jump into them from other chains, then their rules, then the chains. */
+export async function removeChains(table: string, doomed: (chain: string) => boolean, problems: string[]): Promise<void> {
+  const saved = (await attempt('iptables-save', ['-t', table], problems)) ?? '';
+  const lines = saved.split('\n');
+  const chains = lines.filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]!).filter(doomed);
+  if (chains.length === 0) return;
+  for (const line of lines) {
+    if (!line.startsWith('-A ') || chains.includes(line.split(' ')[1]!)) continue;
+    if (chains.some((c) => line.endsWith(`-j ${c}`) || line.includes(`-j ${c} `))) await deleteRule(table, line, problems);
   }
+  for (const chain of chains) await attempt('iptables', ['-t', table, '-F', chain], problems);
+  for (const chain of chains) await attempt('iptables', ['-t', table, '-X', chain], problems);
 }
 
 const PORTMAP_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
 
-/** Deletes the rules `matches` selects (in the nat and filter tables), then the CNI-DN-* chains they emptied. */
+/** Deletes the rules `matches` selects (in the nat, filter and mangle tables), then the CNI-DN-* chains they emptied. */
 async function removeIptablesRules(matches: (rule: string) => boolean, problems: string[]): Promise<void> {
-  for (const table of ['nat', 'filter']) {
+  for (const table of ['nat', 'filter', 'mangle']) {
     const saved = (await attempt('iptables-save', ['-t', table], problems)) ?? '';
     const doomedChains = new Set<string>();
     for (const line of saved.split('\n')) {

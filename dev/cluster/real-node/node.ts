@@ -1,10 +1,10 @@
 /**
  * The real node: this machine joins the local cluster as node `<region>-1` (region
  * `laima` by default) with a real kubelet, containerd and runc, so customer containers
- * really run, listen on their host ports, keep their volumes and are held to their
- * memory. `startRealNode` brings it up after the control plane; `stopRealNode` takes it
- * down leaving nothing behind: no container, mount, interface, iptables rule, cgroup or
- * kernel setting of its own.
+ * really run, listen on their host ports, keep their volumes, are held to their memory
+ * and to their NetworkPolicy (network-policy.ts). `startRealNode` brings it up after the
+ * control plane; `stopRealNode` takes it down leaving nothing behind: no container,
+ * mount, interface, iptables rule, ipset, cgroup or kernel setting of its own.
  */
 import * as k8s from '@kubernetes/client-node';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { pushNodeImages } from './images.js';
 import { kubeletArgs, writeKubeletConfig } from './kubelet.js';
 import { type RealNodeLayout, realNodeLayout, slotFile } from './layout.js';
 import { claimSlot, ensureBridge, removeNetwork, writeCniConfig } from './network.js';
+import { startNetworkPolicy, stopNetworkPolicy } from './network-policy.js';
 import { prepareStorage } from './storage.js';
 import { restoreSysctls, saveSysctls } from './sysctls.js';
 
@@ -33,10 +34,13 @@ export interface RealNodeStart {
   node: { name: string; region: string };
   regionLabel: string;
   pki: Pki;
-  /** The admin kubeconfig (for the provisioner and the checks here). */
+  /** The admin kubeconfig (for the provisioner, kube-router and the checks here). */
   kubeconfig: string;
   apiserverUrl: string;
   registryHost: string;
+  /** The Services' address range (kube-router lets pods reach it). */
+  serviceCidr: string;
+  log: (line: string) => void;
   step: (name: string, what: () => Promise<void>) => Promise<void>;
   waitFor: (proc: ProcessRecord, check: () => Promise<boolean>, timeoutMs: number, what: string) => Promise<void>;
 }
@@ -110,6 +114,7 @@ export async function startRealNode(s: RealNodeStart): Promise<RealNodeLayout> {
     }, 90_000, `the real node ${node.name} to become Ready`),
   );
 
+  await startNetworkPolicy({ ...s, node });
   const provisionerArgs = await prepareStorage(kc, node, s.regionLabel, s.kubeconfig, images.busybox);
   await startProcess(s.state, 'local-path-provisioner', binaryPath('local-path-provisioner'), provisionerArgs);
   return node;
@@ -126,15 +131,17 @@ export async function crictl(node: RealNodeLayout, args: string[]): Promise<stri
 }
 
 /**
- * Stops the kubelet, removes every pod sandbox through containerd (which runs CNI's
- * teardown: addresses, veths, host-port rules), stops containerd, then removes what
- * could still be left: processes in the node's cgroups, mounts, the bridge, iptables
- * rules, cgroups, kernel settings and the runtime directory. Returns what could not
- * be cleaned (empty when the machine is as before).
+ * Stops kube-router (removing its chains and ipsets when this node enforced), the
+ * kubelet, removes every pod sandbox through containerd (which runs CNI's teardown:
+ * addresses, veths, host-port rules), stops containerd, then removes what could still
+ * be left: processes in the node's cgroups, mounts, the bridge, iptables rules,
+ * cgroups, kernel settings and the runtime directory. Returns what could not be
+ * cleaned (empty when the machine is as before).
  */
 export async function stopRealNode(state: string, node: RealNodeLayout, records: ProcessRecord[]): Promise<string[]> {
   const problems: string[] = [];
   const record = (name: string) => records.find((r) => r.name === name);
+  await stopNetworkPolicy(state, records, problems);
   const kubelet = record('kubelet');
   if (kubelet) await stopProcess(state, kubelet);
   const containerd = record('containerd');
