@@ -48,8 +48,11 @@ async function goneFromTheNode(n: RealNodeHandle, order: { id: string; hostPort:
   const ns = namespaceOf(order.id);
   await eventually(async () => assert.deepEqual(await containersIn(n, ns, 'running'), [], 'no running container'), { timeoutMs: 60_000, intervalMs: 500 });
   await eventually(() => assert.rejects(httpGet(`http://${n.ip}:${order.hostPort}/`, 2000), /ECONNREFUSED/, 'nothing listens on the host port'));
-  const check = await t.app.inject({ method: 'POST', url: '/api/v1/k8s/checkports', payload: { region: n.region, ports: [order.hostPort] } });
-  assert.deepEqual(check.json(), { occupied: [], status: 'NotOccupied' });
+  // Free for sale once the pod object is gone too (until then the scheduler, and so V-Kube, count its port).
+  await eventually(async () => {
+    const check = await t.app.inject({ method: 'POST', url: '/api/v1/k8s/checkports', payload: { region: n.region, ports: [order.hostPort] } });
+    assert.deepEqual(check.json(), { occupied: [], status: 'NotOccupied' });
+  });
   await eventually(
     async () => {
       assert.deepEqual(await sandboxesIn(n, ns), [], 'no pod sandbox in containerd');
