@@ -15,7 +15,6 @@ import { ClusterError, sleep } from './util.js';
 
 interface SavedCluster {
   ports: Ports;
-  realNode?: { name: string; region: string } | null;
 }
 
 export async function down(opts: { keep?: boolean; log?: (line: string) => void } = {}): Promise<void> {
@@ -39,14 +38,14 @@ export async function down(opts: { keep?: boolean; log?: (line: string) => void 
     if (rec.name === 'kubelet' || rec.name === 'containerd' || rec.name === NETWORK_POLICY_PROCESS) {
       if (realNodeDown) continue;
       realNodeDown = true;
-      problems.push(...(await takeDownRealNode(state, saved, records, log)));
+      problems.push(...(await takeDownRealNode(state, records, log)));
       continue;
     }
     await stopProcess(state, rec);
     log(`stopped ${rec.name} (pid ${rec.pid})`);
   }
   // A node whose processes were already gone (killed, crashed) still has its network, cgroups and mounts.
-  if (!realNodeDown) problems.push(...(await takeDownRealNode(state, saved, [], log)));
+  if (!realNodeDown) problems.push(...(await takeDownRealNode(state, [], log)));
   if (problems.length) log(`the real node left things behind:\n  ${problems.join('\n  ')}`);
 
   if (saved) {
@@ -67,9 +66,8 @@ export async function down(opts: { keep?: boolean; log?: (line: string) => void 
   }
 }
 
-async function takeDownRealNode(state: string, saved: SavedCluster | undefined, records: Awaited<ReturnType<typeof readRecords>>, log: (line: string) => void): Promise<string[]> {
-  const nodeName = saved?.realNode ?? undefined;
-  const node = nodeName ? await realNodeOf(state, nodeName) : undefined;
+async function takeDownRealNode(state: string, records: Awaited<ReturnType<typeof readRecords>>, log: (line: string) => void): Promise<string[]> {
+  const node = await realNodeOf(state);
   if (!node) {
     // Processes without a node layout (a start that failed early): just stop them.
     for (const rec of records.filter((r) => (REAL_NODE_PROCESSES as readonly string[]).includes(r.name) && r.name !== 'registry')) await stopProcess(state, rec);

@@ -39,7 +39,7 @@ export async function status(): Promise<boolean> {
       ok &&= nodes.notReady.length === 0;
     }
     const real = realNodeRegion(config);
-    const node = real ? await realNodeOf(state, real) : undefined;
+    const node = real ? await realNodeOf(state) : undefined;
     if (node) {
       console.log(`${'real node'.padEnd(24)} ${node.name} in region ${node.region}: ${node.ip} on bridge ${node.bridge}, pods from ${node.subnet}`);
       console.log(`${'local registry'.padEnd(24)} ${registryHost(ports.registry)} (plain HTTP; docker.io images are pulled from it)`);

@@ -142,7 +142,7 @@ export async function realNode(): Promise<RealNodeHandle | undefined> {
     .then((t) => JSON.parse(t) as { ports: Ports; realNode?: { name: string; region: string } | null })
     .catch(() => undefined);
   if (!saved?.realNode) return undefined;
-  const layout = await realNodeOf(state, saved.realNode);
+  const layout = await realNodeOf(state);
   if (!layout) return undefined;
   return { name: layout.name, region: layout.region, ip: layout.ip, registry: registryHost(saved.ports.registry), layout };
 }

@@ -114,7 +114,7 @@ describe('cluster:up, status and down', () => {
     assert.ok(records.every((r) => alive(r.pid)), 'every process runs');
 
     // A real container with a host port on this cluster's node, beside the shared cluster's.
-    const node = await realNodeOf(dir, { name: 'laima-1', region: 'laima' });
+    const node = await realNodeOf(dir);
     assert.ok(node, 'the second cluster has its own real node');
     const ours = await realNode();
     if (ours) assert.notEqual(node.bridge, ours.layout.bridge, 'each cluster has its own bridge');

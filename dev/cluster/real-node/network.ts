@@ -14,10 +14,12 @@ import { ClusterError } from '../util.js';
 /**
  * The slot this cluster's node uses: the one it had, or the lowest free one, claimed by
  * creating its bridge (creating a link is atomic, so two clusters never share a slot).
+ * The claim is written down with the node's name at once, so `cluster:down` can take the
+ * node down even when `cluster:up` failed half-way.
  */
-export async function claimSlot(state: string): Promise<number> {
+export async function claimSlot(state: string, node: { name: string; region: string }): Promise<number> {
   const file = slotFile(state);
-  if (existsSync(file)) return Number(await readFile(file, 'utf8'));
+  if (existsSync(file)) return (JSON.parse(await readFile(file, 'utf8')) as SlotClaim).slot;
   for (let slot = 0; slot <= MAX_SLOT; slot++) {
     try {
       await run('ip', ['link', 'add', `vkube${slot}`, 'type', 'bridge']);
@@ -26,10 +28,17 @@ export async function claimSlot(state: string): Promise<number> {
       throw err;
     }
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, String(slot));
+    await writeFile(file, JSON.stringify({ slot, ...node } satisfies SlotClaim));
     return slot;
   }
   throw new ClusterError(`no free real-node slot: bridges vkube0-vkube${MAX_SLOT} all exist`, 'stop other local clusters (npm run cluster:down), or delete stale bridges: ip link del vkube<N>');
+}
+
+/** What `<state>/node/slot` holds. */
+export interface SlotClaim {
+  slot: number;
+  name: string;
+  region: string;
 }
 
 /**

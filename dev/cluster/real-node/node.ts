@@ -21,7 +21,7 @@ import { attempt, HOST_PATH, isRoot, run } from './host.js';
 import { pushNodeImages } from './images.js';
 import { kubeletArgs, writeKubeletConfig } from './kubelet.js';
 import { type RealNodeLayout, realNodeLayout, slotFile } from './layout.js';
-import { claimSlot, ensureBridge, removeNetwork, writeCniConfig } from './network.js';
+import { claimSlot, ensureBridge, removeNetwork, type SlotClaim, writeCniConfig } from './network.js';
 import { startNetworkPolicy, stopNetworkPolicy } from './network-policy.js';
 import { prepareStorage } from './storage.js';
 import { restoreSysctls, saveSysctls } from './sysctls.js';
@@ -68,7 +68,7 @@ export async function startRealNode(s: RealNodeStart): Promise<RealNodeLayout> {
     images = await pushNodeImages(s.registryHost, binaryPath('pause'), pauseComponent.version);
   });
 
-  const slot = await claimSlot(s.state);
+  const slot = await claimSlot(s.state, s.node);
   const node = realNodeLayout(s.state, s.node, slot);
   await s.step(`node ${node.name}: bridge ${node.bridge} ${node.ip}, cgroup ${node.cgroupRoot}`, async () => {
     await mkdir(node.dir, { recursive: true });
@@ -120,10 +120,11 @@ export async function startRealNode(s: RealNodeStart): Promise<RealNodeLayout> {
   return node;
 }
 
-/** The real node of a state directory, if it ever claimed a slot. */
-export async function realNodeOf(state: string, node: { name: string; region: string }): Promise<RealNodeLayout | undefined> {
+/** The real node of a state directory, if it ever claimed a slot (even if its start failed half-way). */
+export async function realNodeOf(state: string): Promise<RealNodeLayout | undefined> {
   if (!existsSync(slotFile(state))) return undefined;
-  return realNodeLayout(state, node, Number(await readFile(slotFile(state), 'utf8')));
+  const claim = JSON.parse(await readFile(slotFile(state), 'utf8')) as SlotClaim;
+  return realNodeLayout(state, { name: claim.name, region: claim.region }, claim.slot);
 }
 
 export async function crictl(node: RealNodeLayout, args: string[]): Promise<string> {
