@@ -34,7 +34,7 @@ export interface ReconcilerDeps {
   domains: DomainStore;
   notices: NoticeStore;
   cluster: ClusterGateway;
-  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass'>;
+  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass' | 'orderLockTimeoutMs'>;
   clock: Clock;
   credentials: CredentialBox;
   /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
@@ -54,14 +54,16 @@ const PASS_PAGE_SIZE = 250;
 const PASS_SLICE_MS = 5;
 
 export class Reconciler {
-  private readonly mutex = new KeyedMutex();
+  private readonly mutex: KeyedMutex;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
   private lastPass: { at: number; ok: boolean; detail?: string } = { at: 0, ok: false };
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.mutex = new KeyedMutex({ timeoutMs: deps.config.orderLockTimeoutMs, describe: (orderId) => `the reconcile of order ${orderId}` });
+  }
 
   start(): void {
     this.stopped = false;

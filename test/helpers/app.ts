@@ -62,7 +62,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     VKUBE_REGISTRY_MIRRORS: OFFLINE_DOCKER_HUB,
     ...opts.env,
   });
-  const { db } = openDatabase(config.databaseUrl);
+  const { db } = openDatabase(config.databaseUrl, config.database);
   await migrateToLatest(db);
   const stores = sqlStores(db);
   const { store } = stores;
