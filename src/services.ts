@@ -69,6 +69,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     portLeases: () => store.countLeases(),
     logStreams: activeLogStreams,
     isLeader: inputs.isLeader ?? (() => true),
+    eventQueue: () => eventRecorder.queued,
   });
   const reconciler = new Reconciler({
     store,
@@ -94,7 +95,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const updates = new WorkloadUpdateService(deploys, store, reconciler, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, reconciler, clock);
   const monitor = new MonitorService(cluster, workloads);
-  const eventRecorder = new EventRecorder(cluster, events, log);
+  const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
   return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
 }
 

@@ -14,6 +14,8 @@ export interface MetricSources {
   portLeases: () => Promise<number>;
   logStreams: () => number;
   isLeader: () => boolean;
+  /** Pod events and restart counts waiting to be written. */
+  eventQueue?: () => number;
 }
 
 export class VkubeMetrics {
@@ -32,6 +34,11 @@ export class VkubeMetrics {
     registers: [this.registry],
   });
   readonly reconcileErrors = new Counter({ name: 'vkube_reconcile_errors_total', help: 'Orders a reconcile pass could not bring in line (retried next pass)', registers: [this.registry] });
+  readonly eventRecordsDropped = new Counter({
+    name: 'vkube_event_records_dropped_total',
+    help: 'Pod events and restart counts not recorded because the write queue was full',
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'vkube_' });
@@ -54,6 +61,7 @@ export class VkubeMetrics {
     });
     new Gauge({ name: 'vkube_log_streams', help: 'Log streams being served (each holds one upstream request)', registers: [this.registry], collect() { this.set(sources.logStreams()); } });
     new Gauge({ name: 'vkube_leader', help: '1 when this replica runs the reconcile loop', registers: [this.registry], collect() { this.set(sources.isLeader() ? 1 : 0); } });
+    new Gauge({ name: 'vkube_event_records_queued', help: 'Pod events and restart counts waiting to be written', registers: [this.registry], collect() { this.set(sources.eventQueue?.() ?? 0); } });
   }
 }
 
