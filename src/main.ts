@@ -65,16 +65,18 @@ async function main(): Promise<void> {
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');
 
-  // Every replica serves the API; only the leader runs the reconcile loop and records events.
+  // Every replica serves the API; only the leader runs the reconcile loop, records events and prunes the audit log.
   const lead = () => {
     log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
     services.reconciler.start();
     services.eventRecorder.start();
+    services.auditRetention.start();
   };
   const follow = async () => {
     log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
     await services.reconciler.stop();
     await services.eventRecorder.stop();
+    await services.auditRetention.stop();
   };
   if (config.leaderElection.enabled) {
     elector = new LeaderElector({

@@ -73,6 +73,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
   app.post(
     '/k8s/checkports',
     {
+      config: { audit: false },
       schema: {
         summary: 'Which host ports are taken in a region?',
         description:
