@@ -306,7 +306,8 @@ export class Reconciler {
       // Only a definite answer from the database ends a workload.
       const order = await this.deps.store.findOrder(orderId);
       if (order && (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop' || order.serviceStatus === 'ServicePending')) continue;
-      await this.reconcile(orderId).catch(() => {});
+      // Tears down an ended order's workload; a failure is logged and the next pass tries again.
+      await this.reconcile(orderId).catch((err: unknown) => this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not tear down an ended order; the next pass tries again'));
       if (!order) {
         this.requireCluster();
         await this.deps.cluster.deleteNamespace(ns.metadata.name);
@@ -324,7 +325,11 @@ export class Reconciler {
         : change.kind === 'deployment' && change.type === 'DELETED'
           ? change.deployment.metadata.labels?.[ORDER_LABEL]
           : undefined;
-    if (orderId) this.reconcile(orderId).catch(() => {});
+    if (orderId) {
+      this.reconcile(orderId).catch((err: unknown) =>
+        this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not put back a workload deleted by hand; the next pass tries again'),
+      );
+    }
   }
 
   private requireCluster(): void {

@@ -56,6 +56,7 @@ export class VkubeMetrics {
       help: 'Host ports leased to orders',
       registers: [this.registry],
       async collect() {
+        // A database outage must not fail the whole scrape; NaN says "unknown", and /readyz names the outage.
         this.set(await sources.portLeases().catch(() => NaN));
       },
     });
