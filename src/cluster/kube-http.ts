@@ -70,7 +70,10 @@ export class KubeHttp {
   private authHeaders: Record<string, string> = {};
   private authRefreshedAt = 0;
 
-  constructor(private readonly access: ClusterAccess) {
+  constructor(
+    private readonly access: ClusterAccess,
+    private readonly opts: { authTimeoutMs?: number } = {},
+  ) {
     this.server = access.server;
     this.clusterName = access.clusterName;
     this.tls = access.tls;
@@ -87,10 +90,25 @@ export class KubeHttp {
     return new KubeHttp(await fromClientNodeConfig(kc));
   }
 
-  /** Bearer tokens rotate (projected service-account tokens, exec plugins): re-read them now and then. */
-  private async headers(): Promise<Record<string, string>> {
+  /**
+   * Bearer tokens rotate (projected service-account tokens, exec plugins): re-read them
+   * now and then. An exec plugin is a process of its own that may hang, and a token file
+   * may be gone: either fails the call (unreachable, 503) instead of holding or crashing it.
+   */
+  private async headers(what: string): Promise<Record<string, string>> {
     if (Date.now() - this.authRefreshedAt > 30_000) {
-      this.authHeaders = await this.access.authHeaders();
+      const ms = this.opts.authTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the kubeconfig's credentials did not come within ${ms} ms`)), ms);
+      });
+      try {
+        this.authHeaders = await Promise.race([this.access.authHeaders(), timeout]);
+      } catch (err) {
+        throw new KubeError(0, 'Unauthenticated', `${what}: no credentials: ${(err as Error).message}`, this.clusterName, { cause: err });
+      } finally {
+        clearTimeout(timer);
+      }
       this.authRefreshedAt = Date.now();
     }
     return this.authHeaders;
@@ -164,7 +182,7 @@ export class KubeHttp {
     const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string | number> = { ...(await this.headers()), accept: 'application/json' };
+    const headers: Record<string, string | number> = { ...(await this.headers(`${method} ${url.pathname}`)), accept: 'application/json' };
     if (payload) {
       headers['content-type'] = opts.contentType ?? 'application/json';
       headers['content-length'] = payload.length;

@@ -89,6 +89,16 @@ describe('KubeHttp deadlines', { timeout: 10_000 }, () => {
     assert.ok(Date.now() - started < 3000, 'ended near its deadline');
   });
 
+  it('credentials that never come (a hung exec plugin) fail the call at the deadline; credentials that cannot be read fail it at once', async () => {
+    const { port } = server.address() as AddressInfo;
+    const hung = new KubeHttp({ server: new URL(`http://127.0.0.1:${port}`), clusterName: 'loopback', tls: {}, authHeaders: () => new Promise(() => {}) }, { authTimeoutMs: 200 });
+    const err = await failsWithin(3000, () => hung.get('/drip'));
+    assert.match(err.message, /credentials did not come within 200 ms/);
+    const gone = new KubeHttp({ server: new URL(`http://127.0.0.1:${port}`), clusterName: 'loopback', tls: {}, authHeaders: async () => Promise.reject(new Error('ENOENT: token file')) });
+    const err2 = await failsWithin(3000, () => gone.get('/drip'));
+    assert.match(err2.message, /no credentials: ENOENT: token file/);
+  });
+
   it('a stream without a deadline of its own lasts as long as the server sends', async () => {
     const res = await http.stream('/drip', { timeoutMs: 300 });
     let bytes = 0;
