@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setPodLog, testKubeClient } from '../../dev/cluster/testing.js';
 import { type SseEvent, SseParser } from '../../src/cli/sse.js';
-import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { namespaceOf } from '../../src/domain/manifests.js';
 import { activeLogStreams } from '../../src/http/routes/compat.js';
 import { SSE_MAX_LINE_BYTES } from '../../src/http/sse-log.js';
@@ -18,15 +17,10 @@ import { type TestApp, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 
 let t: TestApp;
-let kube: KubeHttp;
 before(async () => {
   t = await startTestApp();
-  kube = await KubeHttp.fromKubeConfig(testKubeClient());
 });
-after(async () => {
-  await t.close();
-  kube.close();
-});
+after(() => t.close());
 
 const WIDE = 'café ☕ 😀 ąčęėįšųūž €';
 /**
@@ -65,10 +59,10 @@ describe('GET /k8s/pod/logs on a real pods/log stream', () => {
     const deploy = await t.tenant(order.secret).post('/api/v1/k8s/deployment', { containers: [{ name: 'c1', imageName: 'nginx:latest', resourceUnit: 1 }] });
     assert.equal(deploy.statusCode, 200, deploy.body);
     const ns = namespaceOf(order.id);
-    const pod = await eventually(async () => {
-      const pods = (await kube.get<{ items: Array<{ metadata: { name: string }; status: { phase?: string } }> }>(`/api/v1/namespaces/${ns}/pods`)).items;
-      assert.equal(pods[0]?.status.phase, 'Running', 'the pod runs');
-      return pods[0]!.metadata.name;
+    const pod = await eventually(() => {
+      const [running] = t.services.cluster.podsInNamespace(ns).filter((p) => p.status?.phase === 'Running');
+      assert.ok(running, 'the pod runs');
+      return running.metadata.name;
     });
     await setPodLog(testKubeClient(), { namespace: ns, pod }, [WIDE, LONG_WIDE, TOO_LONG, LAST]);
     await eventually(async () => {
