@@ -77,6 +77,9 @@ export function pipeLogAsSse(upstream: Readable, res: ServerResponse, opts: SseL
     stalled = setTimeout(() => res.destroy(), opts.stalledClientMs ?? 120_000);
   };
 
+  // Node holds a written head back until the first body bytes; a quiet log would keep the
+  // client waiting for the stream to open until the first line or heartbeat.
+  res.flushHeaders();
   // Only while nothing waits to be sent: a stream with data queued is not idle.
   const heartbeat = setInterval(() => {
     if (res.writableLength === 0) write(': keep-alive\n\n');

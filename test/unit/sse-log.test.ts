@@ -96,6 +96,14 @@ describe('SSE log stream', () => {
     assert.equal(end!.event, 'end');
   });
 
+  it('opens the stream at once, before the first log line', async () => {
+    const upstream = new PassThrough();
+    const served = await serve(upstream);
+    const opened = await Promise.race([served.response.then(() => true), sleep(3_000).then(() => false)]);
+    assert.ok(opened, 'the client got the head of the stream while the log was still quiet');
+    upstream.end();
+  });
+
   it('keeps a carriage return inside a line in the same event', async () => {
     const upstream = new PassThrough();
     const served = await serve(upstream);
