@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics at /metrics: request latency by route and status, reconcile
  * passes and errors, watch-cache sizes, host-port leases, open log streams, whether
- * this replica leads, and Node's own process metrics. One registry per app, so tests
+ * this replica leads, the pod events waiting to be recorded and those dropped, and
+ * Node's own process metrics. One registry per app, so tests
  * and several apps in a process never mix their numbers.
  */
 import type { FastifyInstance } from 'fastify';
