@@ -88,7 +88,7 @@ export class EventRecorder {
   }
 
   /** Queues the records a change carries (the cluster's listener: synchronous, never throws). */
-  observe(change: ClusterChange): void {
+  private observe(change: ClusterChange): void {
     if (change.kind === 'event') {
       if (change.type === 'DELETED') this.forget(eventKey(change.event));
       else this.observeEvent(change.event);
