@@ -75,6 +75,7 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
       handle = await ensureCluster((line) => opts.log(`  cluster: ${line.trim()}`));
       break;
     } catch (err) {
+      // Clears a half-started cluster before the retry; the start's own error, below, is what gets reported.
       await down({ log: () => {} }).catch(() => {});
       // A port taken for a moment (by a client socket, say) is worth one more try.
       if (attempt < 2 && /address already in use/.test((err as Error).message)) {

@@ -191,6 +191,7 @@ async function readTemplates(kube: Endpoint, ns: string): Promise<Templates> {
     [(n: string) => `/api/v1/namespaces/${n}/limitranges`, 'order-limits'],
     [(n: string) => `/apis/networking.k8s.io/v1/namespaces/${n}/networkpolicies`, 'order-isolation'],
   ] as const) {
+    // Not there (yet), or not readable this instant: the loop polls again.
     const obj = await getJson<KubeObject>(kube, `${collection(ns)}/${name}`).catch(() => undefined);
     if (obj) before.push({ collection, object: { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name }, spec: obj.spec } });
   }

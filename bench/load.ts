@@ -84,6 +84,7 @@ export async function runLoad(op: Operation, opts: LoadOptions): Promise<LoadRou
     window.start = Date.now();
     window.monoStartUs = monoUs();
     meter = new CpuMeter(opts.pids ?? {});
+    // The server-side probe is optional: without it the report has client-side figures only ({} below).
     probeStarted = opts.probe?.start().catch(() => {});
   }, Math.max(0, opts.warmupMs));
   const endTimer = setTimeout(() => {

@@ -92,12 +92,14 @@ async function main(): Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
+      // Teardown after the report: a failure to stop cannot change the figures.
       await watch?.stop().catch(() => {});
       if (vk) {
         log('stopping V-Kube');
         await vk.stop().catch((err: unknown) => log(`  could not stop V-Kube: ${(err as Error).message}`));
       }
       killStartedVkubes();
+      // Teardown after the report: a failure to stop cannot change the figures.
       await registry?.stop().catch(() => {});
       if (cluster && params.keepCluster) {
         log(`leaving the bench cluster running: VKUBE_CLUSTER_DIR=${join(cluster.dir, 'cluster')} VKUBE_CLUSTER_PORT_BASE=${params.portBase} npm run cluster:down`);

@@ -5,6 +5,7 @@
  * there (a few milliseconds), and installs what is missing with apt-get otherwise.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { repoRoot } from './cluster/config.js';
 
@@ -12,9 +13,8 @@ export async function ensureSystemDeps(log: (line: string) => void): Promise<voi
   const script = join(repoRoot, 'scripts', 'install-system-deps.sh');
   const code = await new Promise<number>((resolve) => {
     const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const relay = (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((line) => log(line));
-    child.stdout.on('data', relay);
-    child.stderr.on('data', relay);
+    // Whole lines, decoded across chunks (a line or a character split between two reads stays whole).
+    for (const output of [child.stdout, child.stderr]) createInterface({ input: output }).on('line', (line) => line && log(line));
     child.on('error', () => resolve(127));
     child.on('close', (c) => resolve(c ?? 1));
   });

@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { ensureCluster } from '../dev/cluster/testing.js';
 import { repoRoot } from '../dev/cluster/config.js';
 import { ensureSharedPostgres, type SharedPostgres } from '../dev/postgres/testing.js';
@@ -87,9 +88,11 @@ function runPhase(files: string[], concurrency: number, env: NodeJS.ProcessEnv):
     });
     const counts = { pass: 0, fail: 0, cancelled: 0 };
     let partial = '';
+    // Decodes across chunks: a character split between two reads stays whole.
+    const decoder = new StringDecoder('utf8');
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
-      const lines = (partial + chunk.toString()).split('\n');
+      const lines = (partial + decoder.write(chunk)).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
         const m = /^ℹ (pass|fail|cancelled) (\d+)/.exec(line);

@@ -89,6 +89,17 @@ export interface Config {
     identity: string;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Deadlines of database calls (PostgreSQL; SQLite has no statement timeout, it waits at most 5 s for a lock). */
+  database: {
+    /** A statement that runs longer is cancelled by the server; the caller gets 503. */
+    statementTimeoutMs: number;
+    /** Longest wait for a new connection. */
+    connectTimeoutMs: number;
+  };
+  /** Audit rows older than this many days are deleted by the reconcile leader (0: kept for ever). */
+  auditRetentionDays: number;
+  /** Longest a request waits for an earlier change to the same order to be applied before it answers 503. */
+  orderLockTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -161,6 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       identity: get.string('POD_NAME', 'identity', `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
     },
     logLevel: get.oneOf('LOG_LEVEL', 'logLevel', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    database: {
+      statementTimeoutMs: get.int('VKUBE_DB_STATEMENT_TIMEOUT_MS', 'dbStatementTimeoutMs', 15_000, 100, 600_000),
+      connectTimeoutMs: get.int('VKUBE_DB_CONNECT_TIMEOUT_MS', 'dbConnectTimeoutMs', 5_000, 100, 120_000),
+    },
+    auditRetentionDays: get.int('VKUBE_AUDIT_RETENTION_DAYS', 'auditRetentionDays', 90, 0, 36_500),
+    orderLockTimeoutMs: get.int('VKUBE_ORDER_LOCK_TIMEOUT_MS', 'orderLockTimeoutMs', 20_000, 100, 600_000),
   };
 
   if (!/^sqlite:.+|^postgres(ql)?:\/\/.+/.test(config.databaseUrl)) {

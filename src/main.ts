@@ -28,8 +28,11 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   if (!config.adminToken) log.warn('VKUBE_ADMIN_TOKEN is not set: the admin API refuses every call');
 
-  const { db } = openDatabase(config.databaseUrl);
-  const applied = await migrateToLatest(db);
+  const { db, dialect } = openDatabase(config.databaseUrl, config.database);
+  // PostgreSQL migrations get a connection of their own without the statement timeout:
+  // building an index on a large table may take longer than any request should.
+  const migrationDb = dialect === 'postgres' ? openDatabase(config.databaseUrl, { poolSize: 1, statementTimeoutMs: 0, connectTimeoutMs: config.database.connectTimeoutMs }).db : db;
+  const applied = await migrateToLatest(migrationDb).finally(() => (migrationDb === db ? undefined : migrationDb.destroy()));
   log.info({ database: redactUrl(config.databaseUrl), applied }, 'database ready');
   const stores = sqlStores(db);
   const { store } = stores;
@@ -62,16 +65,18 @@ async function main(): Promise<void> {
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');
 
-  // Every replica serves the API; only the leader runs the reconcile loop and records events.
+  // Every replica serves the API; only the leader runs the reconcile loop, records events and prunes the audit log.
   const lead = () => {
     log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
     services.reconciler.start();
     services.eventRecorder.start();
+    services.auditRetention.start();
   };
   const follow = async () => {
     log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
     await services.reconciler.stop();
     await services.eventRecorder.stop();
+    await services.auditRetention.stop();
   };
   if (config.leaderElection.enabled) {
     elector = new LeaderElector({

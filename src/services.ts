@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterGateway } from './cluster/gateway.js';
 import type { Config } from './config.js';
+import { AuditRetention } from './domain/audit-retention.js';
 import { Authenticator } from './domain/authenticator.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { CredentialBox } from './domain/credential-box.js';
@@ -33,6 +34,8 @@ export interface Services extends Stores {
   auth: Authenticator;
   metrics: VkubeMetrics;
   eventRecorder: EventRecorder;
+  /** Prunes audit entries past their retention; run by the reconcile leader. */
+  auditRetention: AuditRetention;
   cluster: ClusterGateway;
   registry: ImageRegistry;
   clock: Clock;
@@ -69,6 +72,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     portLeases: () => store.countLeases(),
     logStreams: activeLogStreams,
     isLeader: inputs.isLeader ?? (() => true),
+    eventQueue: () => eventRecorder.queued,
   });
   const reconciler = new Reconciler({
     store,
@@ -94,8 +98,9 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const updates = new WorkloadUpdateService(deploys, store, reconciler, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, reconciler, clock);
   const monitor = new MonitorService(cluster, workloads);
-  const eventRecorder = new EventRecorder(cluster, events, log);
-  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
+  const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
+  const auditRetention = new AuditRetention({ audit, clock, retentionDays: config.auditRetentionDays, log });
+  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
 }
 
 /**

@@ -24,6 +24,7 @@ export async function down(opts: { keep?: boolean; log?: (line: string) => void 
     log('no local cluster here (nothing to stop)');
     return;
   }
+  // A missing or damaged cluster.json: stop what the process records name, as below, without it.
   const saved = await readFile(join(state, 'cluster.json'), 'utf8')
     .then((t) => JSON.parse(t) as SavedCluster)
     .catch(() => undefined);

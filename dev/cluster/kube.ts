@@ -23,7 +23,8 @@ export async function probe(url: string, pki?: Pki, timeoutMs = 2000): Promise<{
   return new Promise((resolve) => {
     const req = (url.startsWith('https:') ? request : httpRequest)(url, { ...tls, timeout: timeoutMs }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
+      // setEncoding decodes across chunks: a character split between two reads stays whole.
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));

@@ -26,6 +26,7 @@ export async function status(): Promise<boolean> {
     ok &&= alive;
     console.log(`${name.padEnd(24)} ${alive ? `running (pid ${rec!.pid})` : 'not running'}`);
   }
+  // A missing or damaged cluster.json: the API is not probed; the processes listed above still say what runs.
   const ports = await readFile(join(state, 'cluster.json'), 'utf8')
     .then((t) => (JSON.parse(t) as { ports: Ports }).ports)
     .catch(() => undefined);

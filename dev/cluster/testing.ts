@@ -138,6 +138,7 @@ export interface RealNodeHandle {
  */
 export async function realNode(): Promise<RealNodeHandle | undefined> {
   const state = stateDir();
+  // No cluster.json (no cluster started here, or one from an older layout): no real node to report.
   const saved = await readFile(join(state, 'cluster.json'), 'utf8')
     .then((t) => JSON.parse(t) as { ports: Ports; realNode?: { name: string; region: string } | null })
     .catch(() => undefined);

@@ -70,6 +70,7 @@ export async function createDatabase(serverUrl: string, name = `vkube_test_${ran
   } catch (err) {
     throw new Error(`cannot create database ${name} on ${withoutPassword(serverUrl)}: ${(err as Error).message}`, { cause: err });
   } finally {
+    // Closing after the CREATE (or its failure, thrown above): a connection already broken has nothing left to close.
     await client.end().catch(() => {});
   }
   const url = new URL(serverUrl);

@@ -37,8 +37,29 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /**
+   * Deadline in ms (default 15 s): for JSON and text calls the whole answer, body
+   * included; for streams the response head. 0: none.
+   */
   timeoutMs?: number;
+  /** Streams only: the longest the whole stream may last (default: until `signal` or the server ends it). */
+  streamDeadlineMs?: number;
   signal?: AbortSignal;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+/**
+ * TCP keep-alive on every connection to the API server: a followed log or a watch may
+ * be quiet for minutes, and without probes a peer that vanished (a partition, a
+ * crashed node without a reset) would leave the socket open for ever.
+ */
+const TCP_KEEPALIVE_MS = 30_000;
+
+interface Deadlines {
+  /** Until the response head arrives. */
+  headMs: number;
+  /** Until the response has been read (or the stream closed). */
+  totalMs: number;
 }
 
 export class KubeHttp {
@@ -49,7 +70,10 @@ export class KubeHttp {
   private authHeaders: Record<string, string> = {};
   private authRefreshedAt = 0;
 
-  constructor(private readonly access: ClusterAccess) {
+  constructor(
+    private readonly access: ClusterAccess,
+    private readonly opts: { authTimeoutMs?: number } = {},
+  ) {
     this.server = access.server;
     this.clusterName = access.clusterName;
     this.tls = access.tls;
@@ -66,10 +90,25 @@ export class KubeHttp {
     return new KubeHttp(await fromClientNodeConfig(kc));
   }
 
-  /** Bearer tokens rotate (projected service-account tokens, exec plugins): re-read them now and then. */
-  private async headers(): Promise<Record<string, string>> {
+  /**
+   * Bearer tokens rotate (projected service-account tokens, exec plugins): re-read them
+   * now and then. An exec plugin is a process of its own that may hang, and a token file
+   * may be gone: either fails the call (unreachable, 503) instead of holding or crashing it.
+   */
+  private async headers(what: string): Promise<Record<string, string>> {
     if (Date.now() - this.authRefreshedAt > 30_000) {
-      this.authHeaders = await this.access.authHeaders();
+      const ms = this.opts.authTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the kubeconfig's credentials did not come within ${ms} ms`)), ms);
+      });
+      try {
+        this.authHeaders = await Promise.race([this.access.authHeaders(), timeout]);
+      } catch (err) {
+        throw new KubeError(0, 'Unauthenticated', `${what}: no credentials: ${(err as Error).message}`, this.clusterName, { cause: err });
+      } finally {
+        clearTimeout(timer);
+      }
       this.authRefreshedAt = Date.now();
     }
     return this.authHeaders;
@@ -107,44 +146,76 @@ export class KubeHttp {
 
   /** GET returning the body as text (pod logs). */
   async text(path: string, opts: RequestOptions = {}): Promise<string> {
-    const res = await this.send('GET', path, opts);
-    const body = await readAll(res);
-    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, body, `GET ${path}`);
-    return body;
+    return this.exchange('GET', path, opts);
   }
 
   /** GET whose body is streamed to the caller (watches, followed logs). Abort with `signal`. */
   async stream(path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
-    const res = await this.send('GET', path, { ...opts, timeoutMs: opts.timeoutMs ?? 0 });
-    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, await readAll(res), `GET ${path}`);
+    const res = await this.send('GET', path, opts, { headMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, totalMs: opts.streamDeadlineMs ?? 0 });
+    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, await this.readBody(res, 'GET', path), `GET ${path}`);
     return res;
   }
 
   private async json<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
-    const res = await this.send(method, path, opts);
-    const body = await readAll(res);
-    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, body, `${method} ${path}`);
+    const body = await this.exchange(method, path, opts);
     return (body ? JSON.parse(body) : undefined) as T;
   }
 
-  private async send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  /** One request whose whole answer, body included, must arrive within the deadline. */
+  private async exchange(method: string, path: string, opts: RequestOptions): Promise<string> {
+    const res = await this.send(method, path, opts, { headMs: 0, totalMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    const body = await this.readBody(res, method, path);
+    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, body, `${method} ${path}`);
+    return body;
+  }
+
+  /** The body; a connection lost or a deadline passed while reading it is a KubeError like any other. */
+  private async readBody(res: IncomingMessage, method: string, path: string): Promise<string> {
+    try {
+      return await readAll(res);
+    } catch (err) {
+      throw new KubeError(0, 'Unreachable', `${method} ${path}: ${(err as Error).message}`, this.clusterName, { cause: err });
+    }
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions, deadlines: Deadlines): Promise<IncomingMessage> {
     const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string | number> = { ...(await this.headers()), accept: 'application/json' };
+    const headers: Record<string, string | number> = { ...(await this.headers(`${method} ${url.pathname}`)), accept: 'application/json' };
     if (payload) {
       headers['content-type'] = opts.contentType ?? 'application/json';
       headers['content-length'] = payload.length;
     }
-    const timeoutMs = opts.timeoutMs ?? 15_000;
     return new Promise((resolve, reject) => {
-      const fail = (err: Error) => reject(new KubeError(0, 'Unreachable', `${method} ${url.pathname}: ${err.message}`, this.clusterName, { cause: err }));
+      let response: IncomingMessage | undefined;
+      const clear = () => {
+        clearTimeout(headTimer);
+        clearTimeout(totalTimer);
+      };
+      const fail = (err: Error) => {
+        clear();
+        reject(new KubeError(0, 'Unreachable', `${method} ${url.pathname}: ${err.message}`, this.clusterName, { cause: err }));
+      };
       const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
         url,
         { method, headers, agent: this.agent, ...(this.agent ? {} : this.tls), signal: opts.signal },
-        resolve,
+        (res) => {
+          response = res;
+          clearTimeout(headTimer);
+          res.once('close', clear);
+          resolve(res);
+        },
       );
-      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      // Destroying the response (not the request) hands the reader this message instead of a bare "aborted".
+      const expire = (ms: number, what: string) => () => {
+        const err = new Error(`${what} within ${ms} ms`);
+        if (response) response.destroy(err);
+        else req.destroy(err);
+      };
+      const headTimer = deadlines.headMs > 0 ? setTimeout(expire(deadlines.headMs, 'no answer'), deadlines.headMs) : undefined;
+      const totalTimer = deadlines.totalMs > 0 ? setTimeout(expire(deadlines.totalMs, 'not finished'), deadlines.totalMs) : undefined;
+      req.on('socket', (socket) => socket.setKeepAlive(true, TCP_KEEPALIVE_MS));
       req.on('error', fail);
       req.end(payload);
     });

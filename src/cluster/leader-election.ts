@@ -135,8 +135,15 @@ export class LeaderElector {
     await this.opts.http.put(this.path(), { metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } }, { timeoutMs: 5000 });
   }
 
+  /**
+   * Best effort: the provider usually creates the namespace with V-Kube's identity, which
+   * may not create namespaces outside vkube-* itself. Whatever went wrong here, the Lease
+   * write right after fails and is reported with its reason.
+   */
   private async ensureNamespace(): Promise<void> {
-    await this.opts.http.apply(`/api/v1/namespaces/${this.opts.namespace}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.opts.namespace } }, 'vkube').catch(() => {});
+    await this.opts.http
+      .apply(`/api/v1/namespaces/${this.opts.namespace}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.opts.namespace } }, 'vkube', { timeoutMs: 5000 })
+      .catch(() => {});
   }
 }
 

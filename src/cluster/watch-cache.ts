@@ -6,6 +6,7 @@
  * so readiness and "cluster unreachable" answers tell the truth. A dropped watch is
  * resumed from the last resourceVersion; an expired one (410 Gone) re-lists.
  */
+import { LineSplitter } from '../domain/line-splitter.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
 
 export interface KubeObject {
@@ -44,6 +45,13 @@ interface ListResponse<T> {
 
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5_000;
+/**
+ * Far above any object etcd stores (its requests are capped at 1.5 MiB by default): a
+ * longer line means a broken stream, and the watch starts again instead of buffering it.
+ */
+const MAX_WATCH_EVENT_BYTES = 16 * 1024 * 1024;
+/** The server ends a watch after `timeoutSeconds`; one that outlives it by this much is stuck. */
+const WATCH_DEADLINE_GRACE_SECONDS = 30;
 
 export class WatchCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
@@ -187,6 +195,8 @@ export class WatchCache<T extends KubeObject> {
   }
 
   private async watch(signal: AbortSignal): Promise<void> {
+    // The server ends the watch after this; we resume from the last version seen.
+    const timeoutSeconds = 240 + Math.floor(Math.random() * 60);
     const res = await this.opts.http.stream(this.opts.path, {
       query: {
         watch: true,
@@ -194,22 +204,17 @@ export class WatchCache<T extends KubeObject> {
         resourceVersion: this.resourceVersion,
         labelSelector: this.opts.labelSelector,
         fieldSelector: this.opts.fieldSelector,
-        // The server ends the watch after this; we resume from the last version seen.
-        timeoutSeconds: 240 + Math.floor(Math.random() * 60),
+        timeoutSeconds,
       },
+      streamDeadlineMs: (timeoutSeconds + WATCH_DEADLINE_GRACE_SECONDS) * 1000,
       signal,
     });
     this.markContact();
-    let buffered = '';
+    // One JSON event per line; a character split across chunks is joined before decoding.
+    const lines = new LineSplitter({ maxLineBytes: MAX_WATCH_EVENT_BYTES, overlong: 'fail' });
     try {
       for await (const chunk of res) {
-        buffered += (chunk as Buffer).toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.trim()) this.handle(line);
-        }
+        for (const line of lines.push(chunk as Buffer)) if (line.text.trim()) this.handle(line.text);
       }
     } catch (err) {
       if (this.stopped) return;

@@ -67,6 +67,19 @@ export class UnavailableError extends DomainError {
   readonly kind = 'unavailable';
 }
 
+/**
+ * Waited too long for earlier work on the same thing (another change to the same order
+ * still being applied). Nothing of this request's own work was started.
+ */
+export class LockTimeoutError extends UnavailableError {
+  constructor(
+    readonly waiter: string,
+    readonly waitedMs: number,
+  ) {
+    super(`${waiter} waited ${waitedMs / 1000} s for an earlier change to be applied and gave up; try again shortly`);
+  }
+}
+
 /** A third party the request depends on (an image registry) failed to answer. */
 export class UpstreamError extends DomainError {
   readonly kind = 'upstream';

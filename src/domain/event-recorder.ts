@@ -3,6 +3,15 @@
  * counts — in the database as the watches report it, so a customer still sees why its
  * container restarted after Kubernetes dropped the event (after an hour) or replaced
  * the pod. Recording is best effort: a failed write is logged, never fatal.
+ *
+ * Writes go through one bounded queue, written one at a time (so a newer version of
+ * an event is never overwritten by an older one finishing late):
+ * - at most `maxQueued` records wait; a newer version of a queued record replaces it
+ *   in place. When the queue is full, new records are dropped, counted (`onDrop`,
+ *   the `vkube_event_records_dropped_total` metric) and logged once per overflow.
+ * - a record already written is not written again: a watch re-list replays every
+ *   event, and the same event uid and count (or the same restart count of a container)
+ *   is skipped.
  */
 import type { ClusterChange, ClusterGateway, EventJson, PodJson } from '../cluster/gateway.js';
 import type { EventStore } from '../store/types.js';
@@ -10,55 +19,91 @@ import { ORDER_LABEL } from './manifests.js';
 
 const KEEP_EVENTS_PER_ORDER = 500;
 const NAMESPACE_PREFIX = 'vkube-';
+/** Records waiting to be written, at most (an event storm in many namespaces at once). */
+export const DEFAULT_MAX_QUEUED = 10_000;
+/** What was written is remembered for this many records, oldest forgotten first (forgetting only costs a repeated write). */
+const REMEMBERED = 50_000;
+/** stop() writes what is still queued for at most this long; the rest is dropped. */
+const STOP_DRAIN_MS = 5_000;
+
+export interface EventRecorderOptions {
+  maxQueued?: number;
+  /** Called once per record dropped because the queue was full. */
+  onDrop?: () => void;
+}
+
+interface Job {
+  /** What was seen: an event's count, a container's restart count. */
+  version: string;
+  write: () => Promise<void>;
+}
+
+type Log = { warn(obj: object, msg: string): void };
 
 export class EventRecorder {
   private unsubscribe: (() => void) | undefined;
-  private pending = new Set<Promise<void>>();
+  private readonly queue = new Map<string, Job>();
+  /** Record key → the version written (or being written). */
+  private readonly written = new Map<string, string>();
+  private draining: Promise<void> | undefined;
+  private stopping = false;
+  private overflowing = false;
   private writes = 0;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly cluster: ClusterGateway,
     private readonly events: EventStore,
-    private readonly log: { warn(obj: object, msg: string): void },
-  ) {}
+    private readonly log: Log,
+    private readonly opts: EventRecorderOptions = {},
+  ) {
+    this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+  }
 
   start(): void {
-    this.unsubscribe = this.cluster.onChange((change) => this.track(this.record(change)));
+    this.stopping = false;
+    this.unsubscribe = this.cluster.onChange((change) => this.observe(change));
   }
 
-  /** Stops listening and waits for the writes already started. */
+  /** Stops listening, writes what is queued (for a few seconds at most) and waits for it. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await Promise.allSettled([...this.pending]);
+    this.unsubscribe = undefined;
+    const deadline = setTimeout(() => {
+      this.stopping = true;
+    }, STOP_DRAIN_MS);
+    await this.flush();
+    clearTimeout(deadline);
+    this.stopping = false;
   }
 
-  /** Resolves when every write started so far has finished (tests). */
+  /** Resolves when everything queued so far has been written (tests). */
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    while (this.draining) await this.draining;
   }
 
-  private track(p: Promise<void>): void {
-    const tracked = p
-      .catch((err: unknown) => {
-        // A namespace of another V-Kube sharing the cluster: its order is not in our database.
-        if (/^(SQLITE_CONSTRAINT_FOREIGNKEY|23503)$/.test(String((err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code))) return;
-        this.log.warn({ err: (err as Error).message }, 'could not record a pod event');
-      })
-      .finally(() => this.pending.delete(tracked));
-    this.pending.add(tracked);
+  /** Records waiting to be written. */
+  get queued(): number {
+    return this.queue.size;
   }
 
-  private async record(change: ClusterChange): Promise<void> {
-    if (change.kind === 'event' && change.type !== 'DELETED') await this.recordEvent(change.event);
-    if (change.kind === 'pod' && change.type !== 'DELETED') await this.recordRestarts(change.pod);
+  /** Queues the records a change carries (the cluster's listener: synchronous, never throws). */
+  private observe(change: ClusterChange): void {
+    if (change.kind === 'event') {
+      if (change.type === 'DELETED') this.forget(eventKey(change.event));
+      else this.observeEvent(change.event);
+    } else if (change.kind === 'pod') {
+      for (const c of change.pod.spec?.containers ?? []) if (change.type === 'DELETED') this.forget(restartKey(change.pod, c.name));
+      if (change.type !== 'DELETED') this.observeRestarts(change.pod);
+    }
   }
 
-  private async recordEvent(e: EventJson): Promise<void> {
+  private observeEvent(e: EventJson): void {
     const ns = e.metadata.namespace ?? '';
     if (!ns.startsWith(NAMESPACE_PREFIX) || !e.metadata.uid) return;
     const orderId = ns.slice(NAMESPACE_PREFIX.length);
     const last = seconds(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp);
-    await this.events.recordEvent({
+    const record = {
       orderId,
       uid: e.metadata.uid,
       object: `${e.involvedObject?.kind ?? '?'}/${e.involvedObject?.name ?? '?'}`,
@@ -68,17 +113,20 @@ export class EventRecorder {
       count: e.count ?? 1,
       firstSeen: seconds(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) || last,
       lastSeen: last,
+    };
+    this.enqueue(eventKey(e), String(record.count), async () => {
+      await this.events.recordEvent(record);
+      if (++this.writes % 100 === 0) await this.events.trimEvents(orderId, KEEP_EVENTS_PER_ORDER);
     });
-    if (++this.writes % 100 === 0) await this.events.trimEvents(orderId, KEEP_EVENTS_PER_ORDER);
   }
 
-  private async recordRestarts(pod: PodJson): Promise<void> {
+  private observeRestarts(pod: PodJson): void {
     const orderId = pod.metadata.labels?.[ORDER_LABEL];
     if (!orderId) return;
     for (const c of pod.status?.containerStatuses ?? []) {
       if (!c.restartCount) continue;
       const last = c.lastState?.terminated;
-      await this.events.recordRestarts({
+      const record = {
         orderId,
         pod: pod.metadata.name,
         container: c.name,
@@ -87,9 +135,81 @@ export class EventRecorder {
         lastReason: last?.reason ?? c.state?.waiting?.reason ?? '',
         lastExitCode: last?.exitCode ?? null,
         updatedAt: Math.floor(Date.now() / 1000),
-      });
+      };
+      this.enqueue(restartKey(pod, c.name), String(c.restartCount), () => this.events.recordRestarts(record));
     }
   }
+
+  private enqueue(key: string, version: string, write: () => Promise<void>): void {
+    if (this.written.get(key) === version) return;
+    if (this.queue.has(key)) {
+      // A newer version of a record still waiting: it takes the old one's place.
+      this.queue.set(key, { version, write });
+      return;
+    }
+    if (this.queue.size >= this.maxQueued) {
+      this.opts.onDrop?.();
+      if (!this.overflowing) {
+        this.overflowing = true;
+        this.log.warn({ maxQueued: this.maxQueued }, 'pod event recording cannot keep up: dropping records until its queue drains (counted in vkube_event_records_dropped_total)');
+      }
+      return;
+    }
+    this.queue.set(key, { version, write });
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.queue.size > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (const [key, job] of this.queue) {
+      this.queue.delete(key);
+      if (this.stopping) {
+        this.opts.onDrop?.();
+        continue;
+      }
+      this.remember(key, job.version);
+      try {
+        await job.write();
+      } catch (err) {
+        // Not written after all: the next sight of this record (a change, a re-list) tries again.
+        if (this.written.get(key) === job.version) this.written.delete(key);
+        this.reportFailure(err);
+      }
+    }
+    this.overflowing = false;
+  }
+
+  private reportFailure(err: unknown): void {
+    // A namespace of another V-Kube sharing the cluster: its order is not in our database.
+    if (/^(SQLITE_CONSTRAINT_FOREIGNKEY|23503)$/.test(String((err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code))) return;
+    this.log.warn({ err: (err as Error).message }, 'could not record a pod event');
+  }
+
+  private remember(key: string, version: string): void {
+    this.written.delete(key);
+    this.written.set(key, version);
+    if (this.written.size > REMEMBERED) this.written.delete(this.written.keys().next().value!);
+  }
+
+  /** The object is gone from the cluster: it will not be replayed, so it need not be remembered. */
+  private forget(key: string): void {
+    this.written.delete(key);
+  }
+}
+
+function eventKey(e: EventJson): string {
+  return `event ${e.metadata.namespace ?? ''}/${e.metadata.uid ?? e.metadata.name}`;
+}
+
+function restartKey(pod: PodJson, container: string): string {
+  return `restarts ${pod.metadata.namespace ?? ''}/${pod.metadata.name}/${container}`;
 }
 
 function seconds(iso: string | null | undefined): number {

@@ -34,7 +34,7 @@ export interface ReconcilerDeps {
   domains: DomainStore;
   notices: NoticeStore;
   cluster: ClusterGateway;
-  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass'>;
+  config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass' | 'orderLockTimeoutMs'>;
   clock: Clock;
   credentials: CredentialBox;
   /** Labels every namespace of this installation, so orphans of another V-Kube sharing the cluster are never touched. */
@@ -54,14 +54,16 @@ const PASS_PAGE_SIZE = 250;
 const PASS_SLICE_MS = 5;
 
 export class Reconciler {
-  private readonly mutex = new KeyedMutex();
+  private readonly mutex: KeyedMutex;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
   private lastPass: { at: number; ok: boolean; detail?: string } = { at: 0, ok: false };
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.mutex = new KeyedMutex({ timeoutMs: deps.config.orderLockTimeoutMs, describe: (orderId) => `the reconcile of order ${orderId}` });
+  }
 
   start(): void {
     this.stopped = false;
@@ -304,7 +306,8 @@ export class Reconciler {
       // Only a definite answer from the database ends a workload.
       const order = await this.deps.store.findOrder(orderId);
       if (order && (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop' || order.serviceStatus === 'ServicePending')) continue;
-      await this.reconcile(orderId).catch(() => {});
+      // Tears down an ended order's workload; a failure is logged and the next pass tries again.
+      await this.reconcile(orderId).catch((err: unknown) => this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not tear down an ended order; the next pass tries again'));
       if (!order) {
         this.requireCluster();
         await this.deps.cluster.deleteNamespace(ns.metadata.name);
@@ -322,7 +325,11 @@ export class Reconciler {
         : change.kind === 'deployment' && change.type === 'DELETED'
           ? change.deployment.metadata.labels?.[ORDER_LABEL]
           : undefined;
-    if (orderId) this.reconcile(orderId).catch(() => {});
+    if (orderId) {
+      this.reconcile(orderId).catch((err: unknown) =>
+        this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not put back a workload deleted by hand; the next pass tries again'),
+      );
+    }
   }
 
   private requireCluster(): void {

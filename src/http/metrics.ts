@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics at /metrics: request latency by route and status, reconcile
  * passes and errors, watch-cache sizes, host-port leases, open log streams, whether
- * this replica leads, and Node's own process metrics. One registry per app, so tests
+ * this replica leads, the pod events waiting to be recorded and those dropped, and
+ * Node's own process metrics. One registry per app, so tests
  * and several apps in a process never mix their numbers.
  */
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +15,8 @@ export interface MetricSources {
   portLeases: () => Promise<number>;
   logStreams: () => number;
   isLeader: () => boolean;
+  /** Pod events and restart counts waiting to be written. */
+  eventQueue?: () => number;
 }
 
 export class VkubeMetrics {
@@ -32,6 +35,11 @@ export class VkubeMetrics {
     registers: [this.registry],
   });
   readonly reconcileErrors = new Counter({ name: 'vkube_reconcile_errors_total', help: 'Orders a reconcile pass could not bring in line (retried next pass)', registers: [this.registry] });
+  readonly eventRecordsDropped = new Counter({
+    name: 'vkube_event_records_dropped_total',
+    help: 'Pod events and restart counts not recorded because the write queue was full',
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'vkube_' });
@@ -49,11 +57,13 @@ export class VkubeMetrics {
       help: 'Host ports leased to orders',
       registers: [this.registry],
       async collect() {
+        // A database outage must not fail the whole scrape; NaN says "unknown", and /readyz names the outage.
         this.set(await sources.portLeases().catch(() => NaN));
       },
     });
     new Gauge({ name: 'vkube_log_streams', help: 'Log streams being served (each holds one upstream request)', registers: [this.registry], collect() { this.set(sources.logStreams()); } });
     new Gauge({ name: 'vkube_leader', help: '1 when this replica runs the reconcile loop', registers: [this.registry], collect() { this.set(sources.isLeader() ? 1 : 0); } });
+    new Gauge({ name: 'vkube_event_records_queued', help: 'Pod events and restart counts waiting to be written', registers: [this.registry], collect() { this.set(sources.eventQueue?.() ?? 0); } });
   }
 }
 

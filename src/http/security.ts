@@ -12,6 +12,25 @@ import type { ClientLimiter } from './client-limiter.js';
 const UNLIMITED = /^\/(healthz|readyz|metrics)(\?|$)/;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: a read sent with a mutating method (POST /k8s/checkports); it changes nothing and is not audited. */
+    audit?: boolean;
+  }
+}
+
+/**
+ * Whether a request belongs in the audit log: changes and refused attempts at them. Not
+ * reads (whatever their method), not URLs no route serves, and not requests the rate
+ * limit or lock-out turned away unidentified: those change nothing, and anyone could
+ * otherwise write a row per request.
+ */
+function audited(request: FastifyRequest, reply: FastifyReply): boolean {
+  if (!MUTATING.has(request.method) || !request.url.startsWith('/api/')) return false;
+  if (request.routeOptions.url === undefined || request.routeOptions.config?.audit === false) return false;
+  return !(reply.statusCode === 429 && !request.principal && !request.isAdmin);
+}
+
 export function installSecurity(app: FastifyInstance, opts: { limiter: ClientLimiter; audit: AuditStore; config: Pick<Config, 'corsOrigins'>; log?: (err: unknown) => void }): void {
   const allowed = new Set(opts.config.corsOrigins);
 
@@ -51,7 +70,7 @@ export function installSecurity(app: FastifyInstance, opts: { limiter: ClientLim
 
   // Who changed what, when, and how it ended; never a body, never a credential.
   app.addHook('onResponse', async (request, reply) => {
-    if (!MUTATING.has(request.method) || !request.url.startsWith('/api/')) return;
+    if (!audited(request, reply)) return;
     const principal = request.principal;
     const actor = request.isAdmin ? 'admin' : principal ? (principal.via === 'token' ? `token:${principal.tokenId}` : `order:${principal.order.id}`) : 'anonymous';
     const params = request.params as { id?: string } | undefined;

@@ -170,6 +170,7 @@ export async function readBodyLimited(response: Response, limitBytes: number): P
     if (done) break;
     total += value.byteLength;
     if (total > limitBytes) {
+      // Over the limit, the answer is decided: cancelling only frees the connection, and one already gone has nothing to free.
       await reader.cancel().catch(() => {});
       return undefined;
     }

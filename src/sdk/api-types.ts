@@ -2259,7 +2259,7 @@ export interface paths {
         };
         /**
          * Follow the log as Server-Sent Events
-         * @description Each log line is a `data:` line; `event: end` when the container stops. The upstream request ends when the client disconnects.
+         * @description Each log line is one event: a `data:` line (a carriage return inside the line starts another `data:` line of the same event). A line longer than 64 KiB is cut there and ends with `…[line cut: N more bytes]`; `GET /k8s/pod/log` returns it whole. `event: end` when the container stops, `event: error` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects.
          */
         get: {
             parameters: {

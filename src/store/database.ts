@@ -22,7 +22,29 @@ export interface OpenDatabase {
 // unix seconds, well inside a double.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export function openDatabase(url: string, opts: { poolSize?: number } = {}): OpenDatabase {
+export interface OpenOptions {
+  poolSize?: number;
+  /**
+   * PostgreSQL cancels a statement (a wait for a lock included) that runs longer:
+   * SQLSTATE 57014, which callers get as 503. Default 15 s; 0: none (migrations).
+   */
+  statementTimeoutMs?: number;
+  /** Longest wait for a connection, a new one or a free one from the pool (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The client stops waiting this long after the server should have cancelled a statement:
+ * a server that vanished without a reset cannot cancel anything.
+ */
+const CLIENT_GRACE_MS = 5_000;
+/**
+ * TCP keep-alive probes on idle connections start after this: a pooled connection to a
+ * server that went away is found dead before a request is given it.
+ */
+const KEEPALIVE_IDLE_MS = 10_000;
+
+export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -34,7 +56,15 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Ope
     database.pragma('synchronous = NORMAL');
     return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
   }
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 15_000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+    ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + CLIENT_GRACE_MS } : {}),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+  });
   // A client that loses its connection emits 'error': on the pool while idle, on the
   // client itself while checked out (Kysely holds none of its own listeners). Without a
   // listener Node would crash the process; the query that was running rejects anyway

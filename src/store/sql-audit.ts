@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { AuditEntry, AuditStore, Page } from './types.js';
 
+const PRUNE_BATCH = 5_000;
+
 export class SqlAuditStore implements AuditStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -11,6 +13,18 @@ export class SqlAuditStore implements AuditStore {
       .insertInto('audit_log')
       .values({ id: e.id, at: e.at, actor: e.actor, order_id: e.orderId, action: e.action, outcome: e.outcome, client: e.client, request_id: e.requestId })
       .execute();
+  }
+
+  async pruneAudit(before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // In batches: one DELETE of months of rows could outlast the statement timeout and hold its locks as long.
+      const batch = this.db.selectFrom('audit_log').select('id').where('at', '<', before).limit(PRUNE_BATCH);
+      const result = await this.db.deleteFrom('audit_log').where('id', 'in', batch).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      total += deleted;
+      if (deleted < PRUNE_BATCH) return total;
+    }
   }
 
   async listAudit(filter: { orderId?: string; limit: number; offset: number }): Promise<Page<AuditEntry>> {

@@ -257,6 +257,8 @@ export interface AuditEntry {
 export interface AuditStore {
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(filter: { orderId?: string; limit: number; offset: number }): Promise<Page<AuditEntry>>;
+  /** Deletes the entries older than `before` (unix seconds); returns how many. Idempotent. */
+  pruneAudit(before: number): Promise<number>;
 }
 
 export interface SettingsStore {

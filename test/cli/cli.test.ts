@@ -65,8 +65,8 @@ function vkube(args: string[], opts: { env?: Record<string, string>; configDir?:
     const child = spawn(process.execPath, [BIN, ...args], { cwd: repoRoot, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -269,13 +269,13 @@ containers:
     const child: ChildProcess = spawn(process.execPath, [BIN, 'logs', '-f'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no log lines from vkube logs -f: ${stdout}\n${stderr}`)), 20_000);
-        child.stdout!.on('data', (d: Buffer) => {
-          stdout += d.toString();
+        child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+          stdout += d;
           if (stdout.split('\n').length > 2) {
             clearTimeout(timer);
             resolve();

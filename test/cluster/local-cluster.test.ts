@@ -59,6 +59,7 @@ describe('local control plane', () => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
   });
   after(async () => {
+    // Cleanup: a namespace a failed setup never created is a 404.
     await core.deleteNamespace({ name: namespace }).catch(() => {});
   });
 

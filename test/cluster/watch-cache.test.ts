@@ -23,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  // Cleanup: a namespace a failed setup never created is a 404.
   await kube.delete(`/api/v1/namespaces/${ns}`).catch(() => {});
   kube.close();
 });

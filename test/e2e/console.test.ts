@@ -67,8 +67,8 @@ async function ensureConsoleBuilt(): Promise<void> {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.once('error', reject);
     child.once('close', (c) => resolve(c ?? 1));
   });
@@ -176,8 +176,10 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
 
   after(async () => {
     for (const id of orders) {
+      // Cleanup: an order the test already ended answers 409.
       await api(`/api/v1/admin/orders/${id}/abort`, { method: 'POST', admin: true }).catch(() => undefined);
     }
+    // Cleanup: a browser that crashed has nothing to close.
     await browser?.close().catch(() => undefined);
     await server?.stop();
   });

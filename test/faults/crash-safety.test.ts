@@ -24,6 +24,7 @@ before(async () => {
   server = await startServerProcess({ env: { VKUBE_RECONCILE_INTERVAL_MS: '300', LOG_LEVEL: 'error' } });
 });
 after(async () => {
+  // Cleanup: an order already ended answers 409, and the other orders must still be aborted.
   for (const id of created) await call('POST', `/api/v1/admin/orders/${id}/abort`, undefined, { authorization: `Bearer ${server.adminToken}` }).catch(() => {});
   await server.stop();
   kube.close();
@@ -36,6 +37,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     signal: AbortSignal.timeout(10_000),
   });
+  // A body that is not JSON (a proxy's page, a connection cut mid-answer) leaves `json` undefined; callers check `status` first.
   return { status: res.status, json: await res.json().catch(() => undefined) };
 }
 

@@ -30,10 +30,12 @@ after(async () => {
   // The leader may be dead by now: abort through whichever replica answers.
   for (const id of orders) {
     for (const r of replicas) {
+      // Cleanup: a replica the test killed does not answer; the next one is asked.
       const res = await fetch(`${r.url}/api/v1/admin/orders/${id}/abort`, { method: 'POST', headers: { authorization: `Bearer ${r.adminToken}` } }).catch(() => undefined);
       if (res?.status === 200 || res?.status === 409) break;
     }
   }
+  // Cleanup: a replica already killed by the test has nothing to stop.
   for (const r of replicas) await r.stop().catch(() => {});
   kube.close();
 });

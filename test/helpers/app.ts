@@ -62,7 +62,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     VKUBE_REGISTRY_MIRRORS: OFFLINE_DOCKER_HUB,
     ...opts.env,
   });
-  const { db } = openDatabase(config.databaseUrl);
+  const { db } = openDatabase(config.databaseUrl, config.database);
   await migrateToLatest(db);
   const stores = sqlStores(db);
   const { store } = stores;
@@ -101,6 +101,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       await services.reconciler.stop();
       await services.eventRecorder.stop();
       for (const id of created) {
+        // Cleanup: an order the test already ended answers 409, and the close must go on regardless.
         await admin('POST', `/api/v1/admin/orders/${id}/abort`).catch(() => {});
       }
       await app.close();

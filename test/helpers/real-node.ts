@@ -64,7 +64,8 @@ export function httpGet(url: string, timeoutMs = 3000): Promise<{ status: number
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
+      // setEncoding decodes across chunks: a character split between two reads stays whole.
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));

@@ -232,8 +232,8 @@ describe('service lifecycle through the clients\' calls', () => {
         assert.equal(res.statusCode, 200);
         assert.match(res.headers['content-type'] ?? '', /^text\/event-stream/);
         let text = '';
-        res.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
           if (text.includes('ready')) {
             req.destroy();
             resolve(text);

@@ -25,6 +25,7 @@ before(async () => {
   await kube.apply(objectPath('Namespace', namespaceOf(orderId)), namespaceManifest(orderId), 'vkube-test');
 });
 after(async () => {
+  // Cleanup: a namespace the dry runs never created is a 404.
   await kube.delete(objectPath('Namespace', namespaceOf(orderId))).catch(() => {});
   kube.close();
 });

@@ -107,8 +107,8 @@ describe('the seed API on the real node', { skip }, () => {
         assert.equal(res.statusCode, 200);
         let text = '';
         let asked = false;
-        res.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
           if (!asked && text.includes(`started ${token}`)) {
             asked = true;
             fetch(`http://${n.ip}:${hostPort}${marker}`).then((r) => r.body?.cancel(), reject);

@@ -39,8 +39,8 @@ function vkube(args: string[]): Promise<{ code: number | null; out: string }> {
     for (const k of ['VKUBE_SERVER', 'VKUBE_SECRET', 'VKUBE_ADMIN_TOKEN']) delete env[k];
     const child = spawn(process.execPath, [join(repoRoot, 'bin', 'vkube.js'), ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out }));
   });

@@ -204,6 +204,7 @@ before(async () => {
 });
 
 after(async () => {
+  // Cleanup: namespaces already gone are a 404.
   for (const ns of namespaces) await admin.delete(objectPath('Namespace', ns)).catch(() => {});
   admin.close();
 });

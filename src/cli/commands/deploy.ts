@@ -80,7 +80,8 @@ does not reach Running (crash loop, image pull failure, unschedulable, timeout).
       await checkHostPorts(api, out, region, hostPortsOf(plan), service.id, warn);
     }
 
-    // What runs now, to tell the new pod from the old one while waiting.
+    // What runs now, to tell the new pod from the old one while waiting; unknown (no pod
+    // yet, or the read failed) only means any Running pod counts, and the deploy goes on.
     const before = service.status === 'ServiceRunning' && opts.wait ? await fetchPodStatus(api).catch(() => undefined) : undefined;
     const { result, endpoint } = await send(api, plan, region, service.status);
     result.warnings.forEach(warn);
@@ -165,6 +166,7 @@ async function checkHostPorts(api: Api, out: Output, region: string | undefined,
     throw new CliError(`host port${taken.length > 1 ? 's' : ''} ${list} ${taken.length > 1 ? 'are' : 'is'} already taken in region ${region}; nothing was deployed`, ExitCode.conflict, 409);
   }
   if (answer.status === 'NoResource') {
+    // Only a hint for the message below: without it the unknown region is still reported.
     const known = await api.call(api.client.GET('/api/v1/k8s/regions')).catch(() => []);
     throw new CliError(`unknown region "${region}"${known.length ? `; regions: ${known.join(', ')}` : ''}; nothing was deployed`, ExitCode.invalid);
   }

@@ -73,6 +73,7 @@ export function registerInfo(program: Command, out: Output): void {
       api.client.POST('/api/v1/k8s/checkports', { body: { region: opts.region, ports: list, ...(userServiceID ? { userServiceID } : {}) } }),
     );
     if (answer.status === 'NoResource') {
+      // Only a hint for the message below: without it the unknown region is still reported.
       const known = await api.call(api.client.GET('/api/v1/k8s/regions')).catch(() => []);
       throw new CliError(`unknown region "${opts.region}"${known.length ? `; regions: ${known.join(', ')}` : ''}`, ExitCode.notFound);
     }

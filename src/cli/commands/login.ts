@@ -41,6 +41,7 @@ export function registerLogin(program: Command, out: Output): void {
     }
     const { secret, server: tokenServer } = interpretSecret(value);
     if (!secret) throw usageError('the secret is empty');
+    // Only for the server it names: an unreadable saved login is replaced by this one.
     const previous = await readLogin().catch(() => undefined);
     const server = opts.server ? normalizeServer(opts.server) : (tokenServer ?? previous?.server);
     if (!server) throw usageError('which V-Kube? Pass --server URL (or set VKUBE_SERVER), or log in with the token, which names the server');

@@ -158,6 +158,7 @@ async function follow(api: Api, out: Output, query: Record<string, string>): Pro
         return;
       }
       if (emit(parser.push(decoder.decode(value, { stream: true })))) {
+        // The log ended: cancelling only frees the connection, and one already gone has nothing to free.
         await reader.cancel().catch(() => {});
         return;
       }
@@ -193,6 +194,7 @@ function registerActions(program: Command, out: Output): void {
     }
     cmd.action(async (opts: ActionOptions) => {
       const api = await tenantApi(opts);
+      // To tell the new pod from the old one; unknown only means any Running pod counts, and the restart goes on.
       const before = verb.name === 'restart' && opts.wait ? await fetchPodStatus(api).catch(() => undefined) : undefined;
       const path = `/api/v1/k8s/pod/${verb.name}` as const;
       const answer = await api.call(api.client.POST(path));

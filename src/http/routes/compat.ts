@@ -18,6 +18,7 @@ import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
+import { SSE_MAX_LINE_BYTES, pipeLogAsSse } from '../sse-log.js';
 import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
 import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
 
@@ -87,7 +88,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/logs',
     {
       ...doc('Follow the log as Server-Sent Events', {
-        description: 'Each log line is a `data:` line; `event: end` when the container stops. The upstream request ends when the client disconnects.',
+        description: `Each log line is one event: a \`data:\` line (a carriage return inside the line starts another \`data:\` line of the same event). A line longer than ${SSE_MAX_LINE_BYTES / 1024} KiB is cut there and ends with \`…[line cut: N more bytes]\`; \`GET /k8s/pod/log\` returns it whole. \`event: end\` when the container stops, \`event: error\` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects.`,
         querystring: LogQuery,
         response: {
           200: {
@@ -238,42 +239,28 @@ async function streamLog(workloads: WorkloadService, request: FastifyRequest, re
   const order = orderOf(request);
   const opts = parseLogQuery(request.query);
   const abort = new AbortController();
+  const res = reply.raw;
+  // A client that leaves while the upstream request is being made aborts it too.
+  const leftEarly = () => abort.abort();
+  res.once('close', leftEarly);
   // Errors up to here (no pod, bad container) still answer in the JSON envelope.
   const upstream = await workloads.followLog(order, opts, abort.signal);
+  res.off('close', leftEarly);
   reply.hijack();
-  const res = reply.raw;
+  if (abort.signal.aborted || res.destroyed) {
+    upstream.destroy();
+    return;
+  }
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     'x-accel-buffering': 'no',
   });
-  let closed = false;
   openLogStreams++;
-  const finish = () => {
-    if (closed) return;
-    closed = true;
-    openLogStreams--;
-    clearInterval(heartbeat);
-    abort.abort();
-    upstream.destroy();
-    if (!res.writableEnded) res.end();
-  };
-  // Comments keep idle proxies from closing a quiet stream.
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  res.on('close', finish);
-  let partial = '';
-  upstream.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) res.write(`data: ${line.replace(/\r$/, '')}\n\n`);
-  });
-  upstream.on('end', () => {
-    if (partial) res.write(`data: ${partial}\n\n`);
-    if (!closed) res.write('event: end\ndata: the container stopped or was replaced\n\n');
-    finish();
-  });
-  upstream.on('error', () => {
-    if (!closed) res.write('event: error\ndata: the log stream was interrupted\n\n');
-    finish();
+  pipeLogAsSse(upstream, res, {
+    onClose: () => {
+      openLogStreams--;
+      abort.abort();
+    },
   });
 }

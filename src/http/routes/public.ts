@@ -1,12 +1,13 @@
 /** Seed endpoints that need no secret: regions, image check, port check. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError, UpstreamError } from '../../domain/errors.js';
+import { AuthenticationError, InputError, UpstreamError } from '../../domain/errors.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
 import type { ClusterGateway } from '../../cluster/gateway.js';
 import { referenceFromImageAndTag } from '../../registry/reference.js';
 import type { ImageRegistry, RegistryCredentials } from '../../registry/types.js';
+import type { OrderRecord } from '../../store/types.js';
 import { presentedSecret } from '../auth.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 import { sendError } from '../errors.js';
@@ -73,6 +74,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
   app.post(
     '/k8s/checkports',
     {
+      config: { audit: false },
       schema: {
         summary: 'Which host ports are taken in a region?',
         description:
@@ -101,13 +103,27 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
       let exceptOrder: string | undefined;
       if (userServiceID) {
         // Only the order's own secret may hide its ports from the answer.
-        const order = (await deps.auth.authenticate(presentedSecret(request)).catch(() => undefined))?.order;
+        const order = await ownOrder(deps.auth, presentedSecret(request));
         if (order && (order.id === userServiceID || order.serviceID === userServiceID)) exceptOrder = order.id;
       }
       return deps.ports.check(region, ports, exceptOrder);
     },
   );
 };
+
+/**
+ * The order a secret opens, or none: a missing or wrong secret only means no port is left
+ * out of the answer (the check needs no secret). Anything else, such as the database being
+ * down, fails the request like any other.
+ */
+async function ownOrder(auth: Authenticator, secret: string | undefined): Promise<OrderRecord | undefined> {
+  try {
+    return (await auth.authenticate(secret)).order;
+  } catch (err) {
+    if (err instanceof AuthenticationError) return undefined;
+    throw err;
+  }
+}
 
 export function parseCheckPorts(body: unknown): { region: string; ports: number[]; userServiceID?: string } {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
