@@ -4,7 +4,7 @@
  * container restarted after Kubernetes dropped the event (after an hour) or replaced
  * the pod. Recording is best effort: a failed write is logged, never fatal.
  */
-import type { ClusterChange, ClusterGateway, EventJson, PodJson } from '../cluster/gateway.js';
+import type { ClusterChange, ClusterReader, EventJson, PodJson } from '../cluster/gateway.js';
 import type { EventStore } from '../store/types.js';
 import { ORDER_LABEL } from './manifests.js';
 
@@ -17,7 +17,7 @@ export class EventRecorder {
   private writes = 0;
 
   constructor(
-    private readonly cluster: ClusterGateway,
+    private readonly cluster: ClusterReader,
     private readonly events: EventStore,
     private readonly log: { warn(obj: object, msg: string): void },
   ) {}

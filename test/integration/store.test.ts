@@ -203,6 +203,10 @@ for (const [databaseName, makeFactory] of DATABASES) {
           description: '',
           customLabel: '',
           magic: '',
+          generation: 0,
+          observedGeneration: 0,
+          observedAt: 0,
+          teardown: null,
         };
         assert.deepEqual(await store.insertOrder(input), expected);
         assert.deepEqual(await store.findOrder(input.id), expected);
@@ -267,7 +271,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.deepEqual(await store.listOrders({ limit: 10, offset: 0, status: 'ServiceAbort' }), { items: [], total: 0 });
       });
 
-      it('listLiveOrders returns pending, running and stopped orders, not done or aborted ones', async () => {
+      it('listLiveOrders returns pending, running and stopped orders, and ended ones only until their teardown is done', async () => {
         const pending = await seed();
         const live = await running();
         const stopped = await running();
@@ -276,6 +280,10 @@ for (const [databaseName, makeFactory] of DATABASES) {
         await store.transition(done.id, ['ServiceRunning'], 'ServiceDone', { doneAt: T0 + 20 }, T0 + 20);
         const aborted = await seed();
         await store.transition(aborted.id, ['ServicePending'], 'ServiceAbort', { abortedAt: T0 + 20 }, T0 + 20);
+        // Ended: listed while Terminating, so a pass finishes a teardown a crash interrupted.
+        assert.deepEqual((await store.listLiveOrders({ limit: 10 })).map((o) => o.id), [pending.id, live.id, stopped.id, done.id, aborted.id].sort());
+        assert.equal(await store.finishTeardown(done.id, T0 + 30), true);
+        assert.equal(await store.finishTeardown(aborted.id, T0 + 30), true);
         const expected = [pending.id, live.id, stopped.id].sort();
         assert.deepEqual((await store.listLiveOrders({ limit: 10 })).map((o) => o.id), expected);
         // Page by page, in id order, nothing skipped or repeated.
@@ -332,9 +340,11 @@ for (const [databaseName, makeFactory] of DATABASES) {
           specGeneration: 1,
           // Deploying again replaces the pod: the restart generation moves with every deploy.
           restartGeneration: 1,
+          generation: 1,
           updatedAt: T0 + 10,
         });
         assert.deepEqual(await store.findOrder(order.id), deployed);
+        assert.equal((await store.queuedWork(order.id))?.attempts, 0, 'queued for the leader in the same transaction');
         assert.deepEqual(await store.leasesOfOrder(order.id), [
           { region: 'region-b', port: 30001, protocol: 'TCP', orderId: order.id },
           { region: 'region-b', port: 30002, protocol: 'UDP', orderId: order.id },
