@@ -23,15 +23,15 @@ export class FencedWriter implements ClusterWriter {
     for (const o of objects) await this.cluster.apply([o], this.window(`apply ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`));
   }
 
-  prune(namespace: string, generation: number): Promise<void> {
+  async prune(namespace: string, generation: number): Promise<void> {
     return this.cluster.prune(namespace, generation, this.window(`prune ${namespace}`));
   }
 
-  deleteNamespace(name: string): Promise<void> {
+  async deleteNamespace(name: string): Promise<void> {
     return this.cluster.deleteNamespace(name, this.window(`delete namespace ${name}`));
   }
 
-  deletePod(namespace: string, name: string): Promise<void> {
+  async deletePod(namespace: string, name: string): Promise<void> {
     return this.cluster.deletePod(namespace, name, this.window(`delete pod ${namespace}/${name}`));
   }
 
