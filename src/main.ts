@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   const stores = sqlStores(db);
   const { store } = stores;
 
-  const http = await KubeHttp.connect(config.kubeconfig);
+  // The replica's name in the API server's audit log: who wrote what, when.
+  const http = await KubeHttp.connect(config.kubeconfig, { userAgent: `vkube/${config.leaderElection.identity}` });
   const cluster = new KubernetesGateway({
     http,
     regionLabel: config.regionLabel,
