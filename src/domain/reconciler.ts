@@ -159,7 +159,7 @@ export class Reconciler {
         }
         if (this.inLine(order)) continue;
         try {
-          await store.enqueue(order.id, Date.now());
+          await store.ensureQueued(order.id, Date.now());
         } catch (err) {
           failures.push(`${order.id}: ${(err as Error).message}`);
         }
@@ -385,7 +385,7 @@ export class Reconciler {
       // Only a definite answer from the database ends a workload.
       const order = await this.deps.store.findOrder(orderId);
       if (order && (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop' || order.serviceStatus === 'ServicePending')) continue;
-      if (order) await this.deps.store.enqueue(orderId, Date.now());
+      if (order) await this.deps.store.ensureQueued(orderId, Date.now());
       else {
         this.requireCluster();
         await this.deps.writer.deleteNamespace(ns.metadata.name);
@@ -404,7 +404,7 @@ export class Reconciler {
           ? change.deployment.metadata.labels?.[ORDER_LABEL]
           : undefined;
     if (orderId) {
-      this.queue.add(orderId).catch((err: unknown) => this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not queue an order whose objects went away; the next pass will'));
+      this.queue.recheck(orderId).catch((err: unknown) => this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not queue an order whose objects went away; the next pass will'));
     }
   }
 

@@ -69,9 +69,9 @@ export class WorkQueue {
     if (this.started) this.schedule(0);
   }
 
-  /** Queues the order durably and, when leading, takes it at once. */
-  async add(orderId: string): Promise<void> {
-    await this.deps.store.enqueue(orderId, this.now());
+  /** Queues the order durably (unless it is queued already: a back-off keeps running) and, when leading, looks at once. */
+  async recheck(orderId: string): Promise<void> {
+    await this.deps.store.ensureQueued(orderId, this.now());
     this.wake();
   }
 

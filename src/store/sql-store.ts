@@ -227,6 +227,14 @@ export class SqlStore implements Store {
     await enqueueIn(this.db, orderId, at);
   }
 
+  async ensureQueued(orderId: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('reconcile_queue')
+      .values({ order_id: orderId, stamp: 1, due_at: at, attempts: 0, last_error: '', enqueued_at: at })
+      .onConflict((oc) => oc.column('order_id').doNothing())
+      .execute();
+  }
+
   async dueWork(at: number, limit: number): Promise<QueuedWork[]> {
     const rows = await this.db.selectFrom('reconcile_queue').selectAll().where('due_at', '<=', at).orderBy('due_at').orderBy('order_id').limit(limit).execute();
     return rows.map(workFromRow);

@@ -328,8 +328,10 @@ export interface QueuedWork {
  * in the same transaction (see OrderStore); the reconcile leader takes what is due.
  */
 export interface WorkQueueStore {
-  /** Queues the order now (or makes its entry due now, its attempts reset). */
+  /** A new request: queues the order now (or makes its entry due now, its attempts and error reset). */
   enqueue(orderId: string, at: number): Promise<void>;
+  /** A re-check (a pass, a watch event): queues the order unless it is queued already, leaving a back-off that runs as it is. */
+  ensureQueued(orderId: string, at: number): Promise<void>;
   /** Entries due at `at`, earliest first. */
   dueWork(at: number, limit: number): Promise<QueuedWork[]>;
   /** Removes the entry if it still has this stamp (no newer request came meanwhile). */

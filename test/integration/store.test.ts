@@ -522,6 +522,9 @@ for (const [databaseName, makeFactory] of DATABASES) {
         const deferred = (await store.queuedWork(order.id))!;
         assert.deepEqual([deferred.attempts, deferred.lastError], [1, 'apply failed: HTTP 500']);
         assert.deepEqual(await store.dueWork(Date.now(), 10), [], 'waits for its back-off');
+        await store.ensureQueued(order.id, Date.now());
+        assert.deepEqual(await store.dueWork(Date.now(), 10), [], 'a re-check (a pass, a watch event) leaves the back-off running');
+        assert.equal((await store.queuedWork(order.id))?.attempts, 1);
         // A request while an attempt runs: the attempt's completion must not drop it.
         await store.enqueue(order.id, Date.now());
         await store.completeWork(order.id, first.stamp);
