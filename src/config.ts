@@ -54,6 +54,12 @@ export interface Config {
     expiryGraceSeconds: number;
     /** How long before expiry a notice is raised. */
     noticeAheadSeconds: number;
+    /** How often the leader looks for work other replicas queued. */
+    queuePollMs: number;
+    /** How often each order's whole set is re-applied even when the caches show it in line (restores what no watch sees, such as Secrets). */
+    resyncSeconds: number;
+    /** How long a request that changed an order waits for the leader to apply it before it answers anyway (0: at once). */
+    applyWaitMs: number;
   };
   ingress: {
     /** IngressClass of the provider's ingress controller, for custom domains. */
@@ -148,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       intervalMs: get.int('VKUBE_RECONCILE_INTERVAL_MS', 'reconcileIntervalMs', 30_000, 100, 3_600_000),
       expiryGraceSeconds: get.int('VKUBE_EXPIRY_GRACE_SECONDS', 'expiryGraceSeconds', 0, 0, 30 * 86400),
       noticeAheadSeconds: get.int('VKUBE_NOTICE_AHEAD_SECONDS', 'noticeAheadSeconds', 86400, 0, 30 * 86400),
+      queuePollMs: get.int('VKUBE_QUEUE_POLL_MS', 'queuePollMs', 250, 10, 60_000),
+      resyncSeconds: get.int('VKUBE_RESYNC_SECONDS', 'resyncSeconds', 600, 0, 7 * 86400),
+      applyWaitMs: get.int('VKUBE_APPLY_WAIT_MS', 'applyWaitMs', 5000, 0, 60_000),
     },
     ingress: {
       className: get.string('VKUBE_INGRESS_CLASS', 'ingressClass', 'nginx'),

@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import { KubeHttp } from './cluster/kube-http.js';
 import { KubernetesGateway } from './cluster/kubernetes-gateway.js';
 import { LeaderElector } from './cluster/leader-election.js';
+import { soleWriter } from './domain/leadership.js';
 import { ConfigError, loadConfig, redactUrl } from './config.js';
 import { createLogger } from './logging.js';
 import { OciRegistryClient } from './registry/oci-client.js';
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
   const stores = sqlStores(db);
   const { store } = stores;
 
-  const http = await KubeHttp.connect(config.kubeconfig);
+  // The replica's name in the API server's audit log: who wrote what, when.
+  const http = await KubeHttp.connect(config.kubeconfig, { userAgent: `vkube/${config.leaderElection.identity}` });
   const cluster = new KubernetesGateway({
     http,
     regionLabel: config.regionLabel,
@@ -59,7 +61,8 @@ async function main(): Promise<void> {
     cluster,
     registry,
     log: log.child({ component: 'reconciler' }),
-    isLeader: () => elector?.isLeader ?? true,
+    // Until the elector exists nothing leads; without election this process is the one writer.
+    leadership: config.leaderElection.enabled ? { isLeader: () => elector?.isLeader ?? false, writeWindowMs: () => elector?.writeWindowMs() ?? 0 } : soleWriter,
   });
 
   const synced = await cluster.waitForSync(15_000);

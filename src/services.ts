@@ -4,7 +4,10 @@
  * their own config, store file and clock.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClusterGateway } from './cluster/gateway.js';
+import type { ClusterGateway, ClusterReader } from './cluster/gateway.js';
+import { ApplyEvents, ApplyWaiter } from './domain/apply-waiter.js';
+import { FencedWriter } from './domain/fenced-writer.js';
+import { type Leadership, soleWriter } from './domain/leadership.js';
 import type { Config } from './config.js';
 import { AuditRetention } from './domain/audit-retention.js';
 import { Authenticator } from './domain/authenticator.js';
@@ -36,7 +39,8 @@ export interface Services extends Stores {
   eventRecorder: EventRecorder;
   /** Prunes audit entries past their retention; run by the reconcile leader. */
   auditRetention: AuditRetention;
-  cluster: ClusterGateway;
+  /** Reads only: requests never write to the cluster (the reconciler holds the only, fenced, writer). */
+  cluster: ClusterReader;
   registry: ImageRegistry;
   clock: Clock;
   orders: OrderService;
@@ -56,8 +60,8 @@ export interface ServiceInputs {
   registry: ImageRegistry;
   log: ReconcilerDeps['log'];
   clock?: Clock;
-  /** Whether this replica runs the reconcile loop now (leader election); default: yes. */
-  isLeader?: () => boolean;
+  /** Whether this replica leads and may write to the cluster now (leader election); default: always, it is alone. */
+  leadership?: Leadership;
 }
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
@@ -67,18 +71,25 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
   const credentials = new CredentialBox(secretKey);
+  const leadership = inputs.leadership ?? soleWriter;
   const metrics = new VkubeMetrics({
     cacheSizes: () => cluster.cacheSizes(),
     portLeases: () => store.countLeases(),
     logStreams: activeLogStreams,
-    isLeader: inputs.isLeader ?? (() => true),
+    isLeader: () => leadership.isLeader(),
     eventQueue: () => eventRecorder.queued,
+    queueDepth: () => store.queueDepth(),
   });
+  const applyEvents = new ApplyEvents();
+  // Only the reconciler gets a way to write to Kubernetes, and only through the fence.
+  const writer = new FencedWriter(cluster, leadership, () => metrics.fencedWrites.inc());
   const reconciler = new Reconciler({
     store,
     domains,
     notices,
     cluster,
+    writer,
+    events: applyEvents,
     config,
     clock,
     credentials,
@@ -88,15 +99,20 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       metrics.reconcileDuration.observe(ms / 1000);
       metrics.reconcileErrors.inc(failures);
     },
+    onAttempt: (outcome, ms) => {
+      metrics.queueAttempts.observe({ outcome }, ms / 1000);
+      if (outcome === 'failed') metrics.queueRetries.inc();
+    },
   });
+  const waiter = new ApplyWaiter({ store, events: applyEvents, wake: () => reconciler.queue.wake(), waitMs: config.reconcile.applyWaitMs });
   const ports = new PortService(cluster, store, config);
   const hasher = new SecretHasher(secretKey);
-  const orders = new OrderService(store, hasher, clock, reconciler, () => cluster.regions());
+  const orders = new OrderService(store, hasher, clock, waiter, () => cluster.regions());
   const auth = new Authenticator(store, tokens, hasher, clock);
-  const deploys = new DeployService({ store, cluster, ports, reconciler, registry, credentials, clock, config, isValidImage });
-  const workloads = new WorkloadService(cluster, store, reconciler, clock);
-  const updates = new WorkloadUpdateService(deploys, store, reconciler, clock, isValidImage);
-  const domainService = new DomainService(domains, store, deploys, reconciler, clock);
+  const deploys = new DeployService({ store, cluster, ports, waiter, registry, credentials, clock, config, isValidImage });
+  const workloads = new WorkloadService(cluster, store, waiter, clock);
+  const updates = new WorkloadUpdateService(deploys, store, waiter, clock, isValidImage);
+  const domainService = new DomainService(domains, store, deploys, waiter, clock);
   const monitor = new MonitorService(cluster, workloads);
   const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
   const auditRetention = new AuditRetention({ audit, clock, retentionDays: config.auditRetentionDays, log });

@@ -18,6 +18,11 @@ export function stateDir(): string {
   return process.env.VKUBE_CLUSTER_DIR ? resolve(process.env.VKUBE_CLUSTER_DIR) : join(repoRoot, '.vkube', 'cluster');
 }
 
+/** Where the API server's audit log of V-Kube's writes is (JSON lines; see AUDIT_POLICY in up.ts). */
+export function auditLogPath(state = stateDir()): string {
+  return join(state, 'logs', 'kube-apiserver-audit.log');
+}
+
 export function kubeconfigPath(): string {
   return join(stateDir(), 'kubeconfig');
 }

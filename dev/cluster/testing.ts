@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage, type ImageRunConfig, pushBuiltImage, type TarEntry } from '../registry/oci-image.js';
 import { kubeconfigPath, type Ports, stateDir } from './config.js';
+export { auditLogPath } from './config.js';
 import { registryHost } from './local-registry.js';
 import { BUSYBOX_PATH_ENV, busyboxFiles } from './real-node/images.js';
 import type { RealNodeLayout } from './real-node/layout.js';

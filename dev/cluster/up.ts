@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from './build.js';
-import { type ClusterConfig, expectedProcesses, fakeNodes, kubeconfigPath, loadClusterConfig, type Ports, portEnv, ports as portsFromEnv, realNodeRegion, stateDir } from './config.js';
+import { auditLogPath, type ClusterConfig, expectedProcesses, fakeNodes, kubeconfigPath, loadClusterConfig, type Ports, portEnv, ports as portsFromEnv, realNodeRegion, stateDir } from './config.js';
 import { applyCrds, applyGuard, applyManifests, GiveUp, kubeClient, probe, readyNodes, syncNodes, until } from './kube.js';
 import { writeKwokConfig } from './kwok-config.js';
 import { adminKubeconfig, ensurePki, type Pki } from './pki.js';
@@ -68,6 +68,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
     log(`  ${name} (${formatDuration(Date.now() - t)})`);
   };
 
+  await writeFile(auditPolicyPath(state), AUDIT_POLICY);
   const etcd = await startProcess(state, 'etcd', binaryPath('etcd'), etcdArgs(state, ports));
   await step('etcd ready', () => waitFor(etcd, () => probe(`http://127.0.0.1:${ports.etcdClient}/health`).then((r) => r.status === 200), 30_000, 'etcd to report healthy'));
 
@@ -245,6 +246,25 @@ function etcdArgs(state: string, p: Ports): string[] {
   ];
 }
 
+/**
+ * The API server's audit log records every write V-Kube's own identity makes (who —
+ * its user agent names the replica —, what, when), nothing else: tests show from it
+ * that only one replica writes at a time.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts:vkube-system"]
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+  - level: None
+`;
+
+function auditPolicyPath(state: string): string {
+  return join(state, 'audit-policy.yaml');
+}
+
 function apiserverArgs(state: string, pki: Pki, p: Ports): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${p.etcdClient}`,
@@ -280,6 +300,12 @@ function apiserverArgs(state: string, pki: Pki, p: Ports): string[] {
     '--max-requests-inflight=0',
     '--max-mutating-requests-inflight=0',
     '--enable-priority-and-fairness=false',
+    `--audit-policy-file=${auditPolicyPath(state)}`,
+    `--audit-log-path=${auditLogPath(state)}`,
+    // Written as each request completes, so a test reads it at once; kept small.
+    '--audit-log-mode=blocking',
+    '--audit-log-maxsize=50',
+    '--audit-log-maxbackup=1',
     `--cert-dir=${join(state, 'pki', 'apiserver')}`,
   ];
 }

@@ -125,7 +125,32 @@ export type ClusterChange =
 /** On every object `prune` may delete: the spec generation of the order it was applied for. */
 export const SPEC_GENERATION_LABEL = 'vkube.dev/spec-generation';
 
-export interface ClusterGateway {
+/** Bounds one write: a fenced writer must be done before its hold on the Lease could lapse. */
+export interface WriteOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * What only the reconcile leader may do. Kept apart from the reads so that the domain
+ * services that serve requests (on every replica) are handed no way to write.
+ */
+export interface ClusterWriter {
+  /** Server-side applies each object in order (creating or updating it). */
+  apply(objects: KubeManifest[], opts?: WriteOptions): Promise<void>;
+  /**
+   * Deletes V-Kube's Secrets, ConfigMaps, Services and Ingresses in the namespace that
+   * were applied for another spec generation than `generation` (SPEC_GENERATION_LABEL):
+   * what the current spec no longer has. One delete-collection per kind: V-Kube never
+   * needs to read a Secret to prune it.
+   */
+  prune(namespace: string, generation: number, opts?: WriteOptions): Promise<void>;
+  /** Deletes a namespace and everything in it; resolves once the deletion is accepted. */
+  deleteNamespace(name: string, opts?: WriteOptions): Promise<void>;
+  deletePod(namespace: string, name: string, opts?: WriteOptions): Promise<void>;
+}
+
+/** The cluster as every replica sees it: watch caches, logs, metrics. */
+export interface ClusterReader {
   /** The cluster's name, for messages and logs. */
   readonly name: string;
   start(): void;
@@ -159,19 +184,8 @@ export interface ClusterGateway {
   managedNamespaces(): NamespaceJson[];
   /** One of them by name (undefined when it does not exist or is not V-Kube's). */
   managedNamespace(name: string): NamespaceJson | undefined;
-
-  /** Server-side applies each object in order (creating or updating it). */
-  apply(objects: KubeManifest[]): Promise<void>;
-  /**
-   * Deletes V-Kube's Secrets, ConfigMaps, Services and Ingresses in the namespace that
-   * were applied for another spec generation than `generation` (SPEC_GENERATION_LABEL):
-   * what the current spec no longer has. One delete-collection per kind: V-Kube never
-   * needs to read a Secret to prune it.
-   */
-  prune(namespace: string, generation: number): Promise<void>;
-  /** Deletes a namespace and everything in it; resolves once the deletion is accepted. */
-  deleteNamespace(name: string): Promise<void>;
-  deletePod(namespace: string, name: string): Promise<void>;
+  /** Asks the API itself (not a cache, which may lag) whether the namespace no longer exists. */
+  namespaceGone(name: string): Promise<boolean>;
 
   readLog(namespace: string, pod: string, opts: LogOptions): Promise<string>;
   /** A followed log; aborting `signal` ends the upstream request. */
@@ -189,3 +203,5 @@ export interface ClusterGateway {
   /** Changes seen by the watches, for the reconciler and event recorder. */
   onChange(listener: (change: ClusterChange) => void): () => void;
 }
+
+export interface ClusterGateway extends ClusterReader, ClusterWriter {}

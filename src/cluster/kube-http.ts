@@ -70,10 +70,14 @@ export class KubeHttp {
   private authHeaders: Record<string, string> = {};
   private authRefreshedAt = 0;
 
+  /** Sent as User-Agent: names this replica in the API server's audit log. */
+  private readonly userAgent: string | undefined;
+
   constructor(
     private readonly access: ClusterAccess,
-    private readonly opts: { authTimeoutMs?: number } = {},
+    private readonly opts: { authTimeoutMs?: number; userAgent?: string } = {},
   ) {
+    this.userAgent = opts.userAgent;
     this.server = access.server;
     this.clusterName = access.clusterName;
     this.tls = access.tls;
@@ -81,8 +85,8 @@ export class KubeHttp {
   }
 
   /** The cluster a kubeconfig file names (or the in-cluster service account when undefined). */
-  static async connect(kubeconfig: string | undefined): Promise<KubeHttp> {
-    return new KubeHttp(await loadClusterAccess(kubeconfig));
+  static async connect(kubeconfig: string | undefined, opts: { userAgent?: string } = {}): Promise<KubeHttp> {
+    return new KubeHttp(await loadClusterAccess(kubeconfig), opts);
   }
 
   /** From a @kubernetes/client-node KubeConfig, as tests and dev scripts hold them. */
@@ -182,7 +186,7 @@ export class KubeHttp {
     const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string | number> = { ...(await this.headers(`${method} ${url.pathname}`)), accept: 'application/json' };
+    const headers: Record<string, string | number> = { ...(await this.headers(`${method} ${url.pathname}`)), accept: 'application/json', ...(this.userAgent ? { 'user-agent': this.userAgent } : {}) };
     if (payload) {
       headers['content-type'] = opts.contentType ?? 'application/json';
       headers['content-length'] = payload.length;

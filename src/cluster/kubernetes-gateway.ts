@@ -20,6 +20,7 @@ import type {
   PersistentVolumeClaimJson,
   PodJson,
   PodMetricsJson,
+  WriteOptions,
 } from './gateway.js';
 import { SPEC_GENERATION_LABEL } from './gateway.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
@@ -252,31 +253,37 @@ export class KubernetesGateway implements ClusterGateway {
     return this.namespaces.get(undefined, name);
   }
 
-  async apply(objects: KubeManifest[]): Promise<void> {
+  async namespaceGone(name: string): Promise<boolean> {
+    // A LIST by name: V-Kube's identity may list namespaces, not get one.
+    const list = await this.call(`look up namespace ${name}`, () => this.http.get<{ items: unknown[] }>('/api/v1/namespaces', { query: { fieldSelector: `metadata.name=${name}` }, timeoutMs: 10_000 }));
+    return list.items.length === 0;
+  }
+
+  async apply(objects: KubeManifest[], opts: WriteOptions = {}): Promise<void> {
     for (const obj of objects) {
       await this.call(`apply ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, () =>
-        this.http.apply(objectPath(obj.kind, obj.metadata.name, obj.metadata.namespace), obj, FIELD_MANAGER),
+        this.http.apply(objectPath(obj.kind, obj.metadata.name, obj.metadata.namespace), obj, FIELD_MANAGER, opts),
       );
     }
   }
 
-  async prune(namespace: string, generation: number): Promise<void> {
+  async prune(namespace: string, generation: number, opts: WriteOptions = {}): Promise<void> {
     const labelSelector = `${MANAGED_SELECTOR},${SPEC_GENERATION_LABEL}!=${generation}`;
     await Promise.all(
       PRUNED_KINDS.map((kind) =>
-        this.call(`prune ${kind} in ${namespace}`, () => this.ignoreNotFound(() => this.http.delete(collectionPath(kind, namespace), { query: { labelSelector } }))),
+        this.call(`prune ${kind} in ${namespace}`, () => this.ignoreNotFound(() => this.http.delete(collectionPath(kind, namespace), { ...opts, query: { labelSelector } }))),
       ),
     );
   }
 
-  async deleteNamespace(name: string): Promise<void> {
+  async deleteNamespace(name: string, opts: WriteOptions = {}): Promise<void> {
     await this.call(`delete namespace ${name}`, () =>
-      this.ignoreNotFound(() => this.http.delete(objectPath('Namespace', name), { query: { propagationPolicy: 'Background' } })),
+      this.ignoreNotFound(() => this.http.delete(objectPath('Namespace', name), { ...opts, query: { propagationPolicy: 'Background' } })),
     );
   }
 
-  async deletePod(namespace: string, name: string): Promise<void> {
-    await this.call(`delete pod ${namespace}/${name}`, () => this.ignoreNotFound(() => this.http.delete(objectPath('Pod', name, namespace))));
+  async deletePod(namespace: string, name: string, opts: WriteOptions = {}): Promise<void> {
+    await this.call(`delete pod ${namespace}/${name}`, () => this.ignoreNotFound(() => this.http.delete(objectPath('Pod', name, namespace), opts)));
   }
 
   async readLog(namespace: string, pod: string, opts: LogOptions): Promise<string> {

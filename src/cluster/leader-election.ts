@@ -5,6 +5,13 @@
  * judged by when *this* process last saw the record change, so clock skew between
  * replicas does not matter. A leader that cannot renew in time steps down before
  * another could take over, so two never lead at once.
+ *
+ * Fencing: `writeWindowMs()` says how long the leader may still write. It counts from
+ * the moment the last successful renewal was *sent* (the API server wrote it later,
+ * and another replica can only have seen it later still, so its lease duration runs
+ * out after ours) and ends at the renew deadline, short of the lease duration. Every
+ * write checks it first and is bounded by it, so a leader cut off from the API server
+ * has stopped writing before another can take over.
  */
 import { KubeError, type KubeHttp } from './kube-http.js';
 
@@ -33,6 +40,7 @@ export class LeaderElector {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private observed: { record: string; at: number } | undefined;
+  /** When the last successful acquire or renewal was sent. */
   private lastRenew = 0;
   private readonly duration: number;
   private readonly renewDeadline: number;
@@ -48,6 +56,12 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Milliseconds this replica may still write to the cluster: 0 unless it leads with a hold that cannot have lapsed. */
+  writeWindowMs(): number {
+    if (!this.leading) return 0;
+    return Math.max(0, this.lastRenew + this.renewDeadline - this.now());
   }
 
   start(): void {
@@ -68,8 +82,9 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
+      const sent = this.now();
       const held = await this.tryAcquireOrRenew();
-      if (held) this.lastRenew = this.now();
+      if (held) this.lastRenew = sent;
       await this.step(held);
     } catch (err) {
       this.opts.log?.('leader election: the Lease could not be read or written', err);

@@ -1,22 +1,24 @@
 /**
  * Deploying: validate the request, check images and host ports, record the desired
- * spec and take the host-port leases in one transaction, then have the reconciler
- * apply it. The record comes first, so a crash after it converges on restart.
+ * spec, its generation and the host-port leases in one transaction (which also queues
+ * the order for the reconcile leader), then wait a bounded time for the leader to apply
+ * that generation. This replica never writes to Kubernetes itself; the record comes
+ * first, so a crash after it converges on restart.
  */
-import type { ClusterGateway } from '../cluster/gateway.js';
+import type { ClusterReader } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
 import type { ImageRegistry } from '../registry/types.js';
 import { InvalidImageReference } from '../registry/types.js';
 import type { OrderRecord, OrderStore, ServiceStatus } from '../store/types.js';
-import { PortsTaken, StaleState } from '../store/types.js';
+import { ConcurrentChange, PortsTaken, StaleState } from '../store/types.js';
+import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
 import type { CredentialBox } from './credential-box.js';
 import { type DeployContext, type DeploySpec, parseClientDeploy, parseSeedDeploy } from './deploy-spec.js';
-import { ConflictError, ForbiddenError, InputError, UnavailableError } from './errors.js';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnavailableError } from './errors.js';
 import { namespaceOf } from './manifests.js';
 import { assignsRandomPorts, persistsStorage } from './order-options.js';
 import type { PortService } from './ports.js';
-import type { Reconciler } from './reconciler.js';
 
 /** `deploy`: the seed's call, any live order. `first`: the clients' first deploy. `update`: their later ones. */
 export type DeployMode = 'deploy' | 'first' | 'update';
@@ -28,13 +30,17 @@ export interface DeployResult {
   region: string;
   containers: Array<{ name: string; image: string; ports: Array<{ containerPort: number; hostPort?: number; protocol: string }> }>;
   warnings: string[];
+  /** The generation this deploy recorded. */
+  generation: number;
+  /** Whether the cluster had taken it when the answer was sent (else a warning says why not yet). */
+  applied: boolean;
 }
 
 export interface DeployDeps {
   store: OrderStore;
-  cluster: ClusterGateway;
+  cluster: ClusterReader;
   ports: PortService;
-  reconciler: Pick<Reconciler, 'reconcile'>;
+  waiter: Pick<ApplyWaiter, 'waitFor'>;
   registry: ImageRegistry;
   credentials: CredentialBox;
   clock: Clock;
@@ -43,10 +49,36 @@ export interface DeployDeps {
   isValidImage: (ref: string) => boolean;
 }
 
+/** How often a change derived from an order is redone when another request changed the order first. */
+const CONCURRENT_RETRIES = 4;
+
+/**
+ * Runs `change` on the order as read; when another request (on any replica) changed the
+ * order in between, reads it again and redoes the change on top: concurrent changes of
+ * one order are serialized and none is lost. After a few rounds: 409.
+ */
+export async function onLatest<T>(store: Pick<OrderStore, 'findOrder'>, order: OrderRecord, change: (order: OrderRecord) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await change(order);
+    } catch (err) {
+      if (!(err instanceof ConcurrentChange)) throw err;
+      if (attempt >= CONCURRENT_RETRIES) throw new ConflictError('the order is being changed by other requests at the same time; nothing was changed by this one, try again');
+      const latest = await store.findOrder(order.id);
+      if (!latest) throw new NotFoundError(`no order ${order.id}`);
+      order = latest;
+    }
+  }
+}
+
 export class DeployService {
   constructor(private readonly deps: DeployDeps) {}
 
-  async deploy(order: OrderRecord, body: unknown, mode: DeployMode): Promise<DeployResult> {
+  deploy(order: OrderRecord, body: unknown, mode: DeployMode): Promise<DeployResult> {
+    return onLatest(this.deps.store, order, (latest) => this.deployOnce(latest, body, mode));
+  }
+
+  private async deployOnce(order: OrderRecord, body: unknown, mode: DeployMode): Promise<DeployResult> {
     assertActive(order, this.deps.clock.now());
     if (mode === 'first' && order.serviceStatus !== 'ServicePending') {
       throw new ConflictError(`the service is already deployed (${order.serviceStatus}); change it with POST /k8s/deployment/update`);
@@ -83,7 +115,7 @@ export class DeployService {
     }
 
     const allowedFrom: ServiceStatus[] = mode === 'first' ? ['ServicePending'] : mode === 'update' ? ['ServiceRunning', 'ServiceStop'] : ['ServicePending', 'ServiceRunning', 'ServiceStop'];
-    await this.commit(order, spec, { allowedFrom, status: 'ServiceRunning' });
+    const outcome = await this.commit(order, spec, { allowedFrom, status: 'ServiceRunning' });
     return {
       status: 'OK',
       id: order.id,
@@ -94,16 +126,20 @@ export class DeployService {
         image: c.image,
         ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.hostPort !== undefined ? { hostPort: p.hostPort } : {}), protocol: p.protocol })),
       })),
-      warnings,
+      warnings: [...warnings, ...(outcome.warning ? [outcome.warning] : [])],
+      generation: outcome.generation,
+      applied: outcome.applied,
     };
   }
 
   /**
    * Records `spec` as the order's desired state (sealing registry passwords, taking its
-   * host-port leases) and has the reconciler apply it. Every change of a workload —
-   * deploy, update, new images, new config — ends here.
+   * host-port leases, queueing it for the leader) — refused with ConcurrentChange when
+   * the order changed since `order` was read — and waits a bounded time for the leader
+   * to apply it. Every change of a workload — deploy, update, new images, new config —
+   * ends here.
    */
-  async commit(order: OrderRecord, spec: DeploySpec, opts: { allowedFrom: ServiceStatus[]; status: ServiceStatus }): Promise<void> {
+  async commit(order: OrderRecord, spec: DeploySpec, opts: { allowedFrom: ServiceStatus[]; status: ServiceStatus }): Promise<ApplyOutcome> {
     const now = this.deps.clock.now();
     const fields: Partial<OrderRecord> =
       order.serviceStatus === 'ServicePending'
@@ -115,8 +151,9 @@ export class DeployService {
       ...spec,
       registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.seal(l.password) })),
     };
+    let recorded: OrderRecord;
     try {
-      await this.deps.store.recordDeploy(order.id, {
+      recorded = await this.deps.store.recordDeploy(order.id, {
         spec: stored,
         region: spec.region,
         leases: spec.containers.flatMap((c) => c.ports).filter((p) => p.hostPort !== undefined).map((p) => ({ port: p.hostPort!, protocol: p.protocol })),
@@ -124,20 +161,14 @@ export class DeployService {
         status: opts.status,
         fields,
         now,
+        expectedGeneration: order.generation,
       });
     } catch (err) {
       if (err instanceof PortsTaken) throw portsTakenError(err.leases, spec.region);
       if (err instanceof StaleState) throw new ConflictError(`the order changed meanwhile (now ${err.actual ?? 'gone'}); nothing was deployed`);
       throw err;
     }
-    try {
-      await this.deps.reconciler.reconcile(order.id);
-    } catch (err) {
-      if (err instanceof UnavailableError) {
-        throw new UnavailableError(`the change is recorded but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
-      }
-      throw err;
-    }
+    return this.deps.waiter.waitFor(order.id, recorded.generation);
   }
 
   /** The order's current spec with registry passwords opened; NotFound-worthy when nothing is deployed. */

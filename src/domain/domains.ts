@@ -5,10 +5,10 @@
  */
 import type { DomainClaim, DomainStore, OrderRecord, OrderStore } from '../store/types.js';
 import { DomainsTaken } from '../store/types.js';
+import type { ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
 import { assertActive, type DeployService } from './deploy.js';
-import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
-import type { Reconciler } from './reconciler.js';
+import { ConflictError, InputError, NotFoundError } from './errors.js';
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const MAX_DOMAINS = 20;
@@ -24,7 +24,7 @@ export class DomainService {
     private readonly domains: DomainStore,
     private readonly store: OrderStore,
     private readonly deploys: DeployService,
-    private readonly reconciler: Pick<Reconciler, 'reconcile'>,
+    private readonly waiter: Pick<ApplyWaiter, 'waitFor'>,
     private readonly clock: Clock,
   ) {}
 
@@ -98,15 +98,10 @@ export class DomainService {
     return value;
   }
 
-  /** Domains live beside the spec: bump its generation so the reconciler re-applies the workload. */
+  /** Domains live beside the spec: bump its generation so the leader re-applies the workload, and wait a bounded time for it. */
   private async apply(order: OrderRecord): Promise<void> {
-    await this.store.setMetadata(order.id, {}, this.clock.now());
-    try {
-      await this.reconciler.reconcile(order.id);
-    } catch (err) {
-      if (err instanceof UnavailableError) throw new UnavailableError(`recorded, but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
-      throw err;
-    }
+    const next = await this.store.setMetadata(order.id, {}, this.clock.now());
+    await this.waiter.waitFor(order.id, next.generation);
   }
 }
 

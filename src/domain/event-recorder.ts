@@ -13,7 +13,7 @@
  *   event, and the same event uid and count (or the same restart count of a container)
  *   is skipped.
  */
-import type { ClusterChange, ClusterGateway, EventJson, PodJson } from '../cluster/gateway.js';
+import type { ClusterChange, ClusterReader, EventJson, PodJson } from '../cluster/gateway.js';
 import type { EventStore } from '../store/types.js';
 import { ORDER_LABEL } from './manifests.js';
 
@@ -52,7 +52,7 @@ export class EventRecorder {
   private readonly maxQueued: number;
 
   constructor(
-    private readonly cluster: ClusterGateway,
+    private readonly cluster: ClusterReader,
     private readonly events: EventStore,
     private readonly log: Log,
     private readonly opts: EventRecorderOptions = {},

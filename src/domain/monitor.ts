@@ -4,7 +4,7 @@
  * derived from the kubelet's cumulative counters between two readings) and storage
  * (bytes) from the kubelet's cAdvisor metrics.
  */
-import type { ClusterGateway, PodJson } from '../cluster/gateway.js';
+import type { ClusterReader, PodJson } from '../cluster/gateway.js';
 import type { OrderRecord } from '../store/types.js';
 import { InputError, UnavailableError } from './errors.js';
 import { parseBytes } from './quantity.js';
@@ -40,7 +40,7 @@ export class MonitorService {
   private readonly samples = new Map<string, NetworkSample>();
 
   constructor(
-    private readonly cluster: ClusterGateway,
+    private readonly cluster: ClusterReader,
     private readonly workloads: WorkloadService,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}

@@ -13,8 +13,8 @@ import { sealSecret } from './magic.js';
 import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js';
 
 export interface LifecycleKicker {
-  /** Makes the cluster match the order now (awaited by callers that report the outcome). */
-  reconcile(orderId: string): Promise<void>;
+  /** Waits a bounded time for the reconcile leader to act on the order's recorded generation. */
+  waitFor(orderId: string, generation: number): Promise<unknown>;
 }
 
 export interface CreatedOrder {
@@ -73,7 +73,7 @@ export class OrderService {
     }
   }
 
-  /** Ends the order now: the workload is torn down and its ports freed. */
+  /** Ends the order now: the leader tears the workload down, and frees its ports once the namespace is gone. */
   async abort(id: string): Promise<OrderRecord> {
     const before = await this.get(id);
     let order: OrderRecord;
@@ -83,7 +83,7 @@ export class OrderService {
       if (err instanceof StaleState) throw new ConflictError(`order ${id} is already ${err.actual ?? before.serviceStatus}`);
       throw err;
     }
-    await this.lifecycle.reconcile(id);
+    await this.lifecycle.waitFor(id, order.generation);
     return order;
   }
 

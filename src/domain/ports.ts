@@ -5,7 +5,7 @@
  * finally guarantees one owner per (region, port, protocol).
  */
 import { randomInt } from 'node:crypto';
-import type { ClusterGateway } from '../cluster/gateway.js';
+import type { ClusterReader } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
 import type { OrderStore } from '../store/types.js';
 import type { DeploySpec, PortSpec, Protocol } from './deploy-spec.js';
@@ -25,7 +25,7 @@ export const RANDOM_PORT_RANGE: readonly [number, number] = [20000, 29999];
 
 export class PortService {
   constructor(
-    private readonly cluster: ClusterGateway,
+    private readonly cluster: ClusterReader,
     private readonly store: OrderStore,
     private readonly config: Pick<Config, 'reservedPorts'>,
   ) {}

@@ -2,16 +2,23 @@
  * The reconcile loop: makes the cluster match the database, order by order.
  *
  * The database holds the desired state (spec, generation, service status, expiry);
- * the watch caches show the actual state. For each order it creates what is missing,
- * scales stopped orders to zero, tears down expired and aborted ones and frees their
- * ports, and deletes V-Kube namespaces whose order has ended.
+ * the watch caches show the actual state. For each order it applies the stored
+ * generation's whole set of objects and prunes what that generation no longer has,
+ * scales stopped orders to zero, tears down expired and aborted ones (Terminating until
+ * the namespace is gone, then Done with the ports freed in the same transaction), and
+ * deletes V-Kube namespaces whose order has ended.
+ *
+ * Only the leader runs it, and it writes only through a FencedWriter. Its work comes from
+ * the durable per-order work queue: requests queue an order when they change it, a pass
+ * queues every order found out of line, and the queue retries failures with back-off.
  *
  * It never deletes a workload because something is unreachable: when the cluster's
  * watches or the database are down it does nothing and tries again later.
  */
-import type { ClusterChange, ClusterGateway, KubeManifest } from '../cluster/gateway.js';
+import type { ClusterChange, ClusterReader, ClusterWriter, KubeManifest } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
 import type { DomainStore, NoticeStore, OrderRecord, Store } from '../store/types.js';
+import type { ApplyEvents } from './apply-waiter.js';
 import { StaleState } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { CredentialBox } from './credential-box.js';
@@ -28,12 +35,16 @@ import {
   workloadManifests,
 } from './manifests.js';
 import { persistsStorage } from './order-options.js';
+import { type AttemptOutcome, WorkQueue, type WorkResult } from './work-queue.js';
 
 export interface ReconcilerDeps {
   store: Store;
   domains: DomainStore;
   notices: NoticeStore;
-  cluster: ClusterGateway;
+  /** What the watch caches show (and a few live reads). */
+  cluster: ClusterReader;
+  /** The only way to write: fenced by the Lease (FencedWriter). */
+  writer: ClusterWriter;
   config: Pick<Config, 'units' | 'regionLabel' | 'reconcile' | 'ingress' | 'storageClass' | 'orderLockTimeoutMs'>;
   clock: Clock;
   credentials: CredentialBox;
@@ -42,6 +53,10 @@ export interface ReconcilerDeps {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Told after every pass: how long it took and how many orders it could not bring in line. */
   onPass?: (ms: number, failures: number) => void;
+  /** Told after every attempt of the work queue (metrics). */
+  onAttempt?: (outcome: AttemptOutcome, ms: number) => void;
+  /** Tells requests waiting on this replica that an order was worked on. */
+  events?: ApplyEvents;
 }
 
 export const INSTALLATION_LABEL = 'vkube.dev/installation';
@@ -52,9 +67,13 @@ export const NOTICE_ABORTED = 'ServiceAborted';
 const PASS_PAGE_SIZE = 250;
 /** The longest a pass holds the event loop before it lets requests in. */
 const PASS_SLICE_MS = 5;
+/** How soon a teardown looks again at a namespace that is still going away (its DELETED event usually comes first). */
+const TEARDOWN_RECHECK_MS = 2000;
 
 export class Reconciler {
   private readonly mutex: KeyedMutex;
+  /** The leader's durable work queue; only this reconciler takes from it. */
+  readonly queue: WorkQueue;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -63,11 +82,28 @@ export class Reconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.mutex = new KeyedMutex({ timeoutMs: deps.config.orderLockTimeoutMs, describe: (orderId) => `the reconcile of order ${orderId}` });
+    this.queue = new WorkQueue({
+      store: deps.store,
+      work: (orderId) => this.reconcile(orderId),
+      log: deps.log,
+      pollMs: deps.config.reconcile.queuePollMs,
+      onAttempt: (orderId, outcome, ms) => {
+        deps.onAttempt?.(outcome, ms);
+        deps.events?.notify(orderId);
+      },
+    });
   }
 
-  start(): void {
+  /**
+   * Leads: takes work from the queue, follows the cluster's changes, and (unless
+   * `periodicPasses` is false, as in tests that drive passes themselves) runs a pass
+   * over every order each interval.
+   */
+  start(opts: { periodicPasses?: boolean } = {}): void {
     this.stopped = false;
     this.unsubscribe = this.deps.cluster.onChange((change) => this.onClusterChange(change));
+    this.queue.start();
+    if (opts.periodicPasses === false) return;
     const tick = () => {
       if (this.stopped) return;
       this.running = this.reconcileAll().finally(() => {
@@ -83,16 +119,20 @@ export class Reconciler {
     if (this.timer) clearTimeout(this.timer);
     this.unsubscribe?.();
     await this.running;
+    await this.queue.stop();
   }
 
   get status(): { lastPassAt: number; ok: boolean; detail?: string } {
     return { lastPassAt: this.lastPass.at, ok: this.lastPass.ok, ...(this.lastPass.detail ? { detail: this.lastPass.detail } : {}) };
   }
 
-  /** One pass over every live order and every V-Kube namespace. */
+  /**
+   * One pass over every live or terminating order and every V-Kube namespace: queues
+   * each order that is out of line, then works the queue off.
+   */
   async reconcileAll(): Promise<void> {
     const started = Date.now();
-    const { store, cluster, log } = this.deps;
+    const { store, cluster, log, config } = this.deps;
     const health = cluster.health();
     if (!health.reachable || !health.synced) {
       this.lastPass = { at: Date.now(), ok: false, detail: health.detail ?? 'cluster caches not synced' };
@@ -120,7 +160,7 @@ export class Reconciler {
         }
         if (this.inLine(order)) continue;
         try {
-          await this.reconcile(order.id);
+          await store.ensureQueued(order.id, Date.now());
         } catch (err) {
           failures.push(`${order.id}: ${(err as Error).message}`);
         }
@@ -130,11 +170,18 @@ export class Reconciler {
       await new Promise((r) => setImmediate(r));
       yielded = performance.now();
     }
+    await this.queue.drain();
     try {
       // An order created after its page was read is not in liveIds; removeOrphans asks the database before it deletes anything.
       await this.removeOrphans(liveIds);
     } catch (err) {
       failures.push(`orphans: ${(err as Error).message}`);
+    }
+    try {
+      const stuck = (await store.dueWork(Date.now() + config.reconcile.intervalMs, 10)).filter((w) => w.attempts > 0);
+      for (const w of stuck) failures.push(`${w.orderId}: ${w.lastError} (attempt ${w.attempts}, retried with back-off)`);
+    } catch (err) {
+      failures.push(`queue: ${(err as Error).message}`);
     }
     if (failures.length) log.warn({ failures: failures.slice(0, 10), count: failures.length }, 'reconcile pass left work for the next one');
     this.deps.onPass?.(Date.now() - started, failures.length);
@@ -147,11 +194,24 @@ export class Reconciler {
    * Anything else is reconciled from a fresh read of the record.
    */
   private inLine(order: OrderRecord): boolean {
-    const { cluster, clock, config } = this.deps;
+    const { clock, config } = this.deps;
+    if (order.observedGeneration < order.generation) return false;
     if (order.serviceStatus === 'ServicePending') return true;
     if (order.serviceStatus !== 'ServiceRunning' && order.serviceStatus !== 'ServiceStop') return false;
     if (!order.spec) return true;
     if (order.endAt !== null && clock.now() >= order.endAt - config.reconcile.noticeAheadSeconds) return false;
+    return this.workloadInLine(order);
+  }
+
+  /**
+   * The cluster holds the order's applied set, as far as the watch caches can tell: its
+   * namespace, its Deployment at the order's generations and replicas, its volume claim,
+   * and no finished pod. What no cache shows (Secrets, and what V-Kube only applies) is
+   * re-applied whole once per resync period.
+   */
+  private workloadInLine(order: OrderRecord): boolean {
+    const { cluster, config } = this.deps;
+    if (Date.now() - order.observedAt >= config.reconcile.resyncSeconds * 1000) return false;
     const ns = namespaceOf(order.id);
     const namespace = cluster.managedNamespace(ns);
     if (!namespace || namespace.metadata.deletionTimestamp) return false;
@@ -164,18 +224,26 @@ export class Reconciler {
     ) {
       return false;
     }
+    if (wantsVolume(order)) {
+      const claim = cluster.persistentVolumeClaim(ns, DATA_CLAIM);
+      if (!claim || claim.metadata.deletionTimestamp) return false;
+    }
     return !cluster.podsInNamespace(ns).some((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded');
   }
 
-  /** Makes one order's workload match its record now. Throws UnavailableError when that cannot be done yet. */
-  reconcile(orderId: string): Promise<void> {
+  /**
+   * Makes one order's workload match its stored record now, and records the generation
+   * it applied. Throws UnavailableError when that cannot be done yet (FencedOut when
+   * this replica may not write). The work queue calls it; so can tests.
+   */
+  reconcile(orderId: string): Promise<WorkResult> {
     return this.mutex.run(orderId, () => this.reconcileNow(orderId));
   }
 
-  private async reconcileNow(orderId: string): Promise<void> {
+  private async reconcileNow(orderId: string): Promise<WorkResult> {
     const { store, clock, config } = this.deps;
     let order = await store.findOrder(orderId);
-    if (!order) return;
+    if (!order) return {};
 
     if ((order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop') && order.endAt !== null && clock.now() >= order.endAt + config.reconcile.expiryGraceSeconds) {
       try {
@@ -188,21 +256,29 @@ export class Reconciler {
     }
 
     await this.raiseNotices(order);
+    let result: WorkResult = {};
+    let applied = false;
     switch (order.serviceStatus) {
       case 'ServiceDone':
       case 'ServiceAbort':
-        return this.teardown(order);
+        result = await this.teardown(order);
+        break;
       case 'ServiceRunning':
       case 'ServiceStop':
-        return this.ensureWorkload(order);
+        applied = await this.ensureWorkload(order);
+        break;
       case 'ServicePending':
-        return;
+        break;
     }
+    // Acted on in full: requests waiting on this generation may answer, and the resync period starts over.
+    if (order.observedGeneration < order.generation || applied) await store.markObserved(order.id, order.generation, Date.now());
+    return result;
   }
 
-  private async ensureWorkload(order: OrderRecord): Promise<void> {
+  /** Applies the order's whole set unless the caches show it in line; true when it applied. */
+  private async ensureWorkload(order: OrderRecord): Promise<boolean> {
     const { cluster, config } = this.deps;
-    if (!order.spec) return;
+    if (!order.spec) return false;
     this.requireCluster();
     const ns = namespaceOf(order.id);
     const namespace = cluster.managedNamespace(ns);
@@ -212,16 +288,8 @@ export class Reconciler {
     }
     await this.removeFinishedPods(ns);
     const replicas = order.serviceStatus === 'ServiceRunning' ? 1 : 0;
-    const current = cluster.deployment(ns, DEPLOYMENT_NAME);
-    if (
-      namespace &&
-      current &&
-      current.metadata.annotations?.[SPEC_GENERATION_ANNOTATION] === String(order.specGeneration) &&
-      current.spec?.template?.metadata?.annotations?.[RESTART_ANNOTATION] === String(order.restartGeneration) &&
-      current.spec?.replicas === replicas
-    ) {
-      return;
-    }
+    // The whole set, every time: whatever was deleted or changed by hand comes back (server-side apply changes nothing that is in line).
+    if (order.observedGeneration >= order.generation && this.workloadInLine(order)) return false;
     const spec = this.openSpec(order.spec as DeploySpec);
     const objects = workloadManifests({
       order,
@@ -238,6 +306,7 @@ export class Reconciler {
     });
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
     await this.applyInOrder(ns, objects, namespace !== undefined ? order.specGeneration : undefined);
+    return true;
   }
 
   /**
@@ -248,15 +317,15 @@ export class Reconciler {
    * namespace just made, so `pruneGeneration` is undefined then).
    */
   private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined): Promise<void> {
-    const { cluster } = this.deps;
+    const { writer } = this.deps;
     const namespace = objects.filter((o) => o.kind === 'Namespace');
     const last = new Set(['Deployment', 'Service', 'Ingress']);
     const before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind));
     const after = objects.filter((o) => last.has(o.kind));
-    await cluster.apply(namespace);
-    await Promise.all(before.map((o) => cluster.apply([o])));
-    await Promise.all(after.map((o) => cluster.apply([o])));
-    if (pruneGeneration !== undefined) await cluster.prune(ns, pruneGeneration);
+    await writer.apply(namespace);
+    await Promise.all(before.map((o) => writer.apply([o])));
+    await Promise.all(after.map((o) => writer.apply([o])));
+    if (pruneGeneration !== undefined) await writer.prune(ns, pruneGeneration);
   }
 
   /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
@@ -279,22 +348,33 @@ export class Reconciler {
     for (const pod of this.deps.cluster.podsInNamespace(ns)) {
       const phase = pod.status?.phase;
       if ((phase === 'Failed' || phase === 'Succeeded') && !pod.metadata.deletionTimestamp) {
-        await this.deps.cluster.deletePod(ns, pod.metadata.name);
+        await this.deps.writer.deletePod(ns, pod.metadata.name);
         this.deps.log.info({ namespace: ns, pod: pod.metadata.name, phase, reason: pod.status?.reason }, 'removed a finished pod');
       }
     }
   }
 
-  private async teardown(order: OrderRecord): Promise<void> {
+  /**
+   * An ended order: its namespace is deleted, and while Kubernetes removes it the order
+   * stays Terminating (its host ports still leased: the pods may still hold them). Once
+   * the API says the namespace is gone, Terminating → Done and the leases and domains
+   * are released in one transaction. A crash anywhere in between leaves the order
+   * Terminating, and the next pass finishes it.
+   */
+  private async teardown(order: OrderRecord): Promise<WorkResult> {
+    const { cluster, writer, store, clock, log } = this.deps;
     const ns = namespaceOf(order.id);
-    const namespace = this.deps.cluster.managedNamespace(ns);
+    this.requireCluster();
+    const namespace = cluster.managedNamespace(ns);
     if (namespace && !namespace.metadata.deletionTimestamp) {
-      this.requireCluster();
-      await this.deps.cluster.deleteNamespace(ns);
-      this.deps.log.info({ order: order.id, status: order.serviceStatus }, 'workload torn down');
+      await writer.deleteNamespace(ns);
+      log.info({ order: order.id, status: order.serviceStatus }, 'workload torn down: namespace deleted');
     }
-    await this.deps.store.releaseLeases(order.id);
-    await this.deps.domains.releaseDomains(order.id);
+    if (order.teardown !== 'Terminating') return {};
+    // The cache may not have seen a namespace created a moment ago: only the API's own answer frees the ports.
+    if (namespace || !(await cluster.namespaceGone(ns))) return { requeueAfterMs: TEARDOWN_RECHECK_MS };
+    if (await store.finishTeardown(order.id, clock.now())) log.info({ order: order.id }, 'teardown done: namespace gone, host ports and domains released');
+    return {};
   }
 
   /** Namespaces of this installation whose order is no longer live. */
@@ -306,11 +386,10 @@ export class Reconciler {
       // Only a definite answer from the database ends a workload.
       const order = await this.deps.store.findOrder(orderId);
       if (order && (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop' || order.serviceStatus === 'ServicePending')) continue;
-      // Tears down an ended order's workload; a failure is logged and the next pass tries again.
-      await this.reconcile(orderId).catch((err: unknown) => this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not tear down an ended order; the next pass tries again'));
-      if (!order) {
+      if (order) await this.deps.store.ensureQueued(orderId, Date.now());
+      else {
         this.requireCluster();
-        await this.deps.cluster.deleteNamespace(ns.metadata.name);
+        await this.deps.writer.deleteNamespace(ns.metadata.name);
         this.deps.log.warn({ namespace: ns.metadata.name }, 'deleted a V-Kube namespace that belongs to no order');
       }
     }
@@ -326,9 +405,7 @@ export class Reconciler {
           ? change.deployment.metadata.labels?.[ORDER_LABEL]
           : undefined;
     if (orderId) {
-      this.reconcile(orderId).catch((err: unknown) =>
-        this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not put back a workload deleted by hand; the next pass tries again'),
-      );
+      this.queue.recheck(orderId).catch((err: unknown) => this.deps.log.warn({ order: orderId, err: (err as Error).message }, 'could not queue an order whose objects went away; the next pass will'));
     }
   }
 
@@ -340,4 +417,9 @@ export class Reconciler {
   private openSpec(spec: DeploySpec): DeploySpec {
     return { ...spec, registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.open(l.password) })) };
   }
+}
+
+/** Whether the order's set has a volume claim (persistStorage and a container that mounts it). */
+function wantsVolume(order: OrderRecord): boolean {
+  return persistsStorage(order) && ((order.spec as DeploySpec | null)?.containers.some((c) => c.mountPath) ?? false);
 }

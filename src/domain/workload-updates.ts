@@ -5,11 +5,11 @@
  * Each builds the next spec from the current one and commits it like a deploy.
  */
 import type { OrderRecord, OrderStore } from '../store/types.js';
+import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
-import { assertActive, type DeployService } from './deploy.js';
+import { assertActive, type DeployService, onLatest } from './deploy.js';
 import type { DeploySpec } from './deploy-spec.js';
-import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
-import type { Reconciler } from './reconciler.js';
+import { ConflictError, InputError, NotFoundError } from './errors.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -18,7 +18,7 @@ export class WorkloadUpdateService {
   constructor(
     private readonly deploys: DeployService,
     private readonly store: OrderStore,
-    private readonly reconciler: Pick<Reconciler, 'reconcile'>,
+    private readonly waiter: Pick<ApplyWaiter, 'waitFor'>,
     private readonly clock: Clock,
     private readonly isValidImage: (ref: string) => boolean,
   ) {}
@@ -34,9 +34,14 @@ export class WorkloadUpdateService {
   /**
    * `PUT /k8s/pod/update`: `{"config":{"<container>":"<text>"},"environment":{"<container>":{"K":"V"}}}`.
    * New text replaces the container's configuration file; variables are set (added or
-   * overwritten). The pod restarts with them.
+   * overwritten). The pod restarts with them. A change another request made meanwhile is
+   * kept: this one is redone on top of it.
    */
-  async updateConfig(order: OrderRecord, body: unknown): Promise<DeploySpec> {
+  updateConfig(order: OrderRecord, body: unknown): Promise<{ spec: DeploySpec; outcome: ApplyOutcome }> {
+    return onLatest(this.store, order, (latest) => this.updateConfigOf(latest, body));
+  }
+
+  private async updateConfigOf(order: OrderRecord, body: unknown): Promise<{ spec: DeploySpec; outcome: ApplyOutcome }> {
     const spec = this.requireSpec(order);
     const b = asObject(body, 'body');
     const config = b.config === undefined || b.config === null ? {} : asObject(b.config, 'config');
@@ -58,15 +63,18 @@ export class WorkloadUpdateService {
         else c.env.push({ name: key, value: String(value) });
       }
     }
-    await this.commit(order, spec);
-    return spec;
+    return { spec, outcome: await this.commit(order, spec) };
   }
 
   /**
    * `PATCH /k8s/pod/images`: `[{"image":"name:tag","login":{"username","password"}}]`, one
    * entry per container in order. Every image is checked in its registry before rollout.
    */
-  async updateImages(order: OrderRecord, body: unknown): Promise<{ spec: DeploySpec; warnings: string[] }> {
+  updateImages(order: OrderRecord, body: unknown): Promise<{ spec: DeploySpec; warnings: string[]; outcome: ApplyOutcome }> {
+    return onLatest(this.store, order, (latest) => this.updateImagesOf(latest, body));
+  }
+
+  private async updateImagesOf(order: OrderRecord, body: unknown): Promise<{ spec: DeploySpec; warnings: string[]; outcome: ApplyOutcome }> {
     const spec = this.requireSpec(order);
     if (!Array.isArray(body) || body.length === 0) throw new InputError('must be a non-empty array of {"image": "name:tag"}', 'body');
     if (body.length > spec.containers.length) throw new InputError(`${body.length} images for ${spec.containers.length} containers`, 'body');
@@ -89,8 +97,8 @@ export class WorkloadUpdateService {
       }
     });
     const warnings = await this.deploys.checkImages(spec);
-    await this.commit(order, spec);
-    return { spec, warnings };
+    const outcome = await this.commit(order, spec);
+    return { spec, warnings: [...warnings, ...(outcome.warning ? [outcome.warning] : [])], outcome };
   }
 
   async setDescription(order: OrderRecord, body: unknown): Promise<OrderRecord> {
@@ -111,11 +119,8 @@ export class WorkloadUpdateService {
   private async setMetadata(order: OrderRecord, fields: { description?: string; customLabel?: string }): Promise<OrderRecord> {
     assertActive(order, this.clock.now());
     const next = await this.store.setMetadata(order.id, fields, this.clock.now());
-    if (next.spec) {
-      await this.reconciler.reconcile(order.id).catch((err: unknown) => {
-        if (!(err instanceof UnavailableError)) throw err;
-      });
-    }
+    // Its own columns: no other change can be lost. Answered whether or not the Deployment has it yet.
+    if (next.spec) await this.waiter.waitFor(order.id, next.generation);
     return next;
   }
 
@@ -132,9 +137,9 @@ export class WorkloadUpdateService {
     return c;
   }
 
-  private async commit(order: OrderRecord, spec: DeploySpec): Promise<void> {
+  private async commit(order: OrderRecord, spec: DeploySpec): Promise<ApplyOutcome> {
     if (order.serviceStatus !== 'ServiceRunning' && order.serviceStatus !== 'ServiceStop') throw new ConflictError(`the service is ${order.serviceStatus}`);
-    await this.deploys.commit(order, spec, { allowedFrom: ['ServiceRunning', 'ServiceStop'], status: order.serviceStatus });
+    return this.deploys.commit(order, spec, { allowedFrom: ['ServiceRunning', 'ServiceStop'], status: order.serviceStatus });
   }
 }
 

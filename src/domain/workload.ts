@@ -3,14 +3,14 @@
  * stop / start / restart verbs. Reads come from the cluster's watch caches.
  */
 import type { Readable } from 'node:stream';
-import type { ClusterGateway, LogOptions, PodJson } from '../cluster/gateway.js';
+import type { ClusterReader, LogOptions, PodJson } from '../cluster/gateway.js';
 import type { OrderRecord, OrderStore } from '../store/types.js';
 import { StaleState } from '../store/types.js';
+import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
 import { assertActive } from './deploy.js';
 import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
-import type { Reconciler } from './reconciler.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
 
 export interface PodStatusView {
@@ -22,14 +22,20 @@ export interface PodStatusView {
   storage?: StorageStatusView;
 }
 
+/** A recorded change of the workload and how far the cluster has taken it. */
+export interface WorkloadChange {
+  order: OrderRecord;
+  outcome: ApplyOutcome;
+}
+
 export class WorkloadService {
   /** Each pod's view, with the versions of the claim and events its storage part was made from. */
   private readonly statusViews = new WeakMap<PodJson, { view: PodStatusView; storageVersion: string }>();
 
   constructor(
-    private readonly cluster: ClusterGateway,
+    private readonly cluster: ClusterReader,
     private readonly store: OrderStore,
-    private readonly reconciler: Pick<Reconciler, 'reconcile'>,
+    private readonly waiter: Pick<ApplyWaiter, 'waitFor'>,
     private readonly clock: Clock,
   ) {}
 
@@ -80,30 +86,24 @@ export class WorkloadService {
   }
 
   /** Scales to zero and records ServiceStop; the spec and host ports are kept. */
-  async stop(order: OrderRecord): Promise<OrderRecord> {
+  async stop(order: OrderRecord): Promise<WorkloadChange> {
     assertActive(order, this.clock.now());
     if (order.serviceStatus === 'ServicePending') throw new ConflictError('nothing is deployed yet');
-    const next = await this.move(order, ['ServiceRunning', 'ServiceStop'], 'ServiceStop', { stoppedAt: this.clock.now() });
-    await this.apply(order.id);
-    return next;
+    return this.applied(await this.move(order, ['ServiceRunning', 'ServiceStop'], 'ServiceStop', { stoppedAt: this.clock.now() }));
   }
 
   /** Resumes a stopped service with the same spec and host ports. */
-  async start(order: OrderRecord): Promise<OrderRecord> {
+  async start(order: OrderRecord): Promise<WorkloadChange> {
     assertActive(order, this.clock.now());
     if (order.serviceStatus === 'ServicePending') throw new ConflictError('nothing is deployed yet');
-    const next = await this.move(order, ['ServiceStop', 'ServiceRunning'], 'ServiceRunning', order.serviceStatus === 'ServiceStop' ? { runningAt: this.clock.now() } : {});
-    await this.apply(order.id);
-    return next;
+    return this.applied(await this.move(order, ['ServiceStop', 'ServiceRunning'], 'ServiceRunning', order.serviceStatus === 'ServiceStop' ? { runningAt: this.clock.now() } : {}));
   }
 
   /** Replaces the pod with a new one (same spec, same host ports). */
-  async restart(order: OrderRecord): Promise<OrderRecord> {
+  async restart(order: OrderRecord): Promise<WorkloadChange> {
     assertActive(order, this.clock.now());
     if (order.serviceStatus !== 'ServiceRunning') throw new ConflictError(`the service is ${order.serviceStatus}; only a running service can be restarted`);
-    const next = await this.store.bumpRestart(order.id, this.clock.now());
-    await this.apply(order.id);
-    return next;
+    return this.applied(await this.store.bumpRestart(order.id, this.clock.now()));
   }
 
   private async move(order: OrderRecord, from: OrderRecord['serviceStatus'][], to: OrderRecord['serviceStatus'], fields: Partial<OrderRecord>): Promise<OrderRecord> {
@@ -115,13 +115,9 @@ export class WorkloadService {
     }
   }
 
-  private async apply(orderId: string): Promise<void> {
-    try {
-      await this.reconciler.reconcile(orderId);
-    } catch (err) {
-      if (err instanceof UnavailableError) throw new UnavailableError(`recorded, but the cluster did not take it yet (${err.message}); it will be applied as soon as the cluster answers`);
-      throw err;
-    }
+  /** Waits (a bounded time) for the leader to apply the recorded change. */
+  private async applied(order: OrderRecord): Promise<WorkloadChange> {
+    return { order, outcome: await this.waiter.waitFor(order.id, order.generation) };
   }
 
   private withContainer(pod: PodJson, opts: LogOptions): LogOptions {

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics at /metrics: request latency by route and status, reconcile
- * passes and errors, watch-cache sizes, host-port leases, open log streams, whether
+ * passes and errors, the leader's work queue (depth, attempts, retries, writes refused
+ * by the Lease fence), watch-cache sizes, host-port leases, open log streams, whether
  * this replica leads, the pod events waiting to be recorded and those dropped, and
  * Node's own process metrics. One registry per app, so tests
  * and several apps in a process never mix their numbers.
@@ -17,6 +18,7 @@ export interface MetricSources {
   isLeader: () => boolean;
   /** Pod events and restart counts waiting to be written. */
   eventQueue?: () => number;
+  queueDepth: () => Promise<number>;
 }
 
 export class VkubeMetrics {
@@ -40,6 +42,15 @@ export class VkubeMetrics {
     help: 'Pod events and restart counts not recorded because the write queue was full',
     registers: [this.registry],
   });
+  readonly queueAttempts = new Histogram({
+    name: 'vkube_work_queue_attempt_duration_seconds',
+    help: "Attempts at an order from the leader's work queue, by outcome (done, requeued, failed)",
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [this.registry],
+  });
+  readonly queueRetries = new Counter({ name: 'vkube_work_queue_retries_total', help: 'Failed attempts put back on the work queue with back-off', registers: [this.registry] });
+  readonly fencedWrites = new Counter({ name: 'vkube_fenced_writes_refused_total', help: 'Writes to Kubernetes refused because this replica did not (surely) hold the Lease', registers: [this.registry] });
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'vkube_' });
@@ -59,6 +70,14 @@ export class VkubeMetrics {
       async collect() {
         // A database outage must not fail the whole scrape; NaN says "unknown", and /readyz names the outage.
         this.set(await sources.portLeases().catch(() => NaN));
+      },
+    });
+    new Gauge({
+      name: 'vkube_work_queue_depth',
+      help: "Orders in the leader's work queue (due or waiting for their back-off)",
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.queueDepth().catch(() => NaN));
       },
     });
     new Gauge({ name: 'vkube_log_streams', help: 'Log streams being served (each holds one upstream request)', registers: [this.registry], collect() { this.set(sources.logStreams()); } });

@@ -88,7 +88,15 @@ export const DeployResult = Type.Object(
         ports: Type.Array(Type.Object({ containerPort: Type.Integer(), hostPort: Type.Optional(Type.Integer()), protocol: Type.String() })),
       }),
     ),
-    warnings: Type.Array(Type.String(), { description: 'e.g. an image registry that could not be asked' }),
+    warnings: Type.Array(Type.String(), { description: 'e.g. an image registry that could not be asked, or why the cluster does not run this generation yet' }),
+    generation: Type.Integer({
+      description:
+        "The order's generation this deploy recorded. Only the reconcile leader writes to Kubernetes: the answer waits up to VKUBE_APPLY_WAIT_MS (default 5 s) for it to apply this generation, and answers either way",
+    }),
+    applied: Type.Boolean({
+      description:
+        'true: the cluster holds this generation (its pod may still be starting; see GET /k8s/pod/status). false: recorded, not applied yet (a warning says why); the leader applies it as soon as it can',
+    }),
   },
   { $id: 'DeployResult' },
 );

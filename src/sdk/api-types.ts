@@ -753,6 +753,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description true: the cluster holds this generation (its pod may still be starting; see GET /k8s/pod/status). false: recorded, not applied yet (a warning says why); the leader applies it as soon as it can */
+                            applied: boolean;
                             containers: {
                                 image: string;
                                 name: string;
@@ -762,12 +764,14 @@ export interface paths {
                                     protocol: string;
                                 }[];
                             }[];
+                            /** @description The order's generation this deploy recorded. Only the reconcile leader writes to Kubernetes: the answer waits up to VKUBE_APPLY_WAIT_MS (default 5 s) for it to apply this generation, and answers either way */
+                            generation: number;
                             id: string;
                             namespace: string;
                             region: string;
                             /** @enum {string} */
                             status: "OK";
-                            /** @description e.g. an image registry that could not be asked */
+                            /** @description e.g. an image registry that could not be asked, or why the cluster does not run this generation yet */
                             warnings: string[];
                         };
                     };
@@ -899,6 +903,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description true: the cluster holds this generation (its pod may still be starting; see GET /k8s/pod/status). false: recorded, not applied yet (a warning says why); the leader applies it as soon as it can */
+                            applied: boolean;
                             containers: {
                                 image: string;
                                 name: string;
@@ -908,12 +914,14 @@ export interface paths {
                                     protocol: string;
                                 }[];
                             }[];
+                            /** @description The order's generation this deploy recorded. Only the reconcile leader writes to Kubernetes: the answer waits up to VKUBE_APPLY_WAIT_MS (default 5 s) for it to apply this generation, and answers either way */
+                            generation: number;
                             id: string;
                             namespace: string;
                             region: string;
                             /** @enum {string} */
                             status: "OK";
-                            /** @description e.g. an image registry that could not be asked */
+                            /** @description e.g. an image registry that could not be asked, or why the cluster does not run this generation yet */
                             warnings: string[];
                         };
                     };
@@ -1077,7 +1085,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };
@@ -1159,7 +1172,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };
@@ -1274,6 +1292,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description true: the cluster holds this generation (its pod may still be starting; see GET /k8s/pod/status). false: recorded, not applied yet (a warning says why); the leader applies it as soon as it can */
+                            applied: boolean;
                             containers: {
                                 image: string;
                                 name: string;
@@ -1283,12 +1303,14 @@ export interface paths {
                                     protocol: string;
                                 }[];
                             }[];
+                            /** @description The order's generation this deploy recorded. Only the reconcile leader writes to Kubernetes: the answer waits up to VKUBE_APPLY_WAIT_MS (default 5 s) for it to apply this generation, and answers either way */
+                            generation: number;
                             id: string;
                             namespace: string;
                             region: string;
                             /** @enum {string} */
                             status: "OK";
-                            /** @description e.g. an image registry that could not be asked */
+                            /** @description e.g. an image registry that could not be asked, or why the cluster does not run this generation yet */
                             warnings: string[];
                         };
                     };
@@ -1800,7 +1822,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };
@@ -2372,7 +2399,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };
@@ -2457,7 +2489,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };
@@ -2654,7 +2691,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };
@@ -2751,7 +2793,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description whether the cluster held that generation when the answer was sent; when false a warning says why */
+                            applied?: boolean;
+                            /** @description the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that) */
+                            generation?: number;
                             status: string;
+                            warnings?: string[];
                         } & {
                             [key: string]: unknown;
                         };

@@ -34,6 +34,10 @@ export interface OrdersTable {
   description: Generated<string>;
   custom_label: Generated<string>;
   magic: Generated<string>;
+  generation: Generated<number>;
+  observed_generation: Generated<number>;
+  observed_at: Generated<number>;
+  teardown: string | null;
 }
 
 export interface DomainsTable {
@@ -110,6 +114,16 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+export interface ReconcileQueueTable {
+  order_id: string;
+  stamp: number;
+  /** Unix milliseconds: when the leader should take it next. */
+  due_at: number;
+  attempts: number;
+  last_error: string;
+  enqueued_at: number;
+}
+
 export interface Database {
   orders: OrdersTable;
   port_leases: PortLeasesTable;
@@ -120,4 +134,5 @@ export interface Database {
   container_restarts: ContainerRestartsTable;
   access_tokens: AccessTokensTable;
   audit_log: AuditLogTable;
+  reconcile_queue: ReconcileQueueTable;
 }

@@ -4,18 +4,24 @@
  * the table's primary key, never on a read-then-write alone.
  */
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
-import type { Database, OrdersTable, PortLeasesTable } from './schema.js';
+import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from './schema.js';
 import {
+  ConcurrentChange,
   type DeployRecord,
   type NewOrder,
   type OrderRecord,
   type Page,
   type PortLease,
   PortsTaken,
+  type QueuedWork,
   type ServiceStatus,
   StaleState,
   type Store,
+  type Teardown,
 } from './types.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+const ENDED: ServiceStatus[] = ['ServiceDone', 'ServiceAbort'];
 
 export class SqlStore implements Store {
   constructor(private readonly db: Kysely<Database>) {}
@@ -57,7 +63,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('orders')
       .selectAll()
-      .where('service_status', 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop'])
+      .where((eb) => eb.or([eb('service_status', 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop']), eb('teardown', '=', 'Terminating')]))
       .orderBy('id')
       .limit(page.limit);
     if (page.after !== undefined) q = q.where('id', '>', page.after);
@@ -93,15 +99,19 @@ export class SqlStore implements Store {
             spec_generation: eb('spec_generation', '+', 1),
             // Deploying again replaces the pod, even with an identical spec.
             restart_generation: eb('restart_generation', '+', 1),
+            generation: eb('generation', '+', 1),
             updated_at: deploy.now,
           }))
           .where('id', '=', id)
           .where('service_status', 'in', deploy.allowedFrom)
+          .$if(deploy.expectedGeneration !== undefined, (q) => q.where('generation', '=', deploy.expectedGeneration!))
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) {
-          const current = await trx.selectFrom('orders').select('service_status').where('id', '=', id).executeTakeFirst();
+          const current = await trx.selectFrom('orders').select(['service_status', 'generation']).where('id', '=', id).executeTakeFirst();
+          if (current && deploy.allowedFrom.includes(current.service_status as ServiceStatus)) throw new ConcurrentChange(id, deploy.expectedGeneration ?? -1);
           throw new StaleState(id, current?.service_status as ServiceStatus | undefined);
         }
+        await enqueueIn(trx, id);
         await trx.deleteFrom('port_leases').where('order_id', '=', id).execute();
         if (wanted.length) {
           await trx
@@ -122,14 +132,30 @@ export class SqlStore implements Store {
   }
 
   async transition(id: string, from: ServiceStatus[], to: ServiceStatus, fields: Partial<OrderRecord>, now: number): Promise<OrderRecord> {
-    const r = await this.db
-      .updateTable('orders')
-      .set({ ...toPartialRow(fields), service_status: to, updated_at: now })
-      .where('id', '=', id)
-      .where('service_status', 'in', from)
-      .executeTakeFirst();
+    const teardown: Partial<{ teardown: Teardown }> = ENDED.includes(to) ? { teardown: 'Terminating' } : {};
+    return this.changeDesiredState(id, (trx) =>
+      trx
+        .updateTable('orders')
+        .set((eb) => ({ ...toPartialRow(fields), ...teardown, service_status: to, generation: eb('generation', '+', 1), updated_at: now }))
+        .where('id', '=', id)
+        .where('service_status', 'in', from)
+        .executeTakeFirst(),
+    );
+  }
+
+  /**
+   * One guarded UPDATE of the desired state, and the order queued for the leader, in one
+   * transaction: a crash cannot leave a change that nobody will apply.
+   */
+  private async changeDesiredState(id: string, update: (trx: Transaction<Database>) => Promise<{ numUpdatedRows: bigint }>): Promise<OrderRecord> {
+    const changed = await this.db.transaction().execute(async (trx) => {
+      const r = await update(trx);
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await enqueueIn(trx, id);
+      return true;
+    });
     const order = await this.findOrder(id);
-    if (Number(r.numUpdatedRows) !== 1 || !order) throw new StaleState(id, order?.serviceStatus);
+    if (!changed || !order) throw new StaleState(id, order?.serviceStatus);
     return order;
   }
 
@@ -150,26 +176,29 @@ export class SqlStore implements Store {
   }
 
   async bumpRestart(id: string, now: number): Promise<OrderRecord> {
-    await this.db
-      .updateTable('orders')
-      .set((eb) => ({ restart_generation: eb('restart_generation', '+', 1), updated_at: now }))
-      .where('id', '=', id)
-      .execute();
-    return (await this.findOrder(id))!;
+    return this.changeDesiredState(id, (trx) =>
+      trx
+        .updateTable('orders')
+        .set((eb) => ({ restart_generation: eb('restart_generation', '+', 1), generation: eb('generation', '+', 1), updated_at: now }))
+        .where('id', '=', id)
+        .executeTakeFirst(),
+    );
   }
 
   async setMetadata(id: string, fields: { description?: string; customLabel?: string }, now: number): Promise<OrderRecord> {
-    await this.db
-      .updateTable('orders')
-      .set((eb) => ({
-        ...(fields.description !== undefined ? { description: fields.description } : {}),
-        ...(fields.customLabel !== undefined ? { custom_label: fields.customLabel } : {}),
-        spec_generation: eb('spec_generation', '+', 1),
-        updated_at: now,
-      }))
-      .where('id', '=', id)
-      .execute();
-    return (await this.findOrder(id))!;
+    return this.changeDesiredState(id, (trx) =>
+      trx
+        .updateTable('orders')
+        .set((eb) => ({
+          ...(fields.description !== undefined ? { description: fields.description } : {}),
+          ...(fields.customLabel !== undefined ? { custom_label: fields.customLabel } : {}),
+          spec_generation: eb('spec_generation', '+', 1),
+          generation: eb('generation', '+', 1),
+          updated_at: now,
+        }))
+        .where('id', '=', id)
+        .executeTakeFirst(),
+    );
   }
 
   async setMagic(id: string, magic: string): Promise<void> {
@@ -178,6 +207,60 @@ export class SqlStore implements Store {
 
   async releaseLeases(id: string): Promise<void> {
     await this.db.deleteFrom('port_leases').where('order_id', '=', id).execute();
+  }
+
+  async markObserved(id: string, generation: number, at: number): Promise<void> {
+    await this.db.updateTable('orders').set({ observed_generation: generation, observed_at: at }).where('id', '=', id).where('observed_generation', '<=', generation).execute();
+  }
+
+  async finishTeardown(id: string, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('orders').set({ teardown: 'Done', updated_at: now }).where('id', '=', id).where('teardown', '=', 'Terminating').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await trx.deleteFrom('port_leases').where('order_id', '=', id).execute();
+      await trx.deleteFrom('domains').where('order_id', '=', id).execute();
+      return true;
+    });
+  }
+
+  async enqueue(orderId: string, at: number): Promise<void> {
+    await enqueueIn(this.db, orderId, at);
+  }
+
+  async ensureQueued(orderId: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('reconcile_queue')
+      .values({ order_id: orderId, stamp: 1, due_at: at, attempts: 0, last_error: '', enqueued_at: at })
+      .onConflict((oc) => oc.column('order_id').doNothing())
+      .execute();
+  }
+
+  async dueWork(at: number, limit: number): Promise<QueuedWork[]> {
+    const rows = await this.db.selectFrom('reconcile_queue').selectAll().where('due_at', '<=', at).orderBy('due_at').orderBy('order_id').limit(limit).execute();
+    return rows.map(workFromRow);
+  }
+
+  async completeWork(orderId: string, stamp: number): Promise<void> {
+    await this.db.deleteFrom('reconcile_queue').where('order_id', '=', orderId).where('stamp', '=', stamp).execute();
+  }
+
+  async deferWork(orderId: string, stamp: number, dueAt: number, error: string | undefined): Promise<void> {
+    await this.db
+      .updateTable('reconcile_queue')
+      .set((eb) => ({ due_at: dueAt, ...(error !== undefined ? { attempts: eb('attempts', '+', 1), last_error: error.slice(0, 2000) } : {}) }))
+      .where('order_id', '=', orderId)
+      .where('stamp', '=', stamp)
+      .execute();
+  }
+
+  async queuedWork(orderId: string): Promise<QueuedWork | undefined> {
+    const row = await this.db.selectFrom('reconcile_queue').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+    return row && workFromRow(row);
+  }
+
+  async queueDepth(): Promise<number> {
+    const row = await this.db.selectFrom('reconcile_queue').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async leasesInRegion(region: string, ports?: number[]): Promise<PortLease[]> {
@@ -220,6 +303,27 @@ async function heldByOthers(db: Kysely<Database> | Transaction<Database>, orderI
   return rows.map(leaseFromRow).filter((l) => wanted.some((w) => w.port === l.port && w.protocol === l.protocol));
 }
 
+/** Queues the order (due now, attempts reset) or, when queued already, makes the entry due now under a new stamp. */
+async function enqueueIn(db: Db, orderId: string, at = Date.now()): Promise<void> {
+  await db
+    .insertInto('reconcile_queue')
+    .values({ order_id: orderId, stamp: 1, due_at: at, attempts: 0, last_error: '', enqueued_at: at })
+    .onConflict((oc) =>
+      oc.column('order_id').doUpdateSet((eb) => ({
+        stamp: eb('reconcile_queue.stamp', '+', 1),
+        due_at: eb.ref('excluded.due_at'),
+        attempts: 0,
+        last_error: '',
+        enqueued_at: eb.ref('excluded.enqueued_at'),
+      })),
+    )
+    .execute();
+}
+
+function workFromRow(r: Selectable<ReconcileQueueTable>): QueuedWork {
+  return { orderId: r.order_id, stamp: Number(r.stamp), dueAt: Number(r.due_at), attempts: Number(r.attempts), lastError: r.last_error, enqueuedAt: Number(r.enqueued_at) };
+}
+
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -229,7 +333,7 @@ function leaseFromRow(r: Selectable<PortLeasesTable>): PortLease {
   return { region: r.region, port: r.port, protocol: r.protocol as PortLease['protocol'], orderId: r.order_id };
 }
 
-type InsertableOrderRow = Omit<OrdersTable, 'spec_generation' | 'restart_generation' | 'description' | 'custom_label' | 'magic'>;
+type InsertableOrderRow = Omit<OrdersTable, 'spec_generation' | 'restart_generation' | 'description' | 'custom_label' | 'magic' | 'generation' | 'observed_generation' | 'observed_at'>;
 
 function toRow(o: NewOrder): InsertableOrderRow {
   return {
@@ -260,6 +364,7 @@ function toRow(o: NewOrder): InsertableOrderRow {
     aborted_at: null,
     end_at: null,
     spec: null,
+    teardown: null,
   };
 }
 
@@ -309,6 +414,10 @@ function fromRow(r: Selectable<OrdersTable>): OrderRecord {
     description: r.description,
     customLabel: r.custom_label,
     magic: r.magic,
+    generation: Number(r.generation),
+    observedGeneration: Number(r.observed_generation),
+    observedAt: Number(r.observed_at),
+    teardown: r.teardown as Teardown | null,
   };
 }
 

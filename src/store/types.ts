@@ -51,7 +51,20 @@ export interface OrderRecord {
   customLabel: string;
   /** The secret sealed to the order's public key (base58), for `GET /userService/{id}`; "" without a key. */
   magic: string;
+  /**
+   * Bumped by every change of what the cluster should hold: spec, restart, stop and start,
+   * metadata, domains, the end of the order. Handlers answer with it; the leader applies it.
+   */
+  generation: number;
+  /** The generation the reconcile leader last applied in full (every object of the set). */
+  observedGeneration: number;
+  /** When it did, unix milliseconds (0: never). */
+  observedAt: number;
+  /** Ended orders only: Terminating until the namespace is gone, then Done (its leases released in that same change). */
+  teardown: Teardown | null;
 }
+
+export type Teardown = 'Terminating' | 'Done';
 
 export type NewOrder = Omit<
   OrderRecord,
@@ -67,6 +80,10 @@ export type NewOrder = Omit<
   | 'description'
   | 'customLabel'
   | 'magic'
+  | 'generation'
+  | 'observedGeneration'
+  | 'observedAt'
+  | 'teardown'
 >;
 
 export interface PortLease {
@@ -81,6 +98,17 @@ export class PortsTaken extends Error {
   constructor(readonly leases: PortLease[]) {
     super(`host ports taken: ${leases.map((l) => `${l.port}/${l.protocol}`).join(', ')}`);
     this.name = 'PortsTaken';
+  }
+}
+
+/** The order's desired state changed since the caller read it (another request, maybe on another replica); nothing was written. */
+export class ConcurrentChange extends Error {
+  constructor(
+    readonly orderId: string,
+    readonly expected: number,
+  ) {
+    super(`order ${orderId} changed since generation ${expected}`);
+    this.name = 'ConcurrentChange';
   }
 }
 
@@ -105,6 +133,11 @@ export interface DeployRecord {
   status: ServiceStatus;
   fields: Partial<OrderRecord>;
   now: number;
+  /**
+   * The generation the new spec was derived from: the deploy is refused with
+   * ConcurrentChange when the order has moved on since (no lost update across replicas).
+   */
+  expectedGeneration?: number;
 }
 
 export interface Page<T> {
@@ -118,30 +151,42 @@ export interface OrderStore {
   findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined>;
   listOrders(opts: { limit: number; offset: number; status?: ServiceStatus }): Promise<Page<OrderRecord>>;
   /**
-   * Orders the reconciler must look at — every order not yet done or aborted — one page
-   * at a time in id order: the `limit` first with an id after `after` (from the start
-   * when undefined). Paged so that a pass over many orders never parses them all at once.
+   * Orders the reconciler must look at — every order not yet done or aborted, and ended
+   * ones whose teardown is not finished — one page at a time in id order: the `limit`
+   * first with an id after `after` (from the start when undefined). Paged so that a pass
+   * over many orders never parses them all at once.
    */
   listLiveOrders(page: { after?: string; limit: number }): Promise<OrderRecord[]>;
   setSecretHash(id: string, hash: string, now: number): Promise<void>;
   /**
    * Records a deploy: the desired spec, and the order's host-port leases replaced by
-   * `leases`, in one transaction. Throws PortsTaken (naming the ports another order
-   * holds) or StaleState; on either nothing is written.
+   * `leases`, in one transaction that also bumps the generation and queues the order
+   * for the leader. Throws PortsTaken (naming the ports another order holds),
+   * StaleState or ConcurrentChange; on any of them nothing is written.
    */
   recordDeploy(id: string, deploy: DeployRecord): Promise<OrderRecord>;
   /**
    * Moves the service status from one of `from` to `to`, setting the given fields, in
-   * one guarded UPDATE. Throws StaleState when the order was in none of `from`.
+   * one guarded UPDATE that bumps the generation and queues the order (an end —
+   * ServiceDone, ServiceAbort — starts its teardown). Throws StaleState when the order
+   * was in none of `from`.
    */
   transition(id: string, from: ServiceStatus[], to: ServiceStatus, fields: Partial<OrderRecord>, now: number): Promise<OrderRecord>;
   /** Adds hours to the order (and to its expiry when it has started). */
   renew(id: string, hours: number, now: number): Promise<OrderRecord>;
+  /** A new pod with the same spec: bumps the restart generation (and the generation) and queues the order. */
   bumpRestart(id: string, now: number): Promise<OrderRecord>;
-  /** Sets the customer's description and/or label and bumps the spec generation so they reach the Deployment. */
+  /** Sets the customer's description and/or label and bumps the spec generation so they reach the Deployment (and queues the order). */
   setMetadata(id: string, fields: { description?: string; customLabel?: string }, now: number): Promise<OrderRecord>;
   setMagic(id: string, magic: string): Promise<void>;
   releaseLeases(id: string): Promise<void>;
+  /** Records that the leader applied `generation` in full at `at` (unix ms); never moves it back. */
+  markObserved(id: string, generation: number, at: number): Promise<void>;
+  /**
+   * Terminating → Done, once the order's namespace is gone: in one transaction with the
+   * release of its host-port leases and domains. False when it was not Terminating.
+   */
+  finishTeardown(id: string, now: number): Promise<boolean>;
   /** Leases in the region; only those of `ports` when given (a primary-key lookup). */
   leasesInRegion(region: string, ports?: number[]): Promise<PortLease[]>;
   leasesOfOrder(id: string): Promise<PortLease[]>;
@@ -267,7 +312,39 @@ export interface SettingsStore {
   setSettingOnce(key: string, value: string): Promise<string>;
 }
 
-export interface Store extends OrderStore, SettingsStore {
+/** One order's entry in the leader's work queue. */
+export interface QueuedWork {
+  orderId: string;
+  /** Changes with every enqueue: completing an older stamp leaves a newer request queued. */
+  stamp: number;
+  /** Unix milliseconds. */
+  dueAt: number;
+  /** Failed attempts since it was last enqueued. */
+  attempts: number;
+  lastError: string;
+  enqueuedAt: number;
+}
+
+/**
+ * The durable per-order work queue: whatever changes an order's desired state queues it
+ * in the same transaction (see OrderStore); the reconcile leader takes what is due.
+ */
+export interface WorkQueueStore {
+  /** A new request: queues the order now (or makes its entry due now, its attempts and error reset). */
+  enqueue(orderId: string, at: number): Promise<void>;
+  /** A re-check (a pass, a watch event): queues the order unless it is queued already, leaving a back-off that runs as it is. */
+  ensureQueued(orderId: string, at: number): Promise<void>;
+  /** Entries due at `at`, earliest first. */
+  dueWork(at: number, limit: number): Promise<QueuedWork[]>;
+  /** Removes the entry if it still has this stamp (no newer request came meanwhile). */
+  completeWork(orderId: string, stamp: number): Promise<void>;
+  /** Moves the entry to `dueAt`; a failure (`error`) counts an attempt. Only if it still has this stamp. */
+  deferWork(orderId: string, stamp: number, dueAt: number, error: string | undefined): Promise<void>;
+  queuedWork(orderId: string): Promise<QueuedWork | undefined>;
+  queueDepth(): Promise<number>;
+}
+
+export interface Store extends OrderStore, SettingsStore, WorkQueueStore {
   /** Cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;

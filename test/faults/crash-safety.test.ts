@@ -1,13 +1,17 @@
 /**
  * Crash safety: the V-Kube process is SIGKILLed at random moments while deploys,
  * updates, stops, aborts and expiries are in flight. After each restart the cluster
- * and the database must agree (test/helpers/invariants.ts) without any help.
+ * and the database must agree (test/helpers/invariants.ts) without any help. And one
+ * SIGKILL at a chosen moment: between a teardown's namespace deletion and its release
+ * of the host ports.
  */
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testKubeClient } from '../../dev/cluster/testing.js';
-import { KubeHttp } from '../../src/cluster/kube-http.js';
+import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
+import { namespaceOf } from '../../src/domain/manifests.js';
+import { eventually } from '../helpers/eventually.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server.js';
 
@@ -25,7 +29,7 @@ before(async () => {
 });
 after(async () => {
   // Cleanup: an order already ended answers 409, and the other orders must still be aborted.
-  for (const id of created) await call('POST', `/api/v1/admin/orders/${id}/abort`, undefined, { authorization: `Bearer ${server.adminToken}` }).catch(() => {});
+  for (const id of created) await call('POST', `/api/v1/admin/orders/${id}/abort`, {}, { authorization: `Bearer ${server.adminToken}` }).catch(() => {});
   await server.stop();
   kube.close();
 });
@@ -75,7 +79,7 @@ async function operation(kind: string): Promise<void> {
       if (live.length) {
         const id = pick(live);
         secrets.delete(id);
-        await call('POST', `/api/v1/admin/orders/${id}/abort`, undefined, admin);
+        await call('POST', `/api/v1/admin/orders/${id}/abort`, {}, admin);
       }
       return;
     case 'expire':
@@ -119,5 +123,50 @@ describe('crash safety', () => {
     }
     console.log(`crash safety: ${TRIALS} trials, ${created.length} orders, ${failures.length} failures`);
     assert.deepEqual(failures, []);
+  });
+});
+
+/** What the database says of an order's teardown and leases, read beside the running process. */
+function teardownRow(orderId: string): { teardown: string | null; ports: number[] } {
+  const db = new Database(server.databaseFile, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('select teardown from orders where id = ?').get(orderId) as { teardown: string | null };
+    const ports = (db.prepare('select port from port_leases where order_id = ? order by port').all(orderId) as Array<{ port: number }>).map((r) => r.port);
+    return { teardown: row.teardown, ports };
+  } finally {
+    db.close();
+  }
+}
+
+describe('a crash between namespace deletion and lease release', () => {
+  it('is finished after the restart: the host port is freed once the namespace is gone', { timeout: 5 * 60_000 }, async () => {
+    const admin = { authorization: `Bearer ${server.adminToken}` };
+    const order = await server.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'giltine' } });
+    created.push(order.id);
+    const deployed = await call('POST', '/api/v1/k8s/deploy', deployBody(7099, '64Mi'), { secret: order.secret });
+    assert.equal(deployed.status, 200, JSON.stringify(deployed.json));
+    const ns = namespaceOf(order.id);
+    // A restarted process leads only once the killed one's Lease has lapsed: the deploy may be recorded before it is applied.
+    await eventually(() => kube.get(`/api/v1/namespaces/${ns}`), { timeoutMs: 60_000 });
+    // A finalizer of the test's own holds the namespace in Terminating: V-Kube's deletion is accepted, the namespace is not gone.
+    await kube.mergePatch(`/api/v1/namespaces/${ns}`, { metadata: { finalizers: ['vkube.test/hold'] } });
+    assert.equal((await call('POST', `/api/v1/admin/orders/${order.id}/abort`, {}, admin)).status, 200);
+    await eventually(async () => {
+      const namespace = await kube.get<{ metadata: { deletionTimestamp?: string } }>(`/api/v1/namespaces/${ns}`);
+      assert.ok(namespace.metadata.deletionTimestamp, 'V-Kube deleted the namespace');
+    });
+    assert.deepEqual(teardownRow(order.id), { teardown: 'Terminating', ports: [7099] }, 'the port stays leased while the namespace is there');
+
+    await server.kill();
+    // While V-Kube is down, Kubernetes finishes the deletion.
+    await kube.mergePatch(`/api/v1/namespaces/${ns}`, { metadata: { finalizers: null } });
+    await eventually(() => assert.rejects(kube.get(`/api/v1/namespaces/${ns}`), (e: unknown) => e instanceof KubeError && e.status === 404), { timeoutMs: 60_000 });
+    assert.deepEqual(teardownRow(order.id), { teardown: 'Terminating', ports: [7099] }, 'nobody released it while V-Kube was down');
+
+    server = await server.restart();
+    await eventually(() => assert.deepEqual(teardownRow(order.id), { teardown: 'Done', ports: [] }), { timeoutMs: 60_000 });
+    const check = await call('POST', '/api/v1/k8s/checkports', { region: 'giltine', ports: [7099] });
+    assert.deepEqual(check.json, { occupied: [], status: 'NotOccupied' });
+    assert.deepEqual(await converged(), []);
   });
 });

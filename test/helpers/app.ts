@@ -44,8 +44,10 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   clock?: Clock;
   registry?: ImageRegistry;
-  /** Start the periodic reconcile loop (off by default: tests drive it). */
+  /** Start the periodic reconcile passes (off by default: tests drive them). The work queue runs whenever the app leads. */
   reconcileLoop?: boolean;
+  /** Whether this app is the reconcile leader (default) or a replica that only records and waits (another app leads). */
+  leader?: boolean;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -71,8 +73,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
   const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0, mirrors: config.registry.mirrors });
   const quiet = { info() {}, warn() {}, error() {} };
-  const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
-  if (opts.reconcileLoop) services.reconciler.start();
+  const follower = { isLeader: () => false, writeWindowMs: () => 0 };
+  const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.leader === false ? { leadership: follower } : {}) });
+  if (opts.leader !== false) services.reconciler.start({ periodicPasses: opts.reconcileLoop ?? false });
   services.eventRecorder.start();
   const app = await buildApp(services);
   const created: string[] = [];
@@ -98,12 +101,13 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       return { request, get: (url, headers) => request('GET', url, undefined, headers), post: (url, payload, headers) => request('POST', url, payload ?? {}, headers) };
     },
     async close() {
-      await services.reconciler.stop();
-      await services.eventRecorder.stop();
+      // Aborted while this app still leads, so its reconciler deletes their namespaces.
       for (const id of created) {
         // Cleanup: an order the test already ended answers 409, and the close must go on regardless.
         await admin('POST', `/api/v1/admin/orders/${id}/abort`).catch(() => {});
       }
+      await services.reconciler.stop();
+      await services.eventRecorder.stop();
       await app.close();
       await cluster.stop();
       await store.close();

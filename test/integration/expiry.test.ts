@@ -73,8 +73,11 @@ describe('expiry', () => {
     assert.equal(done.status, 'ServiceDone');
     assert.equal(done.serviceDoneTS, start + 3600 + 61);
     await eventually(() => namespaceGone(ending.id), { timeoutMs: 60_000 });
-    assert.equal(await checkPort(7901), 'NotOccupied', 'its host port is free');
-    assert.deepEqual(await t.services.store.leasesOfOrder(ending.id), []);
+    // Leases go with the teardown's move to Done, once the leader has seen the namespace gone.
+    await eventually(async () => {
+      assert.equal(await checkPort(7901), 'NotOccupied', 'its host port is free');
+      assert.deepEqual(await t.services.store.leasesOfOrder(ending.id), []);
+    });
     const after = (await t.app.inject({ url: '/api/v1/k8s/notice', headers: { address } })).json<{ list: Array<{ noticeType: string }> }>().list.map((n) => n.noticeType).sort();
     assert.deepEqual(after, ['ServiceExpired', 'ServiceExpiringSoon'], 'the renewed order is not near its end');
 

@@ -15,6 +15,7 @@ import { migrationProvider } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import {
+  ConcurrentChange,
   type DeployRecord,
   type NewOrder,
   type OrderRecord,
@@ -203,6 +204,10 @@ for (const [databaseName, makeFactory] of DATABASES) {
           description: '',
           customLabel: '',
           magic: '',
+          generation: 0,
+          observedGeneration: 0,
+          observedAt: 0,
+          teardown: null,
         };
         assert.deepEqual(await store.insertOrder(input), expected);
         assert.deepEqual(await store.findOrder(input.id), expected);
@@ -267,7 +272,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.deepEqual(await store.listOrders({ limit: 10, offset: 0, status: 'ServiceAbort' }), { items: [], total: 0 });
       });
 
-      it('listLiveOrders returns pending, running and stopped orders, not done or aborted ones', async () => {
+      it('listLiveOrders returns pending, running and stopped orders, and ended ones only until their teardown is done', async () => {
         const pending = await seed();
         const live = await running();
         const stopped = await running();
@@ -276,6 +281,10 @@ for (const [databaseName, makeFactory] of DATABASES) {
         await store.transition(done.id, ['ServiceRunning'], 'ServiceDone', { doneAt: T0 + 20 }, T0 + 20);
         const aborted = await seed();
         await store.transition(aborted.id, ['ServicePending'], 'ServiceAbort', { abortedAt: T0 + 20 }, T0 + 20);
+        // Ended: listed while Terminating, so a pass finishes a teardown a crash interrupted.
+        assert.deepEqual((await store.listLiveOrders({ limit: 10 })).map((o) => o.id), [pending.id, live.id, stopped.id, done.id, aborted.id].sort());
+        assert.equal(await store.finishTeardown(done.id, T0 + 30), true);
+        assert.equal(await store.finishTeardown(aborted.id, T0 + 30), true);
         const expected = [pending.id, live.id, stopped.id].sort();
         assert.deepEqual((await store.listLiveOrders({ limit: 10 })).map((o) => o.id), expected);
         // Page by page, in id order, nothing skipped or repeated.
@@ -332,9 +341,11 @@ for (const [databaseName, makeFactory] of DATABASES) {
           specGeneration: 1,
           // Deploying again replaces the pod: the restart generation moves with every deploy.
           restartGeneration: 1,
+          generation: 1,
           updatedAt: T0 + 10,
         });
         assert.deepEqual(await store.findOrder(order.id), deployed);
+        assert.equal((await store.queuedWork(order.id))?.attempts, 0, 'queued for the leader in the same transaction');
         assert.deepEqual(await store.leasesOfOrder(order.id), [
           { region: 'region-b', port: 30001, protocol: 'TCP', orderId: order.id },
           { region: 'region-b', port: 30002, protocol: 'UDP', orderId: order.id },
@@ -460,6 +471,76 @@ for (const [databaseName, makeFactory] of DATABASES) {
         const order = await seed();
         await store.setMagic(order.id, '3mJr7AoUXx2Wqd');
         assert.equal((await store.findOrder(order.id))?.magic, '3mJr7AoUXx2Wqd');
+      });
+    });
+
+    describe('one writer', () => {
+      it('an end starts the teardown; finishTeardown moves it to Done and releases leases and domains together, once', async () => {
+        const order = await running([30070, 30071]);
+        await db.insertInto('domains').values({ domain: 'shop.example.com', order_id: order.id, container_port: 80, https: 0, created_at: T0 }).execute();
+        const aborted = await store.transition(order.id, ['ServiceRunning'], 'ServiceAbort', { abortedAt: T0 + 20 }, T0 + 20);
+        assert.equal(aborted.teardown, 'Terminating');
+        assert.deepEqual((await store.leasesOfOrder(order.id)).map((l) => l.port), [30070, 30071], 'held while the namespace may still run pods');
+        assert.equal(await store.finishTeardown(order.id, T0 + 30), true);
+        assert.equal((await store.findOrder(order.id))?.teardown, 'Done');
+        assert.deepEqual(await store.leasesOfOrder(order.id), []);
+        assert.deepEqual(await db.selectFrom('domains').selectAll().where('order_id', '=', order.id).execute(), []);
+        assert.equal(await store.finishTeardown(order.id, T0 + 31), false, 'only from Terminating');
+        assert.equal(await store.finishTeardown((await running()).id, T0 + 31), false, 'never for a live order');
+      });
+
+      it('recordDeploy derived from an older generation throws ConcurrentChange and writes nothing', async () => {
+        const order = await running([30080]);
+        await store.recordDeploy(order.id, firstDeploy({ allowedFrom: ['ServiceRunning'], leases: tcp(30081), expectedGeneration: order.generation }));
+        const now = (await store.findOrder(order.id))!;
+        const err = await rejection(store.recordDeploy(order.id, firstDeploy({ allowedFrom: ['ServiceRunning'], leases: tcp(30082), expectedGeneration: order.generation })), ConcurrentChange);
+        assert.equal(err.expected, order.generation);
+        assert.deepEqual(await store.findOrder(order.id), now);
+        assert.deepEqual((await store.leasesOfOrder(order.id)).map((l) => l.port), [30081]);
+      });
+
+      it('every change of the desired state bumps the generation and queues the order in its transaction; the queue keeps a newer request', async () => {
+        const order = await running();
+        await store.completeWork(order.id, (await store.queuedWork(order.id))!.stamp);
+        assert.equal(await store.queueDepth(), 0);
+        const steps = [
+          () => store.transition(order.id, ['ServiceRunning'], 'ServiceStop', {}, T0 + 40),
+          () => store.transition(order.id, ['ServiceStop'], 'ServiceRunning', {}, T0 + 41),
+          () => store.bumpRestart(order.id, T0 + 42),
+          () => store.setMetadata(order.id, { description: 'd' }, T0 + 43),
+        ];
+        let generation = order.generation;
+        for (const step of steps) {
+          const before = await store.queuedWork(order.id);
+          const after = await step();
+          assert.equal(after.generation, ++generation);
+          const queued = await store.queuedWork(order.id);
+          assert.ok(queued && (!before || queued.stamp > before.stamp), 'queued with a new stamp');
+        }
+        const first = (await store.queuedWork(order.id))!;
+        await store.deferWork(order.id, first.stamp, Date.now() + 60_000, 'apply failed: HTTP 500');
+        const deferred = (await store.queuedWork(order.id))!;
+        assert.deepEqual([deferred.attempts, deferred.lastError], [1, 'apply failed: HTTP 500']);
+        assert.deepEqual(await store.dueWork(Date.now(), 10), [], 'waits for its back-off');
+        await store.ensureQueued(order.id, Date.now());
+        assert.deepEqual(await store.dueWork(Date.now(), 10), [], 'a re-check (a pass, a watch event) leaves the back-off running');
+        assert.equal((await store.queuedWork(order.id))?.attempts, 1);
+        // A request while an attempt runs: the attempt's completion must not drop it.
+        await store.enqueue(order.id, Date.now());
+        await store.completeWork(order.id, first.stamp);
+        const renewed = (await store.queuedWork(order.id))!;
+        assert.deepEqual([renewed.attempts, renewed.lastError], [0, ''], 'a new request starts over');
+        assert.deepEqual((await store.dueWork(Date.now(), 10)).map((w) => w.orderId), [order.id]);
+        await store.completeWork(order.id, renewed.stamp);
+        assert.equal(await store.queueDepth(), 0);
+      });
+
+      it('markObserved records the applied generation and never moves it back', async () => {
+        const order = await running();
+        await store.markObserved(order.id, 5, 1000);
+        await store.markObserved(order.id, 3, 2000);
+        const o = (await store.findOrder(order.id))!;
+        assert.deepEqual([o.observedGeneration, o.observedAt], [5, 1000]);
       });
     });
 

@@ -166,7 +166,7 @@ describe('EventRecorder', () => {
     const cluster = new FakeCluster();
     const store = new MemoryEvents();
     let r: EventRecorder | undefined;
-    const metrics = new VkubeMetrics({ cacheSizes: () => ({}), portLeases: async () => 0, logStreams: () => 0, isLeader: () => true, eventQueue: () => r?.queued ?? 0 });
+    const metrics = new VkubeMetrics({ cacheSizes: () => ({}), portLeases: async () => 0, logStreams: () => 0, isLeader: () => true, eventQueue: () => r?.queued ?? 0, queueDepth: async () => 0 });
     r = new EventRecorder(cluster as unknown as ClusterGateway, store, { warn() {} }, { maxQueued: 1, onDrop: () => metrics.eventRecordsDropped.inc() });
     r.start();
     const release = store.hold();

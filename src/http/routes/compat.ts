@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { UnitCatalogue } from '../../config.js';
+import type { ApplyOutcome } from '../../domain/apply-waiter.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
 import { InputError, NotFoundError } from '../../domain/errors.js';
@@ -33,7 +34,15 @@ export interface CompatRouteDeps {
   monitor: MonitorService;
 }
 
-const Ok = Type.Object({ status: Type.String() }, { additionalProperties: true });
+const Ok = Type.Object(
+  {
+    status: Type.String(),
+    generation: Type.Optional(Type.Integer({ description: "the order's generation a change recorded (only the reconcile leader applies it; the answer waits up to VKUBE_APPLY_WAIT_MS for that)" })),
+    applied: Type.Optional(Type.Boolean({ description: 'whether the cluster held that generation when the answer was sent; when false a warning says why' })),
+    warnings: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: true },
+);
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const ClientDeployBody = Type.Object(
   {
@@ -105,8 +114,8 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
 
   const action = (name: 'restart' | 'stop' | 'start', summary: string) =>
     app.post(`/k8s/pod/${name}`, { ...doc(summary, { response: { 200: Ok, ...errorResponses(401, 403, 409, 503) } }), ...validatedByDomain }, async (request) => {
-      const order = await deps.workloads[name](orderOf(request));
-      return { status: 'OK', serviceStatus: order.serviceStatus };
+      const { order, outcome } = await deps.workloads[name](orderOf(request));
+      return { status: 'OK', serviceStatus: order.serviceStatus, ...appliedView(outcome) };
     });
   action('restart', 'Replace the pod with a new one (same spec and host ports)');
   action('stop', 'Scale to zero (ServiceStop); spec and host ports are kept');
@@ -122,8 +131,8 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
       ...validatedByDomain,
     },
     async (request) => {
-      await deps.updates.updateConfig(orderOf(request), request.body);
-      return { status: 'OK' };
+      const { outcome } = await deps.updates.updateConfig(orderOf(request), request.body);
+      return { status: 'OK', ...appliedView(outcome) };
     },
   );
 
@@ -141,8 +150,8 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
       ...validatedByDomain,
     },
     async (request) => {
-      const { spec, warnings } = await deps.updates.updateImages(orderOf(request), request.body);
-      return { status: 'OK', images: spec.containers.map((c) => c.image), warnings };
+      const { spec, warnings, outcome } = await deps.updates.updateImages(orderOf(request), request.body);
+      return { status: 'OK', images: spec.containers.map((c) => c.image), warnings, generation: outcome.generation, applied: outcome.applied };
     },
   );
 
@@ -212,6 +221,11 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     async (request, reply) => sendPlainJson(reply, await deps.monitor.monitor(orderOf(request), parseMonitorQuery(request.query))),
   );
 };
+
+/** How far the cluster has taken a recorded change, as the answers carry it. */
+function appliedView(outcome: ApplyOutcome): { generation: number; applied: boolean; warnings: string[] } {
+  return { generation: outcome.generation, applied: outcome.applied, warnings: outcome.warning ? [outcome.warning] : [] };
+}
 
 /** Query values as Python clients send them: `True`, and repeated keys for lists. */
 export function parseMonitorQuery(query: unknown): MonitorQuery {

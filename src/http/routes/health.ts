@@ -1,12 +1,12 @@
 /** Liveness and readiness, for the orchestrator that runs V-Kube. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ClusterGateway } from '../../cluster/gateway.js';
+import type { ClusterReader } from '../../cluster/gateway.js';
 import type { Store } from '../../store/types.js';
 
 export interface HealthRouteDeps {
   store: Store;
-  cluster: ClusterGateway;
+  cluster: ClusterReader;
 }
 
 const Checks = Type.Object({ database: Type.String(), cluster: Type.String() }, { description: '"ok", or why not' });

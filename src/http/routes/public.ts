@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { AuthenticationError, InputError, UpstreamError } from '../../domain/errors.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
-import type { ClusterGateway } from '../../cluster/gateway.js';
+import type { ClusterReader } from '../../cluster/gateway.js';
 import { referenceFromImageAndTag } from '../../registry/reference.js';
 import type { ImageRegistry, RegistryCredentials } from '../../registry/types.js';
 import type { OrderRecord } from '../../store/types.js';
@@ -13,7 +13,7 @@ import { errorResponses, validatedByDomain } from '../schemas.js';
 import { sendError } from '../errors.js';
 
 export interface PublicRouteDeps {
-  cluster: ClusterGateway;
+  cluster: ClusterReader;
   registry: ImageRegistry;
   ports: PortService;
   auth: Authenticator;

@@ -8,12 +8,14 @@ import * as m001 from './001_initial.js';
 import * as m002 from './002_compat.js';
 import * as m003 from './003_events.js';
 import * as m004 from './004_security.js';
+import * as m006 from './006_one_writer.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_compat': m002,
   '003_events': m003,
   '004_security': m004,
+  '006_one_writer': m006,
 };
 
 export const migrationProvider: MigrationProvider = {
