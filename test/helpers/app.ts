@@ -18,7 +18,7 @@ import { type Services, createServices } from '../../src/services.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { sqlStores } from '../../src/store/stores.js';
 import { vkubeKubeconfig } from '../../dev/cluster/testing.js';
-import { OFFLINE_DOCKER_HUB } from './offline.js';
+import { OFFLINE_DOCKER_HUB, TEST_REGISTRIES } from './offline.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -60,6 +60,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     VKUBE_RATE_LIMIT_RPS: '0',
     VKUBE_LOCKOUT_FAILURES: '0',
     VKUBE_REGISTRY_MIRRORS: OFFLINE_DOCKER_HUB,
+    VKUBE_PRIVATE_REGISTRIES: TEST_REGISTRIES,
     ...opts.env,
   });
   const { db } = openDatabase(config.databaseUrl);
@@ -69,7 +70,15 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const cluster = new KubernetesGateway({ http: await KubeHttp.connect(config.kubeconfig), regionLabel: config.regionLabel });
   cluster.start();
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
-  const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0, mirrors: config.registry.mirrors });
+  const registry =
+    opts.registry ??
+    new OciRegistryClient({
+      timeoutMs: config.registry.timeoutMs,
+      retries: 0,
+      mirrors: config.registry.mirrors,
+      privateRegistries: config.registry.privateRegistries,
+      clusterAddresses: () => cluster.nodeAddresses(),
+    });
   const quiet = { info() {}, warn() {}, error() {} };
   const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
   if (opts.reconcileLoop) services.reconciler.start();
