@@ -32,7 +32,8 @@ export interface TransportSession {
    * there, so they are not shown to callers.
    */
   readonly reachedPrivate: boolean;
-  close(): Promise<void>;
+  /** Frees the session's sockets; returns at once. */
+  close(): void;
 }
 
 /** Opens a session: call once per registry endpoint a check asks, close when done. */
@@ -88,15 +89,18 @@ export function guardedTransport(policy: AddressPolicy, deps: GuardedTransportDe
       get reachedPrivate() {
         return reachedPrivate;
       },
-      // destroy, not close: a body nobody read must not keep a socket open.
-      close: () => agent.destroy().catch(() => {}),
+      // destroy, not close: a body nobody read must not keep a socket open. Not awaited:
+      // undici 6 never settles it for a socket the peer closed before undici took it
+      // over (seen with a listener that closes at once, on the first connection of a
+      // process), and a check must not wait on its cleanup.
+      close: () => void agent.destroy().catch(() => {}),
     };
   };
 }
 
 /** Sessions that use `fetch` as it is, without any address policy: for test doubles of fetch. */
 export function unguardedTransport(fetch: RegistryFetch): Transport {
-  return () => ({ fetch, reachedPrivate: false, close: async () => {} });
+  return () => ({ fetch, reachedPrivate: false, close: () => {} });
 }
 
 async function resolveHost(hostname: string): Promise<ResolvedAddress[]> {

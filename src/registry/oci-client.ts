@@ -274,7 +274,7 @@ export class OciRegistryClient implements ImageRegistry {
       this.log?.({ message: 'image check: a registry on a private address could not be reached', image: reference.canonical, detail });
       return { status: 'unreachable', reference, detail: `${context.peer} could not be reached`, logDetail: detail };
     } finally {
-      await session.close();
+      session.close();
     }
   }
 

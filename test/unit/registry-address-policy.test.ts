@@ -247,7 +247,7 @@ describe('the guarded transport', () => {
     const { transport, dialled, resolved } = offline(new AddressPolicy(), { 'metadata.internal': ['169.254.169.254'] });
     const session = transport();
     const cause = await failure(session.fetch(new URL('http://metadata.internal/latest/meta-data'), { method: 'GET' }));
-    await session.close();
+    session.close();
     assert.ok(cause instanceof AddressRefused, `the cause is AddressRefused: ${String(cause)}`);
     assert.match(cause.message, /^metadata\.internal:80 was not contacted: 169\.254\.169\.254 is a link-local address/);
     assert.deepEqual(resolved, ['metadata.internal'], 'resolved once');
@@ -258,7 +258,7 @@ describe('the guarded transport', () => {
     const { transport, dialled } = offline(new AddressPolicy(), { 'rebind.example': ['93.184.216.34', '127.0.0.1', '::1', '2606:2800:220:1::1'] });
     const session = transport();
     await failure(session.fetch(new URL('https://rebind.example/v2/'), { method: 'HEAD' }));
-    await session.close();
+    session.close();
     assert.deepEqual(dialled[0], { hostname: 'rebind.example', addresses: ['93.184.216.34', '2606:2800:220:1::1'] }, 'the host name is kept (Host, SNI), the addresses pinned');
     assert.equal(session.reachedPrivate, false);
   });
@@ -271,7 +271,7 @@ describe('the guarded transport', () => {
     assert.ok(session.reachedPrivate, 'an allowed private address was dialled: its errors are not for callers');
     assert.ok((await failure(session.fetch(new URL('http://127.0.0.2:5000/v2/'), { method: 'GET' }))) instanceof AddressRefused, '127.0.0.2');
     assert.ok((await failure(session.fetch(new URL('http://[::1]:5000/v2/'), { method: 'GET' }))) instanceof AddressRefused, '[::1] is not 127.0.0.1');
-    await session.close();
+    session.close();
     assert.deepEqual(
       dialled.map((d) => d.addresses),
       [['127.0.0.1']],
@@ -282,7 +282,7 @@ describe('the guarded transport', () => {
     const { transport, dialled } = offline(new AddressPolicy(), {});
     const session = transport();
     const cause = await failure(session.fetch(new URL('https://nowhere.invalid/v2/'), { method: 'GET' }));
-    await session.close();
+    session.close();
     assert.equal((cause as { code?: string }).code, 'ENOTFOUND');
     assert.deepEqual(dialled, []);
   });
