@@ -12,7 +12,7 @@ import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { OciRegistryClient } from '../../src/registry/oci-client.js';
+import { OciRegistryClient, type OciRegistryClientOptions } from '../../src/registry/oci-client.js';
 import type { ImageRegistry } from '../../src/registry/types.js';
 import { type Services, createServices } from '../../src/services.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   clock?: Clock;
   registry?: ImageRegistry;
+  /** Hears what the default registry client logs (refused checks, private registries' errors). */
+  registryLog?: OciRegistryClientOptions['log'];
   /** Start the periodic reconcile loop (off by default: tests drive it). */
   reconcileLoop?: boolean;
 }
@@ -78,6 +80,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       mirrors: config.registry.mirrors,
       privateRegistries: config.registry.privateRegistries,
       clusterAddresses: () => cluster.nodeAddresses(),
+      ...(opts.registryLog ? { log: opts.registryLog } : {}),
     });
   const quiet = { info() {}, warn() {}, error() {} };
   const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}) });
