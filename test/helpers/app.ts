@@ -139,3 +139,10 @@ export function seedDeployBody(hostPort: number, memory = '100Mi', region = 'aus
     ],
   };
 }
+
+/** The seed's deploy body of one container running `imageName`, on the given host port. */
+export function seedDeployOfImage(imageName: string, hostPort: number): Record<string, unknown> {
+  const body = seedDeployBody(hostPort) as { containers: Array<Record<string, unknown>> };
+  body.containers[0]!.imageName = imageName;
+  return body;
+}

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../../dev/free-port.js';
 import {
   type CountingListener,
   type ScriptedServer,
@@ -16,7 +17,7 @@ import {
   startScriptedServer,
 } from '../../dev/registry/testing.js';
 import type { RegistryLogEvent } from '../../src/registry/oci-client.js';
-import { type TestApp, seedDeployBody, startTestApp } from '../helpers/app.js';
+import { type TestApp, seedDeployOfImage, startTestApp } from '../helpers/app.js';
 
 /** A host port of its own, so this file never competes with the other suites for one. */
 const HOST_PORT = 4392;
@@ -36,9 +37,7 @@ let redirecting: ScriptedServer;
 
 before(async () => {
   [open2, open3, local1] = await Promise.all([startCountingListener('127.0.0.2'), startCountingListener('127.0.0.3'), startCountingListener('127.0.0.1')]);
-  const gone = await startCountingListener('127.0.0.2');
-  closed2 = gone.host;
-  await gone.stop();
+  closed2 = `127.0.0.2:${await freeLoopbackPort('127.0.0.2')}`;
   // Allowed (127.0.0.1 is the test registries' address), but sends every check to 127.0.0.3.
   redirecting = await startScriptedServer('127.0.0.1', (req, res) => {
     res.writeHead(307, { Location: `http://${open3.host}${req.url}` });
@@ -101,11 +100,7 @@ describe('deploy and PATCH /k8s/pod/images, as a tenant', () => {
     ({ secret } = await t.createOrder({ serviceOptions: { resourceUnit: '2-Unit-Resource', region: 'ausrine' } }));
   });
 
-  const deployOf = (imageName: string) => {
-    const body = seedDeployBody(HOST_PORT) as { containers: Array<Record<string, unknown>> };
-    body.containers[0]!.imageName = imageName;
-    return body;
-  };
+  const deployOf = (imageName: string) => seedDeployOfImage(imageName, HOST_PORT);
 
   it('a deploy of an image on 127.0.0.2: 400 naming the registry, nothing deployed, nothing connected', async () => {
     const res = await t.tenant(secret).post('/api/v1/k8s/deploy', deployOf(`${open2.host}/team/app:v1`));

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../../dev/free-port.js';
 import {
   type CountingListener,
   type ScriptedServer,
@@ -59,10 +60,7 @@ let closed2: string;
 
 before(async () => {
   [open2, open3, local1] = await Promise.all([startCountingListener('127.0.0.2'), startCountingListener('127.0.0.3'), startCountingListener('127.0.0.1')]);
-  // A port of 127.0.0.2 where nothing listens: it had a listener a moment ago.
-  const gone = await startCountingListener('127.0.0.2');
-  closed2 = gone.host;
-  await gone.stop();
+  closed2 = `127.0.0.2:${await freeLoopbackPort('127.0.0.2')}`;
 });
 after(() => Promise.all([open2?.stop(), open3?.stop(), local1?.stop()]));
 
