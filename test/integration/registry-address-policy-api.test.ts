@@ -126,6 +126,17 @@ describe('deploy and PATCH /k8s/pod/images, as a tenant', () => {
   });
 });
 
+describe("the cluster's own addresses", () => {
+  it("the gateway reports the nodes' InternalIPs, which the checks refuse (the test app passes them, as main does)", async () => {
+    const addresses = t.services.cluster.nodeAddresses();
+    assert.ok(addresses.length >= 3, `the three fake nodes' addresses: ${JSON.stringify(addresses)}`);
+    for (const address of addresses) {
+      const res = await t.app.inject(imagesUrl(`${address}:10250/team/app`, 'v1'));
+      assert.deepEqual(res.json(), NOT_ALLOWED, `${address}: ${res.body}`);
+    }
+  });
+});
+
 describe('VKUBE_PRIVATE_REGISTRIES reaches the checks', () => {
   let other: TestApp;
   let registry3: ScriptedServer;
