@@ -72,35 +72,32 @@ interface Range {
 /** Not on the public Internet (IANA's special-purpose registries); the first match names the reason. */
 const SPECIAL_RANGES: Range[] = (
   [
-    ['0.0.0.0/8', '"this network" address'],
-    ['10.0.0.0/8', 'private address'],
-    ['100.64.0.0/10', 'carrier-grade NAT address'],
-    ['127.0.0.0/8', 'loopback address'],
-    ['169.254.0.0/16', 'link-local address (where cloud metadata services answer)'],
-    ['172.16.0.0/12', 'private address'],
-    ['192.0.0.0/24', 'IETF protocol assignment'],
-    ['192.0.2.0/24', 'documentation address'],
-    ['192.168.0.0/16', 'private address'],
-    ['198.18.0.0/15', 'benchmarking address'],
-    ['198.51.100.0/24', 'documentation address'],
-    ['203.0.113.0/24', 'documentation address'],
-    ['224.0.0.0/4', 'multicast address'],
-    ['240.0.0.0/4', 'reserved address (with the broadcast address 255.255.255.255)'],
-    ['::/128', 'unspecified address'],
-    ['::1/128', 'loopback address'],
-    ['::/96', 'IPv4-compatible address (deprecated)'],
-    ['64:ff9b:1::/48', 'local-use NAT64 address'],
-    ['100::/64', 'discard-only address'],
-    ['2001:db8::/32', 'documentation address'],
-    ['fc00::/7', 'unique local (private) address'],
-    ['fe80::/10', 'link-local address'],
-    ['fec0::/10', 'site-local address (deprecated)'],
-    ['ff00::/8', 'multicast address'],
+    ['0.0.0.0/8', 'a "this network" address'],
+    ['10.0.0.0/8', 'a private address'],
+    ['100.64.0.0/10', 'a carrier-grade NAT address'],
+    ['127.0.0.0/8', 'a loopback address'],
+    ['169.254.0.0/16', 'a link-local address (where cloud metadata services answer)'],
+    ['172.16.0.0/12', 'a private address'],
+    ['192.0.0.0/24', 'an IETF protocol assignment'],
+    ['192.0.2.0/24', 'a documentation address'],
+    ['192.168.0.0/16', 'a private address'],
+    ['198.18.0.0/15', 'a benchmarking address'],
+    ['198.51.100.0/24', 'a documentation address'],
+    ['203.0.113.0/24', 'a documentation address'],
+    ['224.0.0.0/4', 'a multicast address'],
+    ['240.0.0.0/4', 'a reserved address (with the broadcast address 255.255.255.255)'],
+    ['::/128', 'the unspecified address'],
+    ['::1/128', 'the loopback address'],
+    ['::/96', 'an IPv4-compatible address (deprecated)'],
+    ['64:ff9b:1::/48', 'a local-use NAT64 address'],
+    ['100::/64', 'a discard-only address'],
+    ['2001:db8::/32', 'a documentation address'],
+    ['fc00::/7', 'a unique local (private) address'],
+    ['fe80::/10', 'a link-local address'],
+    ['fec0::/10', 'a site-local address (deprecated)'],
+    ['ff00::/8', 'a multicast address'],
   ] as const
-).map(([cidr, what]) => {
-  const range = parseCidr(cidr)!;
-  return { ...range, description: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} (${cidr})` };
-});
+).map(([cidr, what]) => ({ ...parseCidr(cidr)!, description: `${what} (${cidr})` }));
 
 /**
  * IPv6 prefixes whose addresses carry an IPv4 address that a gateway forwards to: such
