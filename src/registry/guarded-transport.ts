@@ -83,7 +83,7 @@ export function guardedTransport(policy: AddressPolicy, deps: GuardedTransportDe
     const agent = new Agent({ connect });
     // undici's own fetch with its own Agent: Node's built-in fetch is another copy of
     // undici, whose dispatcher interface may differ from this one's in a later Node.
-    const fetch: RegistryFetch = (url, init) => undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }) as unknown as Promise<Response>;
+    const fetch: RegistryFetch = (url, init) => undiciFetch(url, { ...init, dispatcher: agent });
     return {
       fetch,
       get reachedPrivate() {
