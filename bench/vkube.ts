@@ -88,6 +88,9 @@ export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
     VKUBE_LOCKOUT_FAILURES: '0',
     // One replica: it leads anyway; without the election the loop starts at once.
     VKUBE_LEADER_ELECTION: 'false',
+    // The image of the real-node deploys is in the bench cluster's own registry, on
+    // loopback: image checks contact such an address only when allowed.
+    VKUBE_PRIVATE_REGISTRIES: '127.0.0.1',
   };
   const startedAt = Date.now();
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...(opts.runtime.kind === 'dist' ? [opts.runtime.main] : ['--import', 'tsx', 'src/main.ts'])], { cwd: repoRoot, env, stdio: ['ignore', out, out] });

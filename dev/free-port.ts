@@ -1,15 +1,16 @@
 import { createServer } from 'node:net';
 
 /**
- * A loopback port nothing listens on at the time of the call: listen on port 0, note
+ * A port of a loopback address (127.0.0.1 unless told) nothing listens on at the time
+ * of the call: listen on port 0, note
  * what the kernel picked, close. (Something else may take it before the caller binds
  * it; the servers started with it are all ours and started one at a time.)
  */
-export async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
+    server.listen({ port: 0, host }, () => resolve());
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -30,12 +30,18 @@ async function main(): Promise<void> {
   console.log('local Kubernetes control plane…');
   const cluster = await ensureCluster((line) => console.log(`  ${line}`));
   const node = await realNode();
-  // Docker Hub names are checked where the real node pulls them: the local registry.
-  const mirrors = node ? { VKUBE_REGISTRY_MIRRORS: process.env.VKUBE_REGISTRY_MIRRORS ?? `docker.io=http://${node.registry}` } : {};
+  // Docker Hub names are checked where the real node pulls them: the local registry,
+  // which image checks may also be pointed at by name (127.0.0.1:<port>/busybox).
+  const registries = node
+    ? {
+        VKUBE_REGISTRY_MIRRORS: process.env.VKUBE_REGISTRY_MIRRORS ?? `docker.io=http://${node.registry}`,
+        VKUBE_PRIVATE_REGISTRIES: [process.env.VKUBE_PRIVATE_REGISTRIES, node.registry].filter(Boolean).join(','),
+      }
+    : {};
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, ...mirrors, PORT: String(port), VKUBE_ADMIN_TOKEN: adminToken, KUBECONFIG: cluster.kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, ...registries, PORT: String(port), VKUBE_ADMIN_TOKEN: adminToken, KUBECONFIG: cluster.kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
   });
   const stop = () => server.kill('SIGTERM');
   process.on('SIGINT', stop);

@@ -11,6 +11,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseBytes, parseMillicores } from './domain/quantity.js';
+import { parsePrivateRegistries } from './registry/address-policy.js';
 import { parseRegistryMirrors, type RegistryMirrors } from './registry/mirrors.js';
 
 export interface UnitCatalogue {
@@ -46,6 +47,8 @@ export interface Config {
     insecureRegistries: string[];
     /** Registry → the endpoints its images are checked at, in order (the nodes' containerd hosts.toml). */
     mirrors: RegistryMirrors;
+    /** Hosts, host:port pairs and CIDRs image checks may contact although they are not public (loopback, private, link-local, the cluster's). */
+    privateRegistries: string[];
   };
   reconcile: {
     /** How often the reconcile loop revisits every order even without a change. */
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       timeoutMs: get.int('VKUBE_REGISTRY_TIMEOUT_MS', 'registryTimeoutMs', 5000, 100, 120_000),
       insecureRegistries: get.list('VKUBE_INSECURE_REGISTRIES', 'insecureRegistries'),
       mirrors: get.parsed('VKUBE_REGISTRY_MIRRORS', 'registryMirrors', {}, parseRegistryMirrors),
+      privateRegistries: get.parsed('VKUBE_PRIVATE_REGISTRIES', 'privateRegistries', [], parsePrivateRegistries),
     },
     reconcile: {
       intervalMs: get.int('VKUBE_RECONCILE_INTERVAL_MS', 'reconcileIntervalMs', 30_000, 100, 3_600_000),

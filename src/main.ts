@@ -3,6 +3,8 @@
  * the cluster and fill the watch caches, start the reconcile loop, serve HTTP; on
  * SIGTERM/SIGINT stop taking requests, finish the ones in flight, stop the loop.
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { buildApp } from './app.js';
 import { KubeHttp } from './cluster/kube-http.js';
 import { KubernetesGateway } from './cluster/kubernetes-gateway.js';
@@ -48,12 +50,17 @@ async function main(): Promise<void> {
   cluster.start();
   log.info({ cluster: cluster.name, server: http.server.origin, kubeconfig: config.kubeconfig ?? '(in-cluster)' }, 'watching the cluster');
 
+  const apiServer = await addressesOf(http.server.hostname);
   const registry = new OciRegistryClient({
     timeoutMs: config.registry.timeoutMs,
     insecureRegistries: config.registry.insecureRegistries,
     mirrors: config.registry.mirrors,
+    privateRegistries: config.registry.privateRegistries,
+    clusterAddresses: () => [...cluster.nodeAddresses(), ...apiServer],
+    log: ({ message, image, detail }) => log.warn({ image, detail }, message),
   });
   if (Object.keys(config.registry.mirrors).length > 0) log.info({ mirrors: config.registry.mirrors }, 'image checks ask these registry mirrors');
+  if (config.registry.privateRegistries.length > 0) log.info({ privateRegistries: config.registry.privateRegistries }, 'image checks may contact these private addresses');
   let elector: LeaderElector | undefined;
   const services = await createServices({
     config,
@@ -123,6 +130,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** A host's addresses, resolved once (none when it does not resolve now): the API server's, which image checks must not reach. */
+async function addressesOf(hostname: string): Promise<string[]> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) return [host];
+  return (await lookup(host, { all: true }).catch(() => [])).map((resolved) => resolved.address);
 }
 
 main().catch((err: unknown) => {

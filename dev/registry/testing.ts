@@ -6,14 +6,15 @@
  * push` does it, so what a test checks is what a registry really serves.
  *
  * Also here: the odd servers registry tests need (a counting proxy, a server that
- * never answers, a port nobody listens on).
+ * never answers, a port nobody listens on, listeners on other loopback addresses that
+ * count connections or answer as a test scripts them).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -485,10 +486,68 @@ export async function startSilentServer(): Promise<SilentServer> {
   return { host: `127.0.0.1:${port}`, connections: () => connections, stop: () => closeServer(server) };
 }
 
-function listenOnLoopback(server: Server): Promise<number> {
+export interface CountingListener {
+  /** `127.0.0.2:PORT`. */
+  host: string;
+  /** TCP connections accepted so far. */
+  connections(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A plain TCP listener on a loopback `address` (Linux answers on all of 127.0.0.0/8)
+ * that counts connections and closes each as soon as the client says anything:
+ * whether anything connected is then a number a test can assert. (Closing before the
+ * client speaks would race undici, which can miss a close that comes before it has
+ * set up the connection, and then waits for its timeout.)
+ */
+export async function startCountingListener(address: string): Promise<CountingListener> {
+  let connections = 0;
+  const open = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    connections++;
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    socket.once('data', () => socket.destroy());
+    socket.on('error', () => {});
+  });
+  const port = await listenOnLoopback(server, address);
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of open) socket.destroy();
+    });
+  return { host: `${address}:${port}`, connections: () => connections, stop };
+}
+
+export interface ScriptedServer {
+  /** `127.0.0.2:PORT`. */
+  host: string;
+  /** `http://127.0.0.2:PORT` */
+  url: string;
+  /** Requests answered so far, as `METHOD /path`. */
+  requests: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP server on a loopback `address` that answers each request with `answer`: a
+ * registry that redirects, challenges or serves a manifest, as a test needs it.
+ */
+export async function startScriptedServer(address: string, answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<ScriptedServer> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    answer(req, res);
+  });
+  const port = await listenOnLoopback(server, address);
+  return { host: `${address}:${port}`, url: `http://${address}:${port}`, requests, stop: () => closeServer(server) };
+}
+
+function listenOnLoopback(server: Server | NetServer, address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+    server.listen({ port: 0, host: address }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -164,6 +164,8 @@ export interface ClusterReader {
   regions(): string[] | undefined;
   /** Allocatable memory not yet requested by pods, per region (Ready nodes only); undefined when the cluster cannot be read. */
   freeMemoryByRegion(): Map<string, number> | undefined;
+  /** The IP addresses the nodes report (InternalIP, ExternalIP), as last seen: image checks never contact them unless allowed. */
+  nodeAddresses(): string[];
   /**
    * Host ports used by pods on the region's nodes — only those in `ports` when given
    * (answered from an index, whatever the number of pods); undefined when the cluster

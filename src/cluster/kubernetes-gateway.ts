@@ -34,7 +34,7 @@ const NAMESPACE_PREFIX = 'vkube-';
 
 interface NodeJson {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  status?: { conditions?: Array<{ type: string; status: string }>; allocatable?: Record<string, string> };
+  status?: { conditions?: Array<{ type: string; status: string }>; allocatable?: Record<string, string>; addresses?: Array<{ type: string; address: string }> };
 }
 
 export interface KubernetesGatewayOptions {
@@ -179,6 +179,11 @@ export class KubernetesGateway implements ClusterGateway {
       if (region && isReady(node)) regions.add(region);
     }
     return [...regions].sort();
+  }
+
+  nodeAddresses(): string[] {
+    // Hostname and InternalDNS entries are names, not addresses; a connection is judged by the address it goes to.
+    return [...this.nodes.list()].flatMap((node) => (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address));
   }
 
   freeMemoryByRegion(): Map<string, number> | undefined {

@@ -7,8 +7,7 @@
  */
 import type { ClusterReader } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
-import type { ImageRegistry } from '../registry/types.js';
-import { InvalidImageReference } from '../registry/types.js';
+import { BLOCKED_REASON, type ImageRegistry, InvalidImageReference } from '../registry/types.js';
 import type { OrderRecord, OrderStore, ServiceStatus } from '../store/types.js';
 import { ConcurrentChange, PortsTaken, StaleState } from '../store/types.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
@@ -178,7 +177,10 @@ export class DeployService {
     return { ...spec, registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.open(l.password) })) };
   }
 
-  /** Refuses images the registry says do not exist; a registry that cannot be asked only warns. */
+  /**
+   * Refuses images the registry says do not exist, and images whose registry is on an
+   * address V-Kube may not contact; a registry that cannot be asked only warns.
+   */
   async checkImages(spec: DeploySpec): Promise<string[]> {
     const warnings: string[] = [];
     const results = await Promise.all(
@@ -195,6 +197,9 @@ export class DeployService {
     for (const { c, i, result } of results) {
       if (result.status === 'missing') throw new InputError(`image ${c.image} does not exist in its registry`, `containers[${i}].imageName`);
       if (result.status === 'denied') throw new InputError(`the registry refused the credentials for ${c.image}: ${result.detail}`, `pvtLogin[${i}]`);
+      // Refused, not let through with a warning: the node would then pull from that
+      // address itself, which is what the rule keeps tenants from reaching.
+      if (result.status === 'blocked') throw new InputError(`registry ${result.reference.registry} is not allowed: ${BLOCKED_REASON}`, `containers[${i}].imageName`);
       if (result.status === 'unreachable') warnings.push(`could not check image ${c.image} (${result.detail}); deployed anyway, the node will retry pulling it`);
     }
     return warnings;

@@ -4,8 +4,8 @@
  * time (Docker Hub rate-limits anonymous pulls, HEAD requests included for some).
  *
  * Only answers the registry gave about the image are kept: `exists` and `missing`,
- * each with its own lifetime. `unreachable` and `denied` describe the moment or the
- * credentials, so the next check must ask again.
+ * each with its own lifetime. `unreachable`, `denied` and `blocked` describe the
+ * moment, the credentials or the address policy, so the next check must ask again.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ImageCheck, RegistryCredentials } from './types.js';
@@ -163,6 +163,7 @@ export class CheckCache {
         return this.negativeTtlMs;
       case 'denied':
       case 'unreachable':
+      case 'blocked':
         return 0;
     }
   }

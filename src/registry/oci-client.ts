@@ -7,8 +7,13 @@
  * The answer keeps apart what the customer must hear ("that image does not exist")
  * from what is our problem or the registry's ("could not ask"): a registry that is
  * down, slow, or answering 5xx is `unreachable`, never `missing`.
+ *
+ * Every connection obeys the address policy (address-policy.ts): a registry, redirect
+ * or token service on a loopback, private, link-local or cluster address is `blocked`
+ * unless the provider allows it, and nothing is sent there.
  */
 import { createHash } from 'node:crypto';
+import { AddressPolicy, hostPortOf } from './address-policy.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './challenge.js';
 import { CheckCache, type CheckCacheOptions, credentialsFingerprint, LruMap } from './check-cache.js';
 import { mirrorsOf, parseRegistryMirrors, type RegistryMirrors } from './mirrors.js';
@@ -17,10 +22,12 @@ import {
   discardBody,
   type HttpDeps,
   readBodyLimited,
+  RegistryRefused,
   RegistryUnreachable,
   type RetryPolicy,
   sendWithRetries,
 } from './registry-http.js';
+import { guardedTransport, type Transport, unguardedTransport } from './guarded-transport.js';
 import type { ImageCheck, ImageReference, ImageRegistry, RegistryCredentials } from './types.js';
 
 export interface OciRegistryClientOptions {
@@ -44,9 +51,23 @@ export interface OciRegistryClientOptions {
    * order, instead of the registry itself: the node's containerd `hosts.toml`.
    */
   mirrors?: RegistryMirrors;
+  /**
+   * What image checks may contact although it is not on the public Internet, as
+   * `VKUBE_PRIVATE_REGISTRIES` lists it: `127.0.0.1:5000`, `registry.internal`,
+   * `10.1.0.0/16`, `[::1]:5000`… (default none). Each mirror endpoint's own host:port
+   * is allowed too: it is the provider's choice of host.
+   */
+  privateRegistries?: readonly string[];
+  /** The cluster's own addresses (nodes, API server), refused like private ones; asked at each connection. */
+  clusterAddresses?: () => Iterable<string>;
+  /** Hears what callers are not told: why a check was refused, how a private registry failed. */
+  log?: (event: RegistryLogEvent) => void;
   /** Answer cache settings, or `false` to ask the registry every time. */
   cache?: CheckCacheOptions | false;
-  /** The fetch to use; tests inject a double. */
+  /**
+   * The fetch to use instead of the guarded one; tests of the protocol inject a double.
+   * It is used as it is: the address policy applies only to the client's own transport.
+   */
   fetch?: typeof fetch;
   /** Waiting between retries; tests make it instant. */
   sleep?: (ms: number) => Promise<void>;
@@ -54,6 +75,13 @@ export interface OciRegistryClientOptions {
   random?: () => number;
   /** Clock in epoch ms, for token lifetimes and the check deadline; tests move it. */
   now?: () => number;
+}
+
+export interface RegistryLogEvent {
+  message: string;
+  /** The canonical reference that was checked. */
+  image: string;
+  detail: string;
 }
 
 /** Most manifest types first; the signed v1 schema only when nothing else exists. */
@@ -99,6 +127,8 @@ interface CheckContext {
   /** Epoch ms: no request of this check starts or continues after it. */
   deadline: number;
   peer: string;
+  /** The retry policy's helpers with this check's own fetch (its transport session). */
+  http: HttpDeps;
 }
 
 /** An Authorization header and whether a 401 to it could just mean it went stale. */
@@ -119,7 +149,9 @@ interface CachedToken {
 
 export class OciRegistryClient implements ImageRegistry {
   private readonly policy: RetryPolicy;
-  private readonly deps: HttpDeps;
+  private readonly deps: Omit<HttpDeps, 'fetch'>;
+  private readonly transport: Transport;
+  private readonly log: ((event: RegistryLogEvent) => void) | undefined;
   private readonly insecureRegistries: Set<string>;
   private readonly mirrors: RegistryMirrors;
   private readonly cache: CheckCache | undefined;
@@ -136,13 +168,21 @@ export class OciRegistryClient implements ImageRegistry {
       retryAfterCapMs: wholeNumber(options.retryAfterCapMs ?? 5_000, 'retryAfterCapMs'),
     };
     this.deps = {
-      fetch: options.fetch ?? globalThis.fetch,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
     };
     this.insecureRegistries = new Set((options.insecureRegistries ?? []).map(normaliseRegistryHost).filter(Boolean));
     this.mirrors = validMirrors(options.mirrors ?? {});
+    this.transport = options.fetch
+      ? unguardedTransport(options.fetch)
+      : guardedTransport(
+          new AddressPolicy({
+            allow: [...(options.privateRegistries ?? []), ...mirrorHosts(this.mirrors)],
+            ...(options.clusterAddresses ? { clusterAddresses: options.clusterAddresses } : {}),
+          }),
+        );
+    this.log = options.log;
     this.cache = options.cache === false ? undefined : new CheckCache({ now: this.deps.now, ...options.cache });
   }
 
@@ -205,6 +245,7 @@ export class OciRegistryClient implements ImageRegistry {
   }
 
   private async lookupAt(endpoint: Endpoint, reference: ImageReference, credentials: RegistryCredentials | undefined): Promise<ImageCheck> {
+    const session = this.transport();
     const context: CheckContext = {
       reference,
       credentials,
@@ -215,16 +256,25 @@ export class OciRegistryClient implements ImageRegistry {
       // Each endpoint has the whole budget: a hung first mirror must not starve the next.
       deadline: this.deps.now() + this.policy.timeoutMs * (this.policy.retries + 1),
       peer: endpoint.peer,
+      http: { ...this.deps, fetch: session.fetch },
     };
     try {
       return await this.lookupManifest(context);
     } catch (err) {
+      if (err instanceof RegistryRefused) {
+        this.log?.({ message: 'image check refused: the registry is on an address V-Kube does not contact', image: reference.canonical, detail: err.message });
+        return { status: 'blocked', reference, logDetail: err.message };
+      }
       // Whatever went wrong, the registry was not asked to the end: never "missing".
       const detail =
         err instanceof RegistryUnreachable
           ? err.message
           : `${context.peer}: the check failed (${err instanceof Error ? err.message : String(err)})`;
-      return { status: 'unreachable', reference, detail };
+      if (!session.reachedPrivate) return { status: 'unreachable', reference, detail };
+      this.log?.({ message: 'image check: a registry on a private address could not be reached', image: reference.canonical, detail });
+      return { status: 'unreachable', reference, detail: `${context.peer} could not be reached`, logDetail: detail };
+    } finally {
+      session.close();
     }
   }
 
@@ -285,7 +335,7 @@ export class OciRegistryClient implements ImageRegistry {
   private sendManifest(context: CheckContext, url: URL, method: 'HEAD' | 'GET', authorization: Authorization | undefined): Promise<Response> {
     const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT, 'User-Agent': USER_AGENT };
     if (authorization) headers.Authorization = authorization.header;
-    return sendWithRetries({ url, method, headers, peer: context.peer, deadline: context.deadline }, this.policy, this.deps);
+    return sendWithRetries({ url, method, headers, peer: context.peer, deadline: context.deadline }, this.policy, context.http);
   }
 
   /** What to send for a challenge; `undefined` when we have nothing that could satisfy it. */
@@ -335,7 +385,7 @@ export class OciRegistryClient implements ImageRegistry {
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': USER_AGENT };
     if (context.credentials) headers.Authorization = basicHeader(context.credentials);
     const peer = `token service ${url.host} of ${context.peer}`;
-    const response = await sendWithRetries({ url, method: 'GET', headers, peer, deadline: context.deadline }, this.policy, this.deps);
+    const response = await sendWithRetries({ url, method: 'GET', headers, peer, deadline: context.deadline }, this.policy, context.http);
 
     if (response.status === 401 || response.status === 403) {
       await discardBody(response);
@@ -384,15 +434,26 @@ export class OciRegistryClient implements ImageRegistry {
 /**
  * The answer when no endpoint had the manifest: "missing" when any endpoint said so
  * (the node's pull would end there too), else "denied" when any refused the
- * credentials, else "unreachable". One endpoint's answer stands as it is.
+ * credentials, else "blocked" when the address policy kept one from being asked
+ * (which the provider must settle), else "unreachable". One endpoint's answer stands
+ * as it is.
  */
 function settleAcrossEndpoints(reference: ImageReference, answers: ImageCheck[]): ImageCheck {
   if (answers.length === 1) return answers[0]!;
   if (answers.some((answer) => answer.status === 'missing')) return { status: 'missing', reference };
-  const details = (status: ImageCheck['status']) =>
-    answers.flatMap((answer) => (answer.status === status && 'detail' in answer ? [answer.detail] : [])).join('; ');
-  if (answers.some((answer) => answer.status === 'denied')) return { status: 'denied', reference, detail: details('denied') };
-  return { status: 'unreachable', reference, detail: details('unreachable') };
+  const joined = (texts: Array<string | undefined>) => texts.filter((text) => text !== undefined).join('; ');
+  const denied = answers.flatMap((answer) => (answer.status === 'denied' ? [answer.detail] : []));
+  if (denied.length > 0) return { status: 'denied', reference, detail: joined(denied) };
+  const blocked = answers.flatMap((answer) => (answer.status === 'blocked' ? [answer.logDetail] : []));
+  if (blocked.length > 0) return { status: 'blocked', reference, logDetail: joined(blocked) };
+  const unreachable = answers.flatMap((answer) => (answer.status === 'unreachable' ? [answer] : []));
+  const hidden = unreachable.some((answer) => answer.logDetail !== undefined);
+  return {
+    status: 'unreachable',
+    reference,
+    detail: joined(unreachable.map((answer) => answer.detail)),
+    ...(hidden ? { logDetail: joined(unreachable.map((answer) => answer.logDetail ?? answer.detail)) } : {}),
+  };
 }
 
 /**
@@ -404,6 +465,11 @@ function isProxyFor(base: string, registry: string): boolean {
   const host = new URL(base).host;
   const own = registry.toLowerCase();
   return host !== own && !(own === DOCKER_HUB && host === DOCKER_HUB_API_HOST);
+}
+
+/** Each mirror endpoint's host:port (`127.0.0.1:5000`, `mirror.example:443`), as allow entries of the address policy. */
+function mirrorHosts(mirrors: RegistryMirrors): string[] {
+  return Object.values(mirrors).flatMap((bases) => bases.map((base) => hostPortOf(new URL(base))));
 }
 
 function validMirrors(mirrors: RegistryMirrors): RegistryMirrors {

@@ -5,13 +5,27 @@
  * that no retry may outlive.
  *
  * Whatever cannot be settled by retrying becomes `RegistryUnreachable`, whose
- * message is safe to show a customer: it names hosts and statuses, never headers.
+ * message names hosts and statuses, never headers. A connection the address policy
+ * refused becomes `RegistryRefused` at once: retrying would be refused again.
  */
+import { AddressRefused, hostPort, hostPortOf } from './address-policy.js';
+import type { RegistryFetch } from './guarded-transport.js';
 
 export class RegistryUnreachable extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryUnreachable';
+  }
+}
+
+/**
+ * The address policy refused a connection of the exchange: nothing was sent there.
+ * The message says which address and why, for the provider's log, not for callers.
+ */
+export class RegistryRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryRefused';
   }
 }
 
@@ -28,7 +42,7 @@ export interface RetryPolicy {
 }
 
 export interface HttpDeps {
-  fetch: typeof fetch;
+  fetch: RegistryFetch;
   sleep: (ms: number) => Promise<void>;
   /** Uniform in [0, 1), for jitter. */
   random: () => number;
@@ -73,6 +87,8 @@ export async function sendWithRetries(exchange: Exchange, policy: RetryPolicy, d
       if (retryAfterMs !== undefined) delayMs = Math.max(delayMs, Math.min(retryAfterMs, policy.retryAfterCapMs));
     } catch (err) {
       if (err instanceof RegistryUnreachable) throw err;
+      const refused = findCause(err, (cause): cause is AddressRefused => cause instanceof AddressRefused);
+      if (refused) throw new RegistryRefused(refusalMessage(exchange, refused));
       const failure = describeFetchFailure(err, exchange.peer, timeoutMs);
       if (!failure.retryable) throw new RegistryUnreachable(failure.message);
       lastProblem = failure.message;
@@ -144,6 +160,11 @@ export function describeFetchFailure(err: unknown, peer: string, timeoutMs: numb
   return { message: `${peer} could not be reached (${text})`, retryable: true };
 }
 
+/** Names the step that was refused: the peer itself, or where it redirected the request. */
+function refusalMessage(exchange: Exchange, refused: AddressRefused): string {
+  return hostPort(refused.host, refused.port) === hostPortOf(exchange.url) ? `${exchange.peer}: ${refused.message}` : `${exchange.peer} redirected the request: ${refused.message}`;
+}
+
 /** Lets the connection go back to the pool without reading what nobody needs. */
 export async function discardBody(response: Response): Promise<void> {
   if (!response.body) return;
@@ -187,6 +208,15 @@ export async function readBodyLimited(response: Response, limitBytes: number): P
 
 function isNamed(err: unknown, name: string): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === name;
+}
+
+/** The first error in the `cause` chain that `is` accepts. */
+function findCause<T>(err: unknown, is: (cause: unknown) => cause is T): T | undefined {
+  for (let cause = err, depth = 0; cause && depth < 5; depth++) {
+    if (is(cause)) return cause;
+    cause = typeof cause === 'object' ? (cause as { cause?: unknown }).cause : undefined;
+  }
+  return undefined;
 }
 
 function errorCode(err: unknown): string | undefined {

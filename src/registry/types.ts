@@ -34,8 +34,24 @@ export type ImageCheck =
   | { status: 'missing'; reference: ImageReference }
   /** The registry refused the credentials that were given. */
   | { status: 'denied'; reference: ImageReference; detail: string }
-  /** The registry could not be asked: unreachable, timed out, or kept answering 5xx/429. */
-  | { status: 'unreachable'; reference: ImageReference; detail: string };
+  /**
+   * The registry could not be asked: unreachable, timed out, or kept answering 5xx/429.
+   * `detail` may be shown to the caller. When the registry is on a private address
+   * (one the provider allowed), its connection errors would tell whether something
+   * listens there: `detail` then only says it could not be reached, and `logDetail`
+   * has the errors, for the provider's log.
+   */
+  | { status: 'unreachable'; reference: ImageReference; detail: string; logDetail?: string }
+  /**
+   * Not asked: the registry, a server it redirected to, or its token service is on an
+   * address V-Kube does not contact (loopback, private, link-local, the cluster's own)
+   * and the provider did not allow. Nothing was sent there. `logDetail` says which
+   * address and why, for the provider's log only: callers learn no more than the refusal.
+   */
+  | { status: 'blocked'; reference: ImageReference; logDetail: string };
+
+/** What a caller is told of a `blocked` check: the rule, never the address or its state. */
+export const BLOCKED_REASON = 'V-Kube contacts no loopback, private, link-local or cluster address unless the provider allows it';
 
 export interface ImageRegistry {
   /** Parses and checks a reference; throws `InvalidImageReference` only for a malformed reference. */

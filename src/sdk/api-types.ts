@@ -1483,7 +1483,7 @@ export interface paths {
         };
         /**
          * Does an image exist?
-         * @description Checks `image:tag` in its registry (Docker Hub by default). Private registries: `Username` and `Password` headers, each base64.
+         * @description Checks `image:tag` in its registry (Docker Hub by default). Private registries: `Username` and `Password` headers, each base64. A registry on a loopback, private, link-local or cluster address that the provider has not allowed is not contacted: 400 "image registry not allowed".
          */
         get: {
             parameters: {

@@ -12,13 +12,13 @@ import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { OciRegistryClient } from '../../src/registry/oci-client.js';
+import { OciRegistryClient, type OciRegistryClientOptions } from '../../src/registry/oci-client.js';
 import type { ImageRegistry } from '../../src/registry/types.js';
 import { type Services, createServices } from '../../src/services.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { sqlStores } from '../../src/store/stores.js';
 import { vkubeKubeconfig } from '../../dev/cluster/testing.js';
-import { OFFLINE_DOCKER_HUB } from './offline.js';
+import { OFFLINE_DOCKER_HUB, TEST_REGISTRIES } from './offline.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   clock?: Clock;
   registry?: ImageRegistry;
+  /** Hears what the default registry client logs (refused checks, private registries' errors). */
+  registryLog?: OciRegistryClientOptions['log'];
   /** Start the periodic reconcile passes (off by default: tests drive them). The work queue runs whenever the app leads. */
   reconcileLoop?: boolean;
   /** Whether this app is the reconcile leader (default) or a replica that only records and waits (another app leads). */
@@ -62,6 +64,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     VKUBE_RATE_LIMIT_RPS: '0',
     VKUBE_LOCKOUT_FAILURES: '0',
     VKUBE_REGISTRY_MIRRORS: OFFLINE_DOCKER_HUB,
+    VKUBE_PRIVATE_REGISTRIES: TEST_REGISTRIES,
     ...opts.env,
   });
   const { db } = openDatabase(config.databaseUrl, config.database);
@@ -71,7 +74,16 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const cluster = new KubernetesGateway({ http: await KubeHttp.connect(config.kubeconfig), regionLabel: config.regionLabel });
   cluster.start();
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
-  const registry = opts.registry ?? new OciRegistryClient({ timeoutMs: config.registry.timeoutMs, retries: 0, mirrors: config.registry.mirrors });
+  const registry =
+    opts.registry ??
+    new OciRegistryClient({
+      timeoutMs: config.registry.timeoutMs,
+      retries: 0,
+      mirrors: config.registry.mirrors,
+      privateRegistries: config.registry.privateRegistries,
+      clusterAddresses: () => cluster.nodeAddresses(),
+      ...(opts.registryLog ? { log: opts.registryLog } : {}),
+    });
   const quiet = { info() {}, warn() {}, error() {} };
   const follower = { isLeader: () => false, writeWindowMs: () => 0 };
   const services = await createServices({ config, stores, cluster, registry, log: quiet, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.leader === false ? { leadership: follower } : {}) });
@@ -131,4 +143,11 @@ export function seedDeployBody(hostPort: number, memory = '100Mi', region = 'aus
       },
     ],
   };
+}
+
+/** The seed's deploy body of one container running `imageName`, on the given host port. */
+export function seedDeployOfImage(imageName: string, hostPort: number): Record<string, unknown> {
+  const body = seedDeployBody(hostPort) as { containers: Array<Record<string, unknown>> };
+  body.containers[0]!.imageName = imageName;
+  return body;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../../dev/cluster/config.js';
 import { vkubeKubeconfig } from '../../dev/cluster/testing.js';
 import { freeLoopbackPort } from '../../dev/free-port.js';
-import { OFFLINE_DOCKER_HUB } from './offline.js';
+import { OFFLINE_DOCKER_HUB, TEST_REGISTRIES } from './offline.js';
 
 export interface ServerProcess {
   url: string;
@@ -56,6 +56,7 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
       VKUBE_RATE_LIMIT_RPS: '0',
       VKUBE_LOCKOUT_FAILURES: '0',
       VKUBE_REGISTRY_MIRRORS: OFFLINE_DOCKER_HUB,
+      VKUBE_PRIVATE_REGISTRIES: TEST_REGISTRIES,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort } from '../../dev/free-port.js';
 import { startRegistry, type TestRegistry } from '../../dev/registry/testing.js';
-import { type TestApp, seedDeployBody, startTestApp } from '../helpers/app.js';
+import { type TestApp, seedDeployOfImage, startTestApp } from '../helpers/app.js';
 
 const USERS = { alice: 'wonder-land-42' };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -93,11 +93,7 @@ describe('deploy and PATCH /k8s/pod/images check images where the node pulls the
     ({ secret } = await t.createOrder({ serviceOptions: { resourceUnit: '2-Unit-Resource', region: 'ausrine' } }));
   });
 
-  const deployOf = (imageName: string) => {
-    const body = seedDeployBody(HOST_PORT) as { containers: Array<Record<string, unknown>> };
-    body.containers[0]!.imageName = imageName;
-    return body;
-  };
+  const deployOf = (imageName: string) => seedDeployOfImage(imageName, HOST_PORT);
 
   it('an image no mirror has: 400 naming it, nothing deployed', async () => {
     const res = await t.tenant(secret).post('/api/v1/k8s/deploy', deployOf('nginx:no-such-tag'));

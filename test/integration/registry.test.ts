@@ -17,6 +17,7 @@ import {
 } from '../../dev/registry/testing.js';
 import { OciRegistryClient } from '../../src/registry/oci-client.js';
 import type { ImageCheck, RegistryCredentials } from '../../src/registry/types.js';
+import { TEST_REGISTRIES } from '../helpers/offline.js';
 
 const USERS = { alice: 'wonder-land-42', bob: 'the-builder-7' };
 const ALICE: RegistryCredentials = { username: 'alice', password: USERS.alice };
@@ -24,8 +25,11 @@ const BOB: RegistryCredentials = { username: 'bob', password: USERS.bob };
 const MALLORY: RegistryCredentials = { username: 'alice', password: 'not-her-password' };
 const UNKNOWN_DIGEST = `sha256:${'0'.repeat(64)}`;
 
+/** The test registries listen on 127.0.0.1, which image checks contact only when allowed. */
+const TEST_ALLOWED = { privateRegistries: [TEST_REGISTRIES] };
+
 function uncachedClient(): OciRegistryClient {
-  return new OciRegistryClient({ cache: false, timeoutMs: 5_000 });
+  return new OciRegistryClient({ ...TEST_ALLOWED, cache: false, timeoutMs: 5_000 });
 }
 
 function assertExists(check: ImageCheck, digest?: string): void {
@@ -35,6 +39,10 @@ function assertExists(check: ImageCheck, digest?: string): void {
 
 function detailOf(check: ImageCheck): string {
   return 'detail' in check ? check.detail : '';
+}
+
+function logDetailOf(check: ImageCheck): string {
+  return 'logDetail' in check ? (check.logDetail ?? '') : '';
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -158,23 +166,26 @@ describe('a registry that cannot be asked', () => {
 
   it('nothing listening on the port: unreachable, quickly', async () => {
     const port = await freeLoopbackPort();
-    const client = new OciRegistryClient({ cache: false, timeoutMs: 2_000, retries: 2, backoffBaseMs: 50 });
+    const client = new OciRegistryClient({ ...TEST_ALLOWED, cache: false, timeoutMs: 2_000, retries: 2, backoffBaseMs: 50 });
     const started = performance.now();
     const check = await client.check(`127.0.0.1:${port}/team/app:v1`);
     const elapsed = performance.now() - started;
     assert.equal(check.status, 'unreachable');
-    assert.match(detailOf(check), new RegExp(`registry 127\\.0\\.0\\.1:${port} refused the connection \\(gave up after 3 attempts\\)`));
+    // 127.0.0.1 is private: callers learn that it could not be reached, the log how.
+    assert.equal(detailOf(check), `registry 127.0.0.1:${port} could not be reached`);
+    assert.match(logDetailOf(check), new RegExp(`registry 127\\.0\\.0\\.1:${port} refused the connection \\(gave up after 3 attempts\\)`));
     assert.ok(elapsed < 2_000, `took ${Math.round(elapsed)} ms`);
   });
 
   it('a server that never answers: unreachable within timeout × attempts', async () => {
     const timeoutMs = 300;
-    const client = new OciRegistryClient({ cache: false, timeoutMs, retries: 1, backoffBaseMs: 50 });
+    const client = new OciRegistryClient({ ...TEST_ALLOWED, cache: false, timeoutMs, retries: 1, backoffBaseMs: 50 });
     const started = performance.now();
     const check = await client.check(`${silent.host}/team/app:v1`);
     const elapsed = performance.now() - started;
     assert.equal(check.status, 'unreachable');
-    assert.match(detailOf(check), /did not answer within \d+ ms/);
+    assert.equal(detailOf(check), `registry ${silent.host} could not be reached`, 'a silent port and a closed one look the same to callers');
+    assert.match(logDetailOf(check), /did not answer within \d+ ms/);
     assert.ok(silent.connections() >= 1);
     assert.ok(elapsed >= timeoutMs - 20, `gave up too early: ${Math.round(elapsed)} ms`);
     // Bounded by timeout × attempts (600 ms); generous slack for a loaded machine.
@@ -184,7 +195,7 @@ describe('a registry that cannot be asked', () => {
   it('a registry that stopped: unreachable, not missing', async () => {
     const registry = await startRegistry();
     await registry.pushImage('team/app', 'v1');
-    const client = new OciRegistryClient({ cache: { negativeTtlMs: 60_000 }, timeoutMs: 1_000, retries: 1, backoffBaseMs: 20 });
+    const client = new OciRegistryClient({ ...TEST_ALLOWED, cache: { negativeTtlMs: 60_000 }, timeoutMs: 1_000, retries: 1, backoffBaseMs: 20 });
     assertExists(await client.check(`${registry.host}/team/app:v1`));
     await registry.stop();
     const check = await client.check(`${registry.host}/team/app:v2`);
@@ -202,7 +213,7 @@ describe('the answer cache, counted through a proxy in front of a real registry'
     registry = await startRegistry({ auth: 'basic', users: USERS });
     await registry.pushImage('team/app', 'v1');
     proxy = await startCountingProxy(registry.url);
-    client = new OciRegistryClient({ cache: { positiveTtlMs: 60_000, negativeTtlMs }, timeoutMs: 5_000 });
+    client = new OciRegistryClient({ ...TEST_ALLOWED, cache: { positiveTtlMs: 60_000, negativeTtlMs }, timeoutMs: 5_000 });
   });
   after(async () => {
     await proxy?.stop();

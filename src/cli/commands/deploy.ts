@@ -132,7 +132,8 @@ async function checkImages(api: Api, out: Output, images: ImageToCheck[], warn: 
           case 404:
             return new CliError(`${what} does not exist in its registry; nothing was deployed`, ExitCode.notFound, 404);
           case 400:
-            return new CliError(`${what} is not a valid image reference; nothing was deployed`, ExitCode.invalid, 400);
+            // A malformed reference, or a registry V-Kube may not contact: its words say which.
+            return new CliError(`${what} was refused (${err.message}); nothing was deployed`, ExitCode.invalid, 400);
           case 403:
             return new CliError(`the registry refused the credentials for ${what}; nothing was deployed`, ExitCode.auth, 403);
         }

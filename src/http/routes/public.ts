@@ -6,7 +6,7 @@ import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
 import type { ClusterReader } from '../../cluster/gateway.js';
 import { referenceFromImageAndTag } from '../../registry/reference.js';
-import type { ImageRegistry, RegistryCredentials } from '../../registry/types.js';
+import { BLOCKED_REASON, type ImageRegistry, type RegistryCredentials } from '../../registry/types.js';
 import type { OrderRecord } from '../../store/types.js';
 import { presentedSecret } from '../auth.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
@@ -40,7 +40,9 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
     {
       schema: {
         summary: 'Does an image exist?',
-        description: 'Checks `image:tag` in its registry (Docker Hub by default). Private registries: `Username` and `Password` headers, each base64.',
+        description:
+          'Checks `image:tag` in its registry (Docker Hub by default). Private registries: `Username` and `Password` headers, each base64. ' +
+          'A registry on a loopback, private, link-local or cluster address that the provider has not allowed is not contacted: 400 "image registry not allowed".',
         tags: ['seed'],
         querystring: Type.Object({ image: Type.Optional(Type.String()), tag: Type.Optional(Type.String()) }),
         headers: Type.Object({ username: Type.Optional(Type.String()), password: Type.Optional(Type.String()) }),
@@ -67,6 +69,10 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
           return sendError(reply, 403, `the registry refused these credentials: ${result.detail}`);
         case 'unreachable':
           throw new UpstreamError(`the image registry could not be reached: ${result.detail}`);
+        case 'blocked':
+          // The same words whatever the address and whether anything listens there: the
+          // detail (which address, why) is in the provider's log.
+          return sendError(reply, 400, `image registry not allowed: ${BLOCKED_REASON}`);
       }
     },
   );
