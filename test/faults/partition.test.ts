@@ -16,7 +16,7 @@ import { testPostgres } from '../../dev/postgres/testing.js';
 import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { DEPLOYMENT_NAME, namespaceOf } from '../../src/domain/manifests.js';
 import { eventually, uniqueSuffix } from '../helpers/eventually.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server.js';
+import { leaderGauge, type ServerProcess, startServerProcess } from '../helpers/server.js';
 import { type TcpProxy, startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const LEASE_SECONDS = 4;
@@ -68,16 +68,6 @@ after(async () => {
   kube.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function leaderGauge(r: ServerProcess): Promise<number | undefined> {
-  try {
-    const text = await (await fetch(`${r.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-    const m = /^vkube_leader (\d)/m.exec(text);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function update(r: ServerProcess, secret: string, key: string): Promise<number> {
   const res = await fetch(`${r.url}/api/v1/k8s/pod/update`, {

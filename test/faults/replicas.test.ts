@@ -10,7 +10,7 @@ import { testPostgres } from '../../dev/postgres/testing.js';
 import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
 import { namespaceOf } from '../../src/domain/manifests.js';
 import { eventually } from '../helpers/eventually.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server.js';
+import { leaderGauge, type ServerProcess, startServerProcess } from '../helpers/server.js';
 
 const LEASE_SECONDS = 4;
 const replicas: ServerProcess[] = [];
@@ -39,16 +39,6 @@ after(async () => {
   for (const r of replicas) await r.stop().catch(() => {});
   kube.close();
 });
-
-async function leaderGauge(r: ServerProcess): Promise<number | undefined> {
-  try {
-    const text = await (await fetch(`${r.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-    const m = /^vkube_leader (\d)/m.exec(text);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 describe('replicas on one PostgreSQL', () => {
   it('racing deploys for the same host ports across two replicas never double-book', { timeout: 120_000 }, async () => {

@@ -113,3 +113,14 @@ export async function startServerProcess(envOrOptions: Record<string, string> | 
     },
   };
 }
+
+/** The replica's `vkube_leader` gauge (1 while it leads), or undefined when it does not answer. */
+export async function leaderGauge(r: ServerProcess): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${r.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const m = /^vkube_leader (\d)/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
