@@ -109,6 +109,15 @@ export interface Config {
   auditRetentionDays: number;
   /** Longest a request waits for an earlier change to the same order to be applied before it answers 503. */
   orderLockTimeoutMs: number;
+  /** How V-Kube talks to the Kubernetes API (src/cluster/kube-http.ts budgets, the heartbeat, the watches). */
+  kube: {
+    /** Sockets for customers' streams (followed logs, exec, port-forward); more wait, within their deadline. */
+    streamSockets: number;
+    /** How often the API server is asked whether it is there (0: never; then only a silent watch tells). */
+    heartbeatMs: number;
+    /** A watch without event or bookmark for this long is re-opened and counts as down meanwhile. */
+    watchStallMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -191,6 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     auditRetentionDays: get.int('VKUBE_AUDIT_RETENTION_DAYS', 'auditRetentionDays', 90, 0, 36_500),
     orderLockTimeoutMs: get.int('VKUBE_ORDER_LOCK_TIMEOUT_MS', 'orderLockTimeoutMs', 20_000, 100, 600_000),
+    kube: {
+      streamSockets: get.int('VKUBE_KUBE_STREAM_SOCKETS', 'kubeStreamSockets', 256, 1, 100_000),
+      heartbeatMs: get.int('VKUBE_KUBE_HEARTBEAT_MS', 'kubeHeartbeatMs', 3_000, 0, 600_000),
+      watchStallMs: get.int('VKUBE_WATCH_STALL_SECONDS', 'watchStallSeconds', 90, 5, 3_600) * 1000,
+    },
   };
 
   if (!/^sqlite:.+|^postgres(ql)?:\/\/.+/.test(config.databaseUrl)) {

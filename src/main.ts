@@ -41,10 +41,12 @@ async function main(): Promise<void> {
   const { store } = stores;
 
   // The replica's name in the API server's audit log: who wrote what, when.
-  const http = await KubeHttp.connect(config.kubeconfig, { userAgent: `vkube/${config.leaderElection.identity}` });
+  const http = await KubeHttp.connect(config.kubeconfig, { userAgent: `vkube/${config.leaderElection.identity}`, sockets: { stream: config.kube.streamSockets } });
   const cluster = new KubernetesGateway({
     http,
     regionLabel: config.regionLabel,
+    heartbeatMs: config.kube.heartbeatMs,
+    watchStallMs: config.kube.watchStallMs,
     log: (msg, err) => log.warn({ err: err instanceof Error ? err.message : err }, msg),
   });
   cluster.start();

@@ -79,6 +79,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     isLeader: () => leadership.isLeader(),
     eventQueue: () => eventRecorder.queued,
     queueDepth: () => store.queueDepth(),
+    connectionBudgets: () => cluster.connectionBudgets(),
+    clusterSources: () => cluster.health().sources ?? {},
   });
   const applyEvents = new ApplyEvents();
   // Only the reconciler gets a way to write to Kubernetes, and only through the fence.

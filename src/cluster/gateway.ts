@@ -99,11 +99,32 @@ export interface HostPortUse {
 }
 
 export interface ClusterHealth {
-  /** Every watch is connected: reads reflect the cluster. */
+  /**
+   * The API server answers and every cache that reads and writes depend on is connected:
+   * answers reflect the cluster. The events cache is not one of them (see `degraded`).
+   */
   reachable: boolean;
-  /** Every cache has completed its first LIST. */
+  /** Every cache that reads and writes depend on has completed its first LIST. */
   synced: boolean;
   detail?: string;
+  /**
+   * A source that only the activity log and the storage notes read is down: deploys and
+   * status go on, those answers may lag. Says which and why.
+   */
+  degraded?: string;
+  /** Each source on its own: the watch caches by name, and `apiserver` (the heartbeat). */
+  sources?: Record<string, SourceHealth>;
+}
+
+export interface SourceHealth {
+  /** Synced and connected (the heartbeat: answering). */
+  live: boolean;
+  synced: boolean;
+  /** Whether deploys and reads wait for it. */
+  essential: boolean;
+  lastError?: string;
+  /** Ms since the source was last heard from (an event, a bookmark, a LIST, an answer). */
+  quietMs?: number;
 }
 
 export interface LogOptions {
@@ -159,6 +180,8 @@ export interface ClusterReader {
   health(): ClusterHealth;
   /** Objects held by each watch cache, for metrics. */
   cacheSizes(): Record<string, number>;
+  /** How full each pool of connections to the API server is (kube-http.ts budgets), for metrics. */
+  connectionBudgets(): Array<{ budget: string; max: number; open: number; queued: number }>;
 
   /** Distinct region label values of Ready nodes, sorted; undefined when the cluster cannot be read. */
   regions(): string[] | undefined;

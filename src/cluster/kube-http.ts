@@ -4,12 +4,18 @@
  * Why not @kubernetes/client-node's generated typed clients: they turn timestamps
  * into Date objects and back, so what we would hand customers would not be what
  * Kubernetes said; they open a new TLS connection per call; they make server-side
- * apply awkward; and the library alone weighs some 80 MB of memory. This keeps one
- * keep-alive connection pool and raw JSON in and out.
+ * apply awkward; and the library alone weighs some 80 MB of memory. This keeps
+ * keep-alive connection pools and raw JSON in and out.
+ *
+ * Over HTTP/1.1 every open stream holds a socket for as long as it lasts. With one pool,
+ * 64 customers following their logs would leave the Lease renewal, the watches and every
+ * apply queued behind them, while the caches still said "healthy". So each kind of call
+ * has a pool of its own (a *budget*): a flood of one kind waits only for its own sockets.
+ * A call's deadline starts when it is made, so time spent queued for a socket counts.
  */
 import { type ClusterAccess, fromClientNodeConfig, loadClusterAccess } from './kubeconfig.js';
 import { Agent, request as httpsRequest } from 'node:https';
-import { type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -33,7 +39,32 @@ export class KubeError extends Error {
   }
 }
 
+/**
+ * Socket pools, one per kind of call:
+ * - `control`: reads and writes that answer at once (apply, prune, delete, metrics, logs read whole);
+ * - `watch`: the watch caches' LIST and WATCH and the API heartbeat, one long socket per cache;
+ * - `stream`: customers' streams (followed logs, exec and port-forward sessions);
+ * - `lease`: leader election, which must renew on time whatever else is busy.
+ */
+export type Budget = 'control' | 'watch' | 'stream' | 'lease';
+
+export const BUDGETS: readonly Budget[] = ['control', 'watch', 'stream', 'lease'];
+
+/** Default sockets per budget; `stream` is the one a provider may want to raise (VKUBE_KUBE_STREAM_SOCKETS). */
+export const DEFAULT_SOCKETS: Record<Budget, number> = { control: 32, watch: 16, stream: 256, lease: 2 };
+
+export interface BudgetUse {
+  budget: Budget;
+  max: number;
+  /** Sockets open (busy or idle in the keep-alive pool). */
+  open: number;
+  /** Calls waiting for a socket. */
+  queued: number;
+}
+
 export interface RequestOptions {
+  /** Which socket pool carries the call (default: `control`, or `stream` for `stream()`). */
+  budget?: Budget;
   query?: Query;
   body?: unknown;
   contentType?: string;
@@ -65,7 +96,7 @@ interface Deadlines {
 export class KubeHttp {
   readonly server: URL;
   readonly clusterName: string;
-  private readonly agent: Agent | undefined;
+  private readonly agents: Record<Budget, HttpAgent | Agent>;
   private readonly tls: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; rejectUnauthorized?: boolean };
   private authHeaders: Record<string, string> = {};
   private authRefreshedAt = 0;
@@ -75,17 +106,38 @@ export class KubeHttp {
 
   constructor(
     private readonly access: ClusterAccess,
-    private readonly opts: { authTimeoutMs?: number; userAgent?: string } = {},
+    private readonly opts: { authTimeoutMs?: number; userAgent?: string; sockets?: Partial<Record<Budget, number>> } = {},
   ) {
     this.userAgent = opts.userAgent;
     this.server = access.server;
     this.clusterName = access.clusterName;
     this.tls = access.tls;
-    this.agent = this.server.protocol === 'https:' ? new Agent({ keepAlive: true, maxSockets: 64, ...this.tls }) : undefined;
+    const https = this.server.protocol === 'https:';
+    const agent = (budget: Budget) => {
+      const maxSockets = opts.sockets?.[budget] ?? DEFAULT_SOCKETS[budget];
+      // maxTotalSockets too: an agent's maxSockets is per host:port, and a pool is a budget whatever the host.
+      const options = { keepAlive: true, maxSockets, maxTotalSockets: maxSockets };
+      return https ? new Agent({ ...options, ...this.tls }) : new HttpAgent(options);
+    };
+    this.agents = { control: agent('control'), watch: agent('watch'), stream: agent('stream'), lease: agent('lease') };
+  }
+
+  /** How full each socket pool is, for /metrics. */
+  budgets(): BudgetUse[] {
+    const count = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).reduce((n, list) => n + (list?.length ?? 0), 0);
+    return BUDGETS.map((budget) => {
+      const a = this.agents[budget];
+      return { budget, max: a.maxSockets, open: count(a.sockets) + count(a.freeSockets), queued: count(a.requests) };
+    });
+  }
+
+  /** The agent of a budget, for callers that open their own connections (WebSockets) to the API server. */
+  agentFor(budget: Budget): HttpAgent | Agent {
+    return this.agents[budget];
   }
 
   /** The cluster a kubeconfig file names (or the in-cluster service account when undefined). */
-  static async connect(kubeconfig: string | undefined, opts: { userAgent?: string } = {}): Promise<KubeHttp> {
+  static async connect(kubeconfig: string | undefined, opts: { userAgent?: string; sockets?: Partial<Record<Budget, number>> } = {}): Promise<KubeHttp> {
     return new KubeHttp(await loadClusterAccess(kubeconfig), opts);
   }
 
@@ -155,7 +207,7 @@ export class KubeHttp {
 
   /** GET whose body is streamed to the caller (watches, followed logs). Abort with `signal`. */
   async stream(path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
-    const res = await this.send('GET', path, opts, { headMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, totalMs: opts.streamDeadlineMs ?? 0 });
+    const res = await this.send('GET', path, { budget: 'stream', ...opts }, { headMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, totalMs: opts.streamDeadlineMs ?? 0 });
     if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, await this.readBody(res, 'GET', path), `GET ${path}`);
     return res;
   }
@@ -203,7 +255,7 @@ export class KubeHttp {
       };
       const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
         url,
-        { method, headers, agent: this.agent, ...(this.agent ? {} : this.tls), signal: opts.signal },
+        { method, headers, agent: this.agents[opts.budget ?? 'control'], signal: opts.signal },
         (res) => {
           response = res;
           clearTimeout(headTimer);
@@ -239,7 +291,7 @@ export class KubeHttp {
   }
 
   close(): void {
-    this.agent?.destroy();
+    for (const a of Object.values(this.agents)) a.destroy();
   }
 }
 

@@ -17,12 +17,15 @@ import type {
   KubeManifest,
   LogOptions,
   NamespaceJson,
+  SourceHealth,
   PersistentVolumeClaimJson,
   PodJson,
   PodMetricsJson,
   WriteOptions,
 } from './gateway.js';
 import { SPEC_GENERATION_LABEL } from './gateway.js';
+import { ApiHeartbeat } from './api-heartbeat.js';
+import { summarizeHealth } from './cluster-health.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
 import { collectionPath, objectPath } from './resource-paths.js';
 import { WatchCache } from './watch-cache.js';
@@ -40,8 +43,19 @@ interface NodeJson {
 export interface KubernetesGatewayOptions {
   http: KubeHttp;
   regionLabel: string;
+  /** How often to ask the API server whether it is there (default 3 s; each probe may take 4 s). 0: never. */
+  heartbeatMs?: number;
+  /** A watch silent this long, without even a bookmark, is stalled and re-opened (default 90 s). */
+  watchStallMs?: number;
   log?: (msg: string, err?: unknown) => void;
 }
+
+/**
+ * Events feed only the activity log and the notes on why a claim waits: a broken events
+ * watch must not stop deploys and status for everyone. Every other cache is read when
+ * deciding what to write (host ports, the claim's class, what exists), so it is essential.
+ */
+const OPTIONAL_SOURCES = new Set(['events']);
 
 export class KubernetesGateway implements ClusterGateway {
   readonly name: string;
@@ -54,12 +68,14 @@ export class KubernetesGateway implements ClusterGateway {
   private readonly claims: WatchCache<PersistentVolumeClaimJson>;
   private readonly events: WatchCache<EventJson>;
   private readonly listeners = new Set<(change: ClusterChange) => void>();
+  private readonly heartbeat: ApiHeartbeat | undefined;
 
   constructor(opts: KubernetesGatewayOptions) {
     this.http = opts.http;
     this.name = opts.http.clusterName;
     this.regionLabel = opts.regionLabel;
     const log = opts.log;
+    const stallMs = opts.watchStallMs;
     const emit = (change: ClusterChange) => {
       for (const l of this.listeners) l(change);
     };
@@ -68,6 +84,7 @@ export class KubernetesGateway implements ClusterGateway {
       http: this.http,
       path: '/api/v1/nodes',
       indexes: { region: (n) => (n.metadata.labels?.[this.regionLabel] ? [n.metadata.labels[this.regionLabel]!] : []) },
+      stallMs,
       log,
     });
     this.pods = new WatchCache<PodJson>({
@@ -84,6 +101,7 @@ export class KubernetesGateway implements ClusterGateway {
         if (pod.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vkube') emit({ kind: 'pod', type, pod });
       },
       onSync: resync,
+      stallMs,
       log,
     });
     this.namespaces = new WatchCache<NamespaceJson>({
@@ -92,6 +110,7 @@ export class KubernetesGateway implements ClusterGateway {
       labelSelector: MANAGED_SELECTOR,
       onChange: (type, namespace) => emit({ kind: 'namespace', type, namespace }),
       onSync: resync,
+      stallMs,
       log,
     });
     this.deployments = new WatchCache<DeploymentJson>({
@@ -106,6 +125,7 @@ export class KubernetesGateway implements ClusterGateway {
       }),
       onChange: (type, deployment) => emit({ kind: 'deployment', type, deployment }),
       onSync: resync,
+      stallMs,
       log,
     });
     // The order's volume claim, for why its pod waits (GET /k8s/pod/status) and the class
@@ -117,6 +137,7 @@ export class KubernetesGateway implements ClusterGateway {
       http: this.http,
       path: '/api/v1/persistentvolumeclaims',
       labelSelector: MANAGED_SELECTOR,
+      stallMs,
       log,
     });
     // Events are streamed: those of V-Kube's namespaces go to the event recorder. Only
@@ -131,8 +152,22 @@ export class KubernetesGateway implements ClusterGateway {
       onChange: (type, event) => {
         if (event.metadata.namespace?.startsWith(NAMESPACE_PREFIX)) emit({ kind: 'event', type, event });
       },
+      stallMs,
       log,
     });
+    const heartbeatMs = opts.heartbeatMs ?? 3_000;
+    if (heartbeatMs > 0) {
+      this.heartbeat = new ApiHeartbeat({
+        http: this.http,
+        intervalMs: heartbeatMs,
+        timeoutMs: Math.max(4_000, heartbeatMs),
+        onDown: (reason) => {
+          log?.(`cluster ${this.name}: ${reason}; the caches reconnect`);
+          for (const c of this.caches) c.interrupt(reason);
+        },
+        onUp: () => log?.(`cluster ${this.name}: the API server answers again`),
+      });
+    }
   }
 
   private get caches(): Array<WatchCache<never>> {
@@ -141,13 +176,16 @@ export class KubernetesGateway implements ClusterGateway {
 
   start(): void {
     for (const c of this.caches) c.start();
+    this.heartbeat?.start();
   }
 
   async stop(): Promise<void> {
+    this.heartbeat?.stop();
     await Promise.all(this.caches.map((c) => c.stop()));
     this.http.close();
   }
 
+  /** Every cache, the events too: at start-up there is time to wait for all of them. */
   async waitForSync(timeoutMs: number): Promise<boolean> {
     const results = await Promise.all(this.caches.map((c) => c.waitForSync(timeoutMs)));
     return results.every(Boolean);
@@ -155,11 +193,25 @@ export class KubernetesGateway implements ClusterGateway {
 
   health(): ClusterHealth {
     const named = { nodes: this.nodes, pods: this.pods, namespaces: this.namespaces, deployments: this.deployments, claims: this.claims, events: this.events };
-    const synced = Object.values(named).every((c) => c.synced);
-    const broken = Object.entries(named).filter(([, c]) => !c.live);
-    if (broken.length === 0) return { reachable: true, synced };
-    const detail = broken.map(([n, c]) => `${n}: ${c.status.lastError ?? (c.synced ? 'watch reconnecting' : 'not synced yet')}`).join('; ');
-    return { reachable: false, synced, detail: `cluster ${this.name}: ${detail}` };
+    const now = Date.now();
+    const sources: Record<string, SourceHealth> = {};
+    for (const [name, c] of Object.entries(named)) {
+      const st = c.status;
+      sources[name] = {
+        live: st.live,
+        synced: st.synced,
+        essential: !OPTIONAL_SOURCES.has(name),
+        ...(st.lastError ? { lastError: st.lastError } : {}),
+        ...(st.lastContact ? { quietMs: now - st.lastContact } : {}),
+      };
+    }
+    const beat = this.heartbeat?.state;
+    if (beat) sources.apiserver = { live: beat.up, synced: true, essential: true, ...(beat.lastError && !beat.up ? { lastError: beat.lastError } : {}) };
+    return summarizeHealth(this.name, sources);
+  }
+
+  connectionBudgets(): ReturnType<KubeHttp['budgets']> {
+    return this.http.budgets();
   }
 
   cacheSizes(): Record<string, number> {

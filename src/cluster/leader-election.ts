@@ -110,7 +110,7 @@ export class LeaderElector {
     const now = this.now();
     let lease: LeaseJson;
     try {
-      lease = await this.opts.http.get<LeaseJson>(this.path(), { timeoutMs: 5000 });
+      lease = await this.opts.http.get<LeaseJson>(this.path(), { timeoutMs: 5000, budget: 'lease' });
     } catch (err) {
       if (!(err instanceof KubeError && err.status === 404)) throw err;
       await this.ensureNamespace();
@@ -135,8 +135,8 @@ export class LeaderElector {
 
   private async write(method: 'POST' | 'PUT', body: LeaseJson): Promise<boolean> {
     try {
-      if (method === 'POST') await this.opts.http.post(this.path(false), body, { timeoutMs: 5000 });
-      else await this.opts.http.put(this.path(), body, { timeoutMs: 5000 });
+      if (method === 'POST') await this.opts.http.post(this.path(false), body, { timeoutMs: 5000, budget: 'lease' });
+      else await this.opts.http.put(this.path(), body, { timeoutMs: 5000, budget: 'lease' });
       return true;
     } catch (err) {
       if (err instanceof KubeError && (err.status === 409 || err.status === 422)) return false;
@@ -145,9 +145,9 @@ export class LeaderElector {
   }
 
   private async release(): Promise<void> {
-    const lease = await this.opts.http.get<LeaseJson>(this.path(), { timeoutMs: 5000 });
+    const lease = await this.opts.http.get<LeaseJson>(this.path(), { timeoutMs: 5000, budget: 'lease' });
     if (lease.spec.holderIdentity !== this.opts.identity) return;
-    await this.opts.http.put(this.path(), { metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } }, { timeoutMs: 5000 });
+    await this.opts.http.put(this.path(), { metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } }, { timeoutMs: 5000, budget: 'lease' });
   }
 
   /**
@@ -157,7 +157,7 @@ export class LeaderElector {
    */
   private async ensureNamespace(): Promise<void> {
     await this.opts.http
-      .apply(`/api/v1/namespaces/${this.opts.namespace}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.opts.namespace } }, 'vkube', { timeoutMs: 5000 })
+      .apply(`/api/v1/namespaces/${this.opts.namespace}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.opts.namespace } }, 'vkube', { timeoutMs: 5000, budget: 'lease' })
       .catch(() => {});
   }
 }

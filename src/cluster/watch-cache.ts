@@ -5,6 +5,12 @@
  * request. The cache knows whether it has synced and whether its watch is healthy,
  * so readiness and "cluster unreachable" answers tell the truth. A dropped watch is
  * resumed from the last resourceVersion; an expired one (410 Gone) re-lists.
+ *
+ * A watch can also go quiet without ending: the API server, or the network in between,
+ * accepts and never answers. The API server sends a bookmark to every watcher that asks
+ * for them about once a minute, so a watch silent for `stallMs` is stalled: the cache
+ * stops calling itself live and watches again. The gateway's heartbeat calls
+ * `interrupt()` to do the same at once when the API server stops answering.
  */
 import { LineSplitter } from '../domain/line-splitter.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
@@ -35,6 +41,8 @@ export interface WatchCacheOptions<T extends KubeObject> {
   emitOnList?: boolean;
   /** Keeps only what readers need of each object (memory grows with the cluster). */
   transform?: (obj: T) => T;
+  /** A watch with neither event nor bookmark for this long is stalled (default 90 s; bookmarks come about every minute). */
+  stallMs?: number;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -52,6 +60,7 @@ const BACKOFF_MAX_MS = 5_000;
 const MAX_WATCH_EVENT_BYTES = 16 * 1024 * 1024;
 /** The server ends a watch after `timeoutSeconds`; one that outlives it by this much is stuck. */
 const WATCH_DEADLINE_GRACE_SECONDS = 30;
+const DEFAULT_STALL_MS = 90_000;
 
 export class WatchCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
@@ -59,6 +68,8 @@ export class WatchCache<T extends KubeObject> {
   private resourceVersion = '';
   private stopped = false;
   private abort: AbortController | undefined;
+  /** The LIST or WATCH in flight: `interrupt()` ends it alone, and the loop starts over. */
+  private attempt: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private hasSynced = false;
   private healthy = false;
@@ -137,16 +148,36 @@ export class WatchCache<T extends KubeObject> {
     return [...(this.indexes.get(index)?.keys() ?? [])];
   }
 
+  /**
+   * The connection under this cache is not to be trusted (the API server stopped
+   * answering): stop calling the cache live, and end the LIST or WATCH in flight so the
+   * loop starts over, from the last resourceVersion, on a fresh connection.
+   */
+  interrupt(reason: string): void {
+    if (this.stopped) return;
+    this.healthy = false;
+    this.lastError = reason;
+    this.attempt?.abort(new Error(reason));
+  }
+
   private async run(signal: AbortSignal): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     while (!this.stopped) {
+      const attempt = new AbortController();
+      const stop = () => attempt.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      this.attempt = attempt;
       try {
-        if (!this.resourceVersion) await this.relist(signal);
+        if (!this.resourceVersion) await this.relist(attempt.signal);
         if (this.stopped) break;
-        await this.watch(signal);
+        await this.watch(attempt.signal);
         backoff = BACKOFF_MIN_MS;
       } catch (err) {
         if (this.stopped) break;
+        if (attempt.signal.aborted) {
+          // interrupt(): the reason is already recorded; try again on a fresh connection after the usual pause.
+          err = attempt.signal.reason instanceof Error ? attempt.signal.reason : err;
+        }
         if (err instanceof KubeError && err.status === 410) {
           this.resourceVersion = '';
           continue;
@@ -156,6 +187,8 @@ export class WatchCache<T extends KubeObject> {
         this.opts.log?.(`watch ${this.opts.path} failed; retrying in ${backoff} ms`, err);
         await sleep(backoff + Math.random() * backoff * 0.2, signal);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      } finally {
+        signal.removeEventListener('abort', stop);
       }
     }
   }
@@ -168,6 +201,7 @@ export class WatchCache<T extends KubeObject> {
       const page = await this.opts.http.get<ListResponse<T>>(this.opts.path, {
         query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: 500, continue: cont },
         timeoutMs: 60_000,
+        budget: 'watch',
         signal,
       });
       for (const item of page.items) {
@@ -207,9 +241,16 @@ export class WatchCache<T extends KubeObject> {
         timeoutSeconds,
       },
       streamDeadlineMs: (timeoutSeconds + WATCH_DEADLINE_GRACE_SECONDS) * 1000,
+      budget: 'watch',
       signal,
     });
     this.markContact();
+    // No event and no bookmark for stallMs: the stream is stuck, however open its socket looks.
+    const stallMs = this.opts.stallMs ?? DEFAULT_STALL_MS;
+    const stallCheck = setInterval(() => {
+      const quiet = Date.now() - this.lastContact;
+      if (quiet >= stallMs) res.destroy(new Error(`stalled: no event or bookmark for ${Math.round(quiet / 1000)} s`));
+    }, Math.min(stallMs, 5_000));
     // One JSON event per line; a character split across chunks is joined before decoding.
     const lines = new LineSplitter({ maxLineBytes: MAX_WATCH_EVENT_BYTES, overlong: 'fail' });
     try {
@@ -220,6 +261,8 @@ export class WatchCache<T extends KubeObject> {
       if (this.stopped) return;
       if (err instanceof KubeError) throw err;
       throw new KubeError(0, 'WatchBroken', `watch ${this.opts.path}: ${(err as Error).message}`, this.opts.http.clusterName, { cause: err });
+    } finally {
+      clearInterval(stallCheck);
     }
     if (!this.stopped && res.complete === false) {
       throw new KubeError(0, 'WatchBroken', `watch ${this.opts.path} ended early`, this.opts.http.clusterName);

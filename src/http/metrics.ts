@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics at /metrics: request latency by route and status, reconcile
  * passes and errors, the leader's work queue (depth, attempts, retries, writes refused
- * by the Lease fence), watch-cache sizes, host-port leases, open log streams, whether
+ * by the Lease fence), watch-cache sizes, connections to the API per budget, whether each
+ * source of cluster state is live, host-port leases, open log streams, whether
  * this replica leads, the pod events waiting to be recorded and those dropped, and
  * Node's own process metrics. One registry per app, so tests
  * and several apps in a process never mix their numbers.
@@ -19,6 +20,10 @@ export interface MetricSources {
   /** Pod events and restart counts waiting to be written. */
   eventQueue?: () => number;
   queueDepth: () => Promise<number>;
+  /** Sockets to the API server per budget (control, watch, stream, lease). */
+  connectionBudgets?: () => Array<{ budget: string; max: number; open: number; queued: number }>;
+  /** Whether each source of cluster state is live (watch caches, the API heartbeat). */
+  clusterSources?: () => Record<string, { live: boolean }>;
 }
 
 export class VkubeMetrics {
@@ -78,6 +83,28 @@ export class VkubeMetrics {
       registers: [this.registry],
       async collect() {
         this.set(await sources.queueDepth().catch(() => NaN));
+      },
+    });
+    new Gauge({
+      name: 'vkube_kube_sockets',
+      help: 'Connections to the Kubernetes API per budget: open, queued (calls waiting for a socket) and max',
+      labelNames: ['budget', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const b of sources.connectionBudgets?.() ?? []) {
+          this.set({ budget: b.budget, state: 'open' }, b.open);
+          this.set({ budget: b.budget, state: 'queued' }, b.queued);
+          this.set({ budget: b.budget, state: 'max' }, b.max);
+        }
+      },
+    });
+    new Gauge({
+      name: 'vkube_cluster_source_up',
+      help: 'Whether each source of cluster state is live: the watch caches by name, and apiserver (the heartbeat)',
+      labelNames: ['source'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [source, h] of Object.entries(sources.clusterSources?.() ?? {})) this.set({ source }, h.live ? 1 : 0);
       },
     });
     new Gauge({ name: 'vkube_log_streams', help: 'Log streams being served (each holds one upstream request)', registers: [this.registry], collect() { this.set(sources.logStreams()); } });

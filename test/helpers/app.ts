@@ -71,7 +71,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   await migrateToLatest(db);
   const stores = sqlStores(db);
   const { store } = stores;
-  const cluster = new KubernetesGateway({ http: await KubeHttp.connect(config.kubeconfig), regionLabel: config.regionLabel });
+  const cluster = new KubernetesGateway({
+    http: await KubeHttp.connect(config.kubeconfig, { sockets: { stream: config.kube.streamSockets } }),
+    regionLabel: config.regionLabel,
+    heartbeatMs: config.kube.heartbeatMs,
+    watchStallMs: config.kube.watchStallMs,
+  });
   cluster.start();
   if (!(await cluster.waitForSync(30_000))) throw new Error(`cluster caches did not sync: ${JSON.stringify(cluster.health())}`);
   const registry =

@@ -160,6 +160,7 @@ describe('health', () => {
     assert.deepEqual((await t.app.inject('/healthz')).json(), { status: 'ok' });
     const ready = await t.app.inject('/readyz');
     assert.equal(ready.statusCode, 200);
-    assert.deepEqual(ready.json(), { status: 'ready', checks: { database: 'ok', cluster: 'ok' } });
+    const ok = { nodes: 'ok', pods: 'ok', namespaces: 'ok', deployments: 'ok', claims: 'ok', events: 'ok', apiserver: 'ok' };
+    assert.deepEqual(ready.json(), { status: 'ready', checks: { database: 'ok', cluster: 'ok', sources: ok } });
   });
 });

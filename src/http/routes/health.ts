@@ -9,7 +9,19 @@ export interface HealthRouteDeps {
   cluster: ClusterReader;
 }
 
-const Checks = Type.Object({ database: Type.String(), cluster: Type.String() }, { description: '"ok", or why not' });
+const Checks = Type.Object(
+  {
+    database: Type.String(),
+    cluster: Type.String(),
+    sources: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags.',
+      }),
+    ),
+  },
+  { description: '"ok", or why not' },
+);
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (app, deps) => {
   app.get(
@@ -38,9 +50,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (a
       );
       const h = deps.cluster.health();
       const cluster = h.synced && h.reachable ? 'ok' : h.synced ? `unreachable: ${h.detail ?? ''}` : `not synced yet${h.detail ? `: ${h.detail}` : ''}`;
-      const checks = { database, cluster };
+      const sources = Object.fromEntries(
+        Object.entries(h.sources ?? {}).map(([name, s]) => [name, s.live ? 'ok' : `${s.essential ? '' : '(optional) '}${s.synced ? 'down' : 'not synced yet'}${s.lastError ? `: ${s.lastError}` : ''}`]),
+      );
+      const checks = { database, cluster, ...(h.sources ? { sources } : {}) };
       if (database === 'ok' && cluster === 'ok') return { status: 'ready' as const, checks };
-      const failing = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`);
+      const failing = Object.entries({ database, cluster }).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`);
       return reply.code(503).send({ error: { code: 503, message: `not ready: ${failing.join('; ')}` }, checks });
     },
   );

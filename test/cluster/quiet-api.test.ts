@@ -1,0 +1,95 @@
+/**
+ * An API server that accepts connections and never answers (a TCP proxy that holds every
+ * byte): a watch cache stops calling itself live once its watch has been silent past
+ * `stallMs`, the gateway's heartbeat says the API server is gone within seconds, and both
+ * come back by themselves once the path is open again.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { testKubeconfig } from '../../dev/cluster/testing.js';
+import { KubeHttp } from '../../src/cluster/kube-http.js';
+import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
+import { type KubeObject, WatchCache } from '../../src/cluster/watch-cache.js';
+import { eventually, uniqueSuffix } from '../helpers/eventually.js';
+import { type TcpProxy, startTcpProxy } from '../helpers/tcp-proxy.js';
+
+const ns = `quiet-api-test-${uniqueSuffix()}`;
+const configMaps = `/api/v1/namespaces/${ns}/configmaps`;
+let direct: KubeHttp;
+let proxy: TcpProxy;
+let viaProxy: KubeHttp;
+let dir: string;
+
+before(async () => {
+  direct = await KubeHttp.connect(testKubeconfig());
+  await direct.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const text = await readFile(testKubeconfig(), 'utf8');
+  const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+  assert.ok(server, 'the kubeconfig names a loopback API server');
+  proxy = await startTcpProxy('127.0.0.1', Number(server[1]));
+  dir = await mkdtemp(join(tmpdir(), 'vkube-quiet-api-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, text.replace(server[0], `server: https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
+  viaProxy = await KubeHttp.connect(kubeconfig);
+});
+
+after(async () => {
+  proxy?.restore();
+  await direct.delete(`/api/v1/namespaces/${ns}`).catch(() => {});
+  direct.close();
+  viaProxy?.close();
+  await proxy?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('an API server that stops answering', () => {
+  it('a silent watch counts as stalled after stallMs and resumes where it was once answers flow', { timeout: 120_000 }, async () => {
+    const cache = new WatchCache<KubeObject>({ http: viaProxy, path: configMaps, stallMs: 2_000 });
+    cache.start();
+    try {
+      assert.equal(await cache.waitForSync(30_000), true);
+      assert.equal(cache.live, true);
+      proxy.blackHole();
+      const holeAt = Date.now();
+      await eventually(() => assert.equal(cache.live, false), { timeoutMs: 20_000, intervalMs: 100 });
+      const noticedMs = Date.now() - holeAt;
+      assert.match(cache.status.lastError ?? '', /stalled: no event or bookmark/);
+      await direct.post(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'during-the-hole' } });
+      proxy.restore();
+      await eventually(() => assert.ok(cache.get(ns, 'during-the-hole'), 'what changed meanwhile arrives'), { timeoutMs: 30_000 });
+      assert.equal(cache.live, true);
+      console.log(`a silent watch (stallMs 2 s) stopped counting as live ${noticedMs} ms after the hole opened`);
+    } finally {
+      proxy.restore();
+      await cache.stop();
+    }
+  });
+
+  it("the gateway's heartbeat marks the API server down within seconds and every source back after", { timeout: 120_000 }, async () => {
+    const gateway = new KubernetesGateway({ http: viaProxy, regionLabel: 'region', heartbeatMs: 500 });
+    gateway.start();
+    try {
+      assert.equal(await gateway.waitForSync(30_000), true);
+      await eventually(() => assert.equal(gateway.health().reachable, true));
+      proxy.blackHole();
+      const holeAt = Date.now();
+      await eventually(() => assert.equal(gateway.health().reachable, false), { timeoutMs: 20_000, intervalMs: 100 });
+      const downMs = Date.now() - holeAt;
+      const h = gateway.health();
+      assert.equal(h.sources?.apiserver?.live, false, 'the heartbeat names the API server');
+      assert.match(h.detail ?? '', /apiserver: the API server did not answer \/livez/);
+      // Every cache stops calling itself live at once: none keeps answering from a dead socket.
+      for (const name of ['nodes', 'pods', 'namespaces', 'deployments', 'claims', 'events']) assert.equal(h.sources?.[name]?.live, false, `${name} is not live`);
+      proxy.restore();
+      const restoredAt = Date.now();
+      await eventually(() => assert.equal(gateway.health().reachable, true), { timeoutMs: 60_000, intervalMs: 100 });
+      console.log(`heartbeat 500 ms: the API server counted as down ${downMs} ms after the hole opened, and up again ${Date.now() - restoredAt} ms after it closed`);
+    } finally {
+      proxy.restore();
+      await gateway.stop();
+    }
+  });
+});
