@@ -77,6 +77,61 @@ export async function checkGo(): Promise<string> {
 }
 
 export async function build(opts: { quiet?: boolean } = {}): Promise<void> {
+  if ((await missing()).length === 0) {
+    if (!opts.quiet) console.log(`control plane binaries are built (${join(cacheRoot(), 'cluster')})`);
+    return;
+  }
+  // Two checkouts (or CI and a developer) on one machine share the cache: one builds, the other waits for it.
+  const release = await buildLock();
+  try {
+    await buildMissing();
+  } finally {
+    await release();
+  }
+}
+
+async function missing(): Promise<Component[]> {
+  const out: Component[] = [];
+  for (const c of components()) if (!(await isBuilt(c))) out.push(c);
+  return out;
+}
+
+/**
+ * An exclusive lock on the cache, held by this process while it builds. A lock left by a
+ * process that is gone (killed, crashed) is taken over.
+ */
+async function buildLock(): Promise<() => Promise<void>> {
+  const path = join(cacheRoot(), 'cluster', '.build.lock');
+  await mkdir(join(cacheRoot(), 'cluster'), { recursive: true });
+  let said = false;
+  for (;;) {
+    try {
+      await writeFile(path, String(process.pid), { flag: 'wx' });
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (!holder || !alive(holder)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (!said) console.log(`another build (pid ${holder}) is filling ${join(cacheRoot(), 'cluster')}; waiting for it`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function buildMissing(): Promise<void> {
   const all = components();
   const todo: Component[] = [];
   for (const c of all) {
@@ -85,10 +140,8 @@ export async function build(opts: { quiet?: boolean } = {}): Promise<void> {
     if (problem) console.log(`the cached ${c.name} in ${c.dir} is ${problem}: rebuilding it`);
     todo.push(c);
   }
-  if (todo.length === 0) {
-    if (!opts.quiet) console.log(`control plane binaries are built (${join(cacheRoot(), 'cluster')})`);
-    return;
-  }
+  // Another process may have built everything while this one waited for the lock.
+  if (todo.length === 0) return;
   const go = await checkGo();
   const started = Date.now();
   console.log(`building ${todo.map((c) => `${c.name} ${c.version}`).join(', ')} into ${join(cacheRoot(), 'cluster')}`);
