@@ -54,7 +54,9 @@ export class ApiHeartbeat {
 
   private schedule(): void {
     if (!this.running) return;
-    this.timer = setTimeout(() => void this.probe().finally(() => this.schedule()), this.opts.intervalMs);
+    // After a miss the next probe goes at once: an outage shows after two probe deadlines, not two intervals more.
+    const wait = this.misses > 0 && this.current.up ? 0 : this.opts.intervalMs;
+    this.timer = setTimeout(() => void this.probe().finally(() => this.schedule()), wait);
     this.timer.unref();
   }
 

@@ -112,13 +112,27 @@ export class WatchCache<T extends KubeObject> {
     return this.hasSynced;
   }
 
-  /** Synced and the watch currently connected: answers reflect the cluster. */
+  /**
+   * Synced, the watch connected, and heard from within `stallMs`: answers reflect the
+   * cluster. Silence counts whatever the watch is doing — waiting for an answer to its
+   * request included — so a server that stops answering shows here after stallMs at most.
+   */
   get live(): boolean {
-    return this.hasSynced && this.healthy;
+    return this.hasSynced && this.healthy && !this.silence();
   }
 
   get status(): { synced: boolean; live: boolean; size: number; lastError?: string; lastContact: number } {
-    return { synced: this.hasSynced, live: this.live, size: this.objects.size, lastError: this.lastError, lastContact: this.lastContact };
+    return { synced: this.hasSynced, live: this.live, size: this.objects.size, lastError: this.lastError ?? this.silence(), lastContact: this.lastContact };
+  }
+
+  /** Why the cache counts as stalled, or undefined while it has been heard from recently. */
+  private silence(): string | undefined {
+    const quiet = Date.now() - this.lastContact;
+    return this.lastContact && quiet >= this.stallMs ? `stalled: no event or bookmark for ${Math.round(quiet / 1000)} s` : undefined;
+  }
+
+  private get stallMs(): number {
+    return this.opts.stallMs ?? DEFAULT_STALL_MS;
   }
 
   get size(): number {
@@ -241,16 +255,16 @@ export class WatchCache<T extends KubeObject> {
         timeoutSeconds,
       },
       streamDeadlineMs: (timeoutSeconds + WATCH_DEADLINE_GRACE_SECONDS) * 1000,
+      timeoutMs: Math.min(15_000, this.stallMs),
       budget: 'watch',
       signal,
     });
     this.markContact();
     // No event and no bookmark for stallMs: the stream is stuck, however open its socket looks.
-    const stallMs = this.opts.stallMs ?? DEFAULT_STALL_MS;
     const stallCheck = setInterval(() => {
-      const quiet = Date.now() - this.lastContact;
-      if (quiet >= stallMs) res.destroy(new Error(`stalled: no event or bookmark for ${Math.round(quiet / 1000)} s`));
-    }, Math.min(stallMs, 5_000));
+      const stalled = this.silence();
+      if (stalled) res.destroy(new Error(stalled));
+    }, Math.min(this.stallMs, 5_000));
     // One JSON event per line; a character split across chunks is joined before decoding.
     const lines = new LineSplitter({ maxLineBytes: MAX_WATCH_EVENT_BYTES, overlong: 'fail' });
     try {
