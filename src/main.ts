@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     registry,
     log: log.child({ component: 'reconciler' }),
     // Until the elector exists nothing leads; without election this process is the one writer.
-    leadership: config.leaderElection.enabled ? { isLeader: () => elector?.isLeader ?? false, writeWindowMs: () => elector?.writeWindowMs() ?? 0 } : soleWriter,
+    leadership: config.leaderElection.enabled ? { isLeader: () => elector?.isLeader ?? false, writeWindowMs: () => elector?.writeWindowMs() ?? 0, nextRenewal: (ms) => elector?.nextRenewal(ms) ?? Promise.resolve(false) } : soleWriter,
   });
 
   const synced = await cluster.waitForSync(15_000);

@@ -42,6 +42,9 @@ export class LeaderElector {
   private observed: { record: string; at: number } | undefined;
   /** When the last successful acquire or renewal was sent. */
   private lastRenew = 0;
+  /** When the Lease write in flight was sent: the Lease read before it does not count, only the write does. */
+  private writeSent = 0;
+  private renewalWaiters: Array<() => void> = [];
   private readonly duration: number;
   private readonly renewDeadline: number;
   private readonly retry: number;
@@ -64,6 +67,25 @@ export class LeaderElector {
     return Math.max(0, this.lastRenew + this.renewDeadline - this.now());
   }
 
+  /**
+   * Resolves at the next successful renewal (true), or after `timeoutMs` (false): a
+   * writer whose window is too short for its next write waits for a fresh one instead
+   * of starting a write that could outlive its hold.
+   */
+  nextRenewal(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.renewalWaiters = this.renewalWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      this.renewalWaiters.push(done);
+    });
+  }
+
   start(): void {
     this.stopped = false;
     void this.tick();
@@ -82,9 +104,11 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      const sent = this.now();
       const held = await this.tryAcquireOrRenew();
-      if (held) this.lastRenew = sent;
+      if (held) {
+        this.lastRenew = this.writeSent;
+        for (const w of this.renewalWaiters.splice(0)) w();
+      }
       await this.step(held);
     } catch (err) {
       this.opts.log?.('leader election: the Lease could not be read or written', err);
@@ -134,6 +158,7 @@ export class LeaderElector {
   }
 
   private async write(method: 'POST' | 'PUT', body: LeaseJson): Promise<boolean> {
+    this.writeSent = this.now();
     try {
       if (method === 'POST') await this.opts.http.post(this.path(false), body, { timeoutMs: 5000, budget: 'lease' });
       else await this.opts.http.put(this.path(), body, { timeoutMs: 5000, budget: 'lease' });

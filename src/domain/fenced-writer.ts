@@ -10,8 +10,17 @@ import { FencedOut, type Leadership } from './leadership.js';
 const MIN_WINDOW_MS = 250;
 /** The longest one write may take when the hold leaves more (the adapter's own default). */
 const MAX_WRITE_MS = 15_000;
+/** The longest a write waits for the hold to be renewed when what is left is too short for it. */
+const MAX_RENEWAL_WAIT_MS = 10_000;
 
 export class FencedWriter implements ClusterWriter {
+  /**
+   * How long writes take lately (moving average, ms). On a slow API server (2 s a call) a
+   * write started with 1 s of hold left would be cut off by its own deadline and counted
+   * as the order's failure, with back-off; it waits for the next renewal instead.
+   */
+  private typicalWriteMs = 0;
+
   constructor(
     private readonly cluster: ClusterWriter,
     private readonly leadership: Leadership,
@@ -20,24 +29,41 @@ export class FencedWriter implements ClusterWriter {
   ) {}
 
   async apply(objects: KubeManifest[]): Promise<void> {
-    for (const o of objects) await this.cluster.apply([o], this.window(`apply ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`));
+    for (const o of objects) {
+      const what = `apply ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      await this.timed(what, (opts) => this.cluster.apply([o], opts));
+    }
   }
 
   async prune(namespace: string, generation: number): Promise<void> {
-    return this.cluster.prune(namespace, generation, this.window(`prune ${namespace}`));
+    return this.timed(`prune ${namespace}`, (opts) => this.cluster.prune(namespace, generation, opts));
   }
 
   async deleteNamespace(name: string): Promise<void> {
-    return this.cluster.deleteNamespace(name, this.window(`delete namespace ${name}`));
+    return this.timed(`delete namespace ${name}`, (opts) => this.cluster.deleteNamespace(name, opts));
   }
 
   async deletePod(namespace: string, name: string): Promise<void> {
-    return this.cluster.deletePod(namespace, name, this.window(`delete pod ${namespace}/${name}`));
+    return this.timed(`delete pod ${namespace}/${name}`, (opts) => this.cluster.deletePod(namespace, name, opts));
+  }
+
+  private async timed(what: string, write: (opts: WriteOptions) => Promise<void>): Promise<void> {
+    const opts = await this.window(what);
+    const started = Date.now();
+    await write(opts);
+    const ms = Date.now() - started;
+    this.typicalWriteMs = this.typicalWriteMs === 0 ? ms : this.typicalWriteMs * 0.8 + ms * 0.2;
   }
 
   /** The bound of the next write; throws FencedOut when this replica may not write now. */
-  private window(what: string): WriteOptions {
-    const left = this.leadership.writeWindowMs();
+  private async window(what: string): Promise<WriteOptions> {
+    let left = this.leadership.writeWindowMs();
+    // Too little left for a write of the usual length: wait for the hold to be renewed.
+    const needed = Math.max(MIN_WINDOW_MS, 2 * this.typicalWriteMs);
+    if (left < needed && this.leadership.isLeader() && this.leadership.nextRenewal) {
+      await this.leadership.nextRenewal(MAX_RENEWAL_WAIT_MS);
+      left = this.leadership.writeWindowMs();
+    }
     if (left < MIN_WINDOW_MS) {
       this.onRefused(what);
       throw new FencedOut(`not the reconcile leader (or its Lease may have lapsed): refused to ${what}`);

@@ -13,6 +13,8 @@ export interface Leadership {
    * Lease (or its hold may have lapsed), Infinity when it is alone.
    */
   writeWindowMs(): number;
+  /** Resolves at the next renewal of the hold (true) or after `timeoutMs` (false); absent when the hold never runs out. */
+  nextRenewal?(timeoutMs: number): Promise<boolean>;
 }
 
 /** A process with leader election off: always the one writer. */

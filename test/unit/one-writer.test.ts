@@ -65,6 +65,30 @@ describe('fenced writer', () => {
     assert.deepEqual(refused, ['apply ConfigMap vkube-x/c', 'delete namespace vkube-x', 'delete pod vkube-x/p']);
   });
 
+  it('waits for the next renewal when what the hold has left is shorter than writes take lately', async () => {
+    // Writes take 2 s (a slow API server); the hold has 1 s left until it is renewed.
+    let window = 10_000;
+    let renewals = 0;
+    const slow = new (class extends RecordingWriter {
+      override apply = () => new Promise<void>((resolve) => setTimeout(resolve, 40));
+    })();
+    const leadership = {
+      isLeader: () => true,
+      writeWindowMs: () => window,
+      nextRenewal: async () => {
+        renewals++;
+        window = 10_000;
+        return true;
+      },
+    };
+    const writer = new FencedWriter(slow, leadership);
+    await writer.apply([manifest('a')]);
+    assert.equal(renewals, 0, 'enough left: no wait');
+    window = 50; // more than MIN_WINDOW_MS, less than twice the 40 ms a write takes here
+    await writer.apply([manifest('b')]);
+    assert.equal(renewals, 1, 'waited for a fresh hold instead of starting a write that would be cut off');
+  });
+
   it('a sole writer (no election) writes without a bound of its own', async () => {
     const inner = new RecordingWriter();
     await new FencedWriter(inner, { isLeader: () => true, writeWindowMs: () => Infinity }).deleteNamespace('vkube-y');
