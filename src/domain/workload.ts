@@ -9,6 +9,7 @@ import { StaleState } from '../store/types.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
 import { assertActive } from './deploy.js';
+import { type ContainerHealthView, containerHealth, needsExplaining } from './container-health.js';
 import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
@@ -20,6 +21,12 @@ export interface PodStatusView {
   annotations: Record<string, string>;
   /** The pod's volume claim and why it is not ready, when the pod mounts one. */
   storage?: StorageStatusView;
+  /**
+   * Each container's last termination, restarts, crash-loop back-off and readiness, once
+   * there is something to explain (see needsExplaining); absent while every container
+   * runs its first instance and is ready, so the seed's answer keeps its four fields.
+   */
+  containers?: ContainerHealthView[];
 }
 
 /** A recorded change of the workload and how far the cluster has taken it. */
@@ -71,6 +78,8 @@ export class WorkloadService {
       annotations: pod.metadata.annotations ?? {},
       ...(claimName ? { storage: describeStorage(claimName, claim, events, pod) } : {}),
     };
+    const health = containerHealth(pod);
+    if (needsExplaining(health)) view.containers = health;
     this.statusViews.set(pod, { view, storageVersion });
     return view;
   }

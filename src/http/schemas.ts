@@ -125,6 +125,52 @@ export const StorageStatus = Type.Object(
   },
 );
 
+export const Termination = Type.Object(
+  {
+    reason: Type.String({ description: "Kubernetes' reason: OOMKilled (over its memory limit), Error (exited non-zero, or killed after a failed liveness probe), Completed (exit 0), ContainerCannotRun, StartError, …" }),
+    exitCode: Type.Integer({ description: '137 is SIGKILL (memory limit, or a liveness probe that failed), 143 SIGTERM' }),
+    signal: Type.Optional(Type.Integer()),
+    message: Type.Optional(Type.String({ description: "the runtime's or the container's termination message" })),
+    startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { description: 'How one run of a container ended' },
+);
+
+export const ContainerHealth = Type.Object(
+  {
+    name: Type.String(),
+    ready: Type.Boolean({ description: 'false while a readiness probe fails (the pod is then not Ready either)' }),
+    restartCount: Type.Integer({ description: 'how often Kubernetes restarted it in this pod' }),
+    state: Type.Union([Type.Literal('running'), Type.Literal('waiting'), Type.Literal('terminated'), Type.Literal('unknown')], { description: 'what the current instance does' }),
+    reason: Type.Optional(Type.String({ description: 'why it waits, or why the current instance ended: CrashLoopBackOff, ContainerCreating, ImagePullBackOff, OOMKilled, …' })),
+    message: Type.Optional(Type.String({ description: "Kubernetes' words with that reason (for CrashLoopBackOff, how long it backs off)" })),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'when the current instance started running, or ended' })),
+    exitCode: Type.Optional(Type.Integer({ description: "the current instance's exit code, when it has ended" })),
+    crashLoopBackOff: Type.Boolean({ description: 'Kubernetes waits (10 s doubling to 5 min) before starting it again because it keeps stopping' }),
+    lastTermination: Type.Union([Termination, Type.Null()], { description: "how the previous instance ended (Kubernetes' lastState.terminated)" }),
+    hasPreviousLog: Type.Boolean({ description: 'a previous instance is known: GET /k8s/pod/log?previous=true reads its log' }),
+    summary: Type.String({ description: 'the state in one sentence, e.g. "keeps stopping: … ; its last run exited with code 3 (Error); restarted 4 times"' }),
+  },
+  {
+    description: 'Why one container stopped, restarts or is not ready',
+    examples: [
+      {
+        name: 'app',
+        ready: false,
+        restartCount: 4,
+        state: 'waiting',
+        reason: 'CrashLoopBackOff',
+        message: 'back-off 1m20s restarting failed container=app pod=workload-7f9c-abcde_vkube-…',
+        crashLoopBackOff: true,
+        lastTermination: { reason: 'Error', exitCode: 3, startedAt: '2026-01-01T10:00:00Z', finishedAt: '2026-01-01T10:00:01Z' },
+        hasPreviousLog: true,
+        summary: 'keeps stopping: Kubernetes waits before starting it again (CrashLoopBackOff: back-off 1m20s …); its last run exited with code 3 (Error); restarted 4 times',
+      },
+    ],
+  },
+);
+
 export const PodStatus = Type.Object(
   {
     name: Type.String(),
@@ -132,6 +178,13 @@ export const PodStatus = Type.Object(
     podSpec: Type.Object({}, { additionalProperties: true, description: "the Pod's spec as Kubernetes returns it" }),
     annotations: Type.Record(Type.String(), Type.String()),
     storage: Type.Optional(StorageStatus),
+    containers: Type.Optional(
+      Type.Array(ContainerHealth, {
+        description:
+          'Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. ' +
+          'Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready.',
+      }),
+    ),
   },
   { $id: 'PodStatus', additionalProperties: true },
 );

@@ -85,7 +85,10 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
         description:
           'When the pod mounts the order\'s persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, ' +
           'why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), ' +
-          "drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them.",
+          "drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them. " +
+          'Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination ' +
+          '(reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, ' +
+          'and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.',
         tags: ['seed'],
         headers: SecretHeader,
         response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
