@@ -28,7 +28,13 @@ export const LogQuery = Type.Object({
   tailLines: Type.Optional(Type.String({ description: 'integer ≥ 0' })),
   sinceSeconds: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
   timestamps: Type.Optional(Type.String({ description: 'true/false' })),
-  previous: Type.Optional(Type.String({ description: 'true/false: the log of the previous (crashed) container' })),
+  previous: Type.Optional(
+    Type.String({
+      description:
+        'true/false: the log of the previous instance of the container (the run before its last restart: after a crash, an OOM kill or a failed liveness probe). ' +
+        "404 naming the container when it has none (it has not stopped since the pod started); GET /k8s/pod/status tells beforehand (`containers[].hasPreviousLog`)",
+    }),
+  ),
   limitBytes: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
 });
 
