@@ -3,7 +3,8 @@
  * document); bodies that the domain validates itself are documented here and checked
  * there, so the field names in its errors match the contract.
  */
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
+import { PROBE_BOUNDS } from '../domain/deploy-spec.js';
 
 export const ErrorEnvelope = Type.Object(
   { error: Type.Object({ code: Type.Integer(), message: Type.String() }) },
@@ -47,6 +48,53 @@ export const PortSpecBody = Type.Object({
 
 const Argv = Type.Union([Type.String({ description: 'newline-separated' }), Type.Array(Type.String())]);
 
+const bounded = (field: keyof typeof PROBE_BOUNDS, description: string) =>
+  Type.Optional(Type.Integer({ minimum: PROBE_BOUNDS[field][0], maximum: PROBE_BOUNDS[field][1], description }));
+
+/** A container's health check, as Kubernetes takes it (documented here, validated in deploy-spec.ts). */
+export const ProbeBody = Type.Object(
+  {
+    httpGet: Type.Optional(
+      Type.Object({
+        path: Type.Optional(Type.String({ description: 'URL path, default /; 200–399 is healthy' })),
+        port: Type.Integer({ minimum: 1, maximum: 65535, description: 'a port the container listens on' }),
+        scheme: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')], { description: 'default HTTP; HTTPS skips certificate checks' })),
+      }),
+    ),
+    tcpSocket: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { description: 'healthy when a connection opens' })),
+    exec: Type.Optional(
+      Type.Object(
+        { command: Type.Array(Type.String(), { minItems: 1, maxItems: 64, description: 'run inside the container, no shell unless you name one (["sh", "-c", "…"]); exit 0 is healthy' }) },
+        { description: 'a program run in the container' },
+      ),
+    ),
+    initialDelaySeconds: bounded('initialDelaySeconds', 'wait this long after the container starts before the first check (default 0)'),
+    periodSeconds: bounded('periodSeconds', 'how often to check (default 10)'),
+    timeoutSeconds: bounded('timeoutSeconds', 'how long one check may take (default 1)'),
+    failureThreshold: bounded('failureThreshold', 'failures in a row before it counts (default 3)'),
+    successThreshold: bounded('successThreshold', 'successes in a row before it counts again (default 1; must be 1 except for readinessProbe)'),
+  },
+  {
+    $id: 'Probe',
+    description:
+      'Exactly one of httpGet, tcpSocket, exec. Other fields Kubernetes knows (httpGet.host, httpHeaders, grpc, …) are not taken: checks go to the pod itself.',
+    examples: [{ httpGet: { path: '/healthz', port: 80 }, periodSeconds: 5, failureThreshold: 3 }],
+  },
+);
+
+/**
+ * A reference to the Probe component with a description of its own (a description beside
+ * a bare $ref is dropped by the document generator; inside allOf it stays).
+ */
+const probeRef = (description: string) => Type.Unsafe<Static<typeof ProbeBody>>({ allOf: [Type.Ref('Probe')], description });
+
+/** The three probes a container may carry, in both deploy bodies (one Probe component, registered in openapi.ts). */
+export const ProbeFields = {
+  startupProbe: Type.Optional(probeRef('Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters.')),
+  readinessProbe: Type.Optional(probeRef('While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted.')),
+  livenessProbe: Type.Optional(probeRef('When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it).')),
+};
+
 export const SeedDeployBody = Type.Object(
   {
     nodeSelector: Type.Optional(Type.Object({ region: Type.String() }, { description: "defaults to the order's region" })),
@@ -59,6 +107,7 @@ export const SeedDeployBody = Type.Object(
         command: Type.Optional(Argv),
         args: Type.Optional(Argv),
         envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
+        ...ProbeFields,
       }),
       { minItems: 1 },
     ),

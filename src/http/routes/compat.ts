@@ -20,7 +20,7 @@ import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { SSE_MAX_LINE_BYTES, pipeLogAsSse } from '../sse-log.js';
-import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
+import { DeployResult, ProbeFields, errorResponses, validatedByDomain } from '../schemas.js';
 import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
 
 export interface CompatRouteDeps {
@@ -61,6 +61,7 @@ const ClientDeployBody = Type.Object(
         config: Type.Optional(Type.String()),
         configMap: Type.Optional(Type.Record(Type.String(), Type.String())),
         exposedPorts: Type.Optional(Type.Array(Type.Object({ path: Type.String(), rewrite: Type.Optional(Type.Boolean()), containerPort: Type.Integer() }))),
+        ...ProbeFields,
       }),
     ),
     pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }))),
