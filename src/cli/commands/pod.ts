@@ -73,6 +73,15 @@ function printPod(out: Output, pod: PodView): void {
   );
   out.print();
   out.print(table(['CONTAINER', 'READY', 'RESTARTS', 'STATE', 'IMAGE'], pod.containers.map((c) => [c.name, c.ready ? 'yes' : 'no', String(c.restarts), stateText(c, now), c.image ?? ''])));
+  // Why a container stopped, restarts or is not ready, in the server's words, with where to look next.
+  const explained = pod.containers.filter((c) => c.why && !(c.state === 'running' && c.ready && c.restarts === 0));
+  if (explained.length) {
+    out.print();
+    for (const c of explained) {
+      const hint = c.hasPreviousLog ? ` (previous run: vkube logs --previous -c ${c.name})` : '';
+      out.print(`${c.name}: ${c.why}${hint}`);
+    }
+  }
 }
 
 function stateText(c: ContainerView, now: number): string {
@@ -81,7 +90,8 @@ function stateText(c: ContainerView, now: number): string {
   if (c.state === 'running') text = age ? `running for ${age}` : 'running';
   else if (c.state === 'waiting') text = `waiting: ${c.reason ?? '?'}`;
   else if (c.state === 'terminated') text = `terminated: ${c.reason ?? '?'}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`;
-  return c.lastTermination && c.restarts ? `${text}; last: ${c.lastTermination}` : text;
+  const when = c.lastTerminationAt ? ` ${relativeTime(Date.parse(c.lastTerminationAt) / 1000, now)}` : '';
+  return c.lastTermination && c.restarts ? `${text}; last: ${c.lastTermination}${when}` : text;
 }
 
 interface LogOptions extends CommonOptions {
