@@ -110,7 +110,7 @@ function registerLogs(program: Command, out: Output): void {
       .description("print the pod's log, or follow it with -f")
       .option('-f, --follow', 'keep printing new lines (Ctrl-C stops)')
       .option('--tail <lines>', 'only the last N lines', intArg(0))
-      .option('--previous', 'the log of the previous (crashed) container')
+      .option('--previous', 'the log of the previous run of the container (before its last restart: a crash, an OOM kill, a failed liveness probe)')
       .option('-c, --container <name>', 'which container (default: the first)')
       .option('--timestamps', 'prefix each line with its time')
       .option('--since <duration>', 'only lines newer than this, e.g. 10m', durationArg),
