@@ -153,7 +153,9 @@ function summarize(view: ContainerHealthView, s: ContainerStatusJson | undefined
       return 'not created yet';
     case 'waiting':
       if (view.crashLoopBackOff) {
-        return `keeps stopping: Kubernetes waits before starting it again (CrashLoopBackOff${view.message ? `: ${view.message}` : ''})${tail}`;
+        // Kubernetes' message is "back-off 20s restarting failed container=… pod=…(uid)": the wait is what a customer needs.
+        const wait = /^back-off (\S+)/.exec(view.message ?? '')?.[1];
+        return `keeps stopping: Kubernetes waits${wait ? ` ${wait}` : ''} before starting it again (CrashLoopBackOff)${tail}`;
       }
       return `waiting to start${view.reason ? ` (${view.reason}${view.message ? `: ${view.message}` : ''})` : ''}${tail}`;
     case 'terminated':

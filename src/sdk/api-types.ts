@@ -2603,7 +2603,7 @@ export interface paths {
                             };
                             /** @description Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready. */
                             containers?: {
-                                /** @description Kubernetes waits (10 s doubling to 5 min) before starting it again because it keeps stopping */
+                                /** @description Kubernetes waits before starting it again because it keeps stopping (the wait grows with each restart, up to a few minutes) */
                                 crashLoopBackOff: boolean;
                                 /** @description the current instance's exit code, when it has ended */
                                 exitCode?: number;
@@ -2637,7 +2637,7 @@ export interface paths {
                                 since?: string;
                                 /** @description what the current instance does */
                                 state: "running" | "waiting" | "terminated" | "unknown";
-                                /** @description the state in one sentence, e.g. "keeps stopping: … ; its last run exited with code 3 (Error); restarted 4 times" */
+                                /** @description the state in one sentence, e.g. "keeps stopping: Kubernetes waits 40s before starting it again (CrashLoopBackOff); its last run exited with code 3 (Error); restarted 4 times" */
                                 summary: string;
                             }[];
                             name: string;

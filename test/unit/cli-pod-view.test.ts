@@ -49,7 +49,7 @@ describe('podView', () => {
         { name: 'web', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: '2025-01-01T00:01:00Z' } } },
       ],
     });
-    const summary = 'keeps stopping: Kubernetes waits before starting it again (CrashLoopBackOff: back-off 20s); its last run was killed for using more memory than its limit (OOMKilled); restarted 2 times';
+    const summary = 'keeps stopping: Kubernetes waits 20s before starting it again (CrashLoopBackOff); its last run was killed for using more memory than its limit (OOMKilled); restarted 2 times';
     const v = podView({
       ...raw,
       containers: [

@@ -50,7 +50,7 @@ describe('containerHealth', () => {
     assert.deepEqual(c!.lastTermination, { reason: 'Error', exitCode: 3, startedAt: '2026-01-01T10:00:00Z', finishedAt: '2026-01-01T10:00:01Z' });
     assert.equal(c!.restartCount, 4);
     assert.equal(c!.hasPreviousLog, true);
-    assert.match(c!.summary, /^keeps stopping: .*CrashLoopBackOff: back-off 1m20s.*; its last run exited with code 3 \(Error\); restarted 4 times$/);
+    assert.equal(c!.summary, 'keeps stopping: Kubernetes waits 1m20s before starting it again (CrashLoopBackOff); its last run exited with code 3 (Error); restarted 4 times');
     assert.equal(needsExplaining([c!]), true);
   });
 
