@@ -71,10 +71,11 @@ export function containerHealth(pod: PodJson): ContainerHealthView[] {
  * Whether the containers need explaining: one has stopped at least once, waits, has
  * ended, or runs without being ready. While every container runs its first instance
  * and is ready there is nothing to say, and `GET /k8s/pod/status` keeps the seed's
- * exact four fields.
+ * exact four fields. Nor is there before the kubelet reports any container (a pod not
+ * scheduled yet, e.g. waiting for its volume): the pod's own status says why it waits.
  */
 export function needsExplaining(health: readonly ContainerHealthView[]): boolean {
-  return health.some((c) => c.state !== 'running' || !c.ready || c.restartCount > 0 || c.lastTermination !== null);
+  return health.some((c) => c.state !== 'unknown' && (c.state !== 'running' || !c.ready || c.restartCount > 0 || c.lastTermination !== null));
 }
 
 function one(name: string, s: ContainerStatusJson | undefined, spec: ProbeSpecJson): ContainerHealthView {

@@ -24,7 +24,8 @@ export interface PodStatusView {
   /**
    * Each container's last termination, restarts, crash-loop back-off and readiness, once
    * there is something to explain (see needsExplaining); absent while every container
-   * runs its first instance and is ready, so the seed's answer keeps its four fields.
+   * runs its first instance and is ready (and before any container is reported), so the
+   * seed's answer keeps its four fields.
    */
   containers?: ContainerHealthView[];
 }

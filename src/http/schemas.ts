@@ -231,7 +231,7 @@ export const PodStatus = Type.Object(
       Type.Array(ContainerHealth, {
         description:
           'Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. ' +
-          'Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready.',
+          'Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready, and before the kubelet reports any container (a pod not scheduled yet).',
       }),
     ),
   },

@@ -2601,7 +2601,7 @@ export interface paths {
                             annotations: {
                                 [key: string]: string;
                             };
-                            /** @description Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready. */
+                            /** @description Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready, and before the kubelet reports any container (a pod not scheduled yet). */
                             containers?: {
                                 /** @description Kubernetes waits before starting it again because it keeps stopping (the wait grows with each restart, up to a few minutes) */
                                 crashLoopBackOff: boolean;

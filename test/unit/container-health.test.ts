@@ -94,6 +94,13 @@ describe('containerHealth', () => {
     assert.equal(describeTermination({ reason: 'ContainerCannotRun', exitCode: 128 }), 'could not be started (ContainerCannotRun)');
   });
 
+  it('a pod the kubelet has not reported yet (not scheduled, waiting for its volume): nothing to explain about its containers', () => {
+    const waiting: PodJson = { metadata: { name: 'w' }, spec: { containers: [{ name: 'a' }, { name: 'b' }] }, status: { phase: 'Pending' } };
+    assert.equal(needsExplaining(containerHealth(waiting)), false);
+    const oneStarted = pod([{ name: 'b', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }], [{ name: 'a' }, { name: 'b' }]);
+    assert.equal(needsExplaining(containerHealth(oneStarted)), true, 'once one is reported, all are shown');
+  });
+
   it('keeps the spec order, shows containers without a status yet, and statuses of unknown containers last', () => {
     const health = containerHealth(
       pod(
