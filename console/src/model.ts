@@ -78,6 +78,22 @@ export interface ContainerState {
   reason: string;
   message: string;
   since: string;
+  /** How the previous run ended (Kubernetes' lastState.terminated); null when there was none. */
+  lastTermination: Termination | null;
+  /** Kubernetes waits before starting it again because it keeps stopping. */
+  crashLoop: boolean;
+  /** A previous run is known, so the log of the previous container can be read. */
+  hasPreviousLog: boolean;
+  /** The server's sentence on why it stopped or is not ready; "" when the server has nothing to explain. */
+  summary: string;
+}
+
+export interface Termination {
+  /** OOMKilled, Error, Completed, … */
+  reason: string;
+  exitCode: number;
+  /** RFC 3339, or "" when Kubernetes did not record it. */
+  finishedAt: string;
 }
 
 export interface PortMapping {
@@ -123,13 +139,15 @@ export function readPod(raw: Record<string, unknown>): Pod {
   const spec = isRecord(raw.podSpec) ? raw.podSpec : {};
   const specContainers = list(spec.containers);
   const statuses = list(status.containerStatuses);
+  // The server's explanation per container (`containers`), present once there is something to explain.
+  const explained = list(raw.containers);
   const containers: ContainerState[] = specContainers.map((c) => {
     const name = str(c.name);
     const s = statuses.find((x) => x.name === name);
-    return containerState(name, str(c.image), s);
+    return containerState(name, str(c.image), s, explained.find((x) => x.name === name));
   });
   // Statuses of containers the spec does not list (should not happen) are shown too.
-  for (const s of statuses) if (!containers.some((c) => c.name === s.name)) containers.push(containerState(str(s.name), str(s.image), s));
+  for (const s of statuses) if (!containers.some((c) => c.name === s.name)) containers.push(containerState(str(s.name), str(s.image), s, explained.find((x) => x.name === s.name)));
   const ports = specContainers.flatMap((c) =>
     list(c.ports).map((p) => {
       const m: PortMapping = { container: str(c.name), containerPort: num(p.containerPort), protocol: str(p.protocol) || 'TCP' };
@@ -154,9 +172,13 @@ export function readPod(raw: Record<string, unknown>): Pod {
   };
 }
 
-function containerState(name: string, image: string, s: Record<string, unknown> | undefined): ContainerState {
-  const out: ContainerState = { name, image, ready: false, restartCount: 0, state: 'unknown', reason: '', message: '', since: '' };
+function containerState(name: string, image: string, s: Record<string, unknown> | undefined, explained: Record<string, unknown> | undefined): ContainerState {
+  const out: ContainerState = { name, image, ready: false, restartCount: 0, state: 'unknown', reason: '', message: '', since: '', lastTermination: null, crashLoop: false, hasPreviousLog: false, summary: '' };
+  if (explained) out.summary = str(explained.summary);
   if (!s) return out;
+  // Read from Kubernetes' own status, so it shows whether or not the server explained it.
+  const last = isRecord(s.lastState) && isRecord(s.lastState.terminated) ? s.lastState.terminated : undefined;
+  if (last) out.lastTermination = { reason: str(last.reason) || (num(last.exitCode) === 0 ? 'Completed' : 'Error'), exitCode: num(last.exitCode), finishedAt: str(last.finishedAt) };
   out.ready = s.ready === true;
   out.restartCount = num(s.restartCount);
   const state = isRecord(s.state) ? s.state : {};
@@ -167,13 +189,21 @@ function containerState(name: string, image: string, s: Record<string, unknown> 
     out.state = 'waiting';
     out.reason = str(state.waiting.reason);
     out.message = str(state.waiting.message);
+    out.crashLoop = out.reason === 'CrashLoopBackOff';
   } else if (isRecord(state.terminated)) {
     out.state = 'terminated';
     out.reason = str(state.terminated.reason);
     out.message = str(state.terminated.message);
     out.since = str(state.terminated.finishedAt);
   }
+  out.hasPreviousLog = explained ? explained.hasPreviousLog === true : out.restartCount > 0 || out.lastTermination !== null;
   return out;
+}
+
+/** "OOMKilled: over its memory limit (exit code 137)", "Error (exit code 3)". */
+export function terminationText(t: Termination): string {
+  const what = t.reason === 'OOMKilled' ? 'OOMKilled: over its memory limit' : t.reason;
+  return `${what} (exit code ${t.exitCode})`;
 }
 
 export function totalRestarts(pod: Pod | null | undefined): number {

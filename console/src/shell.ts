@@ -29,7 +29,8 @@ const ROUTES: Route[] = [
 ];
 
 function routeFor(path: string): Route {
-  const clean = path.replace(/\/+$/, '') || '/';
+  // A link may carry a query for its view (/logs?container=web&previous=true).
+  const clean = path.split('?')[0]!.replace(/\/+$/, '') || '/';
   return ROUTES.find((r) => r.path === clean) ?? ROUTES[0]!;
 }
 

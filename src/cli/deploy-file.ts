@@ -160,7 +160,9 @@ function checkPort(value: unknown, at: string, required: boolean, fail: (m: stri
 
 const VKUBEFILE_ROOT_KEYS = new Set(['vkubeToken', 'imageRegistry', 'containers']);
 const VKUBEFILE_CONTAINER_KEYS = new Set(['imageName', 'tag', 'build', 'deploy']);
-const VKUBEFILE_DEPLOY_KEYS = new Set(['containerName', 'resourceUnit', 'command', 'args', 'ports', 'env', 'configurations', 'persistStorage']);
+const PROBE_KEYS = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
+/** The original VKubefile's `deploy` fields, and V-Kube's probes beside them. */
+const VKUBEFILE_DEPLOY_KEYS = new Set<string>(['containerName', 'resourceUnit', 'command', 'args', 'ports', 'env', 'configurations', 'persistStorage', ...PROBE_KEYS]);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function convertVkubefile(root: Record<string, unknown>, list: Array<Record<string, unknown>>, source: DeployFileSource, fail: (m: string) => CliError): DeployPlan {
@@ -230,6 +232,13 @@ function convertVkubefile(root: Record<string, unknown>, list: Array<Record<stri
         throw fail(`${d}.persistStorage: must be the absolute path to mount the persistent volume at (e.g. /data)`);
       }
       out.mountPath = deploy.persistStorage;
+    }
+    // Probes go to V-Kube as written: its validation names the bad field (containers[i].livenessProbe.…).
+    for (const key of PROBE_KEYS) {
+      const probe = deploy[key];
+      if (probe === undefined || probe === null) continue;
+      if (!isObject(probe)) throw fail(`${d}.${key}: must be an object such as {httpGet: {path: /healthz, port: 80}}`);
+      out[key] = probe as NonNullable<ClientContainer[typeof key]>;
     }
     return out;
   });

@@ -23,6 +23,12 @@ export interface ContainerView {
   since?: string;
   /** How the previous run ended, e.g. `Error (exit 1)`. */
   lastTermination?: string;
+  /** ISO time the previous run ended. */
+  lastTerminationAt?: string;
+  /** The server's sentence on why it stopped, restarts or is not ready (when it explains: `containers` in the status). */
+  why?: string;
+  /** A previous instance is known: `vkube logs --previous` can read it. */
+  hasPreviousLog?: true;
 }
 
 export interface PortView {
@@ -89,6 +95,14 @@ export function podView(status: PodStatusResponse): PodView {
     if (since) view.since = since;
     if (Object.keys(last).length) {
       view.lastTermination = `${str(last.reason) ?? 'terminated'}${typeof last.exitCode === 'number' ? ` (exit ${last.exitCode})` : ''}`;
+      const at = str(last.finishedAt);
+      if (at) view.lastTerminationAt = at;
+    }
+    // The server's own explanation, present once there is something to explain.
+    const explained = status.containers?.find((x) => x.name === name);
+    if (explained) {
+      view.why = explained.summary;
+      if (explained.hasPreviousLog) view.hasPreviousLog = true;
     }
     return view;
   });

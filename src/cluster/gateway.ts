@@ -25,12 +25,24 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
 }
 
+/** One of `running`, `waiting`, `terminated` of a container status (each carries some of these). */
+export interface ContainerStateJson {
+  reason?: string;
+  message?: string;
+  exitCode?: number;
+  signal?: number;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
 export interface ContainerStatusJson {
   name: string;
   ready?: boolean;
+  /** False until the container's startup probe succeeds (true at once without one). */
+  started?: boolean;
   restartCount?: number;
-  state?: Record<string, { reason?: string; message?: string; exitCode?: number } | undefined>;
-  lastState?: Record<string, { reason?: string; message?: string; exitCode?: number } | undefined>;
+  state?: Record<string, ContainerStateJson | undefined>;
+  lastState?: Record<string, ContainerStateJson | undefined>;
 }
 
 /** A Pod as the API returns it (fields V-Kube reads are typed; the rest passes through). */

@@ -27,11 +27,15 @@ export class KubeError extends Error {
     readonly reason: string,
     message: string,
     readonly cluster: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: string },
   ) {
     super(`${message} (cluster ${cluster})`, options);
     this.name = 'KubeError';
+    this.detail = options?.detail;
   }
+
+  /** The API server's own message (its Status object's), without the request and cluster around it. */
+  readonly detail: string | undefined;
 
   /** The API could not be reached or answered with a server error: retry later. */
   get unreachable(): boolean {
@@ -287,7 +291,7 @@ export class KubeHttp {
     } catch {
       // not a Status object
     }
-    return new KubeError(status, reason, `${what}: ${status} ${message}`, this.clusterName);
+    return new KubeError(status, reason, `${what}: ${status} ${message}`, this.clusterName, { detail: message });
   }
 
   close(): void {

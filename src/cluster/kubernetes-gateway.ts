@@ -5,7 +5,7 @@
  * 404 → NotFoundError, 409 → ConflictError.
  */
 import type { Readable } from 'node:stream';
-import { ConflictError, NotFoundError, UnavailableError } from '../domain/errors.js';
+import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../domain/errors.js';
 import { parseBytes } from '../domain/quantity.js';
 import type {
   ClusterChange,
@@ -344,13 +344,28 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   async readLog(namespace: string, pod: string, opts: LogOptions): Promise<string> {
-    return this.call(`read the log of ${namespace}/${pod}`, () => this.http.text(`${objectPath('Pod', pod, namespace)}/log`, { query: logQuery(opts), timeoutMs: 30_000 }));
+    return this.logCall(`read the log of ${namespace}/${pod}`, () => this.http.text(`${objectPath('Pod', pod, namespace)}/log`, { query: logQuery(opts), timeoutMs: 30_000 }));
   }
 
   async followLog(namespace: string, pod: string, opts: LogOptions, signal: AbortSignal): Promise<Readable> {
-    return this.call(`follow the log of ${namespace}/${pod}`, () =>
+    return this.logCall(`follow the log of ${namespace}/${pod}`, () =>
       this.http.stream(`${objectPath('Pod', pod, namespace)}/log`, { query: { ...logQuery(opts), follow: true }, signal }),
     );
+  }
+
+  /**
+   * The log endpoint answers 400 when it has nothing to give: a container still waiting
+   * to start, or `previous` for a container that has no previous instance. That is the
+   * state of the container, not a fault of V-Kube, so it leaves as a LogUnavailableError
+   * with Kubernetes' words rather than as an internal error.
+   */
+  private async logCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.call(what, fn);
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 400) throw new LogUnavailableError(err.detail ?? err.message, { cause: err });
+      throw err;
+    }
   }
 
   async podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined> {

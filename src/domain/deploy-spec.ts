@@ -35,6 +35,43 @@ export interface ExposedPort {
   containerPort: number;
 }
 
+/**
+ * A health check of a container, in Kubernetes' own shape (it is rendered into the
+ * Deployment as it is). Exactly one of httpGet, tcpSocket and exec. Only what is
+ * listed here is taken: no `host` or headers for httpGet, so the kubelet's requests
+ * go to the pod's own address and nowhere else.
+ */
+export interface ProbeSpec {
+  httpGet?: { path: string; port: number; scheme: 'HTTP' | 'HTTPS' };
+  tcpSocket?: { port: number };
+  exec?: { command: string[] };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+  successThreshold?: number;
+}
+
+export const PROBE_KINDS = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+export type Probes = Partial<Record<ProbeKind, ProbeSpec>>;
+
+/**
+ * The bounds of a probe's timing, checked at the edge so a customer hears which field is
+ * wrong instead of the cluster refusing the Deployment later. Wide enough for slow
+ * starters (a startup probe may allow 100 × 300 s), tight enough that a probe cannot
+ * hammer the node (at most once a second) or hang (a 60 s timeout).
+ */
+export const PROBE_BOUNDS = {
+  initialDelaySeconds: [0, 3600],
+  periodSeconds: [1, 300],
+  timeoutSeconds: [1, 60],
+  failureThreshold: [1, 100],
+  successThreshold: [1, 10],
+} as const satisfies Record<string, readonly [number, number]>;
+const MAX_PROBE_COMMAND_BYTES = 4096;
+const MAX_PROBE_COMMAND_ITEMS = 64;
+
 export interface ContainerSpec {
   name: string;
   image: string;
@@ -52,6 +89,8 @@ export interface ContainerSpec {
   exposedPorts: ExposedPort[];
   /** Index into DeploySpec.registryLogins of the credentials for this container's image. */
   loginIndex?: number;
+  /** Health checks; absent in specs recorded before probes existed, and when none was given. */
+  probes?: Probes;
 }
 
 export interface RegistryLogin {
@@ -217,6 +256,47 @@ function commonContainer(c: Record<string, unknown>, at: string, ctx: DeployCont
     const path = absolutePath(c.mountPath, `${at}.mountPath`);
     if (!ctx.order.persistStorage) throw new InputError('this order has no persistent storage (persistStorage is not "Yes")', `${at}.mountPath`);
     out.mountPath = path;
+  }
+  const probes: Probes = {};
+  for (const kind of PROBE_KINDS) {
+    const value = c[kind];
+    if (value !== undefined && value !== null) probes[kind] = probe(value, `${at}.${kind}`, kind);
+  }
+  if (Object.keys(probes).length) out.probes = probes;
+  return out;
+}
+
+/** One probe, named fields only; refused naming the field (`containers[0].livenessProbe.periodSeconds`). */
+export function probe(value: unknown, at: string, kind: ProbeKind): ProbeSpec {
+  const p = object(value, at);
+  const handlers = (['httpGet', 'tcpSocket', 'exec'] as const).filter((h) => p[h] !== undefined && p[h] !== null);
+  if (handlers.length !== 1) {
+    throw new InputError(handlers.length ? `give only one of httpGet, tcpSocket, exec (not ${handlers.join(' and ')})` : 'needs one of httpGet, tcpSocket, exec', at);
+  }
+  const out: ProbeSpec = {};
+  const handler = handlers[0]!;
+  const h = object(p[handler], `${at}.${handler}`);
+  if (handler === 'httpGet') {
+    const path = h.path === undefined || h.path === null || h.path === '' ? '/' : string(h.path, `${at}.httpGet.path`);
+    if (!path.startsWith('/') || path.length > 1024 || /[\s\x00-\x1f\x7f]/.test(path)) throw new InputError('must be a URL path starting with /, without spaces', `${at}.httpGet.path`);
+    const scheme = h.scheme === undefined || h.scheme === null || h.scheme === '' ? 'HTTP' : string(h.scheme, `${at}.httpGet.scheme`).toUpperCase();
+    if (scheme !== 'HTTP' && scheme !== 'HTTPS') throw new InputError('must be HTTP or HTTPS', `${at}.httpGet.scheme`);
+    out.httpGet = { path, port: int(h.port, `${at}.httpGet.port`, 1, 65535), scheme };
+  } else if (handler === 'tcpSocket') {
+    out.tcpSocket = { port: int(h.port, `${at}.tcpSocket.port`, 1, 65535) };
+  } else {
+    const command = Array.isArray(h.command) ? h.command.map((v, i) => string(v, `${at}.exec.command[${i}]`)) : argv(h.command, `${at}.exec.command`);
+    if (!command?.length || command[0] === '') throw new InputError('required: the program to run and its arguments, e.g. ["cat", "/tmp/healthy"]', `${at}.exec.command`);
+    if (command.length > MAX_PROBE_COMMAND_ITEMS) throw new InputError(`at most ${MAX_PROBE_COMMAND_ITEMS} items`, `${at}.exec.command`);
+    if (command.reduce((n, a) => n + Buffer.byteLength(a), 0) > MAX_PROBE_COMMAND_BYTES) throw new InputError(`longer than ${MAX_PROBE_COMMAND_BYTES} bytes`, `${at}.exec.command`);
+    out.exec = { command };
+  }
+  for (const [field, [min, max]] of Object.entries(PROBE_BOUNDS) as Array<[keyof typeof PROBE_BOUNDS, readonly [number, number]]>) {
+    if (p[field] !== undefined && p[field] !== null) out[field] = int(p[field], `${at}.${field}`, min, max);
+  }
+  // Kubernetes refuses anything else: a liveness or startup probe passes on its first success.
+  if (kind !== 'readinessProbe' && out.successThreshold !== undefined && out.successThreshold !== 1) {
+    throw new InputError(`must be 1 for a ${kind} (only a readinessProbe may ask for more successes)`, `${at}.successThreshold`);
   }
   return out;
 }

@@ -47,6 +47,19 @@ export class NotFoundError extends DomainError {
   readonly kind = 'not-found';
 }
 
+/**
+ * Kubernetes has no log to give for that container now: it waits to start, or (with
+ * `previous`) it has no previous instance. `detail` holds Kubernetes' own words.
+ */
+export class LogUnavailableError extends NotFoundError {
+  constructor(
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`no log to read: ${detail}`, options);
+  }
+}
+
 /** The request clashes with the state of something else (a host port held by another order). */
 export class ConflictError extends DomainError {
   readonly kind = 'conflict';

@@ -283,6 +283,8 @@ function container(c: ContainerSpec, withVolume: boolean): Record<string, unknow
       limits: { memory: formatBytes(c.memoryBytes), cpu: formatMillicores(c.cpuMillis) },
     },
     ...(mounts.length ? { volumeMounts: mounts } : {}),
+    // Already in Kubernetes' shape (deploy-spec.ts validated and bounded every field).
+    ...(c.probes ?? {}),
     securityContext: {
       privileged: false,
       allowPrivilegeEscalation: false,

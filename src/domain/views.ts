@@ -121,6 +121,7 @@ export function deploymentInfoView(spec: DeploySpec, o: OrderRecord): Record<str
       ...(c.configFiles.length ? { configMap: Object.fromEntries(c.configFiles.map((f) => [f.path, f.content])) } : {}),
       ...(c.configFiles[0] ? { configMountPath: c.configFiles[0].path, config: c.configFiles[0].content } : {}),
       exposedPorts: c.exposedPorts,
+      ...(c.probes ?? {}),
     })),
     pvtLogin: spec.registryLogins.map((l) => ({ username: l.username })),
   };

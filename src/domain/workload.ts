@@ -9,7 +9,8 @@ import { StaleState } from '../store/types.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
 import { assertActive } from './deploy.js';
-import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import { type ContainerHealthView, containerHealth, needsExplaining } from './container-health.js';
+import { ConflictError, InputError, LogUnavailableError, NotFoundError, UnavailableError } from './errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
 
@@ -20,6 +21,13 @@ export interface PodStatusView {
   annotations: Record<string, string>;
   /** The pod's volume claim and why it is not ready, when the pod mounts one. */
   storage?: StorageStatusView;
+  /**
+   * Each container's last termination, restarts, crash-loop back-off and readiness, once
+   * there is something to explain (see needsExplaining); absent while every container
+   * runs its first instance and is ready (and before any container is reported), so the
+   * seed's answer keeps its four fields.
+   */
+  containers?: ContainerHealthView[];
 }
 
 /** A recorded change of the workload and how far the cluster has taken it. */
@@ -71,18 +79,41 @@ export class WorkloadService {
       annotations: pod.metadata.annotations ?? {},
       ...(claimName ? { storage: describeStorage(claimName, claim, events, pod) } : {}),
     };
+    const health = containerHealth(pod);
+    if (needsExplaining(health)) view.containers = health;
     this.statusViews.set(pod, { view, storageVersion });
     return view;
   }
 
   async log(order: OrderRecord, opts: LogOptions): Promise<string> {
     const pod = this.currentPod(order);
-    return this.cluster.readLog(pod.metadata.namespace!, pod.metadata.name, this.withContainer(pod, opts));
+    const o = this.withContainer(pod, opts);
+    return this.explainMissingLog(pod, o, () => this.cluster.readLog(pod.metadata.namespace!, pod.metadata.name, o));
   }
 
   async followLog(order: OrderRecord, opts: LogOptions, signal: AbortSignal): Promise<Readable> {
     const pod = this.currentPod(order);
-    return this.cluster.followLog(pod.metadata.namespace!, pod.metadata.name, this.withContainer(pod, opts), signal);
+    const o = this.withContainer(pod, opts);
+    return this.explainMissingLog(pod, o, () => this.cluster.followLog(pod.metadata.namespace!, pod.metadata.name, o, signal));
+  }
+
+  /**
+   * Kubernetes decides whether a previous instance's log exists (the kubelet keeps only
+   * the last ended instance, and may have removed it); when it says there is none, the
+   * customer reads why in words of its own container, from what the pod status shows.
+   */
+  private async explainMissingLog<T>(pod: PodJson, opts: LogOptions, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof LogUnavailableError) || !opts.previous) throw err;
+      const name = opts.container!;
+      const health = containerHealth(pod).find((c) => c.name === name);
+      const why = health?.hasPreviousLog
+        ? `its previous instance's log is no longer kept (restarted ${health.restartCount} time(s))`
+        : 'it has not stopped or restarted since this pod started';
+      throw new NotFoundError(`container "${name}" has no previous instance to read: ${why} (Kubernetes: ${err.detail})`, { cause: err });
+    }
   }
 
   /** Scales to zero and records ServiceStop; the spec and host ports are kept. */

@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ErrorEnvelope } from './schemas.js';
+import { ErrorEnvelope, ProbeBody } from './schemas.js';
 
 export const API_VERSION = '1.0.0';
 
@@ -41,6 +41,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   app.addSchema(ErrorEnvelope);
+  // Both deploy bodies carry three probes each: one component instead of six copies.
+  app.addSchema(ProbeBody);
   // Any route can fail unexpectedly; say so, in the envelope, everywhere.
   app.addHook('onRoute', (route) => {
     if (route.schema?.hide) return;

@@ -3,7 +3,8 @@
  * document); bodies that the domain validates itself are documented here and checked
  * there, so the field names in its errors match the contract.
  */
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
+import { PROBE_BOUNDS } from '../domain/deploy-spec.js';
 
 export const ErrorEnvelope = Type.Object(
   { error: Type.Object({ code: Type.Integer(), message: Type.String() }) },
@@ -47,6 +48,53 @@ export const PortSpecBody = Type.Object({
 
 const Argv = Type.Union([Type.String({ description: 'newline-separated' }), Type.Array(Type.String())]);
 
+const bounded = (field: keyof typeof PROBE_BOUNDS, description: string) =>
+  Type.Optional(Type.Integer({ minimum: PROBE_BOUNDS[field][0], maximum: PROBE_BOUNDS[field][1], description }));
+
+/** A container's health check, as Kubernetes takes it (documented here, validated in deploy-spec.ts). */
+export const ProbeBody = Type.Object(
+  {
+    httpGet: Type.Optional(
+      Type.Object({
+        path: Type.Optional(Type.String({ description: 'URL path, default /; 200–399 is healthy' })),
+        port: Type.Integer({ minimum: 1, maximum: 65535, description: 'a port the container listens on' }),
+        scheme: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')], { description: 'default HTTP; HTTPS skips certificate checks' })),
+      }),
+    ),
+    tcpSocket: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { description: 'healthy when a connection opens' })),
+    exec: Type.Optional(
+      Type.Object(
+        { command: Type.Array(Type.String(), { minItems: 1, maxItems: 64, description: 'run inside the container, no shell unless you name one (["sh", "-c", "…"]); exit 0 is healthy' }) },
+        { description: 'a program run in the container' },
+      ),
+    ),
+    initialDelaySeconds: bounded('initialDelaySeconds', 'wait this long after the container starts before the first check (default 0)'),
+    periodSeconds: bounded('periodSeconds', 'how often to check (default 10)'),
+    timeoutSeconds: bounded('timeoutSeconds', 'how long one check may take (default 1)'),
+    failureThreshold: bounded('failureThreshold', 'failures in a row before it counts (default 3)'),
+    successThreshold: bounded('successThreshold', 'successes in a row before it counts again (default 1; must be 1 except for readinessProbe)'),
+  },
+  {
+    $id: 'Probe',
+    description:
+      'Exactly one of httpGet, tcpSocket, exec. Other fields Kubernetes knows (httpGet.host, httpHeaders, grpc, …) are not taken: checks go to the pod itself.',
+    examples: [{ httpGet: { path: '/healthz', port: 80 }, periodSeconds: 5, failureThreshold: 3 }],
+  },
+);
+
+/**
+ * A reference to the Probe component with a description of its own (a description beside
+ * a bare $ref is dropped by the document generator; inside allOf it stays).
+ */
+const probeRef = (description: string) => Type.Unsafe<Static<typeof ProbeBody>>({ allOf: [Type.Ref('Probe')], description });
+
+/** The three probes a container may carry, in both deploy bodies (one Probe component, registered in openapi.ts). */
+export const ProbeFields = {
+  startupProbe: Type.Optional(probeRef('Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters.')),
+  readinessProbe: Type.Optional(probeRef('While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted.')),
+  livenessProbe: Type.Optional(probeRef('When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it).')),
+};
+
 export const SeedDeployBody = Type.Object(
   {
     nodeSelector: Type.Optional(Type.Object({ region: Type.String() }, { description: "defaults to the order's region" })),
@@ -59,6 +107,7 @@ export const SeedDeployBody = Type.Object(
         command: Type.Optional(Argv),
         args: Type.Optional(Argv),
         envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
+        ...ProbeFields,
       }),
       { minItems: 1 },
     ),
@@ -125,6 +174,52 @@ export const StorageStatus = Type.Object(
   },
 );
 
+export const Termination = Type.Object(
+  {
+    reason: Type.String({ description: "Kubernetes' reason: OOMKilled (over its memory limit), Error (exited non-zero, or killed after a failed liveness probe), Completed (exit 0), ContainerCannotRun, StartError, …" }),
+    exitCode: Type.Integer({ description: '137 is SIGKILL (memory limit, or a liveness probe that failed), 143 SIGTERM' }),
+    signal: Type.Optional(Type.Integer()),
+    message: Type.Optional(Type.String({ description: "the runtime's or the container's termination message" })),
+    startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { description: 'How one run of a container ended' },
+);
+
+export const ContainerHealth = Type.Object(
+  {
+    name: Type.String(),
+    ready: Type.Boolean({ description: 'false while a readiness probe fails (the pod is then not Ready either)' }),
+    restartCount: Type.Integer({ description: 'how often Kubernetes restarted it in this pod' }),
+    state: Type.Union([Type.Literal('running'), Type.Literal('waiting'), Type.Literal('terminated'), Type.Literal('unknown')], { description: 'what the current instance does' }),
+    reason: Type.Optional(Type.String({ description: 'why it waits, or why the current instance ended: CrashLoopBackOff, ContainerCreating, ImagePullBackOff, OOMKilled, …' })),
+    message: Type.Optional(Type.String({ description: "Kubernetes' words with that reason (for CrashLoopBackOff, how long it backs off)" })),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'when the current instance started running, or ended' })),
+    exitCode: Type.Optional(Type.Integer({ description: "the current instance's exit code, when it has ended" })),
+    crashLoopBackOff: Type.Boolean({ description: 'Kubernetes waits before starting it again because it keeps stopping (the wait grows with each restart, up to a few minutes)' }),
+    lastTermination: Type.Union([Termination, Type.Null()], { description: "how the previous instance ended (Kubernetes' lastState.terminated)" }),
+    hasPreviousLog: Type.Boolean({ description: 'a previous instance is known: GET /k8s/pod/log?previous=true reads its log' }),
+    summary: Type.String({ description: 'the state in one sentence, e.g. "keeps stopping: Kubernetes waits 40s before starting it again (CrashLoopBackOff); its last run exited with code 3 (Error); restarted 4 times"' }),
+  },
+  {
+    description: 'Why one container stopped, restarts or is not ready',
+    examples: [
+      {
+        name: 'app',
+        ready: false,
+        restartCount: 4,
+        state: 'waiting',
+        reason: 'CrashLoopBackOff',
+        message: 'back-off 1m20s restarting failed container=app pod=workload-7f9c-abcde_vkube-…',
+        crashLoopBackOff: true,
+        lastTermination: { reason: 'Error', exitCode: 3, startedAt: '2026-01-01T10:00:00Z', finishedAt: '2026-01-01T10:00:01Z' },
+        hasPreviousLog: true,
+        summary: 'keeps stopping: Kubernetes waits 1m20s before starting it again (CrashLoopBackOff); its last run exited with code 3 (Error); restarted 4 times',
+      },
+    ],
+  },
+);
+
 export const PodStatus = Type.Object(
   {
     name: Type.String(),
@@ -132,6 +227,13 @@ export const PodStatus = Type.Object(
     podSpec: Type.Object({}, { additionalProperties: true, description: "the Pod's spec as Kubernetes returns it" }),
     annotations: Type.Record(Type.String(), Type.String()),
     storage: Type.Optional(StorageStatus),
+    containers: Type.Optional(
+      Type.Array(ContainerHealth, {
+        description:
+          'Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. ' +
+          'Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready, and before the kubelet reports any container (a pod not scheduled yet).',
+      }),
+    ),
   },
   { $id: 'PodStatus', additionalProperties: true },
 );

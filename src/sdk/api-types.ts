@@ -721,6 +721,8 @@ export interface paths {
                             }[];
                             /** @description nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… */
                             imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
                             /** @description DNS-1123 label, unique in the pod */
                             name: string;
                             ports?: {
@@ -728,10 +730,14 @@ export interface paths {
                                 hostPort?: number;
                                 protocol?: "TCP" | "UDP";
                             }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
                             resource: {
                                 /** @description Kubernetes quantity, e.g. 100Mi */
                                 memory: string;
                             };
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
                         }[];
                         /** @description defaults to the order's region */
                         nodeSelector?: {
@@ -876,6 +882,8 @@ export interface paths {
                                 rewrite?: boolean;
                             }[];
                             imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
                             mountPath?: string;
                             name: string;
                             ports?: {
@@ -883,7 +891,11 @@ export interface paths {
                                 hostPort?: number;
                                 protocol?: string;
                             }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
                             resourceUnit?: number;
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
                         }[];
                         nodeSelector?: {
                             region: string;
@@ -1265,6 +1277,8 @@ export interface paths {
                                 rewrite?: boolean;
                             }[];
                             imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
                             mountPath?: string;
                             name: string;
                             ports?: {
@@ -1272,7 +1286,11 @@ export interface paths {
                                 hostPort?: number;
                                 protocol?: string;
                             }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
                             resourceUnit?: number;
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
                         }[];
                         nodeSelector?: {
                             region: string;
@@ -2198,7 +2216,7 @@ export interface paths {
                     container?: string;
                     /** @description integer ≥ 1 */
                     limitBytes?: string;
-                    /** @description true/false: the log of the previous (crashed) container */
+                    /** @description true/false: the log of the previous instance of the container (the run before its last restart: after a crash, an OOM kill or a failed liveness probe). 404 naming the container when it has none (it has not stopped since the pod started); GET /k8s/pod/status tells beforehand (`containers[].hasPreviousLog`) */
                     previous?: string;
                     /** @description integer ≥ 1 */
                     sinceSeconds?: string;
@@ -2286,7 +2304,7 @@ export interface paths {
         };
         /**
          * Follow the log as Server-Sent Events
-         * @description Each log line is one event: a `data:` line (a carriage return inside the line starts another `data:` line of the same event). A line longer than 64 KiB is cut there and ends with `…[line cut: N more bytes]`; `GET /k8s/pod/log` returns it whole. `event: end` when the container stops, `event: error` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects.
+         * @description Each log line is one event: a `data:` line (a carriage return inside the line starts another `data:` line of the same event). A line longer than 64 KiB is cut there and ends with `…[line cut: N more bytes]`; `GET /k8s/pod/log` returns it whole. `event: end` when the container stops, `event: error` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects. With `previous=true` it streams the previous instance of the container (the run before its last restart) and ends; 404 naming the container when there is none.
          */
         get: {
             parameters: {
@@ -2294,7 +2312,7 @@ export interface paths {
                     container?: string;
                     /** @description integer ≥ 1 */
                     limitBytes?: string;
-                    /** @description true/false: the log of the previous (crashed) container */
+                    /** @description true/false: the log of the previous instance of the container (the run before its last restart: after a crash, an OOM kill or a failed liveness probe). 404 naming the container when it has none (it has not stopped since the pod started); GET /k8s/pod/status tells beforehand (`containers[].hasPreviousLog`) */
                     previous?: string;
                     /** @description integer ≥ 1 */
                     sinceSeconds?: string;
@@ -2562,7 +2580,7 @@ export interface paths {
         };
         /**
          * The live pod's name, status, spec and annotations, as Kubernetes reports them
-         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them.
+         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them. Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.
          */
         get: {
             parameters: {
@@ -2583,6 +2601,45 @@ export interface paths {
                             annotations: {
                                 [key: string]: string;
                             };
+                            /** @description Why a container stopped, restarts or is not ready, one entry per container: its last termination (reason, exit code, when), restart count, crash-loop back-off, readiness. Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready, and before the kubelet reports any container (a pod not scheduled yet). */
+                            containers?: {
+                                /** @description Kubernetes waits before starting it again because it keeps stopping (the wait grows with each restart, up to a few minutes) */
+                                crashLoopBackOff: boolean;
+                                /** @description the current instance's exit code, when it has ended */
+                                exitCode?: number;
+                                /** @description a previous instance is known: GET /k8s/pod/log?previous=true reads its log */
+                                hasPreviousLog: boolean;
+                                /** @description how the previous instance ended (Kubernetes' lastState.terminated) */
+                                lastTermination: {
+                                    /** @description 137 is SIGKILL (memory limit, or a liveness probe that failed), 143 SIGTERM */
+                                    exitCode: number;
+                                    finishedAt: string | null;
+                                    /** @description the runtime's or the container's termination message */
+                                    message?: string;
+                                    /** @description Kubernetes' reason: OOMKilled (over its memory limit), Error (exited non-zero, or killed after a failed liveness probe), Completed (exit 0), ContainerCannotRun, StartError, … */
+                                    reason: string;
+                                    signal?: number;
+                                    startedAt: string | null;
+                                } | null;
+                                /** @description Kubernetes' words with that reason (for CrashLoopBackOff, how long it backs off) */
+                                message?: string;
+                                name: string;
+                                /** @description false while a readiness probe fails (the pod is then not Ready either) */
+                                ready: boolean;
+                                /** @description why it waits, or why the current instance ended: CrashLoopBackOff, ContainerCreating, ImagePullBackOff, OOMKilled, … */
+                                reason?: string;
+                                /** @description how often Kubernetes restarted it in this pod */
+                                restartCount: number;
+                                /**
+                                 * Format: date-time
+                                 * @description when the current instance started running, or ended
+                                 */
+                                since?: string;
+                                /** @description what the current instance does */
+                                state: "running" | "waiting" | "terminated" | "unknown";
+                                /** @description the state in one sentence, e.g. "keeps stopping: Kubernetes waits 40s before starting it again (CrashLoopBackOff); its last run exited with code 3 (Error); restarted 4 times" */
+                                summary: string;
+                            }[];
                             name: string;
                             /** @description the Pod's spec as Kubernetes returns it */
                             podSpec: {
@@ -3610,6 +3667,46 @@ export interface components {
             /** @description unix seconds */
             updatedAt: number;
         };
+        /**
+         * @description Exactly one of httpGet, tcpSocket, exec. Other fields Kubernetes knows (httpGet.host, httpHeaders, grpc, …) are not taken: checks go to the pod itself.
+         * @example {
+         *       "httpGet": {
+         *         "path": "/healthz",
+         *         "port": 80
+         *       },
+         *       "periodSeconds": 5,
+         *       "failureThreshold": 3
+         *     }
+         */
+        Probe: {
+            /** @description a program run in the container */
+            exec?: {
+                /** @description run inside the container, no shell unless you name one (["sh", "-c", "…"]); exit 0 is healthy */
+                command: string[];
+            };
+            /** @description failures in a row before it counts (default 3) */
+            failureThreshold?: number;
+            httpGet?: {
+                /** @description URL path, default /; 200–399 is healthy */
+                path?: string;
+                /** @description a port the container listens on */
+                port: number;
+                /** @description default HTTP; HTTPS skips certificate checks */
+                scheme?: "HTTP" | "HTTPS";
+            };
+            /** @description wait this long after the container starts before the first check (default 0) */
+            initialDelaySeconds?: number;
+            /** @description how often to check (default 10) */
+            periodSeconds?: number;
+            /** @description successes in a row before it counts again (default 1; must be 1 except for readinessProbe) */
+            successThreshold?: number;
+            /** @description healthy when a connection opens */
+            tcpSocket?: {
+                port: number;
+            };
+            /** @description how long one check may take (default 1) */
+            timeoutSeconds?: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -3620,5 +3717,6 @@ export interface components {
 export type SchemaAdminOrder = components['schemas']['AdminOrder'];
 export type SchemaErrorEnvelope = components['schemas']['ErrorEnvelope'];
 export type SchemaOrder = components['schemas']['Order'];
+export type SchemaProbe = components['schemas']['Probe'];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowedActions, formatDuration, lines, readPod, readService, splitImage, unitsOf } from '../../console/src/model.js';
+import { allowedActions, formatDuration, lines, readPod, readService, splitImage, terminationText, unitsOf } from '../../console/src/model.js';
 import { eventParser, readEventStream, type StreamEvent } from '../../console/src/sse.js';
 
 describe('console: event-stream parser', () => {
@@ -83,9 +83,44 @@ describe('console: model', () => {
     assert.equal(pod.phase, 'Running');
     assert.equal(pod.nodeName, 'ausrine-1');
     assert.deepEqual(pod.ports, [{ container: 'web', containerPort: 80, hostPort: 6201, protocol: 'TCP' }]);
-    assert.deepEqual(pod.containers[1], { name: 'job', image: 'busybox', ready: false, restartCount: 4, state: 'waiting', reason: 'CrashLoopBackOff', message: 'back-off 40s', since: '' });
+    assert.deepEqual(pod.containers[1], {
+      name: 'job',
+      image: 'busybox',
+      ready: false,
+      restartCount: 4,
+      state: 'waiting',
+      reason: 'CrashLoopBackOff',
+      message: 'back-off 40s',
+      since: '',
+      lastTermination: null,
+      crashLoop: true,
+      hasPreviousLog: true,
+      summary: '',
+    });
     assert.deepEqual(pod.domains, [{ domain: 'a.example', containerPort: 80, isHttps: true }]);
     assert.equal(pod.storage, null, 'no volume, no storage');
+  });
+
+  it("reads why a container stopped: its last termination, the crash loop, and the server's sentence", () => {
+    const summary = 'keeps stopping: …; its last run was killed for using more memory than its limit (OOMKilled); restarted 2 times';
+    const pod = readPod({
+      name: 'w',
+      podStatus: {
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'app', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: '2026-01-01T00:01:00Z' } } },
+        ],
+      },
+      podSpec: { containers: [{ name: 'app', image: 'busybox' }] },
+      annotations: {},
+      containers: [{ name: 'app', summary, hasPreviousLog: true }],
+    });
+    const c = pod.containers[0]!;
+    assert.deepEqual(c.lastTermination, { reason: 'OOMKilled', exitCode: 137, finishedAt: '2026-01-01T00:01:00Z' });
+    assert.equal(terminationText(c.lastTermination!), 'OOMKilled: over its memory limit (exit code 137)');
+    assert.equal(c.crashLoop, true);
+    assert.equal(c.summary, summary);
+    assert.equal(c.hasPreviousLog, true);
   });
 
   it("reads the pod's storage: phase and the server's plain words", () => {

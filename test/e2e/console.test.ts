@@ -8,12 +8,12 @@
  * cannot be reached: the console must show that as a warning and still deploy.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { repoRoot } from '../../dev/cluster/config.js';
+import { ensureConsoleBuilt } from '../helpers/console-build.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server.js';
 
 // What the functions run inside the page with page.evaluate() use (the root tsconfig has no DOM lib).
@@ -43,38 +43,6 @@ const SECRET_KEY = 'vkube.console.secret';
 /** The server's VKUBE_STORAGE_CLASS: a class the cluster does not have, so a volume claim waits, with a reason that does not depend on the cluster's default class. */
 const MISSING_STORAGE_CLASS = `vkube-e2e-missing-${Date.now().toString(36)}`;
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-/** The newest modification time under the given files and folders. */
-function newest(paths: string[]): number {
-  let max = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) continue;
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const f of readdirSync(p, { recursive: true })) max = Math.max(max, statSync(join(p, String(f))).mtimeMs);
-    } else max = Math.max(max, st.mtimeMs);
-  }
-  return max;
-}
-
-async function ensureConsoleBuilt(): Promise<void> {
-  const index = join(repoRoot, 'console', 'dist', 'index.html');
-  const sources = newest([join(repoRoot, 'console', 'src'), join(repoRoot, 'console', 'index.html'), join(repoRoot, 'console', 'vite.config.ts')]);
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  let output = '';
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'console/vite.config.ts'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.once('error', reject);
-    child.once('close', (c) => resolve(c ?? 1));
-  });
-  assert.equal(code, 0, `vite build failed:\n${output}`);
-  assert.ok(existsSync(index), `vite build wrote no ${index}:\n${output}`);
-}
 
 describe('web console (Chromium)', { timeout: 300_000 }, () => {
   let server: ServerProcess;

@@ -18,6 +18,33 @@ const portSpec = fc.record({
   protocol: maybe(fc.oneof({ weight: 6, arbitrary: fc.constantFrom('TCP', 'UDP', 'udp') }, { weight: 1, arbitrary: fc.constantFrom('SCTP', '') })),
 });
 
+// Probes: rare enough that bodies stay mostly acceptable (a container has three of
+// them), usually one handler with bounded timing; now and then none, two, or a value
+// out of bounds, so refusals are exercised too.
+const rarely = <T>(valid: fc.Arbitrary<T>, wrong: fc.Arbitrary<unknown>) =>
+  fc.oneof({ weight: 40, arbitrary: fc.constant(undefined) }, { weight: 12, arbitrary: valid }, { weight: 1, arbitrary: wrong });
+const probeSeconds = (min: number, max: number) => rarely(fc.integer({ min, max }), fc.constantFrom(min - 1, max + 1, 1.5, '5'));
+const probePort = fc.constantFrom(80, 443, 8080, 5432, 9000);
+const probeHandler = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ httpGet: fc.record({ path: rarely(fc.constantFrom('/', '/healthz', '/a?b=c'), fc.constantFrom('no-slash', '/a b')), port: probePort, scheme: rarely(fc.constantFrom('HTTP', 'HTTPS', 'https'), fc.constant('FTP')) }) }) },
+  { weight: 10, arbitrary: fc.record({ tcpSocket: fc.record({ port: probePort }) }) },
+  { weight: 10, arbitrary: fc.record({ exec: fc.record({ command: fc.oneof(fc.array(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 3 }), fc.constant('sh\n-c\ntrue')) }) }) },
+  { weight: 1, arbitrary: fc.constantFrom({}, { tcpSocket: { port: 80 }, exec: { command: ['true'] } }, { httpGet: { port: 0 } }, { exec: { command: [] } }) },
+);
+const probe = fc
+  .tuple(
+    probeHandler,
+    fc.record({
+      initialDelaySeconds: probeSeconds(0, 3600),
+      periodSeconds: probeSeconds(1, 300),
+      timeoutSeconds: probeSeconds(1, 60),
+      failureThreshold: probeSeconds(1, 100),
+      successThreshold: probeSeconds(1, 10),
+    }),
+  )
+  .map(([handler, timing]) => ({ ...handler, ...timing }));
+const maybeProbe = rarely(probe, junk);
+
 const container = fc.record({
   name,
   imageName: image,
@@ -32,6 +59,9 @@ const container = fc.record({
   config: maybe(fc.string({ maxLength: 40 })),
   configMap: maybe(fc.dictionary(fc.oneof({ weight: 4, arbitrary: fc.constantFrom('/etc/a', '/etc/b') }, { weight: 1, arbitrary: fc.constantFrom('rel', '/') }), fc.string({ maxLength: 20 }), { maxKeys: 2 })),
   exposedPorts: maybe(fc.array(fc.record({ path: mostly(fc.constantFrom('/', '/api', 'x')), rewrite: maybe(fc.boolean()), containerPort }), { maxLength: 2 })),
+  startupProbe: maybeProbe,
+  readinessProbe: maybeProbe,
+  livenessProbe: maybeProbe,
 });
 
 export const deployBody = fc.oneof(

@@ -69,10 +69,26 @@ describe('deploy refuses bad input with 400 naming the problem, and writes nothi
     ['an args array with a number', deployWith([container({ args: ['--x', 1] })]), /^containers\[0\]\.args\[1\]: must be a string/],
     ['more containers than units allow', deployWith([container({}), container({ name: 'c2', ports: [] }), container({ name: 'c3', ports: [] })]), /^containers: 3 containers, but the order's 2 unit\(s\) allow 2/],
     ['more host ports than units allow', deployWith([container({ ports: [{ containerPort: 80, hostPort: 4201 }, { containerPort: 81, hostPort: 4202 }, { containerPort: 82, hostPort: 4203 }] })]), /^containers\[\]\.ports: 3 host ports, but the order's 2 unit\(s\) allow 2/],
+    ['a probe without a handler', deployWith([container({ livenessProbe: { periodSeconds: 5 } })]), /^containers\[0\]\.livenessProbe: needs one of httpGet, tcpSocket, exec$/],
+    ['a probe with two handlers', deployWith([container({ readinessProbe: { httpGet: { port: 80 }, tcpSocket: { port: 80 } } })]), /^containers\[0\]\.readinessProbe: give only one of httpGet, tcpSocket, exec/],
+    ['a probe port sent as a string', deployWith([container({ readinessProbe: { httpGet: { path: '/healthz', port: '80' } } })]), /^containers\[0\]\.readinessProbe\.httpGet\.port: must be an integer from 1 to 65535/],
+    ['a probe path without a leading slash', deployWith([container({ readinessProbe: { httpGet: { path: 'healthz', port: 80 } } })]), /^containers\[0\]\.readinessProbe\.httpGet\.path: must be a URL path/],
+    ['an exec probe without a command', deployWith([container({ startupProbe: { exec: { command: [] } } })]), /^containers\[0\]\.startupProbe\.exec\.command: required/],
+    ['a probe period of 0 s', deployWith([container({ livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 0 } })]), /^containers\[0\]\.livenessProbe\.periodSeconds: must be an integer from 1 to 300, not 0$/],
+    ['a probe timeout above its bound', deployWith([container({ livenessProbe: { tcpSocket: { port: 80 }, timeoutSeconds: 600 } })]), /^containers\[0\]\.livenessProbe\.timeoutSeconds: must be an integer from 1 to 60, not 600$/],
+    ['a liveness probe asking for 2 successes', deployWith([container({ livenessProbe: { tcpSocket: { port: 80 }, successThreshold: 2 } })]), /^containers\[0\]\.livenessProbe\.successThreshold: must be 1 for a livenessProbe/],
   ];
   for (const [what, payload, message, status] of cases) {
     it(what, () => expectRefused(payload, message, status));
   }
+
+  it("the clients' body names the bad probe field the same way", async () => {
+    const res = await t.tenant(order.secret).post('/api/v1/k8s/deployment', {
+      containers: [{ name: 'c1', imageName: 'nginx:1.27', resourceUnit: 1, livenessProbe: { httpGet: { path: '/', port: 80 }, failureThreshold: 1000 } }],
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.deepEqual(res.json(), { error: { code: 400, message: 'containers[0].livenessProbe.failureThreshold: must be an integer from 1 to 100, not 1000' } });
+  });
 
   it('a huge body gets 413', async () => {
     const huge = deployWith([container({ args: 'x'.repeat(2 * 1024 * 1024) })]);

@@ -42,6 +42,27 @@ describe('podView', () => {
     assert.deepEqual(v.domains, [{ domain: 'app.example.com', containerPort: 80, isHttps: true }]);
   });
 
+  it("takes the server's explanation of a container that stopped, and when its last run ended", () => {
+    const raw = pod('p1', {
+      phase: 'Running',
+      containerStatuses: [
+        { name: 'web', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: '2025-01-01T00:01:00Z' } } },
+      ],
+    });
+    const summary = 'keeps stopping: Kubernetes waits 20s before starting it again (CrashLoopBackOff); its last run was killed for using more memory than its limit (OOMKilled); restarted 2 times';
+    const v = podView({
+      ...raw,
+      containers: [
+        { name: 'web', ready: false, restartCount: 2, state: 'waiting', reason: 'CrashLoopBackOff', crashLoopBackOff: true, lastTermination: { reason: 'OOMKilled', exitCode: 137, startedAt: null, finishedAt: '2025-01-01T00:01:00Z' }, hasPreviousLog: true, summary },
+      ],
+    });
+    assert.equal(v.containers[0]!.lastTermination, 'OOMKilled (exit 137)');
+    assert.equal(v.containers[0]!.lastTerminationAt, '2025-01-01T00:01:00Z');
+    assert.equal(v.containers[0]!.why, summary);
+    assert.equal(v.containers[0]!.hasPreviousLog, true);
+    assert.equal(podView(raw).containers[0]!.why, undefined, 'an older server without containers: the raw status still reads');
+  });
+
   it('survives a status with nothing in it', () => {
     const v = podView(pod('p0', {}, []));
     assert.equal(v.phase, 'Unknown');

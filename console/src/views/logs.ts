@@ -31,7 +31,7 @@ export function logsView({ session }: ViewContext): View {
     'form',
     { class: 'log-controls', novalidate: true, 'aria-label': 'Log options' },
     h('div', { class: 'grid2' }, container.el, tail.el),
-    h('div', { class: 'check' }, previous, h('label', { for: previous.id }, 'Previous container (the one that crashed)')),
+    h('div', { class: 'check' }, previous, h('label', { for: previous.id }, 'Previous container (the run before its last restart)')),
     h('div', { class: 'check' }, timestamps, h('label', { for: timestamps.id }, 'Timestamps')),
     h('div', { class: 'button-row' }, show, follow, clear),
   );
@@ -157,6 +157,15 @@ export function logsView({ session }: ViewContext): View {
   const unsubscribe = session.subscribe(paintContainers);
   paintContainers(session.snapshot);
   if (container.control.options.length === 0) container.control.append(h('option', { value: '' }, 'first container'));
+
+  // Opened from the status page's "Show the log of the previous … run": that container, previous run, loaded at once.
+  const asked = new URLSearchParams(location.search);
+  const askedContainer = asked.get('container');
+  if (askedContainer && [...container.control.options].some((o) => o.value === askedContainer)) container.control.value = askedContainer;
+  if (asked.get('previous') === 'true') {
+    previous.checked = true;
+    queueMicrotask(() => form.requestSubmit());
+  }
 
   const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Logs'), h('section', { class: 'card' }, form, message.el), h('section', { class: 'card log-card', 'aria-label': 'Log' }, lineCount, output));
   return {

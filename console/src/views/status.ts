@@ -1,7 +1,7 @@
 /** The live pod: phase, node, addresses, its storage, each container's state, host ports, custom domains. */
 import { call, errorText } from '../api.js';
 import { field, h, messageBox, replaceChildren } from '../dom.js';
-import type { Domain, Pod, Storage } from '../model.js';
+import { type ContainerState, type Domain, type Pod, type Storage, terminationText } from '../model.js';
 import type { Session, Snapshot } from '../store.js';
 import { actionsPanel } from './actions.js';
 import type { View, ViewContext } from './view.js';
@@ -118,12 +118,38 @@ function paintContainers(section: HTMLElement, pod: Pod | null): void {
             h('dt', null, 'Restarts'),
             h('dd', { class: 'restarts' }, String(c.restartCount)),
             h('dt', null, 'State'),
-            h('dd', { class: 'state', 'data-state': c.state }, state, c.message ? h('span', { class: 'hint block' }, c.message) : null),
+            h(
+              'dd',
+              { class: 'state', 'data-state': c.state },
+              state,
+              c.crashLoop ? [' ', h('span', { class: 'badge crash-loop', 'data-tone': 'error' }, 'crash loop')] : null,
+              c.message ? h('span', { class: 'hint block' }, c.message) : null,
+            ),
+            c.lastTermination ? [h('dt', null, 'Last stopped'), h('dd', { class: 'last-termination', 'data-reason': c.lastTermination.reason }, lastStopped(c.lastTermination))] : [],
           ),
+          whyNote(c),
         );
       }),
     ),
   );
+}
+
+/** "Error (exit code 3), 12:03:04": how and when the previous run ended. */
+function lastStopped(t: NonNullable<ContainerState['lastTermination']>): string {
+  return `${terminationText(t)}${t.finishedAt ? `, ${new Date(t.finishedAt).toLocaleTimeString()}` : ''}`;
+}
+
+/**
+ * Why the container stopped or is not ready, in the server's words, and a way to the
+ * log of the run that ended (the Logs page opens with "Previous container" chosen).
+ */
+function whyNote(c: ContainerState): HTMLElement | null {
+  const healthy = c.state === 'running' && c.ready && c.restartCount === 0;
+  if (healthy || (!c.summary && !c.hasPreviousLog)) return null;
+  const link = c.hasPreviousLog
+    ? h('a', { href: `/logs?container=${encodeURIComponent(c.name)}&previous=true`, 'data-route': '/logs', class: 'previous-log' }, `Show the log of the previous ${c.name} run`)
+    : null;
+  return h('div', { class: 'why', 'aria-label': `Why ${c.name} stopped` }, c.summary ? h('p', { class: 'summary' }, c.summary) : null, link);
 }
 
 /** Custom domains routed to a container port; shown from the pod's status, added and removed here. */

@@ -73,6 +73,15 @@ function printPod(out: Output, pod: PodView): void {
   );
   out.print();
   out.print(table(['CONTAINER', 'READY', 'RESTARTS', 'STATE', 'IMAGE'], pod.containers.map((c) => [c.name, c.ready ? 'yes' : 'no', String(c.restarts), stateText(c, now), c.image ?? ''])));
+  // Why a container stopped, restarts or is not ready, in the server's words, with where to look next.
+  const explained = pod.containers.filter((c) => c.why && !(c.state === 'running' && c.ready && c.restarts === 0));
+  if (explained.length) {
+    out.print();
+    for (const c of explained) {
+      const hint = c.hasPreviousLog ? ` (previous run: vkube logs --previous -c ${c.name})` : '';
+      out.print(`${c.name}: ${c.why}${hint}`);
+    }
+  }
 }
 
 function stateText(c: ContainerView, now: number): string {
@@ -81,7 +90,8 @@ function stateText(c: ContainerView, now: number): string {
   if (c.state === 'running') text = age ? `running for ${age}` : 'running';
   else if (c.state === 'waiting') text = `waiting: ${c.reason ?? '?'}`;
   else if (c.state === 'terminated') text = `terminated: ${c.reason ?? '?'}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`;
-  return c.lastTermination && c.restarts ? `${text}; last: ${c.lastTermination}` : text;
+  const when = c.lastTerminationAt ? ` ${relativeTime(Date.parse(c.lastTerminationAt) / 1000, now)}` : '';
+  return c.lastTermination && c.restarts ? `${text}; last: ${c.lastTermination}${when}` : text;
 }
 
 interface LogOptions extends CommonOptions {
@@ -100,7 +110,7 @@ function registerLogs(program: Command, out: Output): void {
       .description("print the pod's log, or follow it with -f")
       .option('-f, --follow', 'keep printing new lines (Ctrl-C stops)')
       .option('--tail <lines>', 'only the last N lines', intArg(0))
-      .option('--previous', 'the log of the previous (crashed) container')
+      .option('--previous', 'the log of the previous run of the container (before its last restart: a crash, an OOM kill, a failed liveness probe)')
       .option('-c, --container <name>', 'which container (default: the first)')
       .option('--timestamps', 'prefix each line with its time')
       .option('--since <duration>', 'only lines newer than this, e.g. 10m', durationArg),

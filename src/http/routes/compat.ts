@@ -20,7 +20,7 @@ import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { SSE_MAX_LINE_BYTES, pipeLogAsSse } from '../sse-log.js';
-import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';
+import { DeployResult, ProbeFields, errorResponses, validatedByDomain } from '../schemas.js';
 import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
 
 export interface CompatRouteDeps {
@@ -61,6 +61,7 @@ const ClientDeployBody = Type.Object(
         config: Type.Optional(Type.String()),
         configMap: Type.Optional(Type.Record(Type.String(), Type.String())),
         exposedPorts: Type.Optional(Type.Array(Type.Object({ path: Type.String(), rewrite: Type.Optional(Type.Boolean()), containerPort: Type.Integer() }))),
+        ...ProbeFields,
       }),
     ),
     pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }))),
@@ -97,7 +98,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/logs',
     {
       ...doc('Follow the log as Server-Sent Events', {
-        description: `Each log line is one event: a \`data:\` line (a carriage return inside the line starts another \`data:\` line of the same event). A line longer than ${SSE_MAX_LINE_BYTES / 1024} KiB is cut there and ends with \`…[line cut: N more bytes]\`; \`GET /k8s/pod/log\` returns it whole. \`event: end\` when the container stops, \`event: error\` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects.`,
+        description: `Each log line is one event: a \`data:\` line (a carriage return inside the line starts another \`data:\` line of the same event). A line longer than ${SSE_MAX_LINE_BYTES / 1024} KiB is cut there and ends with \`…[line cut: N more bytes]\`; \`GET /k8s/pod/log\` returns it whole. \`event: end\` when the container stops, \`event: error\` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects. With \`previous=true\` it streams the previous instance of the container (the run before its last restart) and ends; 404 naming the container when there is none.`,
         querystring: LogQuery,
         response: {
           200: {

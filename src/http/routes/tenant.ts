@@ -28,7 +28,13 @@ export const LogQuery = Type.Object({
   tailLines: Type.Optional(Type.String({ description: 'integer ≥ 0' })),
   sinceSeconds: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
   timestamps: Type.Optional(Type.String({ description: 'true/false' })),
-  previous: Type.Optional(Type.String({ description: 'true/false: the log of the previous (crashed) container' })),
+  previous: Type.Optional(
+    Type.String({
+      description:
+        'true/false: the log of the previous instance of the container (the run before its last restart: after a crash, an OOM kill or a failed liveness probe). ' +
+        "404 naming the container when it has none (it has not stopped since the pod started); GET /k8s/pod/status tells beforehand (`containers[].hasPreviousLog`)",
+    }),
+  ),
   limitBytes: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
 });
 
@@ -85,7 +91,10 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
         description:
           'When the pod mounts the order\'s persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, ' +
           'why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), ' +
-          "drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them.",
+          "drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them. " +
+          'Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination ' +
+          '(reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, ' +
+          'and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.',
         tags: ['seed'],
         headers: SecretHeader,
         response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
