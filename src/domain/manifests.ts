@@ -189,7 +189,7 @@ function routing(input: WorkloadInput, ns: string, podLabels: Record<string, str
     const exposed = input.spec.containers.flatMap((c) => c.exposedPorts).filter((e) => e.containerPort === d.containerPort);
     const rewrite = exposed.some((e) => e.rewrite);
     const paths = (exposed.length ? exposed : [{ path: '/', rewrite: false, containerPort: d.containerPort }]).map((e) => ({
-      path: rewrite ? `${e.path.replace(/\/$/, '')}(/|$)(.*)` : e.path,
+      path: rewrite ? rewritePath(e.path) : e.path,
       pathType: rewrite ? 'ImplementationSpecific' : 'Prefix',
       backend: { service: { name: SERVICE_NAME, port: { number: d.containerPort } } },
     }));
@@ -343,4 +343,14 @@ function configKey(index: number): string {
 function registryHost(image: string): string {
   const first = image.split('/')[0]!;
   return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}
+
+/**
+ * The nginx regex of an exposed path whose prefix is cut before the request reaches the
+ * container (rewrite-target `/$2`). The root keeps a leading slash — Kubernetes refuses a
+ * path that does not start with one — and its rewrite changes nothing.
+ */
+function rewritePath(path: string): string {
+  const base = path.replace(/\/$/, '');
+  return base ? `${base}(/|$)(.*)` : '/()(.*)';
 }

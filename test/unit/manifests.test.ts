@@ -88,3 +88,24 @@ describe('the volume claim of an order with persistent storage', () => {
     assert.equal(claimOf(manifests({ spec: spec(undefined), storageClass: 'fast-ssd' })), undefined);
   });
 });
+
+describe('the Ingress of a custom domain', () => {
+  type Ingress = KubeManifest & { spec: { rules: Array<{ http: { paths: Array<{ path: string; pathType: string }> } }> } };
+  const ingressPaths = (path: string, rewrite: boolean) => {
+    const s = spec(undefined);
+    s.containers[0]!.ports = [{ containerPort: 8080, protocol: 'TCP' }];
+    s.containers[0]!.exposedPorts = [{ path, rewrite, containerPort: 8080 }];
+    const objects = manifests({ spec: s, persistStorage: false, domains: [{ domain: 'app.example.test', orderId: 'a'.repeat(24), containerPort: 8080, https: false }] });
+    const ingress = objects.find((o) => o.kind === 'Ingress') as Ingress;
+    return ingress.spec.rules[0]!.http.paths.map((p) => p.path);
+  };
+
+  it('cuts an exposed prefix with an nginx regex when asked to rewrite', () => {
+    assert.deepEqual(ingressPaths('/api/', true), ['/api(/|$)(.*)']);
+    assert.deepEqual(ingressPaths('/api', false), ['/api']);
+  });
+
+  it('keeps the root absolute when it is rewritten (Kubernetes refuses a path without a leading slash)', () => {
+    assert.deepEqual(ingressPaths('/', true), ['/()(.*)']);
+  });
+});
