@@ -13,6 +13,10 @@ const UNLIMITED = /^\/(healthz|readyz|metrics)(\?|$)/;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a handler whose route alone does not say what was done (the command of a one-shot exec); never output or credentials. */
+    auditDetail?: string;
+  }
   interface FastifyContextConfig {
     /** false: a read sent with a mutating method (POST /k8s/checkports); it changes nothing and is not audited. */
     audit?: boolean;
@@ -84,6 +88,7 @@ export function installSecurity(app: FastifyInstance, opts: { limiter: ClientLim
         outcome: reply.statusCode,
         client: request.ip,
         requestId: String(request.id),
+        detail: request.auditDetail ?? null,
       })
       .catch((err: unknown) => opts.log?.(err));
   });
