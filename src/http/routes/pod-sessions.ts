@@ -93,7 +93,7 @@ const PortForwardQuery = Type.Object({
 });
 
 const upgradeResponses = (description: string) => ({
-  101: { description, content: {} },
+  101: Type.Null({ description }),
   426: { ...Type.Ref('ErrorEnvelope'), description: 'not a WebSocket upgrade' },
   ...errorResponses(400, 401, 403, 404, 409, 429, 503),
 });
