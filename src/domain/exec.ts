@@ -211,15 +211,17 @@ export class ExecService {
   ): Promise<{ session: Session; stream: PodStream }> {
     const abort = new AbortController();
     let started = false;
+    let stream: PodStream | undefined;
     const session = this.sessions.open({ kind, orderId: order.id, podUid: pod.metadata.uid, timed: true }, (reason) => {
+      // However it ends (the client left, idle, the order ended), the API server's side goes too.
       abort.abort();
+      stream?.close();
       if (started) {
         const seconds = Math.round((Date.now() - session.startedAt) / 100) / 10;
         this.record(audit, `${kind === 'shell' ? 'exec' : kind} session end`, 101, { session: session.id, reason, seconds });
       }
       onEnd(reason);
     });
-    let stream: PodStream;
     try {
       stream = await connect(abort.signal);
     } catch (err) {
@@ -227,9 +229,9 @@ export class ExecService {
       throw err;
     }
     if (session.endedWith) {
-      // The order or pod ended while the API server was being asked.
+      // The order or pod ended (or the client left) while the API server was being asked.
       stream.close();
-      throw new ConflictError('the pod went away while the session was being opened');
+      throw new ConflictError('the session ended while it was being opened (the client left, or the pod went away)');
     }
     started = true;
     this.record(audit, `${kind === 'shell' ? 'exec' : kind} session start`, 101, { session: session.id, ...detail });

@@ -209,10 +209,20 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
   const sockets = new WeakMap<FastifyRequest, WebSocket>();
   const pendingEnd = new WeakMap<FastifyRequest, EndReason>();
 
+  /** What the API server sent before the client's upgrade completed: relayed first. */
+  const early = new WeakMap<FastifyRequest, { frames: Buffer[]; stop: () => void }>();
+
   function hold(request: FastifyRequest, session: LiveSession): void {
     live.set(request, session);
-    // Nothing may be lost between now and the upgrade: hold the upstream, queue what already came.
+    // Nothing may be lost between now and the upgrade: hold the upstream, keep what already
+    // came (a prompt), and note if it already ended (a command that exits at once).
+    const frames: Buffer[] = [];
+    const keep = (f: Buffer) => frames.push(f);
+    const ended = () => session.session.end('finished');
+    session.stream.on('frame', keep);
+    session.stream.on('close', ended);
     session.stream.pause();
+    early.set(request, { frames, stop: () => (session.stream.off('frame', keep), session.stream.off('close', ended)) });
     // A client that goes before its upgrade completes leaves no session behind.
     request.raw.socket.once('close', () => session.session.end('client'));
   }
@@ -231,9 +241,8 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
 
   /** Exec frames both ways: the client's stdin, resize and close; the container's output and exit status. */
   function relayExec(socket: WebSocket, request: FastifyRequest, { session, stream }: LiveSession): void {
-    bindSocket(socket, request);
     const canHalfClose = stream.protocol === EXEC_PROTOCOL;
-    relay(socket, stream, session, {
+    relay(socket, request, stream, session, {
       fromClient: (message) => {
         const f = parseFrame(message);
         if (!f || !isClientFrame(f)) return undefined;
@@ -247,10 +256,9 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
 
   /** Raw bytes to the pod's port: channel 0 both ways; the node's errors (channel 1) close the socket with them. */
   function relayPortForward(socket: WebSocket, request: FastifyRequest, { session, stream }: LiveSession): void {
-    bindSocket(socket, request);
     const decoder = new PortForwardDecoder();
     let error = '';
-    relay(socket, stream, session, {
+    relay(socket, request, stream, session, {
       fromClient: (message) => frame(PORT_FORWARD_DATA, message),
       fromUpstream: (message) => {
         const f = decoder.push(message);
@@ -276,6 +284,7 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
   /** Relays both ways with backpressure; the session ends when either side closes. */
   function relay(
     socket: WebSocket,
+    request: FastifyRequest,
     stream: PodStream,
     session: LiveSession['session'],
     map: { fromClient: (message: Buffer) => Buffer | undefined; fromUpstream: (message: Buffer) => Buffer | undefined },
@@ -283,7 +292,7 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
     let upstreamPaused = false;
     let clientPaused = false;
 
-    stream.on('frame', (message) => {
+    const toClient = (message: Buffer) => {
       session.touch();
       const out = map.fromUpstream(message);
       if (!out || socket.readyState !== socket.OPEN) return;
@@ -297,7 +306,11 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
         upstreamPaused = true;
         stream.pause();
       }
-    });
+    };
+    const held = early.get(request);
+    held?.stop();
+    for (const f of held?.frames ?? []) toClient(f);
+    stream.on('frame', toClient);
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       session.touch();
       const message = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -320,7 +333,9 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
       stream.close();
     });
     socket.on('error', () => socket.terminate());
-    stream.resume();
+    // Last: a session that already ended (a command that exited at once) closes the socket now, after what it printed.
+    bindSocket(socket, request);
+    if (!session.endedWith && !upstreamPaused) stream.resume();
   }
 };
 
