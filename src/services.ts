@@ -79,6 +79,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     cacheSizes: () => cluster.cacheSizes(),
     portLeases: () => store.countLeases(),
     logStreams: activeLogStreams,
+    sessions: () => exec.sessions.counts(),
     isLeader: () => leadership.isLeader(),
     eventQueue: () => eventRecorder.queued,
     queueDepth: () => store.queueDepth(),
