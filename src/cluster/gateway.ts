@@ -128,8 +128,14 @@ export interface ExecOptions {
  * A live exec or port-forward stream to a pod: WebSocket messages in Kubernetes'
  * channel framing (src/domain/stream-channels.ts), one message per frame, both ways.
  * Events: 'frame' (a Buffer, channel byte first) and 'close' (code, reason), once.
+ *
+ * It starts paused, so nothing the API server sends first (a port-forward's port
+ * prefix, a shell's prompt) is emitted before anyone listens: attach the listeners, then
+ * resume(). Check `closed` too: a stream may have ended before its 'close' was heard.
  */
 export interface PodStream {
+  /** The stream has ended (its 'close' was or is being emitted). */
+  readonly closed: boolean;
   /** The subprotocol the API server agreed on (v5.channel.k8s.io, v4.channel.k8s.io). */
   readonly protocol: string;
   /** Bytes handed to send() and not yet written to the socket. */

@@ -90,11 +90,14 @@ function errorFrom(status: number, body: string, what: string, cluster: string):
 /** An open WebSocket to the API server as the gateway's PodStream. */
 class WsPodStream extends EventEmitter implements PodStream {
   readonly protocol: string;
-  private closed = false;
+  closed = false;
 
   constructor(private readonly ws: WebSocket) {
     super();
     this.protocol = ws.protocol;
+    // Paused from the moment it opens (see PodStream): bytes that came with the upgrade
+    // answer are read on a later tick, before the caller could have attached a listener.
+    ws.pause();
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       // Only the binary protocols are offered; a text message would be the base64 variant, which is never agreed.

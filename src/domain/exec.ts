@@ -22,6 +22,12 @@ import { randomUUID } from 'node:crypto';
 /** Largest stdin frame sent upstream: the API server relays frames of this order of size. */
 const STDIN_CHUNK = 32 * 1024;
 const DEFAULT_TIMEOUT_SECONDS = 30;
+/**
+ * Reports its PID on stderr, then becomes the command (exec keeps the PID): what a timed-out
+ * command is killed by. `$0` is a name for error messages; "$@" is the command, unchanged.
+ */
+const PID_MARK = 'vkube-exec-pid ';
+const PID_WRAPPER = ['/bin/sh', '-c', `printf '${PID_MARK}%s\\n' "$$" >&2 && exec "$@"`, 'vkube-exec'];
 /** Argument count and total size a command may have (the kernel's own limit is about 2 MiB). */
 const MAX_ARGS = 1024;
 const MAX_COMMAND_BYTES = 128 * 1024;
@@ -108,7 +114,16 @@ export class ExecService {
     return this.sessions.open({ kind: 'logs', orderId: order.id, timed: false }, onEnd);
   }
 
-  /** Runs a command to its end (or its timeout) and answers its output, capped, and its exit code. */
+  /**
+   * Runs a command to its end (or its timeout) and answers its output, capped, and its exit code.
+   *
+   * Kubernetes has no timeout for exec, and closing the stream does not stop the process
+   * (containerd keeps it running, blocked or not, until it exits by itself). So the
+   * command runs under a tiny `/bin/sh` wrapper that reports its PID on stderr (stripped
+   * from the answer) and then execs it, unchanged, as that same process; on timeout V-Kube
+   * runs `kill -KILL <pid>` in the container. An image without /bin/sh gets the command
+   * unwrapped, and there the timeout only closes the stream (the message says so).
+   */
   async run(order: OrderRecord, body: ExecRequest): Promise<ExecResult> {
     this.assertEnabled();
     const command = checkCommand(body.command);
@@ -118,41 +133,63 @@ export class ExecService {
       throw new InputError(`must be an integer from 1 to ${maxTimeout}`, 'timeoutSeconds');
     }
     const { pod, container } = this.target(order, body.container);
-    const stdin = body.stdin !== undefined;
+    const deadline = Date.now() + timeoutSeconds * 1000;
 
-    let result: ((reason: EndReason) => void) | undefined;
-    const session = this.sessions.open({ kind: 'exec', orderId: order.id, podUid: pod.metadata.uid, timed: false }, (reason) => result?.(reason));
-    let stream: PodStream;
+    let finish: ((reason: EndReason) => void) | undefined;
+    const session = this.sessions.open({ kind: 'exec', orderId: order.id, podUid: pod.metadata.uid, timed: false }, (reason) => finish?.(reason));
     try {
-      stream = await this.deps.cluster.exec(pod.metadata.namespace!, pod.metadata.name, { container, command, stdin, tty: false });
-    } catch (err) {
-      session.end('error');
-      throw err;
+      const wrapped = await this.runOnce(pod, container, [...PID_WRAPPER, ...command], body.stdin, deadline, session, (f) => (finish = f));
+      // No /bin/sh in the image: the wrapper could not start, so nothing of the command ran. Run it as it is.
+      if (wrapped.pid === undefined && wrapped.exitCode === null && !wrapped.timedOut && isMissingShell(wrapped.message)) {
+        const bare = await this.runOnce(pod, container, command, body.stdin, deadline, session, (f) => (finish = f));
+        return bare.timedOut ? { ...bare, message: `the command did not finish within ${timeoutSeconds} s; its stream was closed, but this image has no /bin/sh, so V-Kube could not kill it and it may still run` } : bare;
+      }
+      if (!wrapped.timedOut) return wrapped;
+      const killed = wrapped.pid !== undefined && (await this.kill(pod, container, wrapped.pid));
+      return {
+        ...wrapped,
+        message: killed
+          ? `the command did not finish within ${timeoutSeconds} s: it was killed (SIGKILL); processes it started in the background may still run`
+          : `the command did not finish within ${timeoutSeconds} s; its stream was closed, but V-Kube could not kill it and it may still run`,
+      };
+    } finally {
+      session.end('finished');
     }
+  }
+
+  /** One exec to its end or the deadline; the session's end (pod gone, order ended) ends it too. */
+  private async runOnce(
+    pod: PodJson,
+    container: string,
+    command: string[],
+    stdinText: string | undefined,
+    deadline: number,
+    session: Session,
+    onSessionEnd: (finish: (reason: EndReason) => void) => void,
+  ): Promise<ExecResult & { pid?: number }> {
+    const stream = await this.deps.cluster.exec(pod.metadata.namespace!, pod.metadata.name, { container, command, stdin: stdinText !== undefined, tty: false });
     if (session.endedWith) {
       stream.close();
       throw new ConflictError('the pod went away before the command could start');
     }
-
     const cap = this.deps.config.outputBytes;
     const stdout = new CappedBuffer(cap);
     const stderr = new CappedBuffer(cap);
+    const pid = new PidLine();
     let status: ReturnType<typeof exitStatus> | undefined;
-    return new Promise<ExecResult>((resolve) => {
-      const timer = setTimeout(() => session.end('timeout'), timeoutSeconds * 1000);
-      result = (reason) => {
+    return new Promise((resolve) => {
+      let done = false;
+      const end = (reason: EndReason | 'timeout' | 'closed') => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         stream.close();
         const timedOut = reason === 'timeout';
-        const why =
-          status?.message ??
-          (timedOut
-            ? `the command did not finish within ${timeoutSeconds} s; its stream was closed`
-            : reason === 'pod-gone' || reason === 'order-ended'
-              ? 'the pod went away (stopped, restarted or ended) before the command finished'
-              : status
-                ? undefined
-                : 'the stream ended without an exit status');
+        const why = timedOut
+          ? undefined
+          : reason === 'pod-gone' || reason === 'order-ended'
+            ? 'the pod went away (stopped, restarted or ended) before the command finished'
+            : (status?.message ?? (status ? undefined : 'the stream ended without an exit status'));
         resolve({
           stdout: stdout.text(),
           stderr: stderr.text(),
@@ -161,23 +198,50 @@ export class ExecService {
           stderrTruncated: stderr.truncated,
           timedOut,
           ...(why ? { message: why } : {}),
+          ...(pid.value !== undefined ? { pid: pid.value } : {}),
         });
       };
+      const timer = setTimeout(() => end('timeout'), Math.max(0, deadline - Date.now()));
+      onSessionEnd((reason) => end(reason));
       stream.on('frame', (message) => {
         const f = parseFrame(message);
         if (!f) return;
         if (f.channel === STDOUT) stdout.push(f.data);
-        else if (f.channel === STDERR) stderr.push(f.data);
-        else if (f.channel === STATUS) status = exitStatus(f.data);
+        else if (f.channel === STDERR) {
+          const rest = pid.push(f.data);
+          if (rest.length) stderr.push(rest);
+        } else if (f.channel === STATUS) status = exitStatus(f.data);
       });
-      stream.on('close', () => session.end('finished'));
-      if (stdin) {
-        const data = Buffer.from(body.stdin ?? '', 'utf8');
+      stream.on('close', () => end('closed'));
+      if (stream.closed) return end('closed');
+      stream.resume();
+      if (stdinText !== undefined) {
+        const data = Buffer.from(stdinText, 'utf8');
         for (let i = 0; i < data.length; i += STDIN_CHUNK) stream.send(frame(STDIN, data.subarray(i, i + STDIN_CHUNK)));
         // End of input (v5 only; an API server before 1.30 has no way to say it, and the command sees its input end only with the stream).
         if (stream.protocol === EXEC_PROTOCOL) stream.send(closeFrame(STDIN));
       }
     });
+  }
+
+  /** `kill -KILL <pid>` in the container (bounded: 5 s); whether it worked. */
+  private async kill(pod: PodJson, container: string, pid: number): Promise<boolean> {
+    try {
+      const stream = await this.deps.cluster.exec(pod.metadata.namespace!, pod.metadata.name, { container, command: ['/bin/sh', '-c', 'kill -KILL "$1"', 'vkube-kill', String(pid)], stdin: false, tty: false });
+      return await new Promise<boolean>((resolve) => {
+        let ok = false;
+        const timer = setTimeout(() => (stream.close(), resolve(false)), 5000);
+        stream.on('frame', (message) => {
+          const f = parseFrame(message);
+          if (f?.channel === STATUS) ok = exitStatus(f.data).exitCode === 0;
+        });
+        stream.on('close', () => (clearTimeout(timer), resolve(ok)));
+        stream.resume();
+      });
+    } catch (err) {
+      this.deps.log?.(`could not kill a timed-out exec (pid ${pid}) in ${pod.metadata.namespace}/${pod.metadata.name}`, err);
+      return false;
+    }
   }
 
   /** Opens an interactive exec; the caller relays the stream and ends the session. */
@@ -277,6 +341,45 @@ export class ExecService {
     const order = await this.deps.orders.findOrder(orderId);
     if (!order || order.serviceStatus !== 'ServiceRunning') return false;
     return order.endAt === null || this.deps.clock.now() < order.endAt;
+  }
+}
+
+/** The wrapper could not start: the image has no /bin/sh (the runtime's words vary). */
+function isMissingShell(message: string | undefined): boolean {
+  return !!message && /\/bin\/sh/.test(message) && /no such file|not found|executable file/i.test(message);
+}
+
+/**
+ * Takes the wrapper's PID line off the front of stderr, even across frames; everything
+ * else, from the first byte that does not fit the line, is the command's own stderr.
+ */
+export class PidLine {
+  value: number | undefined;
+  private head = Buffer.alloc(0);
+  private done = false;
+
+  push(data: Buffer): Buffer {
+    if (this.done) return data;
+    this.head = Buffer.concat([this.head, data]);
+    const text = this.head.toString('latin1');
+    const mark = PID_MARK.slice(0, Math.min(PID_MARK.length, text.length));
+    if (!text.startsWith(mark)) return this.give();
+    const nl = text.indexOf('\n');
+    if (nl < 0) return this.head.length > 64 ? this.give() : Buffer.alloc(0);
+    const m = /^vkube-exec-pid (\d+)$/.exec(text.slice(0, nl));
+    if (!m) return this.give();
+    this.value = Number(m[1]);
+    const rest = this.head.subarray(nl + 1);
+    this.done = true;
+    this.head = Buffer.alloc(0);
+    return rest;
+  }
+
+  private give(): Buffer {
+    this.done = true;
+    const all = this.head;
+    this.head = Buffer.alloc(0);
+    return all;
   }
 }
 

@@ -161,6 +161,7 @@ describe('exec and port-forward on the real node', { skip, timeout: 600_000 }, (
     assert.equal(json.timedOut, true);
     assert.equal(json.exitCode, null);
     assert.equal(json.stdout, 'begun\n', 'what it printed before the timeout');
+    assert.match(json.message ?? '', /killed \(SIGKILL\)/, JSON.stringify(json));
     assert.ok(took >= 2000 && took < 10_000, `answered after ${took} ms`);
     // What happens in the container: the process does not outlive its stream.
     await eventually(
@@ -180,10 +181,12 @@ describe('exec and port-forward on the real node', { skip, timeout: 600_000 }, (
     assert.equal(json.stderrTruncated, false);
     assert.equal(json.exitCode, 0, 'the command ran to its end');
 
+    // As in a shell: exit code 127 and the reason on stderr (the command runs under V-Kube's /bin/sh wrapper, see the README).
     const missing = await exec(order.secret, { command: ['no-such-program'] });
     assert.equal(missing.status, 200);
-    assert.equal(missing.json.exitCode, null);
-    assert.match(missing.json.message ?? '', /no-such-program|not found|executable/, JSON.stringify(missing.json));
+    assert.equal(missing.json.exitCode, 127, JSON.stringify(missing.json));
+    assert.match(missing.json.stderr, /no-such-program.*not found/, JSON.stringify(missing.json));
+    assert.doesNotMatch(missing.json.stderr, /vkube-exec-pid/, "the wrapper's own line is not the command's output");
 
     const container = await exec(order.secret, { command: ['true'], container: 'nope' });
     assert.equal(container.status, 404);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TooManyRequestsError } from '../../src/domain/errors.js';
+import { PidLine } from '../../src/domain/exec.js';
 import { type EndReason, SessionRegistry } from '../../src/domain/sessions.js';
 import {
   CappedBuffer,
@@ -95,6 +96,21 @@ describe('the output cap', () => {
     fits.push(Buffer.from('é').subarray(1));
     assert.equal(fits.text(), 'é', 'a character split across frames arrives whole');
     assert.equal(fits.truncated, false);
+  });
+});
+
+describe("the one-shot exec wrapper's PID line", () => {
+  it('is taken off the front of stderr, even split across frames; anything else is left alone', () => {
+    const p = new PidLine();
+    assert.equal(p.push(Buffer.from('vkube-exec-')).length, 0);
+    assert.equal(p.push(Buffer.from('pid 4')).length, 0);
+    assert.equal(p.push(Buffer.from('2\nreal stderr')).toString(), 'real stderr');
+    assert.equal(p.value, 42);
+    assert.equal(p.push(Buffer.from('vkube-exec-pid 7\n')).toString(), 'vkube-exec-pid 7\n', 'only the first line');
+    const other = new PidLine();
+    assert.equal(other.push(Buffer.from('vkube-e')).length, 0, 'could still be the line');
+    assert.equal(other.push(Buffer.from('rror\n')).toString(), 'vkube-error\n', 'was not: given back whole');
+    assert.equal(other.value, undefined);
   });
 });
 

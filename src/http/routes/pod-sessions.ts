@@ -221,7 +221,7 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
     const ended = () => session.session.end('finished');
     session.stream.on('frame', keep);
     session.stream.on('close', ended);
-    session.stream.pause();
+    if (session.stream.closed) ended();
     early.set(request, { frames, stop: () => (session.stream.off('frame', keep), session.stream.off('close', ended)) });
     // A client that goes before its upgrade completes leaves no session behind.
     request.raw.socket.once('close', () => session.session.end('client'));
