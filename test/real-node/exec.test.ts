@@ -326,8 +326,9 @@ describe('exec and port-forward on the real node', { skip, timeout: 600_000 }, (
     assert.ok(entries.some((e) => e.action === 'GET /api/v1/k8s/pod/portforward' && e.outcome === 429), 'a refused session is recorded too');
   });
 
-  it('VKUBE_EXEC=off turns exec and port-forward off, with a clear error', async () => {
-    const off = await startTestApp({ env: { VKUBE_EXEC: 'off' } });
+  it('VKUBE_EXEC=off turns exec and port-forward off, with a clear error; the rate limit applies to upgrades', async () => {
+    // A slow bucket (burst 3, then one request a second): enough for the calls below, then 429.
+    const off = await startTestApp({ env: { VKUBE_EXEC: 'off', VKUBE_RATE_LIMIT_RPS: '1', VKUBE_RATE_LIMIT_BURST: '3' } });
     try {
       const o = await off.createOrder({});
       const res = await off.tenant(o.secret).post('/api/v1/k8s/pod/exec', { command: ['true'] });
@@ -339,6 +340,9 @@ describe('exec and port-forward on the real node', { skip, timeout: 600_000 }, (
       const refused = await refusedUpgrade(ws);
       assert.equal(refused.status, 403);
       assert.match(refused.error.message, /VKUBE_EXEC=off/);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await refusedUpgrade(new Client(new WebSocket(`ws://127.0.0.1:${port}/api/v1/k8s/pod/exec?command=sh`, ['v5.channel.k8s.io'], { headers: { secret: o.secret } })))).status);
+      assert.ok(statuses.includes(429), `the bucket ran dry: ${statuses.join(', ')}`);
     } finally {
       await off.close();
     }
