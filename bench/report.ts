@@ -204,7 +204,8 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     const e = run.exec;
     lines.push(`### Exec into a real container (region ${e.region})`, '');
     lines.push(
-      'Through V-Kube, kube-apiserver (WebSocket, v5.channel.k8s.io), the kubelet, containerd and runc, one at a time into the warm-up order\'s busybox container: ' +
+      `Through V-Kube, kube-apiserver (WebSocket, v5.channel.k8s.io), the kubelet, containerd and runc, one at a time into a busybox container of its own (${e.container}; ` +
+        'an exec runs under the container\'s CPU limit, runc\'s init included, so a container with a few millicores makes every exec slow): ' +
         'a one-shot exec of `true` (request sent → answer with exit code 0 read) and an interactive `sh` with a terminal (WebSocket upgrade asked → its prompt on stdout).',
       '',
     );

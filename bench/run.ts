@@ -18,7 +18,7 @@ import { repoRoot } from '../dev/cluster/config.js';
 import { startRegistry, type TestRegistry } from '../dev/registry/testing.js';
 import { BENCH_REGION, type BenchCluster, REAL_REGION, REGION_LABEL, startBenchCluster } from './cluster.js';
 import { type DeployRound, measureDeploys } from './deploys.js';
-import { type ExecRound, measureExec } from './exec.js';
+import { type ExecRound, measureExecOnOwnOrder } from './exec.js';
 import { findingsFor } from './findings.js';
 import { kubeAccess, PodWatch } from './kube.js';
 import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
@@ -165,8 +165,8 @@ async function main(): Promise<void> {
         notes.push('The bench cluster has no real node (it needs root), so no deploys of real containers were timed.');
       } else {
         if (params.execSamples > 0) {
-          log(`exec into the warm-up order's container: ${params.execSamples} one-shot execs and interactive sessions, alternating`);
-          exec = await stage('real node exec', () => measureExec(v, real.warm, REAL_REGION, params.execSamples, log));
+          log(`exec into a container of its own (250m CPU): ${params.execSamples} one-shot execs and interactive sessions, alternating`);
+          exec = await stage('real node exec', () => measureExecOnOwnOrder(v, w, REAL_REGION, real.image, 39991, params.execSamples, log));
         }
         if (params.realDeploys > 0) {
           log(`  real deploy-to-Running: ${params.realDeploys} deploys each way, alternating (image ${real.image}, already pulled)`);
