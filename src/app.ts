@@ -81,6 +81,11 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
 
   await registerOpenApi(app);
+  // Shutting down: live sessions are told so (1001) before the WebSocket plugin closes what is left.
+  // (Not listening: no WebSocket can be open, and the OpenAPI generator's stand-in services have no sessions.)
+  app.addHook('preClose', async () => {
+    if (app.server.listening) services.exec.sessions.endAll('shutdown');
+  });
   // WebSocket upgrades go through the routes and their hooks (auth, limits) before any upgrade.
   await app.register(websocket, {
     options: {
