@@ -78,15 +78,14 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     lockoutSeconds: config.limits.lockoutSeconds,
     maxLockoutSeconds: 15 * 60,
   });
-  installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
-
-  await registerOpenApi(app);
   // Shutting down: live sessions are told so (1001) before the WebSocket plugin closes what is left.
   // (Not listening: no WebSocket can be open, and the OpenAPI generator's stand-in services have no sessions.)
   app.addHook('preClose', async () => {
     if (app.server.listening) services.exec.sessions.endAll('shutdown');
   });
   // WebSocket upgrades go through the routes and their hooks (auth, limits) before any upgrade.
+  // Registered before the security hooks: its own hooks must see every upgrade request, those
+  // the rate limit refuses included, so that a refused upgrade's connection is closed after the answer.
   await app.register(websocket, {
     options: {
       maxPayload: WS_MAX_MESSAGE_BYTES,
@@ -98,6 +97,9 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       },
     },
   });
+  installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
+
+  await registerOpenApi(app);
   registerMetrics(app, services.metrics, config.metricsToken);
 
   await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
