@@ -21,6 +21,8 @@ export interface Params {
   deployAt: number[];
   /** Deploys timed per side on the real node (real containers, image already pulled); 0: none. */
   realDeploys: number;
+  /** One-shot execs and interactive sessions timed into the real node's container (0: none). */
+  execSamples: number;
   /** Orders created and deployed at once while populating. */
   populateParallel: number;
   /** Fake nodes of the bench region, and the pods each takes. */
@@ -49,6 +51,7 @@ const FULL: Params = {
   deploys: 20,
   deployAt: [100, 5000],
   realDeploys: 20,
+  execSamples: 100,
   populateParallel: 32,
   benchNodes: 50,
   podsPerNode: 120,
@@ -71,6 +74,7 @@ const QUICK: Params = {
   deploys: 5,
   deployAt: [100],
   realDeploys: 5,
+  execSamples: 30,
   benchNodes: 10,
 };
 
@@ -84,6 +88,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --deploys 20            deploys timed per side in each deploy-latency round
   --deploy-at 100,5000    pod counts at which deploy-to-Running is timed
   --real-deploys 20       deploys timed per side on the real node (0: none)
+  --exec 100              one-shot execs and interactive sessions timed into a real container (0: none)
   --nodes 50              fake nodes in the bench region (120 pods each)
   --port-base 28443       first port of the bench cluster (7 consecutive ports)
   --log-level warn        V-Kube's LOG_LEVEL (info logs every request)
@@ -129,6 +134,11 @@ export function parseParams(argv: string[]): Params {
       case '--real-deploys': {
         const v = value();
         p.realDeploys = v === '0' ? 0 : positiveInt(v, flag);
+        break;
+      }
+      case '--exec': {
+        const v = value();
+        p.execSamples = v === '0' ? 0 : positiveInt(v, flag);
         break;
       }
       case '--nodes':

@@ -200,6 +200,24 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     );
   }
 
+  if (run.exec) {
+    const e = run.exec;
+    lines.push(`### Exec into a real container (region ${e.region})`, '');
+    lines.push(
+      `Through V-Kube, kube-apiserver (WebSocket, v5.channel.k8s.io), the kubelet, containerd and runc, one at a time into a busybox container of its own (${e.container}; ` +
+        'an exec runs under the container\'s CPU limit, runc\'s init included, so a container with a few millicores makes every exec slow): ' +
+        'a one-shot exec of `true` (request sent → answer with exit code 0 read) and an interactive `sh` with a terminal (WebSocket upgrade asked → its prompt on stdout).',
+      '',
+    );
+    table(
+      ['What', 'samples', 'p50', 'p90', 'p99', 'max'],
+      [
+        ['one-shot exec round trip', e.oneShot] as const,
+        ['interactive first byte', e.shellFirstByte] as const,
+      ].map(([name, s]) => [name, s.samples, ms(s.p50Ms), ms(s.p90Ms), ms(s.p99Ms), ms(s.maxMs)]),
+    );
+  }
+
   lines.push('## 4. The status route against the server\'s ceiling (`GET /healthz`)', '');
   table(
     ['Pods', 'healthz req/s', 'status req/s', 'status / healthz', 'checkports req/s', 'checkports / healthz'],

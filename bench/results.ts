@@ -1,4 +1,5 @@
 /** The shape of a run's results: what report.json holds and report.md is rendered from. */
+import type { ExecRound } from './exec.js';
 import type { DeployRound } from './deploys.js';
 import type { LoadResult } from './load.js';
 import type { Machine, Versions } from './machine.js';
@@ -43,6 +44,8 @@ export interface RunResult {
   deploys: DeployRound[];
   /** Deploys of real containers on the real node (absent when the cluster has none). */
   realDeploys?: DeployRound;
+  /** Exec into the real node's container: one-shot round trip, interactive first byte. */
+  exec?: ExecRound;
   targets: TargetResult[];
   notes: string[];
 }

@@ -18,6 +18,7 @@ import { repoRoot } from '../dev/cluster/config.js';
 import { startRegistry, type TestRegistry } from '../dev/registry/testing.js';
 import { BENCH_REGION, type BenchCluster, REAL_REGION, REGION_LABEL, startBenchCluster } from './cluster.js';
 import { type DeployRound, measureDeploys } from './deploys.js';
+import { type ExecRound, measureExecOnOwnOrder } from './exec.js';
 import { findingsFor } from './findings.js';
 import { kubeAccess, PodWatch } from './kube.js';
 import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
@@ -156,18 +157,26 @@ async function main(): Promise<void> {
     await w.start();
 
     let realDeploys: DeployRound | undefined;
-    if (params.realDeploys > 0) {
+    let exec: ExecRound | undefined;
+    if (params.realDeploys > 0 || params.execSamples > 0) {
       log(`deploy-to-Running on the real node (${REAL_REGION}): warm-up deploy pulls the image`);
       const real = await stage('real node warm-up', () => prepareRealNode(v, w, REAL_REGION, 39990));
       if (!real) {
         notes.push('The bench cluster has no real node (it needs root), so no deploys of real containers were timed.');
       } else {
-        log(`  real deploy-to-Running: ${params.realDeploys} deploys each way, alternating (image ${real.image}, already pulled)`);
-        realDeploys = await stage('real node deploys', () =>
-          measureDeploys({ vk: v, kube: access, watch: w, templateOrder: real.warm, atPods: 0, count: params.realDeploys, round: 9, region: REAL_REGION, image: real.image, real: true, log }),
-        );
+        if (params.execSamples > 0) {
+          log(`exec into a container of its own (250m CPU): ${params.execSamples} one-shot execs and interactive sessions, alternating`);
+          exec = await stage('real node exec', () => measureExecOnOwnOrder(v, w, REAL_REGION, real.image, 39991, params.execSamples, log));
+        }
+        if (params.realDeploys > 0) {
+          log(`  real deploy-to-Running: ${params.realDeploys} deploys each way, alternating (image ${real.image}, already pulled)`);
+          const round = await stage('real node deploys', () =>
+            measureDeploys({ vk: v, kube: access, watch: w, templateOrder: real.warm, atPods: 0, count: params.realDeploys, round: 9, region: REAL_REGION, image: real.image, real: true, log }),
+          );
+          realDeploys = round;
+          log(`  median real deploy-to-Running: V-Kube ${round.vkube.runningMedianMs} ms (p99 ${round.vkube.runningP99Ms} ms), direct ${round.direct.runningMedianMs} ms (${round.ratio}×)`);
+        }
         await abortOrder(v, real.warm);
-        log(`  median real deploy-to-Running: V-Kube ${realDeploys.vkube.runningMedianMs} ms (p99 ${realDeploys.vkube.runningP99Ms} ms), direct ${realDeploys.direct.runningMedianMs} ms (${realDeploys.ratio}×)`);
       }
     }
 
@@ -245,7 +254,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const targets = evaluateTargets(scales, deploys, realDeploys);
+    const targets = evaluateTargets(scales, deploys, realDeploys, exec);
     const finishedAt = new Date();
     const run: RunResult = {
       mode: params.mode,
@@ -260,6 +269,7 @@ async function main(): Promise<void> {
       scales,
       deploys,
       ...(realDeploys ? { realDeploys } : {}),
+      ...(exec ? { exec } : {}),
       targets,
       notes,
     };

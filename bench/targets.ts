@@ -9,11 +9,26 @@
  *   pod-startup SLO) and its median within 10% of the direct create.
  */
 import type { DeployRound } from './deploys.js';
+import type { ExecRound } from './exec.js';
 import type { ScaleResult, TargetResult } from './results.js';
 import { round } from './stats.js';
 
-export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[], real?: DeployRound): TargetResult[] {
+export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[], real?: DeployRound, exec?: ExecRound): TargetResult[] {
   const out: TargetResult[] = [];
+  if (exec) {
+    for (const [id, what, s] of [
+      ['exec-oneshot-p99-1s', 'one-shot exec round trip', exec.oneShot],
+      ['exec-shell-first-byte-p99-1s', 'interactive exec, first byte of output', exec.shellFirstByte],
+    ] as const) {
+      out.push({
+        id,
+        target: `real node: ${what} p99 ≤ 1 s`,
+        measured: `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms over ${s.samples}`,
+        met: s.p99Ms <= 1000,
+        margin: s.p99Ms <= 1000 ? `${round(1000 - s.p99Ms)} ms to spare` : `${round(s.p99Ms - 1000)} ms over`,
+      });
+    }
+  }
   const first = scales[0];
   const last = scales[scales.length - 1];
   if (first && last && last !== first) {

@@ -3,6 +3,7 @@
  * listen on; tests build it with their own services and call it with `inject`.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -18,6 +19,8 @@ import { activityRoutes } from './http/routes/activity.js';
 import { compatRoutes } from './http/routes/compat.js';
 import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
+import { PORT_FORWARD_CLIENT_PROTOCOL, podSessionRoutes } from './http/routes/pod-sessions.js';
+import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4 } from './domain/stream-channels.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { ClientLimiter } from './http/client-limiter.js';
 import { registerMetrics } from './http/metrics.js';
@@ -35,6 +38,9 @@ export interface AppOptions {
 const DEFAULT_CONSOLE_DIR = [new URL('../console/dist', import.meta.url), new URL('../../console/dist', import.meta.url)]
   .map((u) => fileURLToPath(u))
   .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../console/dist', import.meta.url));
+
+/** Largest WebSocket message a client may send (stdin, a port-forward's bytes): 1 MiB. */
+const WS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
@@ -72,6 +78,25 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     lockoutSeconds: config.limits.lockoutSeconds,
     maxLockoutSeconds: 15 * 60,
   });
+  // Shutting down: live sessions are told so (1001) before the WebSocket plugin closes what is left.
+  // (Not listening: no WebSocket can be open, and the OpenAPI generator's stand-in services have no sessions.)
+  app.addHook('preClose', async () => {
+    if (app.server.listening) services.exec.sessions.endAll('shutdown');
+  });
+  // WebSocket upgrades go through the routes and their hooks (auth, limits) before any upgrade.
+  // Registered before the security hooks: its own hooks must see every upgrade request, those
+  // the rate limit refuses included, so that a refused upgrade's connection is closed after the answer.
+  await app.register(websocket, {
+    options: {
+      maxPayload: WS_MAX_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      // The subprotocol answered: the channel protocol for exec, ours for a port-forward; never the secret one.
+      handleProtocols: (offered: Set<string>, request: { url?: string }) => {
+        if (request.url?.startsWith('/api/v1/k8s/pod/exec')) return offered.has(EXEC_PROTOCOL) ? EXEC_PROTOCOL : offered.has(EXEC_PROTOCOL_V4) ? EXEC_PROTOCOL_V4 : false;
+        return offered.has(PORT_FORWARD_CLIENT_PROTOCOL) ? PORT_FORWARD_CLIENT_PROTOCOL : false;
+      },
+    },
+  });
   installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
 
   await registerOpenApi(app);
@@ -91,9 +116,11 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         updates: services.updates,
         domains: services.domainService,
         monitor: services.monitor,
+        sessions: services.exec,
       });
       await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
       await api.register(activityRoutes, { ...tenant, events: services.events });
+      await api.register(podSessionRoutes, { ...tenant, exec: services.exec, maxMessageBytes: WS_MAX_MESSAGE_BYTES });
       await api.register(tokenRoutes, tenant);
       await api.register(adminRoutes, { orders: services.orders, audit: services.audit, adminToken: config.adminToken, limiter });
     },

@@ -118,6 +118,23 @@ export interface Config {
     /** A watch without event or bookmark for this long is re-opened and counts as down meanwhile. */
     watchStallMs: number;
   };
+  /** Exec, interactive sessions and port-forward into a customer's pod, and the limits on every live stream of an order. */
+  exec: ExecConfig;
+}
+
+export interface ExecConfig {
+  /** false (VKUBE_EXEC=off): exec and port-forward answer 403; log streams are unaffected. */
+  enabled: boolean;
+  /** Live sessions and streams one order may hold at once on one replica (exec, interactive, port-forward, followed logs). */
+  maxSessionsPerOrder: number;
+  /** An interactive or port-forward session with no traffic either way for this long is closed. */
+  idleSeconds: number;
+  /** The longest an interactive or port-forward session may last, however busy. */
+  maxSessionSeconds: number;
+  /** Each of stdout and stderr of a one-shot exec is cut after this many bytes. */
+  outputBytes: number;
+  /** The longest timeoutSeconds a one-shot exec may ask for (the default is 30 s, or this when smaller). */
+  maxTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -204,6 +221,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       streamSockets: get.int('VKUBE_KUBE_STREAM_SOCKETS', 'kubeStreamSockets', 256, 1, 100_000),
       heartbeatMs: get.int('VKUBE_KUBE_HEARTBEAT_MS', 'kubeHeartbeatMs', 3_000, 0, 600_000),
       watchStallMs: get.int('VKUBE_WATCH_STALL_SECONDS', 'watchStallSeconds', 90, 5, 3_600) * 1000,
+    },
+    exec: {
+      enabled: get.oneOf('VKUBE_EXEC', 'exec', 'on', ['on', 'off'] as const) === 'on',
+      maxSessionsPerOrder: get.int('VKUBE_SESSIONS_PER_ORDER', 'sessionsPerOrder', 8, 1, 1000),
+      idleSeconds: get.int('VKUBE_SESSION_IDLE_SECONDS', 'sessionIdleSeconds', 900, 1, 7 * 86400),
+      maxSessionSeconds: get.int('VKUBE_SESSION_MAX_SECONDS', 'sessionMaxSeconds', 4 * 3600, 1, 30 * 86400),
+      outputBytes: get.int('VKUBE_EXEC_OUTPUT_BYTES', 'execOutputBytes', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      maxTimeoutSeconds: get.int('VKUBE_EXEC_MAX_TIMEOUT_SECONDS', 'execMaxTimeoutSeconds', 300, 1, 3600),
     },
   };
 

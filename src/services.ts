@@ -16,6 +16,7 @@ import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
 import { DomainService } from './domain/domains.js';
 import { EventRecorder } from './domain/event-recorder.js';
+import { ExecService } from './domain/exec.js';
 import { MonitorService } from './domain/monitor.js';
 import { WorkloadUpdateService } from './domain/workload-updates.js';
 import { OrderService } from './domain/orders.js';
@@ -50,6 +51,8 @@ export interface Services extends Stores {
   updates: WorkloadUpdateService;
   domainService: DomainService;
   monitor: MonitorService;
+  /** Exec, interactive sessions, port-forward, and the registry of every live session and stream. */
+  exec: ExecService;
   reconciler: Reconciler;
 }
 
@@ -76,6 +79,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     cacheSizes: () => cluster.cacheSizes(),
     portLeases: () => store.countLeases(),
     logStreams: activeLogStreams,
+    sessions: () => exec.sessions.counts(),
     isLeader: () => leadership.isLeader(),
     eventQueue: () => eventRecorder.queued,
     queueDepth: () => store.queueDepth(),
@@ -116,9 +120,10 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const updates = new WorkloadUpdateService(deploys, store, waiter, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, waiter, clock);
   const monitor = new MonitorService(cluster, workloads);
+  const exec = new ExecService({ cluster, workloads, orders: store, audit, clock, config: config.exec, log: (msg, err) => log.warn({ err }, msg) });
   const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
   const auditRetention = new AuditRetention({ audit, clock, retentionDays: config.auditRetentionDays, log });
-  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler };
+  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, exec, reconciler };
 }
 
 /**

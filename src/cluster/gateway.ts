@@ -148,6 +148,44 @@ export interface LogOptions {
   limitBytes?: number;
 }
 
+/** A command to run in a container of a pod (pods/exec). */
+export interface ExecOptions {
+  container: string;
+  /** argv: no shell is involved unless the command names one. */
+  command: string[];
+  stdin: boolean;
+  tty: boolean;
+}
+
+/**
+ * A live exec or port-forward stream to a pod: WebSocket messages in Kubernetes'
+ * channel framing (src/domain/stream-channels.ts), one message per frame, both ways.
+ * Events: 'frame' (a Buffer, channel byte first) and 'close' (code, reason), once.
+ *
+ * It starts paused, so nothing the API server sends first (a port-forward's port
+ * prefix, a shell's prompt) is emitted before anyone listens: attach the listeners, then
+ * resume(). Check `closed` too: a stream may have ended before its 'close' was heard.
+ */
+export interface PodStream {
+  /** The stream has ended (its 'close' was or is being emitted). */
+  readonly closed: boolean;
+  /** The subprotocol the API server agreed on (v5.channel.k8s.io, v4.channel.k8s.io). */
+  readonly protocol: string;
+  /** Bytes handed to send() and not yet written to the socket. */
+  readonly bufferedAmount: number;
+  /** Sends one frame; `done` runs once it is written (or could not be). */
+  send(frame: Buffer, done?: (err?: Error) => void): void;
+  /** Stops reading from the API server (a slow reader on the other side), and resumes. */
+  pause(): void;
+  resume(): void;
+  /** Ends the stream; 'close' follows. */
+  close(): void;
+  on(event: 'frame', listener: (frame: Buffer) => void): this;
+  on(event: 'close', listener: (code: number, reason: string) => void): this;
+  off(event: 'frame', listener: (frame: Buffer) => void): this;
+  off(event: 'close', listener: (code: number, reason: string) => void): this;
+}
+
 export type ClusterChange =
   | { kind: 'pod'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: PodJson }
   | { kind: 'namespace'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; namespace: NamespaceJson }
@@ -227,6 +265,15 @@ export interface ClusterReader {
   readLog(namespace: string, pod: string, opts: LogOptions): Promise<string>;
   /** A followed log; aborting `signal` ends the upstream request. */
   followLog(namespace: string, pod: string, opts: LogOptions, signal: AbortSignal): Promise<Readable>;
+
+  /**
+   * Runs a command in a container of the pod (pods/exec over WebSocket, v5.channel.k8s.io
+   * preferred); resolves once the API server accepted it. A pod or container that does not
+   * exist is a NotFoundError. Not a write: every replica may exec, not only the leader.
+   */
+  exec(namespace: string, pod: string, opts: ExecOptions, signal?: AbortSignal): Promise<PodStream>;
+  /** One TCP connection to `port` inside the pod's network namespace (pods/portforward over WebSocket, v4.channel.k8s.io). */
+  portForward(namespace: string, pod: string, port: number, signal?: AbortSignal): Promise<PodStream>;
 
   /** The pod's CPU and memory from the metrics API; undefined while it has no sample yet. */
   podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined>;

@@ -174,6 +174,15 @@ export class KubeHttp {
     return this.authHeaders;
   }
 
+  /**
+   * What kube-websocket.ts needs to open a WebSocket (exec, port-forward) as this client:
+   * the same credentials, TLS settings and User-Agent. Kept to this one method so the
+   * connection pool above stays this class's own business.
+   */
+  async upgradeOptions(what: string): Promise<{ headers: Record<string, string>; tls: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; rejectUnauthorized?: boolean } }> {
+    return { headers: { ...(await this.headers(what)), ...(this.userAgent ? { 'user-agent': this.userAgent } : {}) }, tls: this.tls };
+  }
+
   async get<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     return this.json<T>('GET', path, opts);
   }

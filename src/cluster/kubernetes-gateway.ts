@@ -13,6 +13,7 @@ import type {
   ClusterHealth,
   DeploymentJson,
   EventJson,
+  ExecOptions,
   HostPortUse,
   KubeManifest,
   LogOptions,
@@ -21,12 +22,15 @@ import type {
   PersistentVolumeClaimJson,
   PodJson,
   PodMetricsJson,
+  PodStream,
   WriteOptions,
 } from './gateway.js';
 import { SPEC_GENERATION_LABEL } from './gateway.js';
 import { ApiHeartbeat } from './api-heartbeat.js';
 import { summarizeHealth } from './cluster-health.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
+import { openKubeWebSocket } from './kube-websocket.js';
+import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4, PORT_FORWARD_PROTOCOL } from '../domain/stream-channels.js';
 import { collectionPath, objectPath } from './resource-paths.js';
 import { WatchCache } from './watch-cache.js';
 
@@ -366,6 +370,28 @@ export class KubernetesGateway implements ClusterGateway {
       if (err instanceof KubeError && err.status === 400) throw new LogUnavailableError(err.detail ?? err.message, { cause: err });
       throw err;
     }
+  }
+
+  async exec(namespace: string, pod: string, opts: ExecOptions, signal?: AbortSignal): Promise<PodStream> {
+    const query: Array<[string, string | boolean]> = [
+      ['container', opts.container],
+      ...opts.command.map((arg): [string, string] => ['command', arg]),
+      ['stdin', opts.stdin],
+      ['stdout', true],
+      // With a terminal, stderr is the terminal too: Kubernetes refuses both at once.
+      ['stderr', !opts.tty],
+      ['tty', opts.tty],
+    ];
+    return this.call(`exec in ${namespace}/${pod}`, () =>
+      // v5 first: only it can half-close stdin (end of input); API servers before 1.30 answer v4.
+      openKubeWebSocket(this.http, `${objectPath('Pod', pod, namespace)}/exec`, { query, protocols: [EXEC_PROTOCOL, EXEC_PROTOCOL_V4], ...(signal ? { signal } : {}) }),
+    );
+  }
+
+  async portForward(namespace: string, pod: string, port: number, signal?: AbortSignal): Promise<PodStream> {
+    return this.call(`forward port ${port} of ${namespace}/${pod}`, () =>
+      openKubeWebSocket(this.http, `${objectPath('Pod', pod, namespace)}/portforward`, { query: [['ports', port]], protocols: [PORT_FORWARD_PROTOCOL], ...(signal ? { signal } : {}) }),
+    );
   }
 
   async podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined> {

@@ -10,6 +10,7 @@ import type { Authenticator, Principal } from '../domain/authenticator.js';
 import { AuthenticationError } from '../domain/errors.js';
 import type { OrderRecord } from '../store/types.js';
 import type { ClientLimiter } from './client-limiter.js';
+import { splitProtocols } from '../domain/stream-channels.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,14 +23,18 @@ declare module 'fastify' {
   }
 }
 
-/** The secret as the clients send it: `secret` header, or a `token` header or `Authorization: Bearer`. */
+/**
+ * The secret as the clients send it: `secret` header, or a `token` header or `Authorization: Bearer`;
+ * on a WebSocket upgrade also the subprotocol `base64url.vkube.secret.<…>` (browsers cannot set headers there).
+ */
 export function presentedSecret(request: FastifyRequest): string | undefined {
   const header = (name: string) => {
     const v = request.headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
   const bearer = header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-  return header('secret') || header('token') || bearer || undefined;
+  const upgrade = /^websocket$/i.test(header('upgrade') ?? '') ? splitProtocols(request.headers['sec-websocket-protocol']).secret : undefined;
+  return header('secret') || header('token') || bearer || upgrade || undefined;
 }
 
 export function tenantAuth(auth: Authenticator, limiter: ClientLimiter) {

@@ -16,6 +16,8 @@ export interface MetricSources {
   cacheSizes: () => Record<string, number>;
   portLeases: () => Promise<number>;
   logStreams: () => number;
+  /** Live sessions by kind (exec, shell, portforward, logs). */
+  sessions?: () => Record<string, number>;
   isLeader: () => boolean;
   /** Pod events and restart counts waiting to be written. */
   eventQueue?: () => number;
@@ -108,6 +110,15 @@ export class VkubeMetrics {
       },
     });
     new Gauge({ name: 'vkube_log_streams', help: 'Log streams being served (each holds one upstream request)', registers: [this.registry], collect() { this.set(sources.logStreams()); } });
+    new Gauge({
+      name: 'vkube_sessions',
+      help: 'Live sessions into pods on this replica, by kind: exec (one-shot, running), shell (interactive exec), portforward, logs (followed)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const [kind, n] of Object.entries(sources.sessions?.() ?? {})) this.set({ kind }, n);
+      },
+    });
     new Gauge({ name: 'vkube_leader', help: '1 when this replica runs the reconcile loop', registers: [this.registry], collect() { this.set(sources.isLeader() ? 1 : 0); } });
     new Gauge({ name: 'vkube_event_records_queued', help: 'Pod events and restart counts waiting to be written', registers: [this.registry], collect() { this.set(sources.eventQueue?.() ?? 0); } });
   }

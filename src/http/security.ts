@@ -13,8 +13,15 @@ const UNLIMITED = /^\/(healthz|readyz|metrics)(\?|$)/;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a handler whose route alone does not say what was done (the command of a one-shot exec); never output or credentials. */
+    auditDetail?: string;
+  }
   interface FastifyContextConfig {
-    /** false: a read sent with a mutating method (POST /k8s/checkports); it changes nothing and is not audited. */
+    /**
+     * false: a read sent with a mutating method (POST /k8s/checkports); it changes nothing and is not audited.
+     * true: a GET that is audited anyway (the WebSocket sessions into a pod: their refusals; the sessions themselves are recorded by ExecService).
+     */
     audit?: boolean;
   }
 }
@@ -26,8 +33,10 @@ declare module 'fastify' {
  * otherwise write a row per request.
  */
 function audited(request: FastifyRequest, reply: FastifyReply): boolean {
-  if (!MUTATING.has(request.method) || !request.url.startsWith('/api/')) return false;
-  if (request.routeOptions.url === undefined || request.routeOptions.config?.audit === false) return false;
+  if (!request.url.startsWith('/api/') || request.routeOptions.url === undefined) return false;
+  // A read that opens something (an exec or port-forward session) is audited like a change; refusals included.
+  if (!MUTATING.has(request.method) && request.routeOptions.config?.audit !== true) return false;
+  if (request.routeOptions.config?.audit === false) return false;
   return !(reply.statusCode === 429 && !request.principal && !request.isAdmin);
 }
 
@@ -84,6 +93,7 @@ export function installSecurity(app: FastifyInstance, opts: { limiter: ClientLim
         outcome: reply.statusCode,
         client: request.ip,
         requestId: String(request.id),
+        detail: request.auditDetail ?? null,
       })
       .catch((err: unknown) => opts.log?.(err));
   });

@@ -39,6 +39,8 @@ export interface paths {
                                 /** @description unix seconds */
                                 at: number;
                                 client: string;
+                                /** @description what the entry was about beyond the route, as JSON: the command of a one-shot exec, the container, command or port of a session, and at its end how long it lasted and why it ended; never output or credentials */
+                                detail: string | null;
                                 orderId: string | null;
                                 /** @description HTTP status answered */
                                 outcome: number;
@@ -1800,6 +1802,264 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/k8s/pod/exec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Interactive exec over WebSocket (v5.channel.k8s.io)
+         * @description A WebSocket speaking Kubernetes' `v5.channel.k8s.io` (or `v4.channel.k8s.io`): every binary message is one frame whose first byte is the channel — 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize (`{"Width":80,"Height":24}`), 255 close (`[255,0]`: end of stdin; v5 only). The client sends 0, 4 and 255; anything else is dropped. The server sends 1, 2 and, once, 3: the metav1.Status Kubernetes sends (`{"status":"Success"}`, or `"Failure"` with `details.causes[{reason:"ExitCode",message:"<code>"}]`), then closes with 1000. Offer `v5.channel.k8s.io` (answered with it). The secret comes in the `secret` header or, from a browser, as the subprotocol `base64url.vkube.secret.<base64url of the secret, unpadded>` offered beside it. Refusals (401, 403 when VKUBE_EXEC=off or the order ended, 404 no pod or container, 409 not running, 429 too many sessions or requests) answer HTTP in the error envelope before any upgrade. The session closes after VKUBE_SESSION_IDLE_SECONDS without traffic, after VKUBE_SESSION_MAX_SECONDS, and when the order stops, expires or is aborted or its pod goes (close codes: 1000 command ended, 1001 pod gone or V-Kube shutting down, 1008 idle / too long / order ended, 1011 failure; the reason says which). Start and end are in the audit log (container, command; never the traffic).
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description repeated once per argument, as Kubernetes does: ?command=sh&command=-c&command=ls */
+                    command: string | string[];
+                    /** @description default: the first container */
+                    container?: string;
+                    /** @description true (default) or false: whether the session sends standard input */
+                    stdin?: string;
+                    /** @description true or false (default): a terminal; then stderr is merged into stdout (channel 1) and resize frames apply */
+                    tty?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Switching Protocols: the session is open */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description not a WebSocket upgrade */
+                426: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Run a command in a container of the pod and answer its output and exit code
+         * @description Runs `command` in the container (default: the first) of the order's live pod through the Kubernetes API (pods/exec), waits for it to end, and answers its stdout, stderr and exit code. Each output is cut after VKUBE_EXEC_OUTPUT_BYTES (default 1 MiB) and `stdoutTruncated` / `stderrTruncated` say so. When `timeoutSeconds` passes first, V-Kube closes the stream and answers what it has with `timedOut: true` and `exitCode: null`. A one-shot exec counts as a session of the order while it runs (VKUBE_SESSIONS_PER_ORDER: 429 when over). Every call is in the provider's audit log with its container and command, never its output or stdin. 404: nothing is running, or the pod has no such container (named). 409: the container is not running. 403: the order expired or was aborted, or the provider turned exec off (VKUBE_EXEC=off).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "command": [
+                     *         "sh",
+                     *         "-c",
+                     *         "echo hello; echo oops >&2; exit 3"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the program and its arguments, run as they are (no shell, unless you name one: ["sh", "-c", "echo $HOME"]); at most 1024 arguments, 128 KiB in all */
+                        command: string[];
+                        /** @description default: the first container of the pod; one the pod does not have is a 404 naming it */
+                        container?: string;
+                        /** @description given to the command as its standard input, which then ends; without it the command reads an empty input */
+                        stdin?: string;
+                        /** @description default 30 (or VKUBE_EXEC_MAX_TIMEOUT_SECONDS when smaller), at most VKUBE_EXEC_MAX_TIMEOUT_SECONDS (default 300) */
+                        timeoutSeconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the command's exit code; null when it has none: it timed out, could not start (the message says why), or its pod went away */
+                            exitCode: number | null;
+                            /** @description why there is no exit code, or Kubernetes' words about a failure (e.g. the program was not found) */
+                            message?: string;
+                            /** @description standard error, cut the same way */
+                            stderr: string;
+                            stderrTruncated: boolean;
+                            /** @description standard output as UTF-8, cut after VKUBE_EXEC_OUTPUT_BYTES (default 1 MiB) */
+                            stdout: string;
+                            /** @description true when stdout was cut at the cap (the command ran on; what it wrote past the cap is lost) */
+                            stdoutTruncated: boolean;
+                            /** @description true when timeoutSeconds passed first: the stream was closed and the command killed (see the README) */
+                            timedOut: boolean;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/pod/images": {
         parameters: {
             query?: never;
@@ -2304,7 +2564,7 @@ export interface paths {
         };
         /**
          * Follow the log as Server-Sent Events
-         * @description Each log line is one event: a `data:` line (a carriage return inside the line starts another `data:` line of the same event). A line longer than 64 KiB is cut there and ends with `…[line cut: N more bytes]`; `GET /k8s/pod/log` returns it whole. `event: end` when the container stops, `event: error` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects. With `previous=true` it streams the previous instance of the container (the run before its last restart) and ends; 404 naming the container when there is none.
+         * @description Each log line is one event: a `data:` line (a carriage return inside the line starts another `data:` line of the same event). A line longer than 64 KiB is cut there and ends with `…[line cut: N more bytes]`; `GET /k8s/pod/log` returns it whole. `event: end` when the container stops, `event: error` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects. A followed log is one of the order's live sessions (VKUBE_SESSIONS_PER_ORDER: 429 when over); it ends with `event: end` when the order is stopped, expires or is aborted. With `previous=true` it streams the previous instance of the container (the run before its last restart) and ends; 404 naming the container when there is none.
          */
         get: {
             parameters: {
@@ -2356,6 +2616,136 @@ export interface paths {
                 };
                 /** @description Every error, whatever the status */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/pod/portforward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Port-forward over WebSocket: one socket, one TCP connection to a port of the pod
+         * @description Opens one TCP connection to `port` in the pod's network namespace (through the Kubernetes API, pods/portforward) and carries its bytes, raw, in binary messages both ways: what the client sends is written to the connection, what the connection answers comes back. No framing, no channel byte. Any port a process of the pod listens on may be used (declared or not: the pod is the customer's own, and the connection is made inside it, so network policies do not apply). When the pod's side closes the connection or refuses it, the WebSocket closes (1000, or 1011 with the node's error, e.g. "connection refused"); closing the WebSocket closes the connection. The secret comes in the `secret` header or as the subprotocol `base64url.vkube.secret.<base64url>`; a browser must then also offer `portforward.vkube.dev`, which is answered. Refusals answer HTTP in the error envelope before any upgrade; limits, close codes and audit entries are those of the interactive exec.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description a TCP port in the pod's network namespace, 1–65535: any port a process of the pod listens on (declared in the deploy or not) */
+                    port: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Switching Protocols: connected */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description not a WebSocket upgrade */
+                426: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3580,6 +3970,10 @@ export interface paths {
                             checks: {
                                 cluster: string;
                                 database: string;
+                                /** @description Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. */
+                                sources?: {
+                                    [key: string]: string;
+                                };
                             };
                             /** @enum {string} */
                             status: "ready";
@@ -3606,6 +4000,10 @@ export interface paths {
                             checks: {
                                 cluster: string;
                                 database: string;
+                                /** @description Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. */
+                                sources?: {
+                                    [key: string]: string;
+                                };
                             };
                             error: {
                                 code: number;

@@ -1,5 +1,5 @@
 /** Table types as Kysely sees them (snake_case columns, JSON kept as text). */
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface OrdersTable {
   id: string;
@@ -112,6 +112,8 @@ export interface AuditLogTable {
   outcome: number;
   client: string;
   request_id: string;
+  // Null when the route says it all (migration 007); absent from older inserts.
+  detail: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ReconcileQueueTable {

@@ -11,7 +11,7 @@ export class SqlAuditStore implements AuditStore {
   async appendAudit(e: AuditEntry): Promise<void> {
     await this.db
       .insertInto('audit_log')
-      .values({ id: e.id, at: e.at, actor: e.actor, order_id: e.orderId, action: e.action, outcome: e.outcome, client: e.client, request_id: e.requestId })
+      .values({ id: e.id, at: e.at, actor: e.actor, order_id: e.orderId, action: e.action, outcome: e.outcome, client: e.client, request_id: e.requestId, detail: e.detail ?? null })
       .execute();
   }
 
@@ -35,7 +35,7 @@ export class SqlAuditStore implements AuditStore {
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return {
-      items: rows.map((r) => ({ id: r.id, at: Number(r.at), actor: r.actor, orderId: r.order_id, action: r.action, outcome: Number(r.outcome), client: r.client, requestId: r.request_id })),
+      items: rows.map((r) => ({ id: r.id, at: Number(r.at), actor: r.actor, orderId: r.order_id, action: r.action, outcome: Number(r.outcome), client: r.client, requestId: r.request_id, detail: r.detail ?? null })),
       total: Number(count.n),
     };
   }

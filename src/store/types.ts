@@ -297,6 +297,8 @@ export interface AuditEntry {
   outcome: number;
   client: string;
   requestId: string;
+  /** What the entry was about beyond the route (an exec's command, a session's container or port, why it ended); never output or credentials. */
+  detail?: string | null;
 }
 
 export interface AuditStore {

@@ -359,7 +359,14 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
 
   it('lists and watches nodes, pods (cluster-wide), its namespaces, deployments, volume claims and events', async () => {
     assert.equal(await gateway.waitForSync(30_000), true, JSON.stringify(gateway.health()));
-    await eventually(() => assert.deepEqual(gateway.health(), { reachable: true, synced: true }));
+    await eventually(() => {
+      const h = gateway.health();
+      assert.equal(h.reachable, true, JSON.stringify(h));
+      assert.equal(h.synced, true);
+      // Every watch, and the heartbeat: V-Kube's identity may read /livez (system:public-info-viewer).
+      assert.deepEqual(Object.entries(h.sources ?? {}).filter(([, s]) => !s.live), []);
+      assert.deepEqual(Object.keys(h.sources ?? {}).sort(), ['apiserver', 'claims', 'deployments', 'events', 'namespaces', 'nodes', 'pods']);
+    });
     assert.ok(gateway.regions()?.includes('giltine'));
     assert.ok(gateway.hostPortsInRegion('giltine'));
   });
@@ -496,9 +503,9 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
       await refused(kube.delete(objectPath('PersistentVolumeClaim', DATA_CLAIM, GUARDED_NS)), 403, /forbidden/);
     });
 
-    it('exec into pods, or minting ServiceAccount tokens', async () => {
+    it('attaching to pods, or minting ServiceAccount tokens', async () => {
       await refused(kube.post('/api/v1/namespaces/kube-system/serviceaccounts/default/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }), 403, /forbidden/);
-      await refused(kube.post(`/api/v1/namespaces/${GUARDED_NS}/pods/baseline/exec?command=id&stdout=true`, {}), 403, /forbidden/);
+      await refused(kube.post(`/api/v1/namespaces/${GUARDED_NS}/pods/baseline/attach?stdout=true`, {}), 403, /forbidden/);
     });
   });
 
@@ -519,6 +526,18 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
 
     it('removing the label from one of its namespaces (which would lift the pod guard)', async () => {
       await refused(apply(kube, namespace(GUARDED_NS, { 'app.kubernetes.io/managed-by': 'someone-else' })), 403, /vkube-namespaces-only/);
+    });
+
+    it('exec or port-forward into a pod outside its namespaces (RBAC grants them cluster-wide for the customers\' pods)', async () => {
+      // A real pod of the control plane's namespace: admission refuses before the pod is even looked up.
+      const victim = (await admin.get<{ items: Array<{ metadata: { name: string } }> }>('/api/v1/namespaces/kube-system/pods')).items[0]?.metadata.name ?? 'any';
+      await refused(kube.post(`/api/v1/namespaces/kube-system/pods/${victim}/exec?command=id&stdout=true`, {}), 403, /vkube-identity-scope/, /vkube-namespaces-only/, /pods\/exec in namespace kube-system/);
+      await refused(kube.post(`/api/v1/namespaces/${FREE_NS}/pods/any/portforward?ports=80`, {}), 403, /vkube-namespaces-only/, /pods\/portforward in namespace/);
+      // Over a WebSocket, as V-Kube's own exec does it.
+      await assert.rejects(
+        gateway.exec('kube-system', victim, { container: 'x', command: ['id'], stdin: false, tty: false }),
+        (err: Error) => /refused V-Kube's identity/.test(err.message) && /403/.test(err.message),
+      );
     });
 
     it('the node proxy for anything but kubelet metrics (pod lists, exec)', async () => {

@@ -22,6 +22,14 @@ describe('config', () => {
     assert.equal(c.storageClass, undefined, "no storage class: claims get the cluster's default class");
   });
 
+  it('exec and sessions: on, 8 per order, 15 min idle, 4 h at most, 1 MiB of output, 300 s timeout at most; VKUBE_EXEC=off; bad values refused', () => {
+    assert.deepEqual(loadConfig({}, cwd).exec, { enabled: true, maxSessionsPerOrder: 8, idleSeconds: 900, maxSessionSeconds: 14_400, outputBytes: 1_048_576, maxTimeoutSeconds: 300 });
+    const c = loadConfig({ VKUBE_EXEC: 'off', VKUBE_SESSIONS_PER_ORDER: '2', VKUBE_SESSION_IDLE_SECONDS: '60', VKUBE_SESSION_MAX_SECONDS: '600', VKUBE_EXEC_OUTPUT_BYTES: '4096', VKUBE_EXEC_MAX_TIMEOUT_SECONDS: '10' }, cwd);
+    assert.deepEqual(c.exec, { enabled: false, maxSessionsPerOrder: 2, idleSeconds: 60, maxSessionSeconds: 600, outputBytes: 4096, maxTimeoutSeconds: 10 });
+    assert.throws(() => loadConfig({ VKUBE_EXEC: 'no' }, cwd), (err: Error) => err instanceof ConfigError && /VKUBE_EXEC=no: must be one of on, off/.test(err.message));
+    assert.throws(() => loadConfig({ VKUBE_SESSIONS_PER_ORDER: '0' }, cwd), /VKUBE_SESSIONS_PER_ORDER=0/);
+  });
+
   it('reads the storage class of order volumes from VKUBE_STORAGE_CLASS, or storageClass in the file', async () => {
     assert.equal(loadConfig({ VKUBE_STORAGE_CLASS: 'fast-ssd' }, cwd).storageClass, 'fast-ssd');
     assert.equal(loadConfig({ VKUBE_STORAGE_CLASS: 'ebs.csi.aws.com' }, cwd).storageClass, 'ebs.csi.aws.com', 'dots are allowed (a DNS-1123 subdomain)');

@@ -165,6 +165,7 @@ const AuditEntry = Type.Object({
   outcome: Type.Integer({ description: 'HTTP status answered' }),
   client: Type.String(),
   requestId: Type.String(),
+  detail: Type.Union([Type.String(), Type.Null()], { description: 'what the entry was about beyond the route, as JSON: the command of a one-shot exec, the container, command or port of a session, and at its end how long it lasted and why it ended; never output or credentials' }),
 });
 
 /** Registered inside adminRoutes (same auth); kept apart for reading. */
@@ -187,7 +188,7 @@ export function auditRoute(app: Parameters<FastifyPluginAsyncTypebox<AdminRouteD
         limit: intParam(q.limit, 'limit', 100, 1, 1000),
         offset: intParam(q.offset, 'offset', 0, 0, 1e9),
       });
-      return { items: page.items.map(({ id: _id, ...e }) => e), total: page.total };
+      return { items: page.items.map(({ id: _id, ...e }) => ({ ...e, detail: e.detail ?? null })), total: page.total };
     },
   );
 }

@@ -10,6 +10,7 @@ import type { UnitCatalogue } from '../../config.js';
 import type { ApplyOutcome } from '../../domain/apply-waiter.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
+import type { ExecService } from '../../domain/exec.js';
 import { InputError, NotFoundError } from '../../domain/errors.js';
 import type { MonitorQuery, MonitorService } from '../../domain/monitor.js';
 import { deploymentInfoView, userServiceView } from '../../domain/views.js';
@@ -32,6 +33,8 @@ export interface CompatRouteDeps {
   updates: WorkloadUpdateService;
   domains: DomainService;
   monitor: MonitorService;
+  /** Where a followed log takes its place among the order's live sessions (the per-order cap). */
+  sessions: Pick<ExecService, 'openLogStream'>;
 }
 
 const Ok = Type.Object(
@@ -98,19 +101,19 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/logs',
     {
       ...doc('Follow the log as Server-Sent Events', {
-        description: `Each log line is one event: a \`data:\` line (a carriage return inside the line starts another \`data:\` line of the same event). A line longer than ${SSE_MAX_LINE_BYTES / 1024} KiB is cut there and ends with \`…[line cut: N more bytes]\`; \`GET /k8s/pod/log\` returns it whole. \`event: end\` when the container stops, \`event: error\` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects. With \`previous=true\` it streams the previous instance of the container (the run before its last restart) and ends; 404 naming the container when there is none.`,
+        description: `Each log line is one event: a \`data:\` line (a carriage return inside the line starts another \`data:\` line of the same event). A line longer than ${SSE_MAX_LINE_BYTES / 1024} KiB is cut there and ends with \`…[line cut: N more bytes]\`; \`GET /k8s/pod/log\` returns it whole. \`event: end\` when the container stops, \`event: error\` when the cluster breaks the stream off. A client that reads slowly slows the upstream; one that reads nothing for 2 minutes is disconnected. The upstream request ends when the client disconnects. A followed log is one of the order's live sessions (VKUBE_SESSIONS_PER_ORDER: 429 when over); it ends with \`event: end\` when the order is stopped, expires or is aborted. With \`previous=true\` it streams the previous instance of the container (the run before its last restart) and ends; 404 naming the container when there is none.`,
         querystring: LogQuery,
         response: {
           200: {
             description: 'a stream of `data: <log line>` events, then `event: end`',
             content: { 'text/event-stream': { schema: Type.String() } },
           },
-          ...errorResponses(400, 401, 404, 503),
+          ...errorResponses(400, 401, 404, 429, 503),
         },
       }),
       ...validatedByDomain,
     },
-    async (request, reply) => streamLog(deps.workloads, request, reply),
+    async (request, reply) => streamLog(deps.workloads, deps.sessions, request, reply),
   );
 
   const action = (name: 'restart' | 'stop' | 'start', summary: string) =>
@@ -250,19 +253,32 @@ export function activeLogStreams(): number {
 }
 
 /** Server-Sent Events of a followed log; the upstream request is tied to the client's connection. */
-async function streamLog(workloads: WorkloadService, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+async function streamLog(workloads: WorkloadService, sessions: CompatRouteDeps['sessions'], request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const order = orderOf(request);
   const opts = parseLogQuery(request.query);
   const abort = new AbortController();
   const res = reply.raw;
+  // A place among the order's live sessions first (429 when it holds too many); the order's end ends the stream.
+  const session = sessions.openLogStream(order, (reason) => {
+    abort.abort();
+    if (reason !== 'order-ended' && reason !== 'pod-gone' && reason !== 'shutdown') return;
+    if (res.headersSent && !res.writableEnded) res.end('event: end\ndata: the order was stopped or ended\n\n');
+  });
   // A client that leaves while the upstream request is being made aborts it too.
-  const leftEarly = () => abort.abort();
+  const leftEarly = () => session.end('client');
   res.once('close', leftEarly);
-  // Errors up to here (no pod, bad container) still answer in the JSON envelope.
-  const upstream = await workloads.followLog(order, opts, abort.signal);
+  let upstream: Awaited<ReturnType<WorkloadService['followLog']>>;
+  try {
+    // Errors up to here (no pod, bad container) still answer in the JSON envelope.
+    upstream = await workloads.followLog(order, opts, abort.signal);
+  } catch (err) {
+    session.end('error');
+    throw err;
+  }
   res.off('close', leftEarly);
   reply.hijack();
   if (abort.signal.aborted || res.destroyed) {
+    session.end('client');
     upstream.destroy();
     return;
   }
@@ -275,6 +291,7 @@ async function streamLog(workloads: WorkloadService, request: FastifyRequest, re
   pipeLogAsSse(upstream, res, {
     onClose: () => {
       openLogStreams--;
+      session.end('finished');
       abort.abort();
     },
   });
