@@ -207,7 +207,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
   app.get(
     '/monitor',
     {
-      ...doc('What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes)', {
+      ...doc('What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes); what cannot be read yet (no usage sample in the first seconds of a pod) is 0 and named in `unavailable`', {
         querystring: Type.Object({
           allTypes: Type.Optional(Type.String()),
           types: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
