@@ -9,6 +9,7 @@ import * as m002 from './002_compat.js';
 import * as m003 from './003_events.js';
 import * as m004 from './004_security.js';
 import * as m006 from './006_one_writer.js';
+import * as m007 from './007_notifications.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '003_events': m003,
   '004_security': m004,
   '006_one_writer': m006,
+  '007_notifications': m007,
 };
 
 export const migrationProvider: MigrationProvider = {
