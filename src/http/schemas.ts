@@ -132,9 +132,12 @@ export const PodStatus = Type.Object(
     podSpec: Type.Object({}, { additionalProperties: true, description: "the Pod's spec as Kubernetes returns it" }),
     annotations: Type.Record(Type.String(), Type.String()),
     storage: Type.Optional(StorageStatus),
-    domains: Type.Array(Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isHttps: Type.Boolean() }), {
-      description: "the order's custom domains (POST /k8s/pod/ingress); [] when none: the original clients' domain menu reads them here",
-    }),
+    // Optional in the schema only so clients of older V-Kubes (without it) still type-check; V-Kube always sends it.
+    domains: Type.Optional(
+      Type.Array(Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isHttps: Type.Boolean() }), {
+        description: "the order's custom domains (POST /k8s/pod/ingress); [] when none: the original clients' domain menu reads them here",
+      }),
+    ),
   },
   { $id: 'PodStatus', additionalProperties: true },
 );

@@ -3483,7 +3483,7 @@ export interface paths {
                                 [key: string]: string;
                             };
                             /** @description the order's custom domains (POST /k8s/pod/ingress); [] when none: the original clients' domain menu reads them here */
-                            domains: {
+                            domains?: {
                                 containerPort: number;
                                 domain: string;
                                 isHttps: boolean;
