@@ -9,6 +9,9 @@ import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
+import { testKubeClient } from '../../dev/cluster/testing.js';
+import { KubeHttp } from '../../src/cluster/kube-http.js';
+import { namespaceOf } from '../../src/domain/manifests.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 import { TestClock } from '../helpers/clock.js';
 import { eventually } from '../helpers/eventually.js';
@@ -334,6 +337,42 @@ describe('webhooks', () => {
     assert.equal(eventsOf('order.expiring').length, 1);
     assert.equal(eventsOf('pod.running').length, 1);
     assert.equal(mailed('svc@example.com', /expires soon/).length, 1);
+  });
+
+  it('tells of a crash-looping pod through the pod watch: a webhook and one mail', { timeout: 120_000 }, async () => {
+    const kube = await KubeHttp.fromKubeConfig(testKubeClient());
+    try {
+      const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'giltine' } });
+      await t.services.notifications.bindContact({ owner: { kind: 'service', id: order.id }, type: 'email', contact: 'crash@example.com', createdAt: clock.now() });
+      const body = { nodeSelector: { region: 'giltine' }, containers: [{ name: 'c1', imageName: 'nginx', resource: { memory: '64Mi' } }] };
+      assert.equal((await t.tenant(order.secret).post('/api/v1/k8s/deploy', body)).statusCode, 200);
+      const ns = namespaceOf(order.id);
+      const pod = await eventually(
+        async () => {
+          const items = (await kube.get<{ items: Array<{ metadata: { name: string }; status?: { phase?: string } }> }>(`/api/v1/namespaces/${ns}/pods`)).items;
+          assert.equal(items[0]?.status?.phase, 'Running');
+          return items[0]!.metadata.name;
+        },
+        { timeoutMs: 60_000 },
+      );
+      // kwok's simulated crash loop (dev/cluster/stages/pod.yaml): restarts rise, the container waits in CrashLoopBackOff.
+      await kube.mergePatch(`/api/v1/namespaces/${ns}/pods/${pod}`, { metadata: { labels: { 'vkube.dev/simulate': 'crash-loop' } } });
+      const hit = await eventually(
+        () => {
+          const found = hits.find((h) => h.headers['x-vkube-event'] === 'pod.crashloop' && h.body.includes(order.id));
+          assert.ok(found, 'pod.crashloop delivered');
+          return JSON.parse(found.body) as { data: { container: string; pod: string } };
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      assert.deepEqual([hit.data.container, hit.data.pod], ['c1', pod]);
+      await eventually(() => assert.equal(mails.filter((m) => m.to.includes('crash@example.com') && /crash-looping/.test(m.raw)).length, 1), { timeoutMs: 20_000 });
+      // More restarts of the same container tell nothing new.
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(hits.filter((h) => h.headers['x-vkube-event'] === 'pod.crashloop' && h.body.includes(order.id)).length, 1);
+    } finally {
+      kube.close();
+    }
   });
 
   it('an abort is mailed to the address bound to the service', { timeout: 60_000 }, async () => {
