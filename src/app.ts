@@ -93,6 +93,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         updates: services.updates,
         domains: services.domainService,
         monitor: services.monitor,
+        contacts: services.contacts,
       });
       await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
       await api.register(activityRoutes, { ...tenant, events: services.events });

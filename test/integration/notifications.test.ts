@@ -152,6 +152,7 @@ describe('contact API bound to a service (secret)', () => {
     const reuse = await tenant.post(`${base}/bind/verifyCode`, { type: 'email', contact: 'owner@example.com', code });
     assert.equal(reuse.statusCode, 400, 'a code works once');
 
+    assert.equal((await tenant.get('/api/v1/k8s/userService')).json<{ email: string }>().email, 'owner@example.com', "the clients' service view shows it");
     const row = await t.services.notifications.pendingCode({ kind: 'service', id: order.id });
     assert.equal(row, undefined);
     const bound = await t.services.notifications.contactOf({ kind: 'service', id: order.id });

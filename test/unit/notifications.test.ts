@@ -173,3 +173,21 @@ describe('outbox dispatcher', () => {
     assert.match(mail.text, /svc-1 expires at 2023-11-14T22:13:20Z/);
   });
 });
+
+describe('notification settings', () => {
+  it('reads the SMTP relay, the sender, the webhook allow list and the delivery bounds; refuses bad ones by name', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    const base = { DATABASE_URL: 'sqlite::memory:', KUBECONFIG: '' };
+    const defaults = loadConfig(base).notify;
+    assert.deepEqual(
+      { smtpUrl: defaults.smtpUrl, retryBaseMs: defaults.retryBaseMs, maxAttempts: defaults.maxAttempts, window: defaults.signatureWindowSeconds },
+      { smtpUrl: undefined, retryBaseMs: 5000, maxAttempts: 12, window: 300 },
+    );
+    const set = loadConfig({ ...base, VKUBE_SMTP_URL: 'smtps://u:p@mail.example.com:465', VKUBE_WEBHOOK_PRIVATE_TARGETS: '10.0.0.0/8, hooks.internal:8443' }).notify;
+    assert.equal(set.smtpUrl, 'smtps://u:p@mail.example.com:465');
+    assert.deepEqual(set.webhookPrivateTargets, ['10.0.0.0/8', 'hooks.internal:8443']);
+    assert.throws(() => loadConfig({ ...base, VKUBE_SMTP_URL: 'http://u:secret@mail' }), (e: Error) => /^VKUBE_SMTP_URL=http:\/\/u:\*\*\*@mail: must be smtp/.test(e.message) && !e.message.includes('secret'));
+    assert.throws(() => loadConfig({ ...base, VKUBE_WEBHOOK_PRIVATE_TARGETS: 'not a host' }), /^.*VKUBE_WEBHOOK_PRIVATE_TARGETS/);
+    assert.throws(() => loadConfig({ ...base, VKUBE_NOTIFY_MAX_ATTEMPTS: '0' }), /VKUBE_NOTIFY_MAX_ATTEMPTS=0/);
+  });
+});
