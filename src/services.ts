@@ -152,36 +152,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     log,
   });
   const podNotices = new PodNotices(cluster, notifications, log);
-  return {
-    config,
-    installation,
-    store,
-    domains,
-    notices,
-    events,
-    tokens,
-    audit,
-    notifications,
-    auth,
-    metrics,
-    eventRecorder,
-    auditRetention,
-    cluster,
-    registry,
-    clock,
-    orders,
-    ports,
-    deploys,
-    workloads,
-    updates,
-    domainService,
-    monitor,
-    reconciler,
-    contacts,
-    webhooks,
-    notifier,
-    podNotices,
-  };
+  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, reconciler, notifications, contacts, webhooks, notifier, podNotices };
 }
 
 /**
