@@ -31,11 +31,16 @@ export async function marketWallet(chain: 'M' | 'T' = 'M'): Promise<MarketWallet
   const curvePublic = sodium.crypto_sign_ed25519_pk_to_curve25519(ed.publicKey);
   const address = vsysAddress(curvePublic, chain);
   const publicKey = bs58.encode(curvePublic);
+  // The CLI's XEdDSA signatures are randomised; this wallet's Ed25519 ones are not, so two
+  // requests alike within a second would sign alike (and the second is a replay). Unless a
+  // time is asked for, each request gets a time no other request of this wallet had.
+  let lastTime = 0;
   return {
     address,
     publicKey,
     sign(method, pathAndQuery, body, opts = {}) {
-      const curTime = opts.time ?? Math.floor(Date.now() / 1000);
+      const curTime = opts.time ?? Math.max(Math.floor(Date.now() / 1000), lastTime + 1);
+      if (opts.time === undefined) lastTime = curTime;
       // requests sends json.dumps(body); a GET without body sends nothing.
       const payload = method === 'GET' && !body ? undefined : pyJsonDumps(body ?? {});
       const u = new URL(`http://vkube.test${pathAndQuery}`);
