@@ -127,6 +127,8 @@ export interface Config {
     pollMs: number;
     /** How far a signed request's x-sdk-time may be from the server's clock. */
     signatureWindowSeconds: number;
+    /** Delivered and dead-lettered deliveries, and their events, older than this are deleted by the leader (0: kept for ever). */
+    retentionDays: number;
   };
   /** How V-Kube talks to the Kubernetes API (src/cluster/kube-http.ts budgets, the heartbeat, the watches). */
   kube: {
@@ -228,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxAttempts: get.int('VKUBE_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 12, 1, 100),
       pollMs: get.int('VKUBE_NOTIFY_POLL_MS', 'notifyPollMs', 1_000, 10, 60_000),
       signatureWindowSeconds: get.int('VKUBE_SIGNATURE_WINDOW_SECONDS', 'signatureWindowSeconds', 300, 5, 86_400),
+      retentionDays: get.int('VKUBE_NOTIFY_RETENTION_DAYS', 'notifyRetentionDays', 30, 0, 36_500),
     },
     kube: {
       streamSockets: get.int('VKUBE_KUBE_STREAM_SOCKETS', 'kubeStreamSockets', 256, 1, 100_000),

@@ -149,6 +149,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     retryBaseMs: config.notify.retryBaseMs,
     maxAttempts: config.notify.maxAttempts,
     pollMs: config.notify.pollMs,
+    retentionDays: config.notify.retentionDays,
     log,
   });
   const podNotices = new PodNotices(cluster, notifications, log);

@@ -135,4 +135,10 @@ export interface NotificationStore {
   updateDelivery(id: string, change: Pick<Delivery, 'status' | 'attempts' | 'nextAt' | 'lastError' | 'lastStatus' | 'deliveredAt'>): Promise<void>;
   deliveriesOfWebhook(webhookId: string, opts: { limit: number; offset: number; status?: DeliveryStatus }): Promise<{ items: Array<Delivery & { type: string }>; total: number }>;
   deliveriesOfEvent(eventId: string): Promise<Delivery[]>;
+  /**
+   * Deletes finished (delivered or dead) deliveries created before `before` (ms), and the
+   * dispatched events of that age with no delivery left. Pending ones stay. Returns how
+   * many events went.
+   */
+  pruneOutbox(before: number): Promise<number>;
 }

@@ -196,6 +196,19 @@ export class SqlNotificationStore implements NotificationStore {
     return { items: rows.map((r) => ({ ...deliveryFromRow(r), type: r.type })), total: Number(count.n) };
   }
 
+  async pruneOutbox(before: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('deliveries').where('status', '!=', 'pending').where('created_at', '<', before).execute();
+      const r = await trx
+        .deleteFrom('outbox')
+        .where('dispatched', '=', 1)
+        .where('created_at', '<', before)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('deliveries').select('deliveries.id').whereRef('deliveries.event_id', '=', 'outbox.id'))))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    });
+  }
+
   async deliveriesOfEvent(eventId: string): Promise<Delivery[]> {
     return (await this.db.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).orderBy('id').execute()).map(deliveryFromRow);
   }

@@ -357,6 +357,23 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.equal((await n.dueDeliveries(1000, 10)).length, 2);
       });
 
+      it('prunes finished deliveries and their events past the retention, never pending ones', async () => {
+        const order = await seed();
+        const n = outbox();
+        await n.appendEvent({ type: 'order.expiring', orderId: order.id, data: {}, at: 1000 });
+        await n.appendEvent({ type: 'order.expired', orderId: order.id, data: {}, at: 1000 });
+        const [done, waiting] = (await n.undispatchedEvents(100)).filter((e) => e.type.startsWith('order.expir')).sort((a, b) => a.type.localeCompare(b.type)).reverse();
+        await n.dispatchEvent(done!.id, [{ channel: 'email', target: 'a@example.com' }], 1000);
+        await n.dispatchEvent(waiting!.id, [{ channel: 'email', target: 'a@example.com' }], 1000);
+        const [d] = await n.deliveriesOfEvent(done!.id);
+        await n.updateDelivery(d!.id, { status: 'delivered', attempts: 1, nextAt: 1000, lastError: '', lastStatus: null, deliveredAt: 1001 });
+        assert.equal(await n.pruneOutbox(1000), 0, 'nothing older than the cut');
+        assert.equal(await n.pruneOutbox(2000), 1);
+        assert.equal(await n.findEvent(done!.id), undefined);
+        assert.ok(await n.findEvent(waiting!.id), 'an event with a pending delivery stays');
+        assert.equal((await n.deliveriesOfEvent(waiting!.id)).length, 1);
+      });
+
       it('refuses a signature seen before, until it expires', async () => {
         const n = outbox();
         assert.equal(await n.useSignature('ab'.repeat(32), T0 + 300, T0), true);

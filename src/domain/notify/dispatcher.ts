@@ -25,12 +25,16 @@ export interface DispatcherOptions {
   retryBaseMs: number;
   maxAttempts: number;
   pollMs: number;
+  /** Finished deliveries and their events older than this many days are deleted (0: never). */
+  retentionDays?: number;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   /** Unix milliseconds (tests may move it). */
   now?: () => number;
 }
 
 const MAX_BACKOFF_MS = 3_600_000;
+/** How often the leader prunes the outbox. */
+const PRUNE_EVERY_MS = 3_600_000;
 const BATCH = 50;
 /** Deliveries attempted side by side: one slow receiver does not hold the others. */
 const PARALLEL = 8;
@@ -40,6 +44,7 @@ export class OutboxDispatcher {
   private running: Promise<void> | undefined;
   private stopped = true;
   private readonly now: () => number;
+  private prunedAt = 0;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
@@ -71,10 +76,21 @@ export class OutboxDispatcher {
       const due = await this.opts.store.dueDeliveries(this.now(), BATCH);
       const events = new Map<string, OutboxEvent | undefined>();
       for (let i = 0; i < due.length; i += PARALLEL) await Promise.all(due.slice(i, i + PARALLEL).map((d) => this.attempt(d, events)));
+      await this.prune();
     } catch (err) {
       // The database is away: the next pass tries again; nothing is lost, the outbox keeps it.
       this.opts.log.warn({ err: (err as Error).message }, 'could not work the notification outbox; retrying');
     }
+  }
+
+  /** Keeps the outbox from growing for ever: what is finished and old goes, once an hour. */
+  private async prune(): Promise<void> {
+    const days = this.opts.retentionDays ?? 0;
+    const now = this.now();
+    if (days <= 0 || now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    const pruned = await this.opts.store.pruneOutbox(now - days * 86_400_000);
+    if (pruned > 0) this.opts.log.info({ pruned, retentionDays: days }, 'pruned old notification events');
   }
 
   private async fanOut(): Promise<void> {
