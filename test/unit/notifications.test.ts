@@ -191,3 +191,34 @@ describe('notification settings', () => {
     assert.throws(() => loadConfig({ ...base, VKUBE_NOTIFY_MAX_ATTEMPTS: '0' }), /VKUBE_NOTIFY_MAX_ATTEMPTS=0/);
   });
 });
+
+describe('codes when the relay fails', () => {
+  it('answers 503 for sendCode, keeps no code, and lets the customer ask again at once', async () => {
+    const { openDatabase, migrateToLatest } = await import('../../src/store/database.js');
+    const { SqlNotificationStore } = await import('../../src/store/sql-notifications.js');
+    const { ContactService } = await import('../../src/domain/notify/contacts.js');
+    const { SecretHasher } = await import('../../src/domain/secrets.js');
+    const { UnavailableError } = await import('../../src/domain/errors.js');
+    const { db } = openDatabase('sqlite::memory:');
+    try {
+      await migrateToLatest(db);
+      const store = new SqlNotificationStore(db);
+      let fail = true;
+      const sent: string[] = [];
+      const contacts = new ContactService(store, new SecretHasher(Buffer.alloc(32, 7)), { now: () => 1_000 }, {
+        send: async (m) => {
+          if (fail) throw new Error('connect ECONNREFUSED');
+          sent.push(m.text);
+        },
+      });
+      const owner = { kind: 'service' as const, id: 'o1' };
+      await assert.rejects(contacts.sendCode(owner, { type: 'email', contact: 'a@example.com' }), (e: Error) => e instanceof UnavailableError && /could not be sent/.test(e.message));
+      assert.equal(await store.pendingCode(owner), undefined);
+      fail = false;
+      await contacts.sendCode(owner, { type: 'email', contact: 'a@example.com' });
+      assert.equal(sent.length, 1, 'asked again at once, without waiting out the minute');
+    } finally {
+      await db.destroy();
+    }
+  });
+});
