@@ -17,6 +17,8 @@ import { healthRoutes } from './http/routes/health.js';
 import { publicRoutes } from './http/routes/public.js';
 import { activityRoutes } from './http/routes/activity.js';
 import { compatRoutes } from './http/routes/compat.js';
+import { contactRoutes } from './http/routes/contact.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
 import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
 import { PORT_FORWARD_CLIENT_PROTOCOL, podSessionRoutes } from './http/routes/pod-sessions.js';
@@ -117,12 +119,21 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         domains: services.domainService,
         monitor: services.monitor,
         sessions: services.exec,
+        contacts: services.contacts,
       });
       await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
       await api.register(activityRoutes, { ...tenant, events: services.events });
       await api.register(podSessionRoutes, { ...tenant, exec: services.exec, maxMessageBytes: WS_MAX_MESSAGE_BYTES });
       await api.register(tokenRoutes, tenant);
       await api.register(adminRoutes, { orders: services.orders, audit: services.audit, adminToken: config.adminToken, limiter });
+      await api.register(contactRoutes, {
+        ...tenant,
+        contacts: services.contacts,
+        notifications: services.notifications,
+        clock: services.clock,
+        signatureWindowSeconds: config.notify.signatureWindowSeconds,
+      });
+      await api.register(webhookRoutes, { webhooks: services.webhooks, adminToken: config.adminToken, limiter });
     },
     { prefix: '/api/v1' },
   );

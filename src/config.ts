@@ -109,6 +109,27 @@ export interface Config {
   auditRetentionDays: number;
   /** Longest a request waits for an earlier change to the same order to be applied before it answers 503. */
   orderLockTimeoutMs: number;
+  /** E-mail (codes and notices) and the provider's webhooks. */
+  notify: {
+    /** `smtp://user:pass@host:port` or `smtps://…`; unset: no e-mail (codes are refused with 503, notices go to webhooks only). */
+    smtpUrl: string | undefined;
+    /** The From of every mail. */
+    mailFrom: string;
+    /** Hosts, host:port pairs and CIDRs webhooks may be delivered to although they are not public (VKUBE_PRIVATE_REGISTRIES' grammar). */
+    webhookPrivateTargets: string[];
+    /** How long a webhook receiver (or the SMTP relay) may take to answer one delivery. */
+    timeoutMs: number;
+    /** The first retry waits this long; each next one twice as long (at most an hour). */
+    retryBaseMs: number;
+    /** A delivery that failed this many times is dead-lettered. */
+    maxAttempts: number;
+    /** How often the leader looks for events and due deliveries. */
+    pollMs: number;
+    /** How far a signed request's x-sdk-time may be from the server's clock. */
+    signatureWindowSeconds: number;
+    /** Delivered and dead-lettered deliveries, and their events, older than this are deleted by the leader (0: kept for ever). */
+    retentionDays: number;
+  };
   /** How V-Kube talks to the Kubernetes API (src/cluster/kube-http.ts budgets, the heartbeat, the watches). */
   kube: {
     /** Sockets for customers' streams (followed logs, exec, port-forward); more wait, within their deadline. */
@@ -217,6 +238,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     auditRetentionDays: get.int('VKUBE_AUDIT_RETENTION_DAYS', 'auditRetentionDays', 90, 0, 36_500),
     orderLockTimeoutMs: get.int('VKUBE_ORDER_LOCK_TIMEOUT_MS', 'orderLockTimeoutMs', 20_000, 100, 600_000),
+    notify: {
+      smtpUrl: get.optionalString('VKUBE_SMTP_URL', 'smtpUrl'),
+      mailFrom: get.string('VKUBE_MAIL_FROM', 'mailFrom', 'V-Kube <no-reply@localhost>'),
+      webhookPrivateTargets: get.parsed('VKUBE_WEBHOOK_PRIVATE_TARGETS', 'webhookPrivateTargets', [], parsePrivateRegistries),
+      timeoutMs: get.int('VKUBE_NOTIFY_TIMEOUT_MS', 'notifyTimeoutMs', 10_000, 100, 120_000),
+      retryBaseMs: get.int('VKUBE_NOTIFY_RETRY_BASE_MS', 'notifyRetryBaseMs', 5_000, 10, 3_600_000),
+      maxAttempts: get.int('VKUBE_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 12, 1, 100),
+      pollMs: get.int('VKUBE_NOTIFY_POLL_MS', 'notifyPollMs', 1_000, 10, 60_000),
+      signatureWindowSeconds: get.int('VKUBE_SIGNATURE_WINDOW_SECONDS', 'signatureWindowSeconds', 300, 5, 86_400),
+      retentionDays: get.int('VKUBE_NOTIFY_RETENTION_DAYS', 'notifyRetentionDays', 30, 0, 36_500),
+    },
     kube: {
       streamSockets: get.int('VKUBE_KUBE_STREAM_SOCKETS', 'kubeStreamSockets', 256, 1, 100_000),
       heartbeatMs: get.int('VKUBE_KUBE_HEARTBEAT_MS', 'kubeHeartbeatMs', 3_000, 0, 600_000),
@@ -245,6 +277,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (config.secretKey !== undefined && Buffer.byteLength(config.secretKey, 'utf8') < 32) {
     // It keys the secret hashes and seals registry passwords: a short one would be guessable.
     throw new ConfigError('VKUBE_SECRET_KEY: must be at least 32 bytes (e.g. openssl rand -hex 32)');
+  }
+  if (config.notify.smtpUrl !== undefined && !/^smtps?:\/\/[^/?#]+/.test(config.notify.smtpUrl)) {
+    throw new ConfigError(`VKUBE_SMTP_URL=${redactUrl(config.notify.smtpUrl)}: must be smtp://[user:pass@]host[:port] or smtps://…`);
+  }
+  if (!/^[^\r\n]*@[^\r\n]*$/.test(config.notify.mailFrom)) {
+    throw new ConfigError(`VKUBE_MAIL_FROM=${config.notify.mailFrom}: must be an address such as "V-Kube <no-reply@example.com>"`);
   }
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('VKUBE_ADMIN_TOKEN: must be at least 16 characters');

@@ -77,18 +77,22 @@ async function main(): Promise<void> {
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');
 
-  // Every replica serves the API; only the leader runs the reconcile loop, records events and prunes the audit log.
+  // Every replica serves the API; only the leader runs the reconcile loop, records events, prunes the audit log and delivers notifications.
   const lead = () => {
     log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
     services.reconciler.start();
     services.eventRecorder.start();
     services.auditRetention.start();
+    services.podNotices.start();
+    services.notifier.start();
   };
   const follow = async () => {
     log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
     await services.reconciler.stop();
     await services.eventRecorder.stop();
     await services.auditRetention.stop();
+    await services.podNotices.stop();
+    await services.notifier.stop();
   };
   if (config.leaderElection.enabled) {
     elector = new LeaderElector({

@@ -18,6 +18,13 @@ import { DomainService } from './domain/domains.js';
 import { EventRecorder } from './domain/event-recorder.js';
 import { ExecService } from './domain/exec.js';
 import { MonitorService } from './domain/monitor.js';
+import { ContactService } from './domain/notify/contacts.js';
+import { OutboxDispatcher } from './domain/notify/dispatcher.js';
+import { PodNotices } from './domain/notify/pod-notices.js';
+import type { Mailer, WebhookSender } from './domain/notify/ports.js';
+import { WebhookService } from './domain/notify/webhooks.js';
+import { SmtpMailer } from './notify/smtp-mailer.js';
+import { HttpWebhookSender } from './notify/webhook-sender.js';
 import { WorkloadUpdateService } from './domain/workload-updates.js';
 import { OrderService } from './domain/orders.js';
 import { PortService } from './domain/ports.js';
@@ -54,6 +61,13 @@ export interface Services extends Stores {
   /** Exec, interactive sessions, port-forward, and the registry of every live session and stream. */
   exec: ExecService;
   reconciler: Reconciler;
+  /** E-mail contacts of services and wallets (the original clients' contact API). */
+  contacts: ContactService;
+  webhooks: WebhookService;
+  /** Delivers the outbox (webhooks, notice mails); run by the reconcile leader. */
+  notifier: OutboxDispatcher;
+  /** Records pod.running / crashloop / oomkilled from the pod watch; run by the reconcile leader. */
+  podNotices: PodNotices;
 }
 
 export interface ServiceInputs {
@@ -65,11 +79,15 @@ export interface ServiceInputs {
   clock?: Clock;
   /** Whether this replica leads and may write to the cluster now (leader election); default: always, it is alone. */
   leadership?: Leadership;
+  /** The SMTP relay (default: from VKUBE_SMTP_URL, none when unset). */
+  mailer?: Mailer;
+  /** How webhooks are POSTed (default: HTTP held to the address policy). */
+  webhookSender?: WebhookSender;
 }
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const { config, cluster, registry, log } = inputs;
-  const { store, domains, notices, events, tokens, audit } = inputs.stores;
+  const { store, domains, notices, events, tokens, audit, notifications } = inputs.stores;
   const clock = inputs.clock ?? systemClock;
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
@@ -123,7 +141,24 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const exec = new ExecService({ cluster, workloads, orders: store, audit, clock, config: config.exec, log: (msg, err) => log.warn({ err }, msg) });
   const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
   const auditRetention = new AuditRetention({ audit, clock, retentionDays: config.auditRetentionDays, log });
-  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, exec, reconciler };
+  const mailer = inputs.mailer ?? (config.notify.smtpUrl ? new SmtpMailer(config.notify.smtpUrl, config.notify.mailFrom, config.notify.timeoutMs) : undefined);
+  const webhookSender = inputs.webhookSender ?? new HttpWebhookSender({ privateTargets: config.notify.webhookPrivateTargets, clusterAddresses: () => cluster.nodeAddresses() });
+  const contacts = new ContactService(notifications, hasher, clock, mailer);
+  const webhooks = new WebhookService(notifications, credentials, webhookSender, clock);
+  const notifier = new OutboxDispatcher({
+    store: notifications,
+    sender: webhookSender,
+    mailer,
+    credentials,
+    timeoutMs: config.notify.timeoutMs,
+    retryBaseMs: config.notify.retryBaseMs,
+    maxAttempts: config.notify.maxAttempts,
+    pollMs: config.notify.pollMs,
+    retentionDays: config.notify.retentionDays,
+    log,
+  });
+  const podNotices = new PodNotices(cluster, notifications, log);
+  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
 }
 
 /**

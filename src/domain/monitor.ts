@@ -6,7 +6,7 @@
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
 import type { OrderRecord } from '../store/types.js';
-import { InputError, UnavailableError } from './errors.js';
+import { InputError } from './errors.js';
 import { parseBytes } from './quantity.js';
 import type { WorkloadService } from './workload.js';
 
@@ -57,8 +57,10 @@ export class MonitorService {
     const unavailable: string[] = [];
     if (types.includes('cpu') || types.includes('memory')) {
       const metrics = await this.cluster.podMetrics(pod.metadata.namespace!, pod.metadata.name);
-      if (!metrics) throw new UnavailableError('no usage sample for this pod yet (the metrics API samples every few seconds); try again shortly');
-      const usage = new Map(metrics.containers.map((c) => [c.name, c.usage]));
+      // The metrics API has no sample for the first 15-30 s of a pod. The original clients
+      // print any non-200 as "Net Error", so answer what is known: zeros, named in `unavailable`.
+      if (!metrics) unavailable.push(...types.filter((t) => t === 'cpu' || t === 'memory'));
+      const usage = new Map((metrics?.containers ?? []).map((c) => [c.name, c.usage]));
       if (types.includes('cpu')) view.cpu = Object.fromEntries(containers.map((c) => [c, { value: cores(usage.get(c)?.cpu) }]));
       if (types.includes('memory')) {
         view.memory = Object.fromEntries(containers.map((c) => [c, { value: parseBytes(usage.get(c)?.memory ?? '0') ?? 0, limitValue: memoryLimit(pod, c) }]));

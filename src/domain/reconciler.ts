@@ -334,7 +334,8 @@ export class Reconciler {
     const base = { orderId: order.id, serviceID: order.serviceID, address: order.address };
     const live = order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop';
     if (live && order.endAt !== null && clock.now() >= order.endAt - config.reconcile.noticeAheadSeconds) {
-      await notices.addNotice({ ...base, noticeType: NOTICE_EXPIRING, timestamp: clock.now() });
+      // Webhooks and e-mail hear of it once, with the notice (same transaction).
+      await notices.addNotice({ ...base, noticeType: NOTICE_EXPIRING, timestamp: clock.now() }, { type: 'order.expiring', orderId: order.id, data: { endAt: order.endAt }, at: Date.now() });
     }
     if (order.serviceStatus === 'ServiceDone') await notices.addNotice({ ...base, noticeType: NOTICE_EXPIRED, timestamp: order.doneAt ?? clock.now() });
     if (order.serviceStatus === 'ServiceAbort') await notices.addNotice({ ...base, noticeType: NOTICE_ABORTED, timestamp: order.abortedAt ?? clock.now() });

@@ -34,6 +34,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         securitySchemes: {
           secret: { type: 'apiKey', in: 'header', name: 'secret', description: "The order's secret, or the original clients' token" },
           admin: { type: 'http', scheme: 'bearer', description: 'VKUBE_ADMIN_TOKEN' },
+          wallet: { type: 'apiKey', in: 'header', name: 'signature', description: 'A V Systems wallet signature, as the original market CLI makes it (with headers address, public-key, x-sdk-time)' },
         },
       },
     },

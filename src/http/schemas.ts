@@ -234,6 +234,12 @@ export const PodStatus = Type.Object(
           'Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready, and before the kubelet reports any container (a pod not scheduled yet).',
       }),
     ),
+    // Optional in the schema only so clients of older V-Kubes (without it) still type-check; V-Kube always sends it.
+    domains: Type.Optional(
+      Type.Array(Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isHttps: Type.Boolean() }), {
+        description: "the order's custom domains (POST /k8s/pod/ingress); [] when none: the original clients' domain menu reads them here",
+      }),
+    ),
   },
   { $id: 'PodStatus', additionalProperties: true },
 );

@@ -581,6 +581,905 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The registered webhooks */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description unix seconds */
+                                createdAt: number;
+                                /** @description [] means every event */
+                                events: string[];
+                                id: string;
+                                url: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Register a webhook
+         * @description Each event is POSTed as `{"id","type","createdAt","order":{…},"data":{…}}` with headers `X-VKube-Event` (the type), `X-VKube-Delivery` (the delivery id) and `X-VKube-Signature: sha256=<hex HMAC-SHA256 of the raw body with the webhook's secret>`. Any 2xx is success; anything else, no answer within VKUBE_NOTIFY_TIMEOUT_MS or a redirect is retried with exponential back-off and dead-lettered after VKUBE_NOTIFY_MAX_ATTEMPTS. The URL must be http(s) and public unless VKUBE_WEBHOOK_PRIVATE_TARGETS allows it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://provider.example.com/vkube-events",
+                     *       "secret": "a-long-random-secret",
+                     *       "events": [
+                     *         "order.created",
+                     *         "pod.crashloop"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the events wanted; all when absent or [] */
+                        events?: ("order.created" | "deploy.accepted" | "pod.running" | "pod.crashloop" | "pod.oomkilled" | "order.expiring" | "order.expired" | "order.aborted")[];
+                        /** @description key of X-VKube-Signature; never shown again */
+                        secret: string;
+                        /** @description http:// or https:// */
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description unix seconds */
+                            createdAt: number;
+                            /** @description [] means every event */
+                            events: string[];
+                            id: string;
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook (its pending deliveries are dropped) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            deleted: true;
+                            id: string;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's deliveries, newest first: delivered, pending (with the next attempt) and dead-lettered */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    offset?: string;
+                    status?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                attempts: number;
+                                /** @description unix milliseconds */
+                                createdAt: number;
+                                /** @description unix milliseconds */
+                                deliveredAt: number | null;
+                                /** @description the body's "id"; the same for every webhook told of the event */
+                                eventId: string;
+                                /** @description the X-VKube-Delivery header of its attempts */
+                                id: string;
+                                lastError: string;
+                                /** @description the receiver's HTTP status of the last attempt */
+                                lastStatus: number | null;
+                                /** @description unix milliseconds of the next attempt (pending) */
+                                nextAt: number;
+                                /** @description dead: gave up after VKUBE_NOTIFY_MAX_ATTEMPTS */
+                                status: "pending" | "delivered" | "dead";
+                                type: string;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/addressContact/bind/sendCode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a code to bind an e-mail address to the signing wallet's notices
+         * @description Signed by the wallet as the original market CLI signs: the canonical request is METHOD, the path from /api/v1, the query parts, `User-Agent:…`, `address:…` and (except for a GET without body) the hex sha256 of the body bytes, one per line. A signature is accepted once (a replay is 401).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description the V Systems address of public-key */
+                    address: string;
+                    /** @description base58 Curve25519 public key */
+                    "public-key": string;
+                    /** @description part of the canonical request */
+                    "user-agent"?: string;
+                    /** @description unix seconds; within VKUBE_SIGNATURE_WINDOW_SECONDS (300) of the server */
+                    "x-sdk-time": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: email
+                         * @example me@example.com
+                         */
+                        contact: string;
+                        /** @enum {string} */
+                        type: "email";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            contact: string;
+                            /** @description unix seconds; the code works until then, for 5 attempts */
+                            expiresAt: number;
+                            /** @enum {string} */
+                            status: "OK";
+                            /** @enum {string} */
+                            type: "email";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/addressContact/bind/verifyCode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bind the e-mail address to the signing wallet with the code that was mailed
+         * @description Signed by the wallet as the original market CLI signs: the canonical request is METHOD, the path from /api/v1, the query parts, `User-Agent:…`, `address:…` and (except for a GET without body) the hex sha256 of the body bytes, one per line. A signature is accepted once (a replay is 401).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description the V Systems address of public-key */
+                    address: string;
+                    /** @description base58 Curve25519 public key */
+                    "public-key": string;
+                    /** @description part of the canonical request */
+                    "user-agent"?: string;
+                    /** @description unix seconds; within VKUBE_SIGNATURE_WINDOW_SECONDS (300) of the server */
+                    "x-sdk-time": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the 6-digit code that was mailed */
+                        code: string;
+                        /** Format: email */
+                        contact: string;
+                        /** @enum {string} */
+                        type: "email";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            contact: string;
+                            /** @enum {string} */
+                            status: "OK";
+                            /** @enum {string} */
+                            type: "email";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/addressContact/delete/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unbind the signing wallet's e-mail address
+         * @description Signed by the wallet as the original market CLI signs: the canonical request is METHOD, the path from /api/v1, the query parts, `User-Agent:…`, `address:…` and (except for a GET without body) the hex sha256 of the body bytes, one per line. A signature is accepted once (a replay is 401).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description the V Systems address of public-key */
+                    address: string;
+                    /** @description base58 Curve25519 public key */
+                    "public-key": string;
+                    /** @description part of the canonical request */
+                    "user-agent"?: string;
+                    /** @description unix seconds; within VKUBE_SIGNATURE_WINDOW_SECONDS (300) of the server */
+                    "x-sdk-time": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description false: no address was bound */
+                            deleted: boolean;
+                            /** @enum {string} */
+                            status: "OK";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/addressContact/get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The e-mail address bound to the signing wallet's notices
+         * @description Signed by the wallet as the original market CLI signs: the canonical request is METHOD, the path from /api/v1, the query parts, `User-Agent:…`, `address:…` and (except for a GET without body) the hex sha256 of the body bytes, one per line. A signature is accepted once (a replay is 401).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description the V Systems address of public-key */
+                    address: string;
+                    /** @description base58 Curve25519 public key */
+                    "public-key": string;
+                    /** @description part of the canonical request */
+                    "user-agent"?: string;
+                    /** @description unix seconds; within VKUBE_SIGNATURE_WINDOW_SECONDS (300) of the server */
+                    "x-sdk-time": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            address: string;
+                            /** @description "" when none is bound */
+                            contact: string;
+                            /** @description the same as contact */
+                            email: string;
+                            /** @enum {string} */
+                            type: "email";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/userServiceContact/bind/sendCode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a code to bind an e-mail address to this service's notices */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: email
+                         * @example me@example.com
+                         */
+                        contact: string;
+                        /** @enum {string} */
+                        type: "email";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            contact: string;
+                            /** @description unix seconds; the code works until then, for 5 attempts */
+                            expiresAt: number;
+                            /** @enum {string} */
+                            status: "OK";
+                            /** @enum {string} */
+                            type: "email";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/userServiceContact/bind/verifyCode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bind the e-mail address with the code that was mailed to it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the 6-digit code that was mailed */
+                        code: string;
+                        /** Format: email */
+                        contact: string;
+                        /** @enum {string} */
+                        type: "email";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            contact: string;
+                            /** @enum {string} */
+                            status: "OK";
+                            /** @enum {string} */
+                            type: "email";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/userServiceContact/delete/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unbind this service's e-mail address */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description false: no address was bound */
+                            deleted: boolean;
+                            /** @enum {string} */
+                            status: "OK";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/checkports": {
         parameters: {
             query?: never;
@@ -2970,7 +3869,7 @@ export interface paths {
         };
         /**
          * The live pod's name, status, spec and annotations, as Kubernetes reports them
-         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them. Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.
+         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.
          */
         get: {
             parameters: {
@@ -3029,6 +3928,12 @@ export interface paths {
                                 state: "running" | "waiting" | "terminated" | "unknown";
                                 /** @description the state in one sentence, e.g. "keeps stopping: Kubernetes waits 40s before starting it again (CrashLoopBackOff); its last run exited with code 3 (Error); restarted 4 times" */
                                 summary: string;
+                            }[];
+                            /** @description the order's custom domains (POST /k8s/pod/ingress); [] when none: the original clients' domain menu reads them here */
+                            domains?: {
+                                containerPort: number;
+                                domain: string;
+                                isHttps: boolean;
                             }[];
                             name: string;
                             /** @description the Pod's spec as Kubernetes returns it */
@@ -3745,7 +4650,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes) */
+        /** What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes); what cannot be read yet (no usage sample in the first seconds of a pod) is 0 and named in `unavailable` */
         get: {
             parameters: {
                 query?: {

@@ -3,7 +3,7 @@
  * `postgres://…` — as a Kysely instance, and brings its schema up to date.
  */
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { type Driver, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
@@ -54,7 +54,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
     database.pragma('synchronous = NORMAL');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
+    return { db: new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
   }
   const statementTimeoutMs = opts.statementTimeoutMs ?? 15_000;
   const pool = new pg.Pool({
@@ -72,6 +72,27 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}
+
+/**
+ * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …);
+ * Kysely's ROLLBACK then fails with "cannot rollback - no transaction is active", and that
+ * error would replace the real one: a full disk would answer 500 instead of 503. A
+ * transaction that is already gone has nothing left to roll back, so that one is ignored.
+ */
+class RollbackSafeSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      try {
+        await rollback(connection);
+      } catch (err) {
+        if (!/no transaction is active/.test((err as Error).message)) throw err;
+      }
+    };
+    return driver;
+  }
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */

@@ -126,6 +126,63 @@ export interface ReconcileQueueTable {
   enqueued_at: number;
 }
 
+export interface ContactsTable {
+  owner_kind: string;
+  owner: string;
+  type: string;
+  contact: string;
+  created_at: number;
+}
+
+export interface ContactCodesTable {
+  owner_kind: string;
+  owner: string;
+  type: string;
+  contact: string;
+  code_hash: string;
+  expires_at: number;
+  attempts: number;
+  sent_at: number;
+}
+
+export interface SeenSignaturesTable {
+  signature_hash: string;
+  expires_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  secret_sealed: string;
+  events: string;
+  created_at: number;
+}
+
+export interface OutboxTable {
+  id: string;
+  type: string;
+  order_id: string | null;
+  order_json: string | null;
+  data_json: string;
+  created_at: number;
+  dispatched: number;
+  dedupe_key: string | null;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  event_id: string;
+  channel: string;
+  target: string;
+  status: string;
+  attempts: number;
+  next_at: number;
+  last_error: string;
+  last_status: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   orders: OrdersTable;
   port_leases: PortLeasesTable;
@@ -137,4 +194,10 @@ export interface Database {
   access_tokens: AccessTokensTable;
   audit_log: AuditLogTable;
   reconcile_queue: ReconcileQueueTable;
+  contacts: ContactsTable;
+  contact_codes: ContactCodesTable;
+  seen_signatures: SeenSignaturesTable;
+  webhooks: WebhooksTable;
+  outbox: OutboxTable;
+  deliveries: DeliveriesTable;
 }

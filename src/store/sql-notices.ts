@@ -1,18 +1,25 @@
 /** Notices to customers (expiry warnings and the like) on SQL. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import type { NewOutboxEvent } from './notification-types.js';
+import { appendOutboxIn } from './sql-notifications.js';
 import type { Notice, NoticeStore, Page } from './types.js';
 
 export class SqlNoticeStore implements NoticeStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async addNotice(n: Notice): Promise<boolean> {
-    const r = await this.db
-      .insertInto('notices')
-      .values({ id: `${n.orderId}:${n.noticeType}`, order_id: n.orderId, service_id: n.serviceID, address: n.address, notice_type: n.noticeType, timestamp: n.timestamp })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  async addNotice(n: Notice, event?: NewOutboxEvent): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .insertInto('notices')
+        .values({ id: `${n.orderId}:${n.noticeType}`, order_id: n.orderId, service_id: n.serviceID, address: n.address, notice_type: n.noticeType, timestamp: n.timestamp })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      const added = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+      // Told to webhooks and by e-mail once, as the notice itself is recorded once.
+      if (added && event) await appendOutboxIn(trx, event);
+      return added;
+    });
   }
 
   async listNotices(filter: { address: string; serviceID?: string; limit: number; offset: number }): Promise<Page<Notice>> {

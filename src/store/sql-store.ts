@@ -5,6 +5,8 @@
  */
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from './schema.js';
+import type { NewOutboxEvent } from './notification-types.js';
+import { appendOutboxIn } from './sql-notifications.js';
 import {
   ConcurrentChange,
   type DeployRecord,
@@ -35,7 +37,11 @@ export class SqlStore implements Store {
   }
 
   async insertOrder(order: NewOrder): Promise<OrderRecord> {
-    await this.db.insertInto('orders').values(toRow(order)).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('orders').values(toRow(order)).execute();
+      // The provider's webhooks hear of it if and only if it was recorded.
+      await appendOutboxIn(trx, { type: 'order.created', orderId: order.id, data: {}, at: Date.now() });
+    });
     return (await this.findOrder(order.id))!;
   }
 
@@ -119,6 +125,12 @@ export class SqlStore implements Store {
             .values(wanted.map((l) => ({ region: l.region, port: l.port, protocol: l.protocol, order_id: id, created_at: deploy.now })))
             .execute();
         }
+        await appendOutboxIn(trx, {
+          type: 'deploy.accepted',
+          orderId: id,
+          data: { region: deploy.region, hostPorts: wanted.map((l) => ({ port: l.port, protocol: l.protocol })) },
+          at: Date.now(),
+        });
         return fromRow(await trx.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
       });
     } catch (err) {
@@ -133,25 +145,35 @@ export class SqlStore implements Store {
 
   async transition(id: string, from: ServiceStatus[], to: ServiceStatus, fields: Partial<OrderRecord>, now: number): Promise<OrderRecord> {
     const teardown: Partial<{ teardown: Teardown }> = ENDED.includes(to) ? { teardown: 'Terminating' } : {};
-    return this.changeDesiredState(id, (trx) =>
+    const ended = to === 'ServiceAbort' ? 'order.aborted' : to === 'ServiceDone' ? 'order.expired' : undefined;
+    return this.changeDesiredState(
+      id,
+      (trx) =>
       trx
         .updateTable('orders')
         .set((eb) => ({ ...toPartialRow(fields), ...teardown, service_status: to, generation: eb('generation', '+', 1), updated_at: now }))
         .where('id', '=', id)
         .where('service_status', 'in', from)
         .executeTakeFirst(),
+      ended && { type: ended, orderId: id, data: {}, at: Date.now() },
     );
   }
 
   /**
-   * One guarded UPDATE of the desired state, and the order queued for the leader, in one
-   * transaction: a crash cannot leave a change that nobody will apply.
+   * One guarded UPDATE of the desired state, and the order queued for the leader (and the
+   * event told to webhooks and e-mail, if any), in one transaction: a crash cannot leave
+   * a change that nobody will apply, nor one that nobody hears of.
    */
-  private async changeDesiredState(id: string, update: (trx: Transaction<Database>) => Promise<{ numUpdatedRows: bigint }>): Promise<OrderRecord> {
+  private async changeDesiredState(
+    id: string,
+    update: (trx: Transaction<Database>) => Promise<{ numUpdatedRows: bigint }>,
+    event?: NewOutboxEvent,
+  ): Promise<OrderRecord> {
     const changed = await this.db.transaction().execute(async (trx) => {
       const r = await update(trx);
       if (Number(r.numUpdatedRows) !== 1) return false;
       await enqueueIn(trx, id);
+      if (event) await appendOutboxIn(trx, event);
       return true;
     });
     const order = await this.findOrder(id);

@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { SqlDomainStore } from './sql-domains.js';
 import { SqlNoticeStore } from './sql-notices.js';
+import { SqlNotificationStore } from './sql-notifications.js';
+import type { NotificationStore } from './notification-types.js';
 import { SqlStore } from './sql-store.js';
 import { SqlEventStore } from './sql-events.js';
 import { SqlAuditStore } from './sql-audit.js';
@@ -18,6 +20,8 @@ export interface Stores {
   events: EventStore;
   tokens: TokenStore;
   audit: AuditStore;
+  /** E-mail contacts and codes, seen signatures, webhooks, the outbox and its deliveries. */
+  notifications: NotificationStore;
 }
 
 export function sqlStores(db: Kysely<Database>): Stores {
@@ -28,5 +32,6 @@ export function sqlStores(db: Kysely<Database>): Stores {
     events: translateOutages(new SqlEventStore(db)),
     tokens: translateOutages(new SqlTokenStore(db)),
     audit: translateOutages(new SqlAuditStore(db)),
+    notifications: translateOutages(new SqlNotificationStore(db)),
   };
 }

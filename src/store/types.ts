@@ -3,6 +3,7 @@
  * it on SQLite and PostgreSQL through Kysely. Rows are plain objects with explicit
  * types; times are unix seconds.
  */
+import type { NewOutboxEvent } from './notification-types.js';
 
 export type ServiceStatus = 'ServicePending' | 'ServiceRunning' | 'ServiceStop' | 'ServiceDone' | 'ServiceAbort';
 
@@ -225,8 +226,11 @@ export interface Notice {
 }
 
 export interface NoticeStore {
-  /** Records a notice once per (order, type); a second call is a no-op. Returns whether it was new. */
-  addNotice(notice: Notice): Promise<boolean>;
+  /**
+   * Records a notice once per (order, type); a second call is a no-op. Returns whether it
+   * was new. `event`, when given, goes to the outbox in the same transaction, only if new.
+   */
+  addNotice(notice: Notice, event?: NewOutboxEvent): Promise<boolean>;
   listNotices(filter: { address: string; serviceID?: string; limit: number; offset: number }): Promise<Page<Notice>>;
 }
 

@@ -13,6 +13,7 @@ import { testPostgres } from '../../dev/postgres/testing.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
+import { SqlNotificationStore } from '../../src/store/sql-notifications.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import {
   ConcurrentChange,
@@ -319,6 +320,64 @@ for (const [databaseName, makeFactory] of DATABASES) {
       it('of an unknown order throws StaleState without a status', async () => {
         const err = await rejection(store.transition('no-such-order', ['ServicePending'], 'ServiceAbort', {}, T0), StaleState);
         assert.equal(err.actual, undefined);
+      });
+    });
+
+    describe('outbox', () => {
+      const outbox = () => new SqlNotificationStore(db);
+      const types = async (orderId: string) => (await db.selectFrom('outbox').select('type').where('order_id', '=', orderId).orderBy('created_at').orderBy('type').execute()).map((r) => r.type);
+
+      it('records order.created, deploy.accepted and order.aborted in the transactions of those changes, and nothing for a refused one', async () => {
+        const order = await running([8801]);
+        await store.transition(order.id, ['ServiceRunning'], 'ServiceAbort', { abortedAt: T0 + 5 }, T0 + 5);
+        assert.deepEqual((await types(order.id)).sort(), ['deploy.accepted', 'order.aborted', 'order.created']);
+        await rejection(store.transition(order.id, ['ServiceRunning'], 'ServiceAbort', {}, T0 + 6), StaleState);
+        const other = await seed({ region: 'region-a' });
+        await rejection(store.recordDeploy(other.id, firstDeploy({ leases: tcp(8801) })), PortsTaken);
+        assert.deepEqual((await types(order.id)).sort(), ['deploy.accepted', 'order.aborted', 'order.created'], 'a refused change tells of nothing');
+        assert.deepEqual(await types(other.id), ['order.created']);
+        const events = await outbox().undispatchedEvents(100);
+        const aborted = events.find((e) => e.type === 'order.aborted' && e.orderId === order.id);
+        assert.equal(aborted?.order?.serviceStatus, 'ServiceAbort', 'the snapshot is the order as the change left it');
+      });
+
+      it('records a cluster event once per dedupe key, fans it out once, and keeps deliveries per target', async () => {
+        const order = await seed();
+        const n = outbox();
+        const event = { type: 'pod.crashloop', orderId: order.id, data: { container: 'c1' }, dedupeKey: `pod.crashloop/uid-1/c1`, at: T0 * 1000 };
+        assert.equal(await n.appendEvent(event), true);
+        assert.equal(await n.appendEvent(event), false);
+        assert.equal(await n.appendEvent({ ...event, orderId: 'not-ours', dedupeKey: 'x' }), false, 'an order not in this database');
+        const [e] = (await n.undispatchedEvents(100)).filter((x) => x.type === 'pod.crashloop');
+        await n.dispatchEvent(e!.id, [{ channel: 'email', target: 'a@example.com' }, { channel: 'webhook', target: 'whk_1' }], 1000);
+        await n.dispatchEvent(e!.id, [{ channel: 'email', target: 'a@example.com' }], 1000);
+        assert.equal((await n.deliveriesOfEvent(e!.id)).length, 2);
+        assert.equal((await n.undispatchedEvents(100)).some((x) => x.id === e!.id), false);
+        assert.equal((await n.dueDeliveries(999, 10)).length, 0);
+        assert.equal((await n.dueDeliveries(1000, 10)).length, 2);
+      });
+
+      it('prunes finished deliveries and their events past the retention, never pending ones', async () => {
+        const order = await seed();
+        const n = outbox();
+        await n.appendEvent({ type: 'order.expiring', orderId: order.id, data: {}, at: 1000 });
+        await n.appendEvent({ type: 'order.expired', orderId: order.id, data: {}, at: 1000 });
+        const [done, waiting] = (await n.undispatchedEvents(100)).filter((e) => e.type.startsWith('order.expir')).sort((a, b) => a.type.localeCompare(b.type)).reverse();
+        await n.dispatchEvent(done!.id, [{ channel: 'email', target: 'a@example.com' }], 1000);
+        await n.dispatchEvent(waiting!.id, [{ channel: 'email', target: 'a@example.com' }], 1000);
+        const [d] = await n.deliveriesOfEvent(done!.id);
+        await n.updateDelivery(d!.id, { status: 'delivered', attempts: 1, nextAt: 1000, lastError: '', lastStatus: null, deliveredAt: 1001 });
+        assert.equal(await n.pruneOutbox(1000), 0, 'nothing older than the cut');
+        assert.equal(await n.pruneOutbox(2000), 1);
+        assert.equal(await n.findEvent(done!.id), undefined);
+        assert.ok(await n.findEvent(waiting!.id), 'an event with a pending delivery stays');
+        assert.equal((await n.deliveriesOfEvent(waiting!.id)).length, 1);
+      });
+
+      it('refuses a signature seen before, until it expires', async () => {
+        const n = outbox();
+        assert.equal(await n.useSignature('ab'.repeat(32), T0 + 300, T0), true);
+        assert.equal(await n.useSignature('ab'.repeat(32), T0 + 300, T0), false);
       });
     });
 

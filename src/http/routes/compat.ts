@@ -13,6 +13,7 @@ import type { DomainService } from '../../domain/domains.js';
 import type { ExecService } from '../../domain/exec.js';
 import { InputError, NotFoundError } from '../../domain/errors.js';
 import type { MonitorQuery, MonitorService } from '../../domain/monitor.js';
+import type { ContactService } from '../../domain/notify/contacts.js';
 import { deploymentInfoView, userServiceView } from '../../domain/views.js';
 import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
 import type { WorkloadService } from '../../domain/workload.js';
@@ -35,6 +36,8 @@ export interface CompatRouteDeps {
   monitor: MonitorService;
   /** Where a followed log takes its place among the order's live sessions (the per-order cap). */
   sessions: Pick<ExecService, 'openLogStream'>;
+  /** The e-mail bound through the contact API, shown as the service's `email`. */
+  contacts?: Pick<ContactService, 'get'>;
 }
 
 const Ok = Type.Object(
@@ -77,9 +80,12 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
   const tags = ['clients'];
   const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, tags, headers: SecretHeader, ...extra } });
 
-  app.get('/k8s/userService', doc('The service behind the secret: status, timestamps, and what its units add up to', { response: { 200: AnyObject, ...errorResponses(401) } }), async (request) =>
-    userServiceView(orderOf(request), deps.units),
-  );
+  app.get('/k8s/userService', doc('The service behind the secret: status, timestamps, and what its units add up to', { response: { 200: AnyObject, ...errorResponses(401) } }), async (request) => {
+    const order = orderOf(request);
+    // The clients show `email`: the address bound with the contact API, else the one the order was placed with.
+    const bound = await deps.contacts?.get({ kind: 'service', id: order.id });
+    return { ...userServiceView(order, deps.units), ...(bound ? { email: bound.contact } : {}) };
+  });
 
   for (const [path, mode, summary] of [
     ['/k8s/deployment', 'first', 'First deploy (the service must be ServicePending)'],
@@ -211,7 +217,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
   app.get(
     '/monitor',
     {
-      ...doc('What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes)', {
+      ...doc('What the containers use now: CPU (cores), memory (bytes, with limit), network (bytes/s), storage (bytes); what cannot be read yet (no usage sample in the first seconds of a pod) is 0 and named in `unavailable`', {
         querystring: Type.Object({
           allTypes: Type.Optional(Type.String()),
           types: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),

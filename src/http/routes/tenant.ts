@@ -91,7 +91,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
         description:
           'When the pod mounts the order\'s persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, ' +
           'why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), ' +
-          "drawn from the claim's phase, its events and the pod's scheduling condition. With custom domains, `domains` lists them. " +
+          "drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). " +
           'Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination ' +
           '(reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, ' +
           'and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.',
@@ -103,12 +103,23 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
     async (request, reply) => {
       const order = orderOf(request);
       const status = deps.workloads.status(order);
-      // Custom domains ride along once there are any (the original clients read them here).
+      // The original clients' domain menu reads the bound domains here: always present, [] when none.
       const domains = await deps.domains.list(order);
-      return domains.length ? sendPlainJson(reply, { ...status, domains }) : sendUnchangingJson(reply, status);
+      return domains.length ? sendPlainJson(reply, { ...status, domains }) : sendUnchangingJson(reply, withNoDomains(status));
     },
   );
 };
+
+/** One `{...status, domains: []}` per status view, so its serialized text is still made once per pod change. */
+const noDomains = new WeakMap<object, object>();
+function withNoDomains(status: object): object {
+  let view = noDomains.get(status);
+  if (!view) {
+    view = { ...status, domains: [] };
+    noDomains.set(status, view);
+  }
+  return view;
+}
 
 /** Query values arrive as strings; Python clients send booleans as `True`. */
 export function parseLogQuery(query: unknown): LogOptions {

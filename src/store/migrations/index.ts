@@ -10,6 +10,7 @@ import * as m003 from './003_events.js';
 import * as m004 from './004_security.js';
 import * as m006 from './006_one_writer.js';
 import * as m007 from './007_audit_detail.js';
+import * as m008 from './008_notifications.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '004_security': m004,
   '006_one_writer': m006,
   '007_audit_detail': m007,
+  '008_notifications': m008,
 };
 
 export const migrationProvider: MigrationProvider = {
