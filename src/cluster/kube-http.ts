@@ -221,7 +221,7 @@ export class KubeHttp {
   /** GET whose body is streamed to the caller (watches, followed logs). Abort with `signal`. */
   async stream(path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
     const res = await this.send('GET', path, { budget: 'stream', ...opts }, { headMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, totalMs: opts.streamDeadlineMs ?? 0 });
-    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, await this.readBody(res, 'GET', path), `GET ${path}`);
+    if (res.statusCode! >= 400) throw kubeErrorFrom(res.statusCode!, await this.readBody(res, 'GET', path), `GET ${path}`, this.clusterName);
     return res;
   }
 
@@ -234,7 +234,7 @@ export class KubeHttp {
   private async exchange(method: string, path: string, opts: RequestOptions): Promise<string> {
     const res = await this.send(method, path, opts, { headMs: 0, totalMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     const body = await this.readBody(res, method, path);
-    if (res.statusCode! >= 400) throw this.errorFrom(res.statusCode!, body, `${method} ${path}`);
+    if (res.statusCode! >= 400) throw kubeErrorFrom(res.statusCode!, body, `${method} ${path}`, this.clusterName);
     return body;
   }
 
@@ -290,22 +290,23 @@ export class KubeHttp {
     });
   }
 
-  private errorFrom(status: number, body: string, what: string): KubeError {
-    let reason = 'Unknown';
-    let message = body.slice(0, 500);
-    try {
-      const s = JSON.parse(body) as { reason?: string; message?: string };
-      reason = s.reason ?? reason;
-      message = s.message ?? message;
-    } catch {
-      // not a Status object
-    }
-    return new KubeError(status, reason, `${what}: ${status} ${message}`, this.clusterName, { detail: message });
-  }
-
   close(): void {
     for (const a of Object.values(this.agents)) a.destroy();
   }
+}
+
+/** The error of an answer ≥ 400, with Kubernetes' own reason and message when the body is a Status object. */
+export function kubeErrorFrom(status: number, body: string, what: string, cluster: string): KubeError {
+  let reason = 'Unknown';
+  let message = body.slice(0, 500);
+  try {
+    const s = JSON.parse(body) as { reason?: string; message?: string };
+    reason = s.reason ?? reason;
+    message = s.message ?? message;
+  } catch {
+    // not a Status object
+  }
+  return new KubeError(status, reason, `${what}: ${status} ${message}`, cluster, { detail: message });
 }
 
 function readAll(stream: Readable): Promise<string> {

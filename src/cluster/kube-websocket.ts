@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { PodStream } from './gateway.js';
-import { KubeError, type KubeHttp } from './kube-http.js';
+import { KubeError, type KubeHttp, kubeErrorFrom } from './kube-http.js';
 
 /** The largest message accepted from the API server (it sends at most 32 KiB per frame today). */
 const MAX_PAYLOAD = 4 * 1024 * 1024;
@@ -61,7 +61,7 @@ export async function openKubeWebSocket(http: KubeHttp, path: string, opts: Kube
     ws.once('unexpected-response', (_req, res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
-      res.on('end', () => fail(errorFrom(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), what, http.clusterName)));
+      res.on('end', () => fail(kubeErrorFrom(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), what, http.clusterName)));
       res.on('error', (err) => fail(new KubeError(0, 'Unreachable', `${what}: ${err.message}`, http.clusterName, { cause: err })));
     });
     ws.once('error', (err) => fail(new KubeError(0, 'Unreachable', `${what}: ${err.message}`, http.clusterName, { cause: err })));
@@ -72,19 +72,6 @@ export async function openKubeWebSocket(http: KubeHttp, path: string, opts: Kube
       resolve(new WsPodStream(ws));
     });
   });
-}
-
-function errorFrom(status: number, body: string, what: string, cluster: string): KubeError {
-  let reason = 'Unknown';
-  let message = body.slice(0, 500);
-  try {
-    const s = JSON.parse(body) as { reason?: string; message?: string };
-    reason = s.reason ?? reason;
-    message = s.message ?? message;
-  } catch {
-    // not a Status object
-  }
-  return new KubeError(status, reason, `${what}: ${status} ${message}`, cluster);
 }
 
 /** An open WebSocket to the API server as the gateway's PodStream. */

@@ -176,6 +176,35 @@ async function readyzBecomes(r: ServerProcess, want: 200 | 503, timeoutMs: numbe
   return Date.now() - started;
 }
 
+/**
+ * Black-holes `proxy` for OUTAGE_MS while customers work (see `load`), then opens it
+ * again; resolves once every change in `mustLand` and every one acknowledged meanwhile
+ * is in the cluster. Returns the acknowledged keys and the figures.
+ */
+async function blackHoleUnderLoad(
+  r: ServerProcess,
+  proxy: TcpProxy,
+  orders: Order[],
+  changed: Order,
+  waiting: Order,
+  mustLand: string[] = [],
+): Promise<{ acknowledged: string[]; tally: Tally; detectionMs: number; readyMs: number; appliedMs: number }> {
+  const acknowledged: string[] = [];
+  const tally = new Tally();
+  proxy.blackHole();
+  const detected = readyzBecomes(r, 503, 60_000);
+  await load(r, orders, changed, waiting, OUTAGE_MS, acknowledged, tally);
+  const detectionMs = await detected;
+  proxy.restore();
+  const restoredAt = Date.now();
+  const readyMs = await readyzBecomes(r, 200, 90_000);
+  await eventually(async () => {
+    const env = await envNames(changed.id);
+    for (const key of [...mustLand, ...acknowledged]) assert.ok(env.includes(key), `acknowledged ${key} is in the cluster`);
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+  return { acknowledged, tally, detectionMs, readyMs, appliedMs: Date.now() - restoredAt };
+}
+
 describe('quiet failures of the Kubernetes API', () => {
   let r: ServerProcess;
   let proxy: TcpProxy;
@@ -194,28 +223,13 @@ describe('quiet failures of the Kubernetes API', () => {
     const before = await Promise.all(untouched.map((o) => podUids(o.id)));
     const waiting = { ...(await r.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: REGION } })), port: 7904 };
     ordersOf.get(r)!.push(waiting);
-    const acknowledged: string[] = [];
-    const tally = new Tally();
-
-    proxy.blackHole();
-    const holeAt = Date.now();
-    const detected = readyzBecomes(r, 503, 60_000);
-    await load(r, orders, changed!, waiting, OUTAGE_MS, acknowledged, tally);
-    const detectionMs = await detected;
-    proxy.restore();
-    const restoredAt = Date.now();
-    const readyMs = await readyzBecomes(r, 200, 90_000);
-    await eventually(async () => {
-      const env = await envNames(changed!.id);
-      for (const key of acknowledged) assert.ok(env.includes(key), `acknowledged ${key} reached the cluster`);
-    }, { timeoutMs: 90_000, intervalMs: 500 });
-    const appliedMs = Date.now() - restoredAt;
+    const { acknowledged, tally, detectionMs, readyMs, appliedMs } = await blackHoleUnderLoad(r, proxy, orders, changed!, waiting);
 
     console.log(
       `black-holed API server ${OUTAGE_MS / 1000} s: unready after ${(detectionMs / 1000).toFixed(1)} s; ready again ${(readyMs / 1000).toFixed(1)} s and every acknowledged change applied ${(appliedMs / 1000).toFixed(1)} s after the hole closed; ` +
         `${acknowledged.length} changes acknowledged; slowest answer ${tally.slowest.ms} ms (${tally.slowest.what}); ${tally}; proxy accepted ${proxy.accepted} connections`,
     );
-    assert.ok(detectionMs < 20_000, `the outage showed in /readyz within 20 s (${detectionMs} ms after ${Date.now() - holeAt} ms)`);
+    assert.ok(detectionMs < 20_000, `the outage showed in /readyz within 20 s (${detectionMs} ms)`);
     for (const what of ['status', 'log', 'deploy']) assert.ok(tally.saw(what, 503), `${what} answered 503 during the outage (${tally})`);
     assert.ok(!tally.codes.get('order')?.has(503), 'what needs only the database kept working');
     assert.deepEqual(await Promise.all(untouched.map((o) => podUids(o.id))), before, 'no workload was deleted or replaced');
@@ -356,21 +370,7 @@ describe('quiet failures of PostgreSQL', () => {
     const before = await Promise.all(untouched.map((o) => podUids(o.id)));
     const waiting = { ...(await r.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: REGION } })), port: 7944 };
     ordersOf.get(r)!.push(waiting);
-    const acknowledged: string[] = [];
-    const tally = new Tally();
-
-    proxy.blackHole();
-    const detected = readyzBecomes(r, 503, 60_000);
-    await load(r, orders, changed!, waiting, OUTAGE_MS, acknowledged, tally);
-    const detectionMs = await detected;
-    proxy.restore();
-    const restoredAt = Date.now();
-    const readyMs = await readyzBecomes(r, 200, 90_000);
-    await eventually(async () => {
-      const env = await envNames(changed!.id);
-      for (const key of [...acknowledgedBefore, ...acknowledged]) assert.ok(env.includes(key), `acknowledged ${key} is in the cluster`);
-    }, { timeoutMs: 90_000, intervalMs: 500 });
-    const appliedMs = Date.now() - restoredAt;
+    const { acknowledged, tally, detectionMs, readyMs, appliedMs } = await blackHoleUnderLoad(r, proxy, orders, changed!, waiting, acknowledgedBefore);
     const after = await call(r, 'PUT', '/api/v1/k8s/pod/update', { environment: { container1: { AFTER: 'x' } } }, { secret: changed!.secret });
     assert.equal(after.status, 200, after.text);
 
