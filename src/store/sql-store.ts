@@ -38,7 +38,10 @@ export class SqlStore implements Store {
 
   async insertOrder(order: NewOrder): Promise<OrderRecord> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('orders').values(toRow(order)).execute();
+      // Generation 1, queued: the leader provisions the order's namespace and isolation
+      // objects at once, so its first deploy only adds the workload.
+      await trx.insertInto('orders').values({ ...toRow(order), generation: 1 }).execute();
+      await enqueueIn(trx, order.id);
       // The provider's webhooks hear of it if and only if it was recorded.
       await appendOutboxIn(trx, { type: 'order.created', orderId: order.id, data: {}, at: Date.now() });
     });
