@@ -1,10 +1,12 @@
 /** Seed endpoints that need the order's secret: order, deploy, pod log, pod status. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
 import { InputError } from '../../domain/errors.js';
+import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import { orderView } from '../../domain/views.js';
 import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
@@ -38,8 +40,25 @@ export const LogQuery = Type.Object({
   limitBytes: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
 });
 
+export const StatusQuery = Type.Object({
+  wait: Type.Optional(
+    Type.String({
+      description:
+        '`Running` or `Ready`: answer once the pod of the latest deploy is so — told by the pod watch the moment it changes, no polling needed — ' +
+        'or as soon as it cannot get there by itself (failed, crash-looping, an image that cannot be pulled, no node for it), or when `timeout` runs out; ' +
+        '`wait` in the answer says which. 404 when no pod of the latest deploy appeared in that time, 409 when the service is not running (stopped, ended).',
+    }),
+  ),
+  timeout: Type.Optional(Type.String({ description: `seconds to wait, 1–${MAX_WAIT_SECONDS} (default ${DEFAULT_WAIT_SECONDS}); only with wait` })),
+});
+
 export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (app, deps) => {
   tenantOnly(app, deps.auth, deps.limiter);
+  const waitings = new OpenWaits();
+  app.addHook('preClose', (done) => {
+    waitings.endAll();
+    done();
+  });
 
   app.get(
     '/k8s/order',
@@ -97,11 +116,19 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
           'and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.',
         tags: ['seed'],
         headers: SecretHeader,
-        response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
+        querystring: StatusQuery,
+        response: { 200: PodStatus, ...errorResponses(400, 401, 404, 409, 503) },
       },
+      ...validatedByDomain,
     },
     async (request, reply) => {
       const order = orderOf(request);
+      const query = request.query as Record<string, unknown>;
+      const wait = query.wait === undefined && query.timeout === undefined ? undefined : parseWaitQuery(query.wait, query.timeout);
+      if (wait) {
+        const status = await waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply);
+        return sendPlainJson(reply, { ...status, domains: await deps.domains.list(order) });
+      }
       const status = deps.workloads.status(order);
       // The original clients' domain menu reads the bound domains here: always present, [] when none.
       const domains = await deps.domains.list(order);
@@ -109,6 +136,28 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
     },
   );
 };
+
+/** Waits in progress: each ends when its client goes away, and all of them when the server closes. */
+class OpenWaits {
+  private readonly open = new Set<AbortController>();
+
+  async run<T>(wait: (signal: AbortSignal) => Promise<T>, reply: FastifyReply): Promise<T> {
+    const controller = new AbortController();
+    const gone = () => controller.abort();
+    reply.raw.once('close', gone);
+    this.open.add(controller);
+    try {
+      return await wait(controller.signal);
+    } finally {
+      this.open.delete(controller);
+      reply.raw.off('close', gone);
+    }
+  }
+
+  endAll(): void {
+    for (const c of this.open) c.abort();
+  }
+}
 
 /** One `{...status, domains: []}` per status view, so its serialized text is still made once per pod change. */
 const noDomains = new WeakMap<object, object>();
