@@ -7,6 +7,7 @@ import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from './schema.js';
 import type { NewOutboxEvent } from './notification-types.js';
 import { appendOutboxIn } from './sql-notifications.js';
+import { PreparedQuery } from './prepared-query.js';
 import {
   ConcurrentChange,
   type DeployRecord,
@@ -26,7 +27,12 @@ type Db = Kysely<Database> | Transaction<Database>;
 const ENDED: ServiceStatus[] = ['ServiceDone', 'ServiceAbort'];
 
 export class SqlStore implements Store {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** The lookup of every tenant request. */
+  private readonly bySecretHash: PreparedQuery<Selectable<OrdersTable>, [string]>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.bySecretHash = new PreparedQuery(db as unknown as Kysely<never>, () => db.selectFrom('orders').selectAll().where('secret_hash', '=', ''));
+  }
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
@@ -54,7 +60,7 @@ export class SqlStore implements Store {
   }
 
   async findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined> {
-    const row = await this.db.selectFrom('orders').selectAll().where('secret_hash', '=', hash).executeTakeFirst();
+    const [row] = await this.bySecretHash.run(hash);
     return row && fromRow(row);
   }
 
