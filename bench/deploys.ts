@@ -108,6 +108,9 @@ export async function measureDeploys(opts: {
   const portBase = 40000 + opts.round * 200;
   const orders: Order[] = [];
   for (let i = 0; i < opts.count; i++) orders.push(await createOrder(vk, opts.region, portBase + i));
+  // Orders are sold before they are deployed: V-Kube provisions each one's namespace and
+  // isolation objects then, and the deploys are timed after that, as a customer meets them.
+  await provisioned(kube, orders);
 
   const monoStartUs = monoUs();
   const vkSamples: DeploySample[] = [];
@@ -221,6 +224,21 @@ async function direct(kube: Endpoint, watch: PodWatch, templates: Templates, ns:
   const accepted = performance.now();
   const watched = await withTimeout(seen, 120_000, `the direct deployment in ${ns} was not Running within 120 s`);
   return { acceptedMs: accepted - t0, runningMs: watched - t0, watchMs: watched - t0, ...milestones(watch, ns, t0) };
+}
+
+/** Waits (up to 60 s) until every order's namespace holds its NetworkPolicy, the last of what V-Kube provisions at sale. */
+async function provisioned(kube: Endpoint, orders: Order[]): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (const o of orders) {
+    for (;;) {
+      const ok = await getJson(kube, `/apis/networking.k8s.io/v1/namespaces/${o.namespace}/networkpolicies/order-isolation`).then(
+        () => true,
+        () => false,
+      );
+      if (ok || performance.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 function milestones(watch: PodWatch, ns: string, t0: number): Pick<DeploySample, 'podCreatedMs' | 'podScheduledMs'> {
