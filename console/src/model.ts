@@ -109,6 +109,20 @@ export interface Domain {
   isHttps: boolean;
 }
 
+/** Where the app is reached (`endpoints` in the pod status): a host port at its public address, or a custom domain. */
+export interface Endpoint {
+  container: string;
+  containerPort: number;
+  protocol: string;
+  /** The public host; null when the node has none (then `note` says so and `internalHost` is the node's internal address). */
+  host: string | null;
+  hostPort: number;
+  url: string;
+  source: string;
+  internalHost: string;
+  note: string;
+}
+
 /** The order's persistent volume, as `GET /k8s/pod/status` reports it (only when the pod mounts one). */
 export interface Storage {
   /** Pending, Bound or Lost. */
@@ -127,6 +141,7 @@ export interface Pod {
   containers: ContainerState[];
   ports: PortMapping[];
   domains: Domain[];
+  endpoints: Endpoint[];
   /** The pod's reason/message when Kubernetes gives one (e.g. Evicted). */
   reason: string;
   message: string;
@@ -156,6 +171,17 @@ export function readPod(raw: Record<string, unknown>): Pod {
     }),
   );
   const domains = list(raw.domains).map((d) => ({ domain: str(d.domain), containerPort: num(d.containerPort), isHttps: d.isHttps === true }));
+  const endpoints = list(raw.endpoints).map((e) => ({
+    container: str(e.container),
+    containerPort: num(e.containerPort),
+    protocol: str(e.protocol) || 'TCP',
+    host: typeof e.host === 'string' && e.host ? e.host : null,
+    hostPort: num(e.hostPort),
+    url: str(e.url),
+    source: str(e.source),
+    internalHost: str(e.internalHost),
+    note: str(e.note),
+  }));
   return {
     name: str(raw.name),
     phase: str(status.phase) || 'Unknown',
@@ -166,6 +192,7 @@ export function readPod(raw: Record<string, unknown>): Pod {
     containers,
     ports,
     domains,
+    endpoints,
     reason: str(status.reason),
     message: str(status.message),
     storage: isRecord(raw.storage) ? { phase: str(raw.storage.phase) || 'Pending', message: str(raw.storage.message) } : null,

@@ -10,6 +10,8 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerInfo } from './commands/info.js';
 import { registerLogin } from './commands/login.js';
 import { registerPod } from './commands/pod.js';
+import { registerHistory } from './commands/history.js';
+import { registerTop } from './commands/top.js';
 import { EXIT_CODES_HELP, ExitCode, toCliError, usageError } from './errors.js';
 import { Output } from './output.js';
 
@@ -57,6 +59,8 @@ export function buildProgram(out: Output): Command {
   registerInfo(program, out);
   registerDeploy(program, out);
   registerPod(program, out);
+  registerTop(program, out);
+  registerHistory(program, out);
   registerAdmin(program, out);
   return program;
 }

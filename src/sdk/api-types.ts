@@ -1901,6 +1901,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/k8s/deployment/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The specs this order was deployed with, newest first
+         * @description Every deploy, update, image or config change records the whole spec with the generation it got; the last 20 are kept. Registry passwords are never shown.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description newest first */
+                            entries: {
+                                containers: {
+                                    image: string;
+                                    memoryBytes: number;
+                                    name: string;
+                                    ports: {
+                                        containerPort: number;
+                                        hostPort?: number;
+                                        protocol: string;
+                                    }[];
+                                }[];
+                                /** @description unix seconds */
+                                createdAt: number;
+                                /** @description the spec deployed now */
+                                current: boolean;
+                                /** @description the generation the deploy recorded (what its answer said); roll back with it */
+                                generation: number;
+                                region: string;
+                                /** @description one line: each container with its image and ports, e.g. "web: nginx:1.27, 80→41234/TCP" */
+                                summary: string;
+                                /** Format: date-time */
+                                time: string;
+                            }[];
+                            /** @description how many past specs an order keeps */
+                            kept: number;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/deployment/info": {
         parameters: {
             query?: never;
@@ -2125,6 +2218,138 @@ export interface paths {
                 };
                 /** @description internal error: a bug, and it is logged */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/deployment/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deploy a past spec again
+         * @description Deploys the spec of that generation (with its registry credentials) through the same path and checks as a deploy: region, units, reserved ports, images in their registry, host ports free now. It becomes the newest entry of the history. 404 names a generation the history does not hold.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description a generation GET /k8s/deployment/history lists */
+                        generation: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description true: the cluster holds this generation (its pod may still be starting; see GET /k8s/pod/status). false: recorded, not applied yet (a warning says why); the leader applies it as soon as it can */
+                            applied: boolean;
+                            containers: {
+                                image: string;
+                                name: string;
+                                ports: {
+                                    containerPort: number;
+                                    hostPort?: number;
+                                    protocol: string;
+                                }[];
+                            }[];
+                            /** @description The order's generation this deploy recorded. Only the reconcile leader writes to Kubernetes: the answer waits up to VKUBE_APPLY_WAIT_MS (default 5 s) for it to apply this generation, and answers either way */
+                            generation: number;
+                            id: string;
+                            namespace: string;
+                            region: string;
+                            /** @description the generation whose spec was deployed again */
+                            rolledBackTo: number;
+                            /** @enum {string} */
+                            status: "OK";
+                            /** @description e.g. an image registry that could not be asked, or why the cluster does not run this generation yet */
+                            warnings: string[];
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2469,6 +2694,126 @@ export interface paths {
                 };
                 /** @description Every error, whatever the status */
                 502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/monitor/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage over time: each container's CPU and memory with its limits, and the pod's network
+         * @description Sampled every VKUBE_USAGE_INTERVAL_SECONDS (30 s) while the pod runs, from the metrics API and the kubelet (the readings of /monitor), and kept VKUBE_USAGE_RETENTION_HOURS (24 h). A value the cluster could not give is left out of its series; a stopped pod leaves a gap. `minutes` from 1 to the retention, default 60.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description whole minutes back from now, default 60 */
+                    minutes?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            containers: {
+                                /** @description [unix seconds, cores] */
+                                cpu: [
+                                    number,
+                                    number
+                                ][];
+                                /** @description the container's limits in the deployed spec */
+                                limits: {
+                                    /** @description cores */
+                                    cpu: number;
+                                    /** @description bytes */
+                                    memory: number;
+                                };
+                                /** @description [unix seconds, bytes] */
+                                memory: [
+                                    number,
+                                    number
+                                ][];
+                                name: string;
+                            }[];
+                            /** @description unix seconds */
+                            from: number;
+                            /** @description how often samples are taken (VKUBE_USAGE_INTERVAL_SECONDS) */
+                            intervalSeconds: number;
+                            minutes: number;
+                            network: {
+                                /** @description [unix seconds, bytes/s] received by the pod */
+                                download: [
+                                    number,
+                                    number
+                                ][];
+                                /** @description [unix seconds, bytes/s] sent by the pod */
+                                upload: [
+                                    number,
+                                    number
+                                ][];
+                            };
+                            /** @description how long samples are kept (VKUBE_USAGE_RETENTION_HOURS) */
+                            retentionHours: number;
+                            /** @description unix seconds */
+                            to: number;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3869,7 +4214,7 @@ export interface paths {
         };
         /**
          * The live pod's name, status, spec and annotations, as Kubernetes reports them
-         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.
+         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read. `endpoints` says where the app is reached: each published host port at the public address of its node (the host the provider configured for the region, else the node's ExternalIP; without either, `host` is null, `note` says so and `internalHost` gives the node's internal address), and each custom domain as a URL.
          */
         get: {
             parameters: {
@@ -3935,6 +4280,8 @@ export interface paths {
                                 domain: string;
                                 isHttps: boolean;
                             }[];
+                            /** @description where the app is reached: each published host port at its public address, and each custom domain as a URL */
+                            endpoints?: components["schemas"]["Endpoint"][];
                             name: string;
                             /** @description the Pod's spec as Kubernetes returns it */
                             podSpec: {
@@ -4937,6 +5284,45 @@ export interface components {
             serviceStatus: string;
             units: number;
         };
+        /**
+         * @description Where the app is reached
+         * @example {
+         *       "container": "web",
+         *       "containerPort": 80,
+         *       "protocol": "TCP",
+         *       "host": "ausrine.example.com",
+         *       "hostPort": 41234,
+         *       "url": "http://ausrine.example.com:41234/",
+         *       "source": "provider"
+         *     }
+         * @example {
+         *       "container": "web",
+         *       "containerPort": 80,
+         *       "protocol": "TCP",
+         *       "host": "shop.example.com",
+         *       "hostPort": 443,
+         *       "url": "https://shop.example.com/",
+         *       "source": "domain"
+         *     }
+         */
+        Endpoint: {
+            /** @description the container the port belongs to */
+            container: string;
+            containerPort: number;
+            /** @description the public host name or address: the provider's host for the region (VKUBE_PUBLIC_HOSTS), else the node's ExternalIP, or the custom domain; null when the node has no public address */
+            host: string | null;
+            /** @description the host port (for a custom domain 443 with HTTPS, else 80) */
+            hostPort: number;
+            /** @description only when there is no public address: the node's internal address, reachable from inside the provider's network only */
+            internalHost?: string;
+            /** @description why there is no public address, in plain words */
+            note?: string;
+            protocol: "TCP" | "UDP";
+            /** @description where the public address comes from: the provider's setting, the node's ExternalIP, a custom domain; none when there is no public address */
+            source: "provider" | "node" | "domain" | "none";
+            /** @description http://host:port/ for a TCP host port with a public host; the URL of a custom domain */
+            url?: string;
+        };
         /** @description Every error, whatever the status */
         ErrorEnvelope: {
             error: {
@@ -5018,6 +5404,7 @@ export interface components {
     pathItems: never;
 }
 export type SchemaAdminOrder = components['schemas']['AdminOrder'];
+export type SchemaEndpoint = components['schemas']['Endpoint'];
 export type SchemaErrorEnvelope = components['schemas']['ErrorEnvelope'];
 export type SchemaOrder = components['schemas']['Order'];
 export type SchemaProbe = components['schemas']['Probe'];

@@ -4,6 +4,9 @@ import { field, h, messageBox, replaceChildren } from '../dom.js';
 import { type ContainerState, type Domain, type Pod, type Storage, terminationText } from '../model.js';
 import type { Session, Snapshot } from '../store.js';
 import { actionsPanel } from './actions.js';
+import { endpointsList } from './endpoints.js';
+import { historyPanel } from './history.js';
+import { usagePanel } from './usage.js';
 import type { View, ViewContext } from './view.js';
 
 export function statusView({ session }: ViewContext): View {
@@ -11,6 +14,8 @@ export function statusView({ session }: ViewContext): View {
   const containersSection = h('section', { class: 'card', 'aria-labelledby': 'containers-title' });
   const domains = domainsPanel(session);
   const actions = actionsPanel(session);
+  const usage = usagePanel(session);
+  const history = historyPanel(session);
   let lastPod = '';
 
   function paint(s: Snapshot): void {
@@ -26,12 +31,14 @@ export function statusView({ session }: ViewContext): View {
   // Show fresh data as soon as the page opens rather than at the next poll.
   void session.refresh();
 
-  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, domains.el, actions.el);
+  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, usage.el, domains.el, history.el, actions.el);
   return {
     el,
     dispose() {
       unsubscribe();
       actions.dispose();
+      usage.dispose();
+      history.dispose();
     },
   };
 }
@@ -51,6 +58,7 @@ function paintPod(section: HTMLElement, pod: Pod | null, note: string): void {
     h(
       'dl',
       { class: 'facts' },
+      row('Reach it at', endpointsList(pod)),
       row('Phase', h('span', { class: 'badge pod-phase', 'data-phase': pod.phase }, pod.phase)),
       row('Node', pod.nodeName),
       row('Host IP', pod.hostIP),

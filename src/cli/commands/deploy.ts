@@ -13,6 +13,7 @@ import { type Output, plural, table } from '../output.js';
 import { type PodView, podMatches } from '../pod-view.js';
 import { randomPorts, readUserService } from '../user-service.js';
 import { fetchPodStatus, waitWithProgress } from '../waiting.js';
+import { printEndpoints } from './pod.js';
 
 interface DeployOptions extends CommonOptions {
   file: string;
@@ -103,6 +104,7 @@ does not reach Running (crash loop, image pull failure, unschedulable, timeout).
       out.print();
       if (pod) {
         out.print(`Running: pod ${pod.name}${pod.node ? ` on ${pod.node}` : ''}${pod.hostIP ? ` (host IP ${pod.hostIP})` : ''}.`);
+        printEndpoints(out, pod);
       } else {
         out.print('Deploy accepted; not waiting for the pod (see `vkube status`).');
       }

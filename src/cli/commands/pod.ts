@@ -5,7 +5,7 @@ import { type CommonOptions, durationArg, examples, intArg, withCommonOptions } 
 import { resolveLogin } from '../credentials.js';
 import { CliError, ExitCode } from '../errors.js';
 import { type Output, fields, formatDuration, relativeTime, table } from '../output.js';
-import { type ContainerView, type PodView, podView } from '../pod-view.js';
+import { type ContainerView, type PodView, endpointLines, endpointNote, podView } from '../pod-view.js';
 import { SseParser } from '../sse.js';
 import { type UserService, readUserService } from '../user-service.js';
 import { fetchPodStatus, waitWithProgress } from '../waiting.js';
@@ -71,6 +71,7 @@ function printPod(out: Output, pod: PodView): void {
       ['Domains', pod.domains.map((d) => `${d.isHttps ? 'https' : 'http'}://${d.domain} → ${d.containerPort}`).join(', ') || undefined],
     ]),
   );
+  printEndpoints(out, pod);
   out.print();
   out.print(table(['CONTAINER', 'READY', 'RESTARTS', 'STATE', 'IMAGE'], pod.containers.map((c) => [c.name, c.ready ? 'yes' : 'no', String(c.restarts), stateText(c, now), c.image ?? ''])));
   // Why a container stopped, restarts or is not ready, in the server's words, with where to look next.
@@ -82,6 +83,17 @@ function printPod(out: Output, pod: PodView): void {
       out.print(`${c.name}: ${c.why}${hint}`);
     }
   }
+}
+
+/** Where the app is reached, under `Reach it at`; shared by `status` and `deploy`. */
+export function printEndpoints(out: Output, pod: PodView): void {
+  const lines = endpointLines(pod.endpoints);
+  if (!lines.length) return;
+  out.print();
+  out.print('Reach it at:');
+  for (const line of lines) out.print(`  ${line}`);
+  const note = endpointNote(pod.endpoints);
+  if (note) out.print(`  (${note})`);
 }
 
 function stateText(c: ContainerView, now: number): string {
