@@ -85,7 +85,7 @@ export function fromHttpStatus(status: number, message: string, server: string, 
   if (status === 401) {
     return admin
       ? new CliError(`V-Kube at ${server} refused the admin token: ${message}`, ExitCode.auth, status)
-      : new CliError(`not logged in: ${message} (run \`vkube login\`)`, ExitCode.auth, status);
+      : new CliError(`V-Kube at ${server} did not accept the secret (${message}); check --secret or VKUBE_SECRET, or run \`vkube login\``, ExitCode.auth, status);
   }
   if (status === 403) return new CliError(`not allowed: ${message}`, ExitCode.auth, status);
   if (status === 404) return new CliError(message, ExitCode.notFound, status);

@@ -142,7 +142,7 @@ export class DeployService {
     return spec.containers.flatMap((c, i) =>
       c.ports.flatMap((p, j) =>
         p.hostPort !== undefined && taken.has(`${p.hostPort}/${p.protocol}`)
-          ? [{ field: `containers[${i}].ports[${j}].hostPort`, message: `host port ${p.hostPort} is already taken in region ${spec.region}` }]
+          ? [{ field: `containers[${i}].ports[${j}].hostPort`, message: `host port ${p.hostPort} is already taken in region ${spec.region}`, conflict: true }]
           : [],
       ),
     );

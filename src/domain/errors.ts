@@ -26,6 +26,8 @@ export type ErrorKind =
 export interface FieldProblem {
   field: string;
   message: string;
+  /** The field is well formed, but something else holds what it asks for now (a host port another order has). */
+  conflict?: boolean;
 }
 
 /** How many problems an error's message lists. */

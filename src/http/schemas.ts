@@ -132,6 +132,7 @@ export const DeployValidation = Type.Object(
       Type.Object({
         field: Type.String({ description: 'the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole' }),
         message: Type.String({ description: 'what is wrong, and what is expected' }),
+        conflict: Type.Optional(Type.Boolean({ description: 'true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409)' })),
       }),
       { description: 'every problem found, in the order of the body; [] when valid' },
     ),

@@ -1839,6 +1839,8 @@ export interface paths {
                         "application/json": {
                             /** @description every problem found, in the order of the body; [] when valid */
                             problems: {
+                                /** @description true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409) */
+                                conflict?: boolean;
                                 /** @description the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole */
                                 field: string;
                                 /** @description what is wrong, and what is expected */
@@ -2511,6 +2513,8 @@ export interface paths {
                         "application/json": {
                             /** @description every problem found, in the order of the body; [] when valid */
                             problems: {
+                                /** @description true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409) */
+                                conflict?: boolean;
                                 /** @description the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole */
                                 field: string;
                                 /** @description what is wrong, and what is expected */
@@ -4473,6 +4477,89 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/ports/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * How each host port stands for you: free, yours, taken or reserved
+         * @description Like POST /k8s/checkports, in words a customer can act on. `reserved`: the provider keeps it (e.g. 22), no order may lease it; `taken`: another order or a pod on the region's nodes holds it; `yours`: the order of the `secret` header holds it (a redeploy keeps it); `free`: it can be had. Without a secret no port is `yours`. `status` is as checkports answers it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description optional: the order whose own ports count as yours */
+                    secret?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "region": "ausrine",
+                     *       "ports": [
+                     *         22,
+                     *         8080
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        ports: number[];
+                        region: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description each port asked, once, in the order asked; [] when status is NoResource or InternalErr */
+                            ports: {
+                                port: number;
+                                state: "free" | "yours" | "taken" | "reserved";
+                            }[];
+                            status: "NotOccupied" | "PortsOccupied" | "NoResource" | "InternalErr";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

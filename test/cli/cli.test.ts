@@ -193,8 +193,12 @@ describe('vkube, the command-line tool, against a real V-Kube', () => {
     assert.deepEqual(Object.keys((JSON.parse(wrong.stdout) as { error: object }).error).sort(), ['code', 'exitCode', 'httpStatus', 'message']);
     const flag = await vkube(['status', '--server', server.url, '--secret', 'WrongSecret123']);
     assert.equal(flag.code, 3);
-    assert.match(flag.stderr, /not logged in/);
-    assert.equal((await vkube(['order'])).code, 3, 'not logged in');
+    // A wrong secret is not "not logged in": it says the secret was refused and where to look.
+    assert.match(flag.stderr, /did not accept the secret \(unknown secret\); check --secret or VKUBE_SECRET/);
+    assert.doesNotMatch(flag.stderr, /not logged in/);
+    const none = await vkube(['order']);
+    assert.equal(none.code, 3);
+    assert.match(none.stderr, /not logged in/);
 
     const dir = join(work, 'login-leaky');
     ok(await vkube(['login', '--server', server.url, '--secret', a.secret, '--json'], { configDir: dir }), 'login');

@@ -118,7 +118,7 @@ describe('deploy refuses bad input with 400 naming the problem, and writes nothi
     const other = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource' } });
     assert.equal((await t.tenant(other.secret).post('/api/v1/k8s/deploy', seedDeployBody(4250))).statusCode, 200);
     const taken = await tenant.post('/api/v1/k8s/deploy/validate', deployWith([container({ ports: [{ containerPort: 80, hostPort: 4250 }] })]));
-    assert.deepEqual(taken.json(), { valid: false, problems: [{ field: 'containers[0].ports[0].hostPort', message: 'host port 4250 is already taken in region ausrine' }] });
+    assert.deepEqual(taken.json(), { valid: false, problems: [{ field: 'containers[0].ports[0].hostPort', message: 'host port 4250 is already taken in region ausrine', conflict: true }] });
     // The clients' shape has its own route, with the same rules.
     const clients = await tenant.post('/api/v1/k8s/deployment/validate', { containers: [{ name: 'c1', imageName: 'nginx', resourceUnit: 9, envs: 'A=1' }] });
     assert.deepEqual(clients.json<{ problems: Array<{ field: string }> }>().problems.map((p) => p.field), ['containers[0].envs', 'containers[0].resourceUnit']);
