@@ -198,7 +198,7 @@ function registerActions(program: Command, out: Output): void {
     const cmd = withCommonOptions(program.command(verb.name).description(verb.description));
     if (verb.wait) {
       // Like deploy: the command ends when the pod runs (or clearly will not), unless told not to wait.
-      cmd.option('--no-wait', 'return once V-Kube has accepted it').option('--timeout <duration>', 'how long to wait for Running, e.g. 120, 5m', durationArg, 120);
+      cmd.option('--no-wait', 'return once V-Kube has accepted it').option('--wait', 'wait until the pod runs (the default)').option('--timeout <duration>', 'how long to wait for Running, e.g. 120, 5m', durationArg, 120);
       examples(cmd, [`vkube ${verb.name}`, `vkube ${verb.name} --timeout 2m`, `vkube ${verb.name} --no-wait`]);
     } else {
       examples(cmd, [`vkube ${verb.name}`, `vkube ${verb.name} --json`]);
