@@ -124,6 +124,22 @@ export const SeedDeployBody = Type.Object(
   },
 );
 
+/** `POST /k8s/deploy/validate` and `/k8s/deployment/validate`: every problem of a deploy body, nothing changed. */
+export const DeployValidation = Type.Object(
+  {
+    valid: Type.Boolean({ description: 'true when a deploy of this body would pass every check made here' }),
+    problems: Type.Array(
+      Type.Object({
+        field: Type.String({ description: 'the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole' }),
+        message: Type.String({ description: 'what is wrong, and what is expected' }),
+        conflict: Type.Optional(Type.Boolean({ description: 'true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409)' })),
+      }),
+      { description: 'every problem found, in the order of the body; [] when valid' },
+    ),
+  },
+  { $id: 'DeployValidation' },
+);
+
 export const DeployResult = Type.Object(
   {
     status: Type.Literal('OK'),

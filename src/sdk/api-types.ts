@@ -1745,6 +1745,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/k8s/deploy/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a deploy body without deploying
+         * @description Checks the body as POST /k8s/deploy would — every field, the order's limits, reserved ports and the host ports other orders hold — and answers every problem found at once, each with the path of its field. Nothing is changed. Images are checked by GET /k8s/images.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "nodeSelector": {
+                     *         "region": "ausrine"
+                     *       },
+                     *       "containers": [
+                     *         {
+                     *           "name": "container1",
+                     *           "imageName": "nginx",
+                     *           "ports": [
+                     *             {
+                     *               "containerPort": 80,
+                     *               "hostPort": 2999
+                     *             }
+                     *           ],
+                     *           "resource": {
+                     *             "memory": "100Mi"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        containers: {
+                            args?: string | string[];
+                            command?: string | string[];
+                            envs?: {
+                                name: string;
+                                value: string;
+                            }[];
+                            /** @description nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… */
+                            imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
+                            /** @description DNS-1123 label, unique in the pod */
+                            name: string;
+                            ports?: {
+                                containerPort: number;
+                                hostPort?: number;
+                                protocol?: "TCP" | "UDP";
+                            }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
+                            resource: {
+                                /** @description Kubernetes quantity, e.g. 100Mi */
+                                memory: string;
+                            };
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
+                        }[];
+                        /** @description defaults to the order's region */
+                        nodeSelector?: {
+                            region: string;
+                        };
+                        /** @description registry credentials, by container position */
+                        pvtLogin?: {
+                            password: string;
+                            username: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description every problem found, in the order of the body; [] when valid */
+                            problems: {
+                                /** @description true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409) */
+                                conflict?: boolean;
+                                /** @description the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole */
+                                field: string;
+                                /** @description what is wrong, and what is expected */
+                                message: string;
+                            }[];
+                            /** @description true when a deploy of this body would pass every check made here */
+                            valid: boolean;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/deployment": {
         parameters: {
             query?: never;
@@ -2488,6 +2629,129 @@ export interface paths {
                 };
                 /** @description Every error, whatever the status */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/deployment/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a deploy body without deploying
+         * @description Checks the body as POST /k8s/deployment and /k8s/deployment/update would and answers every problem found at once, each with the path of its field. Nothing is changed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        containers: {
+                            args?: string | string[];
+                            command?: string | string[];
+                            config?: string;
+                            configMap?: {
+                                [key: string]: string;
+                            };
+                            configMountPath?: string;
+                            envs?: {
+                                name: string;
+                                value: string;
+                            }[];
+                            exposedPorts?: {
+                                containerPort: number;
+                                path: string;
+                                rewrite?: boolean;
+                            }[];
+                            imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
+                            mountPath?: string;
+                            name: string;
+                            ports?: {
+                                containerPort: number;
+                                hostPort?: number;
+                                protocol?: string;
+                            }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
+                            resourceUnit?: number;
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
+                        }[];
+                        nodeSelector?: {
+                            region: string;
+                        };
+                        pvtLogin?: {
+                            password: string;
+                            username: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description every problem found, in the order of the body; [] when valid */
+                            problems: {
+                                /** @description true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409) */
+                                conflict?: boolean;
+                                /** @description the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole */
+                                field: string;
+                                /** @description what is wrong, and what is expected */
+                                message: string;
+                            }[];
+                            /** @description true when a deploy of this body would pass every check made here */
+                            valid: boolean;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4560,6 +4824,89 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/ports/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * How each host port stands for you: free, yours, taken or reserved
+         * @description Like POST /k8s/checkports, in words a customer can act on. `reserved`: the provider keeps it (e.g. 22), no order may lease it; `taken`: another order or a pod on the region's nodes holds it; `yours`: the order of the `secret` header holds it (a redeploy keeps it); `free`: it can be had. Without a secret no port is `yours`. `status` is as checkports answers it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description optional: the order whose own ports count as yours */
+                    secret?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "region": "ausrine",
+                     *       "ports": [
+                     *         22,
+                     *         8080
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        ports: number[];
+                        region: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description each port asked, once, in the order asked; [] when status is NoResource or InternalErr */
+                            ports: {
+                                port: number;
+                                state: "free" | "yours" | "taken" | "reserved";
+                            }[];
+                            status: "NotOccupied" | "PortsOccupied" | "NoResource" | "InternalErr";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -14,7 +14,8 @@ import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
-import { DeployResult, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
+import { DeployResult, DeployValidation, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
+import type { FieldProblem } from '../../domain/errors.js';
 
 export interface TenantRouteDeps {
   auth: Authenticator;
@@ -67,6 +68,24 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
       ...validatedByDomain,
     },
     async (request) => deps.deploys.deploy(orderOf(request), request.body, 'deploy'),
+  );
+
+  app.post(
+    '/k8s/deploy/validate',
+    {
+      schema: {
+        summary: 'Check a deploy body without deploying',
+        description:
+          'Checks the body as POST /k8s/deploy would — every field, the order\'s limits, reserved ports and the host ports other orders hold — ' +
+          'and answers every problem found at once, each with the path of its field. Nothing is changed. Images are checked by GET /k8s/images.',
+        tags: ['seed'],
+        headers: SecretHeader,
+        body: SeedDeployBody,
+        response: { 200: DeployValidation, ...errorResponses(401, 503) },
+      },
+      ...validatedByDomain,
+    },
+    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'seed')),
   );
 
   app.get(
@@ -168,4 +187,9 @@ export function parseLogQuery(query: unknown): LogOptions {
   const previous = bool('previous');
   if (previous !== undefined) opts.previous = previous;
   return opts;
+}
+
+/** The validate routes' answer. */
+export function validation(problems: FieldProblem[]): { valid: boolean; problems: FieldProblem[] } {
+  return { valid: problems.length === 0, problems };
 }
