@@ -138,7 +138,8 @@ describe('deploy history and rollback', () => {
     const first = await t.tenant(a.secret).post('/api/v1/k8s/deploy', seedDeployBody(41306, '100Mi', 'ausrine'));
     const g1 = first.json<{ generation: number }>().generation;
     assert.equal((await t.tenant(a.secret).post('/api/v1/k8s/deploy', seedDeployBody(41307, '100Mi', 'ausrine'))).statusCode, 200);
-    assert.equal((await t.tenant(b.secret).post('/api/v1/k8s/deploy', seedDeployBody(41306, '100Mi', 'ausrine'))).statusCode, 200);
+    // a's old pod holds 41306 on its node until the new one replaces it; then b may take it.
+    await eventually(async () => assert.equal((await t.tenant(b.secret).post('/api/v1/k8s/deploy', seedDeployBody(41306, '100Mi', 'ausrine'))).statusCode, 200));
     const back = await t.tenant(a.secret).post('/api/v1/k8s/deployment/rollback', { generation: g1 });
     assert.equal(back.statusCode, 409, back.body);
     assert.match(back.json<{ error: { message: string } }>().error.message, /41306/);
