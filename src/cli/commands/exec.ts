@@ -143,8 +143,12 @@ function relay(ws: WebSocket, opts: { withStdin: boolean; tty: boolean }): Promi
     };
     // End of input (v5's half-close): `cat`, `wc`, a shell reading a script see it end.
     const onEnd = () => ws.readyState === ws.OPEN && ws.send(closeFrame(STDIN));
-    // Without a terminal, Ctrl-C (and a kill) ends the session here; the remote command sees its input end.
-    const onSignal = () => ws.close(1000);
+    // Without a terminal, Ctrl-C (and a kill) ends the session here, and vkube exits as a shell reports that signal.
+    let interrupted: number | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      interrupted ??= 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15);
+      ws.close(1000);
+    };
 
     const write = (stream: NodeJS.WriteStream, data: Buffer) => {
       if (!stream.write(data)) {
@@ -173,6 +177,7 @@ function relay(ws: WebSocket, opts: { withStdin: boolean; tty: boolean }): Promi
         process.stderr.write(`${opts.tty ? '\r\n' : ''}error: the command could not run: ${status.message ?? 'no exit status'}\n`);
         return resolve(/not found|no such file/i.test(status.message ?? '') ? NOT_FOUND : CANNOT_RUN);
       }
+      if (interrupted !== undefined) return resolve(interrupted);
       reject(new CliError(`the session ended before the command did: ${closeText(code, reason.toString('utf8'))}`, code === 1008 ? ExitCode.conflict : ExitCode.unavailable));
     });
 
