@@ -211,6 +211,23 @@ describe('vkube exec and port-forward on the real node', { skip, timeout: 600_00
     assert.match(usage.stderr, /pod port must be a number from 1 to 65535/);
   });
 
+  it('exec: Ctrl-C without a terminal ends the session, exit 130', async () => {
+    const child = spawn(process.execPath, [BIN, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: repoRoot, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    try {
+      await eventually(() => assert.match(stdout, /started/), { timeoutMs: 20_000, intervalMs: 50 });
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.equal(stderr, '', 'no error: it was asked to stop');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('exec -it: a raw terminal on the remote shell, resized at start and on SIGWINCH, Ctrl-C and Ctrl-D passed through, the terminal restored', async () => {
     const term = new Terminal(underTerminal('exec -it -- sh'));
     try {
