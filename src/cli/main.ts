@@ -11,6 +11,8 @@ import { registerExec } from './commands/exec.js';
 import { registerInfo } from './commands/info.js';
 import { registerLogin } from './commands/login.js';
 import { registerPod } from './commands/pod.js';
+import { registerHistory } from './commands/history.js';
+import { registerTop } from './commands/top.js';
 import { registerPortForward } from './commands/port-forward.js';
 import { EXIT_CODES_HELP, ExitCode, toCliError, usageError } from './errors.js';
 import { Output } from './output.js';
@@ -62,6 +64,8 @@ export function buildProgram(out: Output): Command {
   registerPod(program, out);
   registerExec(program, out);
   registerPortForward(program, out);
+  registerTop(program, out);
+  registerHistory(program, out);
   registerAdmin(program, out);
   return program;
 }

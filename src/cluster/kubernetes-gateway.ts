@@ -242,6 +242,11 @@ export class KubernetesGateway implements ClusterGateway {
     return [...this.nodes.list()].flatMap((node) => (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address));
   }
 
+  addressesOfNode(name: string): Array<{ type: string; address: string }> | undefined {
+    const node = this.nodes.get(undefined, name);
+    return node ? (node.status?.addresses ?? []) : undefined;
+  }
+
   freeMemoryByRegion(): Map<string, number> | undefined {
     if (!this.readable()) return undefined;
     const free = new Map<string, number>();

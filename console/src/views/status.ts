@@ -4,6 +4,9 @@ import { field, h, messageBox, replaceChildren } from '../dom.js';
 import { type ContainerState, type Domain, type Pod, type Storage, terminationText } from '../model.js';
 import type { Session, Snapshot } from '../store.js';
 import { actionsPanel } from './actions.js';
+import { endpointsList } from './endpoints.js';
+import { historyPanel } from './history.js';
+import { usagePanel } from './usage.js';
 import { terminalPanel } from './terminal.js';
 import type { View, ViewContext } from './view.js';
 
@@ -12,6 +15,8 @@ export function statusView({ session }: ViewContext): View {
   const containersSection = h('section', { class: 'card', 'aria-labelledby': 'containers-title' });
   const domains = domainsPanel(session);
   const actions = actionsPanel(session);
+  const usage = usagePanel(session);
+  const history = historyPanel(session);
   const terminal = terminalPanel(session);
   let lastPod = '';
 
@@ -29,12 +34,14 @@ export function statusView({ session }: ViewContext): View {
   // Show fresh data as soon as the page opens rather than at the next poll.
   void session.refresh();
 
-  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, terminal.el, domains.el, actions.el);
+  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, usage.el, terminal.el, domains.el, history.el, actions.el);
   return {
     el,
     dispose() {
       unsubscribe();
       actions.dispose();
+      usage.dispose();
+      history.dispose();
       terminal.dispose();
     },
   };
@@ -55,6 +62,7 @@ function paintPod(section: HTMLElement, pod: Pod | null, note: string): void {
     h(
       'dl',
       { class: 'facts' },
+      row('Reach it at', endpointsList(pod)),
       row('Phase', h('span', { class: 'badge pod-phase', 'data-phase': pod.phase }, pod.phase)),
       row('Node', pod.nodeName),
       row('Host IP', pod.hostIP),
