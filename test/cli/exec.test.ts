@@ -199,7 +199,7 @@ describe('vkube exec and port-forward on the real node', { skip, timeout: 600_00
     assert.match(missing.stderr, /no-such-program|not found/);
     const wrong = await vkube(['exec', '--', 'true'], { env: { VKUBE_SECRET: 'not-a-secret' } });
     assert.equal(wrong.code, 3);
-    assert.match(wrong.stderr, /not logged in/);
+    assert.match(wrong.stderr, /did not accept the secret/);
     const other = await server.createOrder({});
     const nothing = await vkube(['exec', '--', 'hostname'], { env: { VKUBE_SECRET: other.secret } });
     assert.equal(nothing.code, 4);
