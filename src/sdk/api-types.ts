@@ -3391,7 +3391,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorEnvelope"];
                     };
                 };
-                /** @description not a WebSocket upgrade */
+                /** @description not a WebSocket upgrade. A plain GET runs every check an upgrade would (secret, VKUBE_EXEC, the container, the session cap) and answers their refusal, or 426 when a WebSocket would be accepted: how a browser, which cannot read a refused upgrade, learns why */
                 426: {
                     headers: {
                         [name: string]: unknown;
@@ -4243,7 +4243,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorEnvelope"];
                     };
                 };
-                /** @description not a WebSocket upgrade */
+                /** @description not a WebSocket upgrade. A plain GET runs every check an upgrade would (secret, VKUBE_EXEC, the container, the session cap) and answers their refusal, or 426 when a WebSocket would be accepted: how a browser, which cannot read a refused upgrade, learns why */
                 426: {
                     headers: {
                         [name: string]: unknown;

@@ -7,6 +7,7 @@ import { actionsPanel } from './actions.js';
 import { endpointsList } from './endpoints.js';
 import { historyPanel } from './history.js';
 import { usagePanel } from './usage.js';
+import { terminalPanel } from './terminal.js';
 import type { View, ViewContext } from './view.js';
 
 export function statusView({ session }: ViewContext): View {
@@ -16,6 +17,7 @@ export function statusView({ session }: ViewContext): View {
   const actions = actionsPanel(session);
   const usage = usagePanel(session);
   const history = historyPanel(session);
+  const terminal = terminalPanel(session);
   let lastPod = '';
 
   function paint(s: Snapshot): void {
@@ -25,13 +27,14 @@ export function statusView({ session }: ViewContext): View {
     paintPod(podSection, s.pod, s.podNote);
     paintContainers(containersSection, s.pod);
     domains.paint(s.pod);
+    terminal.paint(s.pod);
   }
   const unsubscribe = session.subscribe(paint);
   paint(session.snapshot);
   // Show fresh data as soon as the page opens rather than at the next poll.
   void session.refresh();
 
-  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, usage.el, domains.el, history.el, actions.el);
+  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, usage.el, terminal.el, domains.el, history.el, actions.el);
   return {
     el,
     dispose() {
@@ -39,6 +42,7 @@ export function statusView({ session }: ViewContext): View {
       actions.dispose();
       usage.dispose();
       history.dispose();
+      terminal.dispose();
     },
   };
 }
