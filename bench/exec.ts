@@ -88,9 +88,10 @@ function shellFirstByte(vk: Vkube, order: Order): Promise<number> {
       if (m[0] !== 1 || m.length < 2) return;
       const ms = performance.now() - started;
       clearTimeout(timer);
-      // Leave the shell as a user would: it sees the end of its input and exits.
-      ws.send(Buffer.from([255, 0]));
-      ws.close();
+      // Leave the shell as a user would, with `exit`: a shell on a terminal does not end with its
+      // input or its stream (see the README, "When a session ends"), and each left behind would
+      // stay in the container for the rest of the run.
+      ws.send(Buffer.from([0, ...Buffer.from('exit\r')]), () => ws.close());
       resolve(ms);
     });
     ws.on('unexpected-response', (_req, res) => (clearTimeout(timer), reject(new Error(`interactive exec refused: HTTP ${res.statusCode}`))));

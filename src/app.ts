@@ -21,6 +21,7 @@ import { contactRoutes } from './http/routes/contact.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
+import { customerViewRoutes } from './http/routes/customer-view.js';
 import { PORT_FORWARD_CLIENT_PROTOCOL, podSessionRoutes } from './http/routes/pod-sessions.js';
 import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4 } from './domain/stream-channels.js';
 import { tokenRoutes } from './http/routes/tokens.js';
@@ -109,7 +110,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     async (api) => {
       const tenant = { auth: services.auth, limiter };
       await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, auth: services.auth });
-      await api.register(tenantRoutes, { ...tenant, deploys: services.deploys, workloads: services.workloads, domains: services.domainService });
+      await api.register(tenantRoutes, { ...tenant, deploys: services.deploys, workloads: services.workloads, domains: services.domainService, endpoints: services.endpoints });
+      await api.register(customerViewRoutes, { ...tenant, deployHistory: services.deployHistory, usageHistory: services.usageHistory });
       await api.register(compatRoutes, {
         ...tenant,
         units: config.units,

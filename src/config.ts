@@ -141,6 +141,10 @@ export interface Config {
   };
   /** Exec, interactive sessions and port-forward into a customer's pod, and the limits on every live stream of an order. */
   exec: ExecConfig;
+  /** Region → the public host name or address customers reach its host ports at (VKUBE_PUBLIC_HOSTS); else a node's ExternalIP. */
+  publicHosts: Record<string, string>;
+  /** Usage history (GET /k8s/monitor/history): how often the leader samples every running pod, and how long samples are kept. */
+  usage: { intervalSeconds: number; retentionHours: number };
 }
 
 export interface ExecConfig {
@@ -262,6 +266,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       outputBytes: get.int('VKUBE_EXEC_OUTPUT_BYTES', 'execOutputBytes', 1024 * 1024, 1024, 64 * 1024 * 1024),
       maxTimeoutSeconds: get.int('VKUBE_EXEC_MAX_TIMEOUT_SECONDS', 'execMaxTimeoutSeconds', 300, 1, 3600),
     },
+    publicHosts: get.parsed('VKUBE_PUBLIC_HOSTS', 'publicHosts', {}, parsePublicHosts),
+    usage: {
+      intervalSeconds: get.int('VKUBE_USAGE_INTERVAL_SECONDS', 'usageIntervalSeconds', 30, 1, 30),
+      retentionHours: get.int('VKUBE_USAGE_RETENTION_HOURS', 'usageRetentionHours', 24, 1, 168),
+    },
   };
 
   if (!/^sqlite:.+|^postgres(ql)?:\/\/.+/.test(config.databaseUrl)) {
@@ -288,6 +297,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError('VKUBE_ADMIN_TOKEN: must be at least 16 characters');
   }
   return config;
+}
+
+/**
+ * `VKUBE_PUBLIC_HOSTS`: `ausrine=ausrine.example.com,giltine=203.0.113.7` (in the file also
+ * an object). Each value is a host name or an IP address, without scheme, port or path:
+ * it is what customers are told to connect to.
+ */
+export function parsePublicHosts(value: unknown): Record<string, string> {
+  const pairs: Array<[string, unknown]> =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.entries(value)
+      : String(value)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((entry) => {
+            const eq = entry.indexOf('=');
+            if (eq <= 0) throw new Error(`"${entry}" is not region=host`);
+            return [entry.slice(0, eq).trim(), entry.slice(eq + 1).trim()];
+          });
+  const out: Record<string, string> = {};
+  for (const [region, host] of pairs) {
+    if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(region)) throw new Error(`"${region}" is not a region name (a label value)`);
+    const h = String(host).toLowerCase();
+    const name = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+    const ipv6 = /^\[?[0-9a-f:.]+\]?$/;
+    if (!name.test(h) && !(h.includes(':') && ipv6.test(h))) throw new Error(`region ${region}: "${String(host)}" is not a host name or IP address (no scheme, port or path)`);
+    if (out[region]) throw new Error(`region ${region} is given twice`);
+    out[region] = h.replace(/^\[|\]$/g, '');
+  }
+  return out;
 }
 
 /** A Kubernetes object name such as a StorageClass's: lower-case alphanumeric labels joined by '.', at most 253 characters. */

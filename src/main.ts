@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const synced = await cluster.waitForSync(15_000);
   if (!synced) log.warn({ health: cluster.health() }, 'cluster caches not synced yet; serving anyway, /readyz says not ready');
 
-  // Every replica serves the API; only the leader runs the reconcile loop, records events, prunes the audit log and delivers notifications.
+  // Every replica serves the API; only the leader runs the reconcile loop, records events, prunes the audit log, delivers notifications and samples usage.
   const lead = () => {
     log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
     services.reconciler.start();
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     services.auditRetention.start();
     services.podNotices.start();
     services.notifier.start();
+    services.usageHistory.start();
   };
   const follow = async () => {
     log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     await services.auditRetention.stop();
     await services.podNotices.stop();
     await services.notifier.stop();
+    await services.usageHistory.stop();
   };
   if (config.leaderElection.enabled) {
     elector = new LeaderElector({

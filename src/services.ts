@@ -15,6 +15,9 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
 import { DomainService } from './domain/domains.js';
+import { DeployHistoryService } from './domain/deploy-history.js';
+import { EndpointService } from './domain/endpoints.js';
+import { UsageHistoryService } from './domain/usage-history.js';
 import { EventRecorder } from './domain/event-recorder.js';
 import { ExecService } from './domain/exec.js';
 import { MonitorService } from './domain/monitor.js';
@@ -58,6 +61,12 @@ export interface Services extends Stores {
   updates: WorkloadUpdateService;
   domainService: DomainService;
   monitor: MonitorService;
+  /** Where the app is reached: host ports at the node's public address, custom domains. */
+  endpoints: EndpointService;
+  /** The specs each order was deployed with, and rollback to one. */
+  deployHistory: DeployHistoryService;
+  /** Usage samples for the graphs; sampled by the reconcile leader, served by every replica. */
+  usageHistory: UsageHistoryService;
   /** Exec, interactive sessions, port-forward, and the registry of every live session and stream. */
   exec: ExecService;
   reconciler: Reconciler;
@@ -87,7 +96,7 @@ export interface ServiceInputs {
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const { config, cluster, registry, log } = inputs;
-  const { store, domains, notices, events, tokens, audit, notifications } = inputs.stores;
+  const { store, domains, notices, events, tokens, audit, notifications, history, usage } = inputs.stores;
   const clock = inputs.clock ?? systemClock;
   const secretKey = await installationSecretKey(config, store);
   const installation = await store.setSettingOnce('installation_id', randomBytes(8).toString('hex'));
@@ -138,6 +147,9 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const updates = new WorkloadUpdateService(deploys, store, waiter, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, waiter, clock);
   const monitor = new MonitorService(cluster, workloads);
+  const endpoints = new EndpointService(cluster, config.publicHosts);
+  const deployHistory = new DeployHistoryService(history, deploys, credentials);
+  const usageHistory = new UsageHistoryService({ cluster, usage, clock, intervalSeconds: config.usage.intervalSeconds, retentionHours: config.usage.retentionHours, log });
   const exec = new ExecService({ cluster, workloads, orders: store, audit, clock, config: config.exec, log: (msg, err) => log.warn({ err }, msg) });
   const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
   const auditRetention = new AuditRetention({ audit, clock, retentionDays: config.auditRetentionDays, log });
@@ -158,7 +170,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     log,
   });
   const podNotices = new PodNotices(cluster, notifications, log);
-  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
+  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
 }
 
 /**

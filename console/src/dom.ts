@@ -133,6 +133,26 @@ export function messageBox(): { el: HTMLDivElement; show(tone: Tone, ...content:
   };
 }
 
+/**
+ * Asks in the page, in `box`, before something a customer cannot take back (stopping the
+ * app, replacing the running pod): resolves true on `yes`, false on Cancel. Focus goes to
+ * Cancel, the safe answer, so Enter never confirms by accident.
+ */
+export function confirmIn(box: ReturnType<typeof messageBox>, question: string, detail: string, yes: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const confirm = h('button', { type: 'button', class: 'danger small' }, yes);
+    const cancel = h('button', { type: 'button', class: 'secondary small' }, 'Cancel');
+    const done = (answer: boolean) => {
+      box.clear();
+      resolve(answer);
+    };
+    confirm.addEventListener('click', () => done(true));
+    cancel.addEventListener('click', () => done(false));
+    box.show('warn', h('p', null, h('strong', null, question), ' ', detail), h('div', { class: 'button-row' }, confirm, cancel));
+    cancel.focus();
+  });
+}
+
 /** Calls `fn` once input has paused for `ms`; `cancel()` drops a pending call. */
 export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number): ((...args: A) => void) & { cancel(): void } {
   let timer: number | undefined;

@@ -37,6 +37,19 @@ export function statusLabel(status: string): string {
   return STATUS_LABELS[status] ?? status;
 }
 
+/**
+ * The header's word for the service: "Running" only once the pod runs and is ready.
+ * Right after a deploy, start or restart the service is ServiceRunning while the pod is
+ * still being scheduled, pulling its image or starting: that is "Starting".
+ */
+export function headerStatus(status: string, pod: Pod | null): { label: string; tone: string } {
+  if (status !== 'ServiceRunning') return { label: statusLabel(status), tone: status };
+  const ready = pod !== null && pod.phase === 'Running' && pod.containers.length > 0 && pod.containers.every((c) => c.ready);
+  if (ready) return { label: 'Running', tone: 'ServiceRunning' };
+  const troubled = pod?.containers.some((c) => c.crashLoop || /BackOff|Err/.test(c.reason));
+  return troubled ? { label: 'Not running', tone: 'Trouble' } : { label: 'Starting', tone: 'Starting' };
+}
+
 /** `N-Unit-Resource` → N (at least 1). */
 export function unitsOf(resourceUnit: string | undefined): number {
   const n = Number(/^(\d+)/.exec(resourceUnit ?? '')?.[1]);
@@ -109,6 +122,20 @@ export interface Domain {
   isHttps: boolean;
 }
 
+/** Where the app is reached (`endpoints` in the pod status): a host port at its public address, or a custom domain. */
+export interface Endpoint {
+  container: string;
+  containerPort: number;
+  protocol: string;
+  /** The public host; null when the node has none (then `note` says so and `internalHost` is the node's internal address). */
+  host: string | null;
+  hostPort: number;
+  url: string;
+  source: string;
+  internalHost: string;
+  note: string;
+}
+
 /** The order's persistent volume, as `GET /k8s/pod/status` reports it (only when the pod mounts one). */
 export interface Storage {
   /** Pending, Bound or Lost. */
@@ -127,6 +154,7 @@ export interface Pod {
   containers: ContainerState[];
   ports: PortMapping[];
   domains: Domain[];
+  endpoints: Endpoint[];
   /** The pod's reason/message when Kubernetes gives one (e.g. Evicted). */
   reason: string;
   message: string;
@@ -156,6 +184,17 @@ export function readPod(raw: Record<string, unknown>): Pod {
     }),
   );
   const domains = list(raw.domains).map((d) => ({ domain: str(d.domain), containerPort: num(d.containerPort), isHttps: d.isHttps === true }));
+  const endpoints = list(raw.endpoints).map((e) => ({
+    container: str(e.container),
+    containerPort: num(e.containerPort),
+    protocol: str(e.protocol) || 'TCP',
+    host: typeof e.host === 'string' && e.host ? e.host : null,
+    hostPort: num(e.hostPort),
+    url: str(e.url),
+    source: str(e.source),
+    internalHost: str(e.internalHost),
+    note: str(e.note),
+  }));
   return {
     name: str(raw.name),
     phase: str(status.phase) || 'Unknown',
@@ -166,6 +205,7 @@ export function readPod(raw: Record<string, unknown>): Pod {
     containers,
     ports,
     domains,
+    endpoints,
     reason: str(status.reason),
     message: str(status.message),
     storage: isRecord(raw.storage) ? { phase: str(raw.storage.phase) || 'Pending', message: str(raw.storage.message) } : null,
@@ -259,4 +299,60 @@ function str(v: unknown): string {
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : 0;
+}
+
+/**
+ * A Kubernetes event in a sentence a customer reads without knowing Kubernetes
+ * ("Downloading the image nginx:1.27."); the raw reason and message stay one click
+ * away. Events of the pod's machinery (ReplicaSets, pod names with hashes) become
+ * what they mean for the app.
+ */
+export function eventSentence(e: { reason: string; message: string; object: string }): string {
+  const m = e.message;
+  const quoted = /"([^"]+)"/.exec(m)?.[1];
+  const container = /container:? "?([a-z0-9-]+)"?/i.exec(m)?.[1];
+  const c = container ? `Container ${container}` : 'A container';
+  switch (e.reason) {
+    case 'Scheduled': {
+      const node = / to (\S+)$/.exec(m)?.[1];
+      return node ? `Placed on node ${node}.` : 'Placed on a node.';
+    }
+    case 'FailedScheduling':
+      return `No node can take the pod yet: ${simplify(m)}`;
+    case 'Pulling':
+      return quoted ? `Downloading the image ${quoted}.` : 'Downloading the image.';
+    case 'Pulled':
+      return /already present/.test(m) ? `The image${quoted ? ` ${quoted}` : ''} was already on the node.` : `Image${quoted ? ` ${quoted}` : ''} downloaded.`;
+    case 'Created':
+      return `${c} created.`;
+    case 'Started':
+      return `${c} started.`;
+    case 'Killing':
+      return `${c} is being stopped.`;
+    case 'BackOff':
+      return /pull/i.test(m) ? `The image cannot be downloaded; Kubernetes keeps trying.` : `${c} keeps stopping; Kubernetes waits a little longer before each new start.`;
+    case 'Failed':
+      return /pull|image/i.test(m) ? `The image could not be downloaded: ${simplify(m)}` : `Could not start: ${simplify(m)}`;
+    case 'Unhealthy':
+      return `A health check failed: ${simplify(m)}`;
+    case 'OOMKilling':
+    case 'OOMKilled':
+      return `${c} used more memory than it may and was stopped.`;
+    case 'Evicted':
+      return `The pod was moved off its node: ${simplify(m)}`;
+    case 'ScalingReplicaSet':
+      return / to 0\b/.test(m) ? 'The previous version of your pod is being removed.' : 'A new version of your pod is being started.';
+    case 'SuccessfulCreate':
+      return 'Your pod was created.';
+    case 'SuccessfulDelete':
+      return 'A previous pod was removed.';
+    default:
+      return `${e.reason.replace(/([a-z])([A-Z])/g, '$1 $2')}: ${simplify(m)}`;
+  }
+}
+
+/** Kubernetes' message without the namespace/pod-hash names a customer never chose. */
+function simplify(message: string): string {
+  const text = message.replace(/\bvkube-[a-z0-9-]+\/([a-z0-9-]+?)(-[a-z0-9]{8,10})?(-[a-z0-9]{5})?\b/g, 'your pod').trim();
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

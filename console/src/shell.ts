@@ -5,7 +5,7 @@
  * this page, so reloads and shared links work.
  */
 import { h, replaceChildren } from './dom.js';
-import { statusLabel } from './model.js';
+import { headerStatus } from './model.js';
 import type { Session, Snapshot } from './store.js';
 import { deployView } from './views/deploy.js';
 import { eventsView } from './views/events.js';
@@ -93,8 +93,10 @@ export function mountShell(root: HTMLElement, session: Session, signOut: () => v
 
   const paint = (s: Snapshot) => {
     orderId.textContent = s.service.id;
-    statusBadge.textContent = statusLabel(s.service.status);
-    statusBadge.dataset.status = s.service.status;
+    orderId.title = s.service.id;
+    const shown = headerStatus(s.service.status, s.pod);
+    statusBadge.textContent = shown.label;
+    statusBadge.dataset.status = shown.tone;
     banner.textContent = s.refreshError ? `Could not refresh: ${s.refreshError}` : '';
     banner.hidden = !s.refreshError;
   };

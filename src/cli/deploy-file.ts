@@ -10,10 +10,11 @@
  *    converted to the clients' body, with the configuration files it names read from
  *    disk relative to the VKubefile.
  *
- * V-Kube's deploy-spec validation is the one authority on what may be deployed, so
- * the two bodies pass through unchanged: this module only checks the fields the CLI
- * itself reads before deploying (images, host ports, region, registry logins). A
- * VKubefile is converted field by field, and refused with the field's path when wrong.
+ * V-Kube's deploy-spec validation is the one authority on what may be deployed: the
+ * two bodies pass through unchanged, and `vkube deploy` asks V-Kube to check them whole
+ * (`POST …/validate`) before anything else, so every mistake is listed in one run. A
+ * VKubefile is converted field by field; every field it cannot convert is listed, with
+ * its path and the shape expected, before V-Kube is asked.
  *
  * Pure apart from the `readRelative` callback; `loadDeployFile` is the fs-backed entry.
  */
@@ -67,6 +68,31 @@ export async function loadDeployFile(path: string): Promise<DeployPlan> {
   });
 }
 
+/**
+ * The mistakes found in a file, each with its path. Converting a field throws `fail`
+ * (a FieldMistake); `check` notes it and goes on, so one run lists them all.
+ */
+class Mistakes {
+  readonly found: string[] = [];
+  check<T>(convert: () => T): T | undefined {
+    try {
+      return convert();
+    } catch (err) {
+      if (!(err instanceof FieldMistake)) throw err;
+      this.found.push(err.message);
+      return undefined;
+    }
+  }
+}
+
+class FieldMistake extends Error {}
+
+/** One usage error listing every mistake of `file`. */
+export function mistakesError(file: string, mistakes: string[], what = 'mistake'): CliError {
+  if (mistakes.length === 1) return usageError(`${file}: ${mistakes[0]}`);
+  return usageError(`${file} has ${mistakes.length} ${what}s; nothing was deployed:\n${mistakes.map((m) => `  ${m}`).join('\n')}`);
+}
+
 export function parseDeployFile(text: string, source: DeployFileSource): DeployPlan {
   const fail = (message: string): CliError => usageError(`${source.name}: ${message}`);
   const root = parseDocument(text, source.name, fail);
@@ -74,20 +100,18 @@ export function parseDeployFile(text: string, source: DeployFileSource): DeployP
   if (!Array.isArray(containers) || containers.length === 0) {
     throw fail(containers === undefined ? 'containers: required (a list of at least one container)' : 'containers: must be a non-empty list');
   }
-  containers.forEach((c, i) => {
-    if (!isObject(c)) throw fail(`containers[${i}]: must be an object`);
-  });
+  const notObjects = containers.flatMap((c, i) => (isObject(c) ? [] : [`containers[${i}]: must be an object such as {name: web, imageName: nginx:1.27}, not ${JSON.stringify(c)}`]));
+  if (notObjects.length) throw mistakesError(source.name, notObjects);
   const list = containers as Array<Record<string, unknown>>;
 
   if ('vkubeToken' in root || 'imageRegistry' in root || list.some((c) => 'deploy' in c || 'build' in c)) {
-    return convertVkubefile(root, list, source, fail);
+    return convertVkubefile(root, list, source);
   }
   const seed = list.some((c) => 'resource' in c);
   const clientOnly = list.findIndex((c) => 'resourceUnit' in c);
   if (seed && clientOnly !== -1) {
     throw fail(`containers[${clientOnly}].resourceUnit: this file mixes the seed body's resource.memory with the clients' resourceUnit; use one of them`);
   }
-  checkPassedThrough(root, list, seed, fail);
   if (seed) return { kind: 'seed', body: root as unknown as SeedFileBody, notes: [] };
   return { kind: 'clients', from: 'clients-body', body: root as unknown as ClientDeployBody, notes: [] };
 }
@@ -104,56 +128,20 @@ function parseDocument(text: string, name: string, fail: (m: string) => CliError
     // YAML 1.2 also reads JSON, so files of any other name go through it.
     const doc = YAML.parseDocument(text);
     const error = doc.errors[0];
-    if (error) throw fail(`not valid YAML or JSON: ${error.message.split('\n')[0]}`);
+    // yaml's message ends in "at line L, column C:" followed by the line itself; keep the words and the place.
+    if (error) throw fail(`not valid YAML or JSON: ${error.message.split('\n')[0]!.replace(/:\s*$/, '')}`);
     value = doc.toJS();
   }
   if (!isObject(value)) throw fail('must hold an object with a "containers" list');
   return value;
 }
 
-/**
- * The bodies go to V-Kube as written; check only what the CLI reads itself, so its
- * image and port checks never act on a misread value.
- */
-function checkPassedThrough(root: Record<string, unknown>, list: Array<Record<string, unknown>>, seed: boolean, fail: (m: string) => CliError): void {
-  if (root.nodeSelector !== undefined) {
-    if (!isObject(root.nodeSelector)) throw fail('nodeSelector: must be an object such as {region: ausrine}');
-    if (root.nodeSelector.region !== undefined && typeof root.nodeSelector.region !== 'string') throw fail('nodeSelector.region: must be a string');
-  }
-  list.forEach((c, i) => {
-    const at = `containers[${i}]`;
-    if (typeof c.name !== 'string' || !c.name) throw fail(`${at}.name: required`);
-    if (typeof c.imageName !== 'string' || !c.imageName) throw fail(`${at}.imageName: required (e.g. nginx:1.27)`);
-    if (seed) {
-      const r = c.resource;
-      if (!isObject(r) || r.memory === undefined) throw fail(`${at}.resource.memory: required (e.g. 256Mi)`);
-      if (typeof r.memory !== 'string') throw fail(`${at}.resource.memory: must be a quantity string such as 256Mi (quote it in YAML)`);
-    }
-    if (c.ports !== undefined && c.ports !== null) {
-      if (!Array.isArray(c.ports)) throw fail(`${at}.ports: must be a list`);
-      c.ports.forEach((p, j) => {
-        if (!isObject(p)) throw fail(`${at}.ports[${j}]: must be an object`);
-        checkPort(p.containerPort, `${at}.ports[${j}].containerPort`, true, fail);
-        checkPort(p.hostPort, `${at}.ports[${j}].hostPort`, false, fail);
-      });
-    }
-  });
-  if (root.pvtLogin !== undefined && root.pvtLogin !== null) {
-    if (!Array.isArray(root.pvtLogin)) throw fail('pvtLogin: must be a list of {username, password}');
-    root.pvtLogin.forEach((l, i) => {
-      if (l !== null && (!isObject(l) || (l.username !== undefined && typeof l.username !== 'string') || (l.password !== undefined && typeof l.password !== 'string'))) {
-        throw fail(`pvtLogin[${i}]: must be {username: string, password: string}`);
-      }
-    });
-  }
-}
-
-function checkPort(value: unknown, at: string, required: boolean, fail: (m: string) => CliError): void {
+function checkPort(value: unknown, at: string, required: boolean): void {
   if (value === undefined || value === null) {
-    if (required) throw fail(`${at}: required`);
+    if (required) throw new FieldMistake(`${at}: required (a port number from 1 to 65535)`);
     return;
   }
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw fail(`${at}: must be a port number from 1 to 65535`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw new FieldMistake(`${at}: must be a port number from 1 to 65535, not ${JSON.stringify(value)}`);
 }
 
 // ---- VKubefile.yaml ----
@@ -165,89 +153,124 @@ const PROBE_KEYS = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 const VKUBEFILE_DEPLOY_KEYS = new Set<string>(['containerName', 'resourceUnit', 'command', 'args', 'ports', 'env', 'configurations', 'persistStorage', ...PROBE_KEYS]);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function convertVkubefile(root: Record<string, unknown>, list: Array<Record<string, unknown>>, source: DeployFileSource, fail: (m: string) => CliError): DeployPlan {
+function convertVkubefile(root: Record<string, unknown>, list: Array<Record<string, unknown>>, source: DeployFileSource): DeployPlan {
   const notes: string[] = [];
+  const mistakes = new Mistakes();
+  const fail = (message: string) => new FieldMistake(message);
   const unknown = (keys: Iterable<string>, allowed: Set<string>, at: string) => {
     for (const k of keys) if (!allowed.has(k)) notes.push(`${at}${at ? '.' : ''}${k}: not a VKubefile field; ignored`);
   };
   unknown(Object.keys(root), VKUBEFILE_ROOT_KEYS, '');
 
-  let vkubeToken: string | undefined;
-  if (root.vkubeToken !== undefined && root.vkubeToken !== null && root.vkubeToken !== '') {
+  const vkubeToken = mistakes.check(() => {
+    if (root.vkubeToken === undefined || root.vkubeToken === null || root.vkubeToken === '') return undefined;
     if (typeof root.vkubeToken !== 'string') throw fail('vkubeToken: must be a string');
-    vkubeToken = root.vkubeToken.trim();
-  }
-  const registry = root.imageRegistry === undefined || root.imageRegistry === null || root.imageRegistry === '' ? 'docker' : root.imageRegistry;
-  if (registry !== 'docker' && registry !== 'ghcr') throw fail('imageRegistry: must be "docker" or "ghcr"');
+    return root.vkubeToken.trim();
+  });
+  const registry =
+    mistakes.check(() => {
+      const value = root.imageRegistry === undefined || root.imageRegistry === null || root.imageRegistry === '' ? 'docker' : root.imageRegistry;
+      if (value !== 'docker' && value !== 'ghcr') throw fail(`imageRegistry: must be "docker" or "ghcr", not ${JSON.stringify(value)}`);
+      return value;
+    }) ?? 'docker';
 
   const names = new Set<string>();
   const containers = list.map((c, i): ClientContainer => {
     const at = `containers[${i}]`;
     unknown(Object.keys(c), VKUBEFILE_CONTAINER_KEYS, at);
-    const image = imageOf(c, registry, at, fail);
-    if (c.build !== undefined && c.build !== null) {
+    const image = mistakes.check(() => imageOf(c, registry, at, fail)) ?? '';
+    if (c.build !== undefined && c.build !== null && image) {
       notes.push(`${at}.build: building images is not supported by this CLI; deploying ${image} as it is in the registry (build and push it first)`);
     }
-    const deploy = c.deploy === undefined || c.deploy === null ? {} : c.deploy;
-    if (!isObject(deploy)) throw fail(`${at}.deploy: must be an object`);
     const d = `${at}.deploy`;
+    const deploy =
+      mistakes.check(() => {
+        const value = c.deploy === undefined || c.deploy === null ? {} : c.deploy;
+        if (!isObject(value)) throw fail(`${d}: must be an object such as {containerName: web, ports: [{containerPort: 80, hostPort: 8080}]}`);
+        return value;
+      }) ?? {};
     unknown(Object.keys(deploy), VKUBEFILE_DEPLOY_KEYS, d);
 
-    let name: string;
-    if (deploy.containerName !== undefined && deploy.containerName !== null && deploy.containerName !== '') {
-      if (typeof deploy.containerName !== 'string' || !DNS_LABEL.test(deploy.containerName)) {
-        throw fail(`${d}.containerName: must be lowercase letters, digits and "-" (at most 63, e.g. web)`);
-      }
-      name = deploy.containerName;
-    } else {
-      name = uniqueName(nameFromImage(image) || `container${i + 1}`, names);
-    }
-    if (names.has(name)) throw fail(`${d}.containerName: "${name}" is used by two containers`);
-    names.add(name);
+    const name =
+      mistakes.check(() => {
+        let name: string;
+        if (deploy.containerName !== undefined && deploy.containerName !== null && deploy.containerName !== '') {
+          if (typeof deploy.containerName !== 'string' || !DNS_LABEL.test(deploy.containerName)) {
+            throw fail(`${d}.containerName: must be lowercase letters, digits and "-" (at most 63, e.g. web), not ${JSON.stringify(deploy.containerName)}`);
+          }
+          name = deploy.containerName;
+        } else {
+          name = uniqueName(nameFromImage(image) || `container${i + 1}`, names);
+        }
+        if (names.has(name)) throw fail(`${d}.containerName: "${name}" is used by two containers`);
+        names.add(name);
+        return name;
+      }) ?? `container${i + 1}`;
 
     const out: ClientContainer = { name, imageName: image };
-    if (deploy.resourceUnit !== undefined && deploy.resourceUnit !== null) {
+    mistakes.check(() => {
+      if (deploy.resourceUnit === undefined || deploy.resourceUnit === null) return;
       if (typeof deploy.resourceUnit !== 'number' || !Number.isInteger(deploy.resourceUnit) || deploy.resourceUnit < 1) {
-        throw fail(`${d}.resourceUnit: must be a whole number of units, at least 1`);
+        throw fail(`${d}.resourceUnit: must be a whole number of units, at least 1, not ${JSON.stringify(deploy.resourceUnit)}`);
       }
       out.resourceUnit = deploy.resourceUnit;
-    }
-    const command = argv(deploy.command, `${d}.command`, fail);
+    });
+    const command = mistakes.check(() => argv(deploy.command, `${d}.command`, fail));
     if (command) out.command = command;
-    const args = argv(deploy.args, `${d}.args`, fail);
+    const args = mistakes.check(() => argv(deploy.args, `${d}.args`, fail));
     if (args) out.args = args;
 
-    const { ports, exposed } = vkubefilePorts(deploy.ports, `${d}.ports`, fail);
+    const { ports, exposed } = vkubefilePorts(deploy.ports, `${d}.ports`, mistakes, fail);
     if (ports.length) out.ports = ports;
     if (exposed.length) out.exposedPorts = exposed;
 
-    const envs = vkubefileEnv(deploy.env, `${d}.env`, fail);
+    const envs = mistakes.check(() => vkubefileEnv(deploy.env, `${d}.env`, fail)) ?? [];
     if (envs.length) out.envs = envs;
 
-    const configMap = configurations(deploy.configurations, `${d}.configurations`, source, fail);
+    const configMap = mistakes.check(() => configurations(deploy.configurations, `${d}.configurations`, source, fail)) ?? {};
     if (Object.keys(configMap).length) out.configMap = configMap;
 
-    if (deploy.persistStorage !== undefined && deploy.persistStorage !== null && deploy.persistStorage !== '') {
+    mistakes.check(() => {
+      if (deploy.persistStorage === undefined || deploy.persistStorage === null || deploy.persistStorage === '') return;
       if (typeof deploy.persistStorage !== 'string' || !deploy.persistStorage.startsWith('/')) {
         throw fail(`${d}.persistStorage: must be the absolute path to mount the persistent volume at (e.g. /data)`);
       }
       out.mountPath = deploy.persistStorage;
-    }
+    });
     // Probes go to V-Kube as written: its validation names the bad field (containers[i].livenessProbe.…).
     for (const key of PROBE_KEYS) {
       const probe = deploy[key];
       if (probe === undefined || probe === null) continue;
-      if (!isObject(probe)) throw fail(`${d}.${key}: must be an object such as {httpGet: {path: /healthz, port: 80}}`);
-      out[key] = probe as NonNullable<ClientContainer[typeof key]>;
+      if (!isObject(probe)) mistakes.found.push(`${d}.${key}: must be an object such as {httpGet: {path: /healthz, port: 80}}`);
+      else out[key] = probe as NonNullable<ClientContainer[typeof key]>;
     }
     return out;
   });
+  if (mistakes.found.length) throw mistakesError(source.name, mistakes.found);
 
   return { kind: 'clients', from: 'vkubefile', body: { containers }, ...(vkubeToken ? { vkubeToken } : {}), notes };
 }
 
+/**
+ * V-Kube's problems with a converted VKubefile name the clients' body
+ * (`containers[0].envs[1].name`); say them in the VKubefile's own terms
+ * (`containers[0].deploy.env[1].name`), which is what the customer wrote.
+ */
+export function vkubefilePath(field: string): string {
+  const renames: Array<[RegExp, string]> = [
+    [/^(containers\[\d+\])\.name\b/, '$1.deploy.containerName'],
+    [/^(containers\[\d+\])\.envs\b/, '$1.deploy.env'],
+    [/^(containers\[\d+\])\.mountPath\b/, '$1.deploy.persistStorage'],
+    [/^(containers\[\d+\])\.configMap\b/, '$1.deploy.configurations'],
+    [/^(containers\[\d+\])\.exposedPorts\b/, '$1.deploy.ports'],
+    [/^(containers\[\d*\])\.(resourceUnit|command|args|ports|startupProbe|readinessProbe|livenessProbe)\b/, '$1.deploy.$2'],
+  ];
+  for (const [from, to] of renames) if (from.test(field)) return field.replace(from, to);
+  return field;
+}
+
 /** `imageName` + `tag` (default latest), `ghcr.io/` in front for `imageRegistry: ghcr`. */
-function imageOf(c: Record<string, unknown>, registry: 'docker' | 'ghcr', at: string, fail: (m: string) => CliError): string {
+function imageOf(c: Record<string, unknown>, registry: 'docker' | 'ghcr', at: string, fail: (m: string) => Error): string {
   if (typeof c.imageName !== 'string' || !c.imageName.trim()) throw fail(`${at}.imageName: required (e.g. nginx or myorg/app)`);
   let name = c.imageName.trim();
   const hasTag = /[:@][^/]*$/.test(name);
@@ -280,7 +303,7 @@ function uniqueName(base: string, taken: Set<string>): string {
   }
 }
 
-function argv(value: unknown, at: string, fail: (m: string) => CliError): string[] | undefined {
+function argv(value: unknown, at: string, fail: (m: string) => Error): string[] | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value)) throw fail(`${at}: must be a list of strings`);
@@ -294,40 +317,47 @@ function argv(value: unknown, at: string, fail: (m: string) => CliError): string
 function vkubefilePorts(
   value: unknown,
   at: string,
-  fail: (m: string) => CliError,
+  mistakes: Mistakes,
+  fail: (m: string) => Error,
 ): { ports: NonNullable<ClientContainer['ports']>; exposed: NonNullable<ClientContainer['exposedPorts']> } {
   const ports: NonNullable<ClientContainer['ports']> = [];
   const exposed: NonNullable<ClientContainer['exposedPorts']> = [];
   if (value === undefined || value === null) return { ports, exposed };
-  if (!Array.isArray(value)) throw fail(`${at}: must be a list of {containerPort, hostPort, path, rewrite}`);
-  value.forEach((raw, j) => {
-    const p = `${at}[${j}]`;
-    if (!isObject(raw)) throw fail(`${p}: must be an object`);
-    checkPort(raw.containerPort, `${p}.containerPort`, true, fail);
-    checkPort(raw.hostPort, `${p}.hostPort`, false, fail);
-    const containerPort = raw.containerPort as number;
-    const port: NonNullable<ClientContainer['ports']>[number] = { containerPort };
-    if (typeof raw.hostPort === 'number' && raw.hostPort > 0) port.hostPort = raw.hostPort;
-    if (raw.protocol !== undefined && raw.protocol !== null) {
-      if (typeof raw.protocol !== 'string' || !/^(tcp|udp)$/i.test(raw.protocol)) throw fail(`${p}.protocol: must be TCP or UDP`);
-      port.protocol = raw.protocol.toUpperCase();
-    }
-    ports.push(port);
-    // `path` publishes the port over HTTP under that path (the clients' exposedPorts).
-    if (raw.path !== undefined && raw.path !== null && raw.path !== '') {
-      if (typeof raw.path !== 'string' || !raw.path.startsWith('/')) throw fail(`${p}.path: must be a URL path starting with /`);
-      if (raw.rewrite !== undefined && typeof raw.rewrite !== 'boolean') throw fail(`${p}.rewrite: must be true or false`);
-      exposed.push({ containerPort, path: raw.path, ...(raw.rewrite !== undefined ? { rewrite: raw.rewrite } : {}) });
-    }
-  });
+  if (!Array.isArray(value)) {
+    mistakes.found.push(`${at}: must be a list of {containerPort, hostPort, path, rewrite}, e.g. [{containerPort: 80, hostPort: 8080}]`);
+    return { ports, exposed };
+  }
+  value.forEach((raw, j) =>
+    mistakes.check(() => {
+      const p = `${at}[${j}]`;
+      if (!isObject(raw)) throw fail(`${p}: must be an object such as {containerPort: 80, hostPort: 8080}, not ${JSON.stringify(raw)}`);
+      checkPort(raw.containerPort, `${p}.containerPort`, true);
+      checkPort(raw.hostPort, `${p}.hostPort`, false);
+      const containerPort = raw.containerPort as number;
+      const port: NonNullable<ClientContainer['ports']>[number] = { containerPort };
+      if (typeof raw.hostPort === 'number' && raw.hostPort > 0) port.hostPort = raw.hostPort;
+      if (raw.protocol !== undefined && raw.protocol !== null) {
+        if (typeof raw.protocol !== 'string' || !/^(tcp|udp)$/i.test(raw.protocol)) throw fail(`${p}.protocol: must be TCP or UDP`);
+        port.protocol = raw.protocol.toUpperCase();
+      }
+      // `path` publishes the port over HTTP under that path (the clients' exposedPorts).
+      if (raw.path !== undefined && raw.path !== null && raw.path !== '') {
+        if (typeof raw.path !== 'string' || !raw.path.startsWith('/')) throw fail(`${p}.path: must be a URL path starting with /`);
+        if (raw.rewrite !== undefined && typeof raw.rewrite !== 'boolean') throw fail(`${p}.rewrite: must be true or false`);
+        exposed.push({ containerPort, path: raw.path, ...(raw.rewrite !== undefined ? { rewrite: raw.rewrite } : {}) });
+      }
+      ports.push(port);
+    }),
+  );
   return { ports, exposed };
 }
 
-function vkubefileEnv(value: unknown, at: string, fail: (m: string) => CliError): Array<{ name: string; value: string }> {
+function vkubefileEnv(value: unknown, at: string, fail: (m: string) => Error): Array<{ name: string; value: string }> {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw fail(`${at}: must be a list of {name, value}`);
+  if (!Array.isArray(value)) throw fail(`${at}: must be a list of {name, value}, e.g. [{name: MODE, value: production}]`);
   return value.map((raw, i) => {
-    if (!isObject(raw) || typeof raw.name !== 'string' || !raw.name) throw fail(`${at}[${i}].name: required`);
+    if (!isObject(raw)) throw fail(`${at}[${i}]: must be an object such as {name: MODE, value: production}, not ${JSON.stringify(raw)}`);
+    if (typeof raw.name !== 'string' || !raw.name) throw fail(`${at}[${i}].name: required`);
     const v = raw.value;
     if (v !== undefined && v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw fail(`${at}[${i}].value: must be a string`);
     return { name: raw.name, value: v === undefined || v === null ? '' : String(v) };
@@ -335,7 +365,7 @@ function vkubefileEnv(value: unknown, at: string, fail: (m: string) => CliError)
 }
 
 /** `{<local file>: <mount path>}` → the clients' `configMap` `{<mount path>: <file text>}`. */
-function configurations(value: unknown, at: string, source: DeployFileSource, fail: (m: string) => CliError): Record<string, string> {
+function configurations(value: unknown, at: string, source: DeployFileSource, fail: (m: string) => Error): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (!isObject(value)) throw fail(`${at}: must map local files to paths in the container, e.g. {./nginx.conf: /etc/nginx/nginx.conf}`);
   const out: Record<string, string> = {};

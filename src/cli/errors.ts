@@ -85,14 +85,15 @@ export function fromHttpStatus(status: number, message: string, server: string, 
   if (status === 401) {
     return admin
       ? new CliError(`V-Kube at ${server} refused the admin token: ${message}`, ExitCode.auth, status)
-      : new CliError(`not logged in: ${message} (run \`vkube login\`)`, ExitCode.auth, status);
+      : new CliError(`V-Kube at ${server} did not accept the secret (${message}); check --secret or VKUBE_SECRET, or run \`vkube login\``, ExitCode.auth, status);
   }
   if (status === 403) return new CliError(`not allowed: ${message}`, ExitCode.auth, status);
   if (status === 404) return new CliError(message, ExitCode.notFound, status);
   if (status === 409) return new CliError(message, ExitCode.conflict, status);
   if (status === 429) return new CliError(`V-Kube asks to slow down: ${message}`, ExitCode.unavailable, status);
-  if (status === 502) return new CliError(`a service V-Kube depends on could not be reached (502): ${message}`, ExitCode.unavailable, status);
-  if (status === 503) return new CliError(`V-Kube at ${server} is up, but cannot serve this now (503): ${message}`, ExitCode.unavailable, status);
+  // The status code is in --json's httpStatus; the words say who failed.
+  if (status === 502) return new CliError(`a service V-Kube depends on could not be reached: ${message}`, ExitCode.unavailable, status);
+  if (status === 503) return new CliError(`V-Kube at ${server} is up, but cannot serve this now: ${message}`, ExitCode.unavailable, status);
   if (status >= 500) return new CliError(`V-Kube at ${server} failed (${status}): ${message}`, ExitCode.unavailable, status);
   return new CliError(`V-Kube answered ${status}: ${message}`, ExitCode.generic, status);
 }

@@ -7,11 +7,16 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAdmin } from './commands/admin.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerExec } from './commands/exec.js';
 import { registerInfo } from './commands/info.js';
 import { registerLogin } from './commands/login.js';
 import { registerPod } from './commands/pod.js';
+import { registerHistory } from './commands/history.js';
+import { registerTop } from './commands/top.js';
+import { registerPortForward } from './commands/port-forward.js';
 import { EXIT_CODES_HELP, ExitCode, toCliError, usageError } from './errors.js';
 import { Output } from './output.js';
+import { CommandExit } from './pod-socket.js';
 
 const ROOT_HELP = `
 Log in once with the secret of your order, then deploy and look after your pod:
@@ -57,6 +62,10 @@ export function buildProgram(out: Output): Command {
   registerInfo(program, out);
   registerDeploy(program, out);
   registerPod(program, out);
+  registerExec(program, out);
+  registerPortForward(program, out);
+  registerTop(program, out);
+  registerHistory(program, out);
   registerAdmin(program, out);
   return program;
 }
@@ -72,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram(out).parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
+    // `vkube exec`: the command ran, and its exit code is ours.
+    if (err instanceof CommandExit) return err.code;
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
       // Commander has printed its message already (except with --json, where it is ours to print).

@@ -44,6 +44,9 @@ export interface DomainView {
   isHttps: boolean;
 }
 
+/** Where the app is reached (`endpoints` in the pod status). */
+export type EndpointView = NonNullable<PodStatusResponse['endpoints']>[number];
+
 export interface PodView {
   name: string;
   phase: string;
@@ -59,6 +62,8 @@ export interface PodView {
   containers: ContainerView[];
   ports: PortView[];
   domains: DomainView[];
+  /** Where the app is reached: host ports at their public address, custom domains as URLs. */
+  endpoints: EndpointView[];
 }
 
 export function podView(status: PodStatusResponse): PodView {
@@ -125,6 +130,7 @@ export function podView(status: PodStatusResponse): PodView {
     domains: list(status.domains).flatMap((d) =>
       typeof d.domain === 'string' ? [{ domain: d.domain, containerPort: num(d.containerPort) ?? 0, isHttps: d.isHttps === true }] : [],
     ),
+    endpoints: status.endpoints ?? [],
   };
   const optional: Array<[keyof PodView, string | undefined]> = [
     ['node', str(spec.nodeName)],
@@ -137,6 +143,25 @@ export function podView(status: PodStatusResponse): PodView {
   for (const [key, value] of optional) if (value) Object.assign(view, { [key]: value });
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') view.unschedulable = str(scheduled.message) ?? 'no node fits the pod';
   return view;
+}
+
+/**
+ * One line per endpoint, e.g. `http://ausrine.example.com:41234/  → web 80/TCP`, or for a
+ * node without a public address `41234/TCP on no public address (internal 10.88.0.1) → web 80/TCP`.
+ * Empty when nothing is published.
+ */
+export function endpointLines(endpoints: readonly EndpointView[]): string[] {
+  return endpoints.map((e) => {
+    const target = `→ ${e.container ? `${e.container} ` : ''}${e.containerPort}/${e.protocol}`;
+    if (e.url) return `${e.url}  ${target}`;
+    if (e.host) return `${e.host}:${e.hostPort}/${e.protocol}  ${target}`;
+    return `port ${e.hostPort}/${e.protocol}: no public address${e.internalHost ? ` (internal only: ${e.internalHost}:${e.hostPort})` : ''}  ${target}`;
+  });
+}
+
+/** The note to print under the endpoints when a node has no public address (once). */
+export function endpointNote(endpoints: readonly EndpointView[]): string | undefined {
+  return endpoints.find((e) => e.host === null && e.note)?.note;
 }
 
 /**

@@ -40,3 +40,29 @@ export async function readUserService(api: Api): Promise<UserService> {
 export function randomPorts(service: UserService): boolean {
   return service.serviceOptions.portSpecification === 'System Random Map Port';
 }
+
+const STATUS_TEXT: Record<string, string> = {
+  ServicePending: 'not deployed yet',
+  ServiceRunning: 'running',
+  ServiceStop: 'stopped',
+  ServiceDone: 'expired',
+  ServiceAbort: 'cancelled',
+};
+
+/** `ServiceRunning` → "running": the words the console uses too. Unknown values are shown as they are. */
+export function serviceStatusText(status: string): string {
+  return STATUS_TEXT[status] ?? status;
+}
+
+/** `2-Unit-Resource` → "2 units"; anything else as it is. */
+export function unitsText(resourceUnit: string | undefined): string | undefined {
+  const n = /^(\d+)-Unit-Resource$/.exec(resourceUnit ?? '')?.[1];
+  return n ? `${n} unit${n === '1' ? '' : 's'}` : resourceUnit;
+}
+
+/** The order's `portSpecification` in words. */
+export function portChoiceText(spec: string | undefined): string | undefined {
+  if (spec === 'System Random Map Port') return 'chosen by V-Kube';
+  if (spec === 'User Specified Service Port') return 'chosen by you (in the deploy file)';
+  return spec;
+}

@@ -239,6 +239,8 @@ export interface ClusterReader {
   freeMemoryByRegion(): Map<string, number> | undefined;
   /** The IP addresses the nodes report (InternalIP, ExternalIP), as last seen: image checks never contact them unless allowed. */
   nodeAddresses(): string[];
+  /** One node's addresses as it reports them (`[{type: 'ExternalIP', address}]`, …), as last seen; undefined for a node not in the cache. */
+  addressesOfNode(name: string): Array<{ type: string; address: string }> | undefined;
   /**
    * Host ports used by pods on the region's nodes — only those in `ports` when given
    * (answered from an index, whatever the number of pods); undefined when the cluster

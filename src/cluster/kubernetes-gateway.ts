@@ -242,6 +242,11 @@ export class KubernetesGateway implements ClusterGateway {
     return [...this.nodes.list()].flatMap((node) => (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address));
   }
 
+  addressesOfNode(name: string): Array<{ type: string; address: string }> | undefined {
+    const node = this.nodes.get(undefined, name);
+    return node ? (node.status?.addresses ?? []) : undefined;
+  }
+
   freeMemoryByRegion(): Map<string, number> | undefined {
     if (!this.readable()) return undefined;
     const free = new Map<string, number>();
@@ -382,16 +387,31 @@ export class KubernetesGateway implements ClusterGateway {
       ['stderr', !opts.tty],
       ['tty', opts.tty],
     ];
-    return this.call(`exec in ${namespace}/${pod}`, () =>
+    return this.streamCall(`exec in ${namespace}/${pod}`, () =>
       // v5 first: only it can half-close stdin (end of input); API servers before 1.30 answer v4.
       openKubeWebSocket(this.http, `${objectPath('Pod', pod, namespace)}/exec`, { query, protocols: [EXEC_PROTOCOL, EXEC_PROTOCOL_V4], ...(signal ? { signal } : {}) }),
     );
   }
 
   async portForward(namespace: string, pod: string, port: number, signal?: AbortSignal): Promise<PodStream> {
-    return this.call(`forward port ${port} of ${namespace}/${pod}`, () =>
+    return this.streamCall(`forward port ${port} of ${namespace}/${pod}`, () =>
       openKubeWebSocket(this.http, `${objectPath('Pod', pod, namespace)}/portforward`, { query: [['ports', port]], protocols: [PORT_FORWARD_PROTOCOL], ...(signal ? { signal } : {}) }),
     );
+  }
+
+  /**
+   * The API server answers an exec or port-forward it cannot do now with 400: a
+   * container not running yet or any more, a pod not scheduled or already finished.
+   * That is the state of the pod, not a fault of V-Kube: a ConflictError (409) with
+   * Kubernetes' words rather than an internal error.
+   */
+  private async streamCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.call(what, fn);
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 400) throw new ConflictError(`Kubernetes cannot ${what} now: ${err.detail ?? err.message}`, { cause: err });
+      throw err;
+    }
   }
 
   async podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined> {

@@ -11,7 +11,7 @@
  * the reserved ports) comes in a `DeployContext`.
  */
 import type { UnitCatalogue } from '../config.js';
-import { InputError } from './errors.js';
+import { type FieldProblem, InputError } from './errors.js';
 import { parseBytes } from './quantity.js';
 
 export type Protocol = 'TCP' | 'UDP';
@@ -125,98 +125,132 @@ const MAX_CONTAINERS = 20;
 const MAX_CONFIG_BYTES = 768 * 1024;
 const MAX_ARG_BYTES = 64 * 1024;
 const MIN_MEMORY = 4 * 2 ** 20;
+/** What a refused object should have looked like, in the messages. */
+const CONTAINER_EXAMPLE = '{"name": "web", "imageName": "nginx:1.27", …}';
+const PORT_EXAMPLE = '{"containerPort": 80, "hostPort": 8080}';
 
 export function isReserved(port: number, reserved: DeployContext['reservedPorts']): boolean {
   return reserved.some(([lo, hi]) => port >= lo && port <= hi);
 }
 
+/**
+ * Collects the problems of a body checked whole. Each field is read through `check`: a
+ * refusal is noted and the field left out, and the reading goes on, so one answer names
+ * every mistake. Checks across fields run only on what read cleanly.
+ */
+class Problems {
+  readonly found: FieldProblem[] = [];
+
+  check<T>(read: () => T): T | undefined {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      this.found.push(...err.problems);
+      return undefined;
+    }
+  }
+
+  add(message: string, field: string): void {
+    this.found.push({ field, message });
+  }
+
+  /** Throws every problem found so far as one InputError. */
+  throwIfAny(): void {
+    if (this.found.length) throw InputError.several(this.found);
+  }
+}
+
 /** `POST /k8s/deploy` (the seed API's body). */
 export function parseSeedDeploy(body: unknown, ctx: DeployContext): DeploySpec {
   const root = object(body, 'body');
-  const selector = root.nodeSelector === undefined ? undefined : object(root.nodeSelector, 'nodeSelector');
-  const region = parseRegion(selector?.region, 'nodeSelector.region', ctx, true);
-  const list = containerList(root.containers);
+  const problems = new Problems();
+  const region = problems.check(() => {
+    const selector = root.nodeSelector === undefined ? undefined : object(root.nodeSelector, 'nodeSelector', '{"region": "ausrine"}');
+    return parseRegion(selector?.region, 'nodeSelector.region', ctx, true);
+  });
+  const list = problems.check(() => containerList(root.containers)) ?? [];
   const containers = list.map((raw, i) => {
     const at = `containers[${i}]`;
-    const c = object(raw, at);
-    const resource = object(c.resource, `${at}.resource`);
-    const memoryBytes = memory(resource.memory, `${at}.resource.memory`);
-    return {
-      ...commonContainer(c, at, ctx),
-      memoryBytes,
-      units: 0,
-      cpuMillis: 0,
-    };
+    const c = problems.check(() => object(raw, at, CONTAINER_EXAMPLE));
+    if (!c) return undefined;
+    const common = commonContainer(c, at, ctx, problems);
+    const memoryBytes = problems.check(() => memory(object(c.resource, `${at}.resource`, '{"memory": "256Mi"}').memory, `${at}.resource.memory`));
+    return common && memoryBytes !== undefined ? { ...common, memoryBytes, units: 0, cpuMillis: 0 } : undefined;
   });
-  const totalMemory = containers.reduce((s, c) => s + c.memoryBytes, 0);
+  const registryLogins = problems.check(() => logins(root.pvtLogin, containers.length)) ?? [];
+  problems.throwIfAny();
+  const parsed = containers as ContainerSpec[];
+  const totalMemory = parsed.reduce((s, c) => s + c.memoryBytes, 0);
   const allowed = ctx.order.units * ctx.units.memoryBytes;
   if (totalMemory > allowed) {
-    throw new InputError(
+    problems.add(
       `the containers ask for ${mib(totalMemory)} of memory in all, more than the order's ${ctx.order.units} unit(s) allow (${mib(allowed)})`,
       'containers[].resource.memory',
     );
   }
   // CPU follows memory: a container gets the share of the order's CPU that its memory is of the order's memory.
   const orderCpu = ctx.order.units * ctx.units.cpuMillis;
-  for (const c of containers) {
+  for (const c of parsed) {
     c.cpuMillis = Math.max(10, Math.floor((orderCpu * c.memoryBytes) / allowed));
     c.units = Math.max(1, Math.round(c.memoryBytes / ctx.units.memoryBytes));
   }
-  const spec: DeploySpec = { region, containers, registryLogins: logins(root.pvtLogin, containers.length), shape: 'seed' };
-  return finish(spec, ctx);
+  return finish({ region: region!, containers: parsed, registryLogins, shape: 'seed' }, ctx, problems);
 }
 
 /** `POST /k8s/deployment` and `/k8s/deployment/update` (the original clients' body). */
 export function parseClientDeploy(body: unknown, ctx: DeployContext): DeploySpec {
   const root = object(body, 'body');
-  const selector = root.nodeSelector === undefined ? undefined : object(root.nodeSelector, 'nodeSelector');
-  const region = parseRegion(selector?.region, 'nodeSelector.region', ctx, false);
-  const list = containerList(root.containers);
+  const problems = new Problems();
+  const region = problems.check(() => {
+    const selector = root.nodeSelector === undefined ? undefined : object(root.nodeSelector, 'nodeSelector', '{"region": "ausrine"}');
+    return parseRegion(selector?.region, 'nodeSelector.region', ctx, false);
+  });
+  const list = problems.check(() => containerList(root.containers)) ?? [];
   const containers = list.map((raw, i) => {
     const at = `containers[${i}]`;
-    const c = object(raw, at);
-    const units = c.resourceUnit === undefined ? 1 : int(c.resourceUnit, `${at}.resourceUnit`, 1, ctx.order.units);
-    return {
-      ...commonContainer(c, at, ctx),
-      units,
-      memoryBytes: units * ctx.units.memoryBytes,
-      cpuMillis: units * ctx.units.cpuMillis,
-    };
+    const c = problems.check(() => object(raw, at, CONTAINER_EXAMPLE));
+    if (!c) return undefined;
+    const common = commonContainer(c, at, ctx, problems);
+    const units = problems.check(() => (c.resourceUnit === undefined ? 1 : int(c.resourceUnit, `${at}.resourceUnit`, 1, ctx.order.units)));
+    return common && units !== undefined ? { ...common, units, memoryBytes: units * ctx.units.memoryBytes, cpuMillis: units * ctx.units.cpuMillis } : undefined;
   });
-  const totalUnits = containers.reduce((s, c) => s + c.units, 0);
+  const registryLogins = problems.check(() => logins(root.pvtLogin, containers.length)) ?? [];
+  problems.throwIfAny();
+  const parsed = containers as ContainerSpec[];
+  const totalUnits = parsed.reduce((s, c) => s + c.units, 0);
   if (totalUnits > ctx.order.units) {
-    throw new InputError(`the containers ask for ${totalUnits} resource units in all; the order has ${ctx.order.units}`, 'containers[].resourceUnit');
+    problems.add(`the containers ask for ${totalUnits} resource units in all; the order has ${ctx.order.units}`, 'containers[].resourceUnit');
   }
-  const spec: DeploySpec = { region, containers, registryLogins: logins(root.pvtLogin, containers.length), shape: 'client' };
-  return finish(spec, ctx);
+  return finish({ region: region!, containers: parsed, registryLogins, shape: 'client' }, ctx, problems);
 }
 
-/** Checks shared by both shapes, across containers. */
-function finish(spec: DeploySpec, ctx: DeployContext): DeploySpec {
+/** Checks shared by both shapes, across containers; then every problem found is thrown at once. */
+function finish(spec: DeploySpec, ctx: DeployContext, problems: Problems): DeploySpec {
   const maxContainers = ctx.order.units * ctx.units.containers;
   if (spec.containers.length > maxContainers) {
-    throw new InputError(`${spec.containers.length} containers, but the order's ${ctx.order.units} unit(s) allow ${maxContainers}`, 'containers');
+    problems.add(`${spec.containers.length} containers, but the order's ${ctx.order.units} unit(s) allow ${maxContainers}`, 'containers');
   }
   const names = new Set<string>();
   const containerPorts = new Map<string, string>();
   const hostPorts = new Map<string, string>();
   spec.containers.forEach((c, i) => {
-    if (names.has(c.name)) throw new InputError(`"${c.name}" is used by two containers; names must be unique in the pod`, `containers[${i}].name`);
+    if (names.has(c.name)) problems.add(`"${c.name}" is used by two containers; names must be unique in the pod`, `containers[${i}].name`);
     names.add(c.name);
     c.ports.forEach((p, j) => {
       const at = `containers[${i}].ports[${j}]`;
       const ck = `${p.containerPort}/${p.protocol}`;
-      if (containerPorts.has(ck)) throw new InputError(`${ck} is already used by ${containerPorts.get(ck)}`, `${at}.containerPort`);
-      containerPorts.set(ck, at);
+      if (containerPorts.has(ck)) problems.add(`${ck} is already used by ${containerPorts.get(ck)}`, `${at}.containerPort`);
+      else containerPorts.set(ck, at);
       if (p.hostPort !== undefined) {
         const hk = `${p.hostPort}/${p.protocol}`;
-        if (hostPorts.has(hk)) throw new InputError(`${hk} is already used by ${hostPorts.get(hk)}`, `${at}.hostPort`);
-        hostPorts.set(hk, at);
+        if (hostPorts.has(hk)) problems.add(`${hk} is already used by ${hostPorts.get(hk)}`, `${at}.hostPort`);
+        else hostPorts.set(hk, at);
       }
     });
     c.exposedPorts.forEach((e, j) => {
       if (!c.ports.some((p) => p.containerPort === e.containerPort && p.protocol === 'TCP')) {
-        throw new InputError(`port ${e.containerPort} is not one of the container's TCP ports`, `containers[${i}].exposedPorts[${j}].containerPort`);
+        problems.add(`port ${e.containerPort} is not one of the container's TCP ports`, `containers[${i}].exposedPorts[${j}].containerPort`);
       }
     });
     const login = spec.registryLogins[i];
@@ -227,41 +261,61 @@ function finish(spec: DeploySpec, ctx: DeployContext): DeploySpec {
     : hostPorts.size;
   const maxHostPorts = ctx.order.units * ctx.units.hostPorts;
   if (hostPortCount > maxHostPorts) {
-    throw new InputError(`${hostPortCount} host ports, but the order's ${ctx.order.units} unit(s) allow ${maxHostPorts}`, 'containers[].ports');
+    problems.add(`${hostPortCount} host ports, but the order's ${ctx.order.units} unit(s) allow ${maxHostPorts}`, 'containers[].ports');
   }
   const configBytes = spec.containers.reduce((s, c) => s + c.configFiles.reduce((t, f) => t + Buffer.byteLength(f.content), 0), 0);
-  if (configBytes > MAX_CONFIG_BYTES) throw new InputError(`configuration files total ${configBytes} bytes; at most ${MAX_CONFIG_BYTES}`, 'containers[].config');
+  if (configBytes > MAX_CONFIG_BYTES) problems.add(`configuration files total ${configBytes} bytes; at most ${MAX_CONFIG_BYTES}`, 'containers[].config');
+  problems.throwIfAny();
   return spec;
 }
 
-function commonContainer(c: Record<string, unknown>, at: string, ctx: DeployContext): Omit<ContainerSpec, 'memoryBytes' | 'cpuMillis' | 'units'> {
-  const name = string(c.name, `${at}.name`);
-  if (!DNS_LABEL.test(name)) throw new InputError('must be a DNS-1123 label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit', `${at}.name`);
-  const image = string(c.imageName, `${at}.imageName`).trim();
-  if (!ctx.isValidImage(image)) throw new InputError(`"${truncate(image)}" is not a valid image reference (e.g. nginx, nginx:1.27, user/app:tag)`, `${at}.imageName`);
-  const ports = c.ports === undefined || c.ports === null ? [] : array(c.ports, `${at}.ports`).map((p, j) => port(p, `${at}.ports[${j}]`, ctx));
-  const out: Omit<ContainerSpec, 'memoryBytes' | 'cpuMillis' | 'units'> = {
-    name,
-    image,
-    ports,
-    env: envs(c.envs ?? c.env, `${at}.envs`),
-    configFiles: configFiles(c, at),
-    exposedPorts: exposed(c.exposedPorts, `${at}.exposedPorts`),
-  };
-  const command = argv(c.command, `${at}.command`);
-  if (command) out.command = command;
-  const args = argv(c.args, `${at}.args`);
-  if (args) out.args = args;
-  if (c.mountPath !== undefined && c.mountPath !== null && c.mountPath !== '') {
+/** The fields both shapes share; undefined when one of them was refused (the problem is in `problems`). */
+function commonContainer(c: Record<string, unknown>, at: string, ctx: DeployContext, problems: Problems): Omit<ContainerSpec, 'memoryBytes' | 'cpuMillis' | 'units'> | undefined {
+  const before = problems.found.length;
+  const name = problems.check(() => {
+    const name = string(c.name, `${at}.name`);
+    if (!DNS_LABEL.test(name)) throw new InputError(`"${truncate(name)}" is not a valid name: use lowercase letters, digits and "-" (at most 63, starting and ending with a letter or digit), e.g. web`, `${at}.name`);
+    return name;
+  });
+  const image = problems.check(() => {
+    const image = string(c.imageName, `${at}.imageName`).trim();
+    if (!ctx.isValidImage(image)) throw new InputError(`"${truncate(image)}" is not a valid image reference (e.g. nginx, nginx:1.27, user/app:tag)`, `${at}.imageName`);
+    return image;
+  });
+  const ports = problems.check(() => (c.ports === undefined || c.ports === null ? [] : array(c.ports, `${at}.ports`, PORT_EXAMPLE))) ?? [];
+  const portSpecs = ports.map((p, j) => problems.check(() => port(p, `${at}.ports[${j}]`, ctx)));
+  // The clients' body names it `envs`; a VKubefile and most people write `env`: name the one they wrote.
+  const envKey = c.envs === undefined && c.env !== undefined ? 'env' : 'envs';
+  const env = problems.check(() => envs(c[envKey], `${at}.${envKey}`));
+  const files = problems.check(() => configFiles(c, at));
+  const exposedPorts = problems.check(() => exposed(c.exposedPorts, `${at}.exposedPorts`));
+  const command = problems.check(() => argv(c.command, `${at}.command`));
+  const args = problems.check(() => argv(c.args, `${at}.args`));
+  const mountPath = problems.check(() => {
+    if (c.mountPath === undefined || c.mountPath === null || c.mountPath === '') return undefined;
     const path = absolutePath(c.mountPath, `${at}.mountPath`);
     if (!ctx.order.persistStorage) throw new InputError('this order has no persistent storage (persistStorage is not "Yes")', `${at}.mountPath`);
-    out.mountPath = path;
-  }
+    return path;
+  });
   const probes: Probes = {};
   for (const kind of PROBE_KINDS) {
     const value = c[kind];
-    if (value !== undefined && value !== null) probes[kind] = probe(value, `${at}.${kind}`, kind);
+    if (value === undefined || value === null) continue;
+    const parsed = problems.check(() => probe(value, `${at}.${kind}`, kind));
+    if (parsed) probes[kind] = parsed;
   }
+  if (problems.found.length > before) return undefined;
+  const out: Omit<ContainerSpec, 'memoryBytes' | 'cpuMillis' | 'units'> = {
+    name: name!,
+    image: image!,
+    ports: portSpecs as PortSpec[],
+    env: env!,
+    configFiles: files!,
+    exposedPorts: exposedPorts!,
+  };
+  if (command) out.command = command;
+  if (args) out.args = args;
+  if (mountPath) out.mountPath = mountPath;
   if (Object.keys(probes).length) out.probes = probes;
   return out;
 }
@@ -315,14 +369,14 @@ function parseRegion(value: unknown, at: string, ctx: DeployContext, required: b
 }
 
 function containerList(value: unknown): unknown[] {
-  const list = array(value, 'containers');
+  const list = array(value, 'containers', CONTAINER_EXAMPLE);
   if (list.length === 0) throw new InputError('at least one container is required', 'containers');
   if (list.length > MAX_CONTAINERS) throw new InputError(`at most ${MAX_CONTAINERS} containers`, 'containers');
   return list;
 }
 
 function port(value: unknown, at: string, ctx: DeployContext): PortSpec {
-  const p = object(value, at);
+  const p = object(value, at, PORT_EXAMPLE);
   const protocol = p.protocol === undefined || p.protocol === null || p.protocol === '' ? 'TCP' : string(p.protocol, `${at}.protocol`).toUpperCase();
   if (protocol !== 'TCP' && protocol !== 'UDP') throw new InputError('must be TCP or UDP', `${at}.protocol`);
   const out: PortSpec = { containerPort: int(p.containerPort, `${at}.containerPort`, 1, 65535), protocol };
@@ -359,8 +413,8 @@ function argv(value: unknown, at: string): string[] | undefined {
 function envs(value: unknown, at: string): Array<{ name: string; value: string }> {
   if (value === undefined || value === null) return [];
   const seen = new Set<string>();
-  return array(value, at).map((raw, i) => {
-    const e = object(raw, `${at}[${i}]`);
+  return array(value, at, '{"name": "MODE", "value": "production"}').map((raw, i) => {
+    const e = object(raw, `${at}[${i}]`, '{"name": "MODE", "value": "production"}');
     const name = string(e.name, `${at}[${i}].name`);
     if (!ENV_NAME.test(name) || name.length > 256) throw new InputError('not a valid environment variable name', `${at}[${i}].name`);
     if (seen.has(name)) throw new InputError(`"${name}" is set twice`, `${at}[${i}].name`);
@@ -429,13 +483,21 @@ function absolutePath(value: unknown, at: string): string {
 
 // ---- primitive readers: each names the field it refuses ----
 
-function object(value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(value === undefined ? 'required' : 'must be an object', at);
+/** `example`: the shape expected, for the message (`must be an object such as {…}`). */
+function object(value: unknown, at: string, example?: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const shape = example ? `an object such as ${example}` : 'an object';
+    throw new InputError(value === undefined ? `required: ${shape}` : `must be ${shape}, not ${truncate(JSON.stringify(value) ?? String(value))}`, at);
+  }
   return value as Record<string, unknown>;
 }
 
-function array(value: unknown, at: string): unknown[] {
-  if (!Array.isArray(value)) throw new InputError(value === undefined || value === null ? 'required' : 'must be an array', at);
+/** `itemExample`: the shape of one item, for the message. */
+function array(value: unknown, at: string, itemExample?: string): unknown[] {
+  if (!Array.isArray(value)) {
+    const shape = itemExample ? `a list of ${itemExample}` : 'a list';
+    throw new InputError(value === undefined || value === null ? `required: ${shape}` : `must be ${shape}, not ${truncate(JSON.stringify(value) ?? String(value))}`, at);
+  }
   return value;
 }
 

@@ -14,7 +14,7 @@ import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from './clock.js';
 import type { CredentialBox } from './credential-box.js';
 import { type DeployContext, type DeploySpec, parseClientDeploy, parseSeedDeploy } from './deploy-spec.js';
-import { ConflictError, ForbiddenError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import { ConflictError, type FieldProblem, ForbiddenError, InputError, NotFoundError, UnavailableError } from './errors.js';
 import { namespaceOf } from './manifests.js';
 import { assignsRandomPorts, persistsStorage } from './order-options.js';
 import type { PortService } from './ports.js';
@@ -85,20 +85,7 @@ export class DeployService {
     if (mode === 'update' && order.serviceStatus === 'ServicePending') {
       throw new ConflictError('nothing is deployed yet; deploy first with POST /k8s/deployment');
     }
-    const regions = this.deps.cluster.regions();
-    if (!regions) throw new UnavailableError('the cluster cannot be reached now; nothing was changed, try again shortly');
-
-    const ctx: DeployContext = {
-      order: { units: order.units, region: order.region, randomPorts: assignsRandomPorts(order), persistStorage: persistsStorage(order) },
-      units: this.deps.config.units,
-      reservedPorts: this.deps.config.reservedPorts,
-      regions,
-      isValidImage: this.deps.isValidImage,
-    };
-    // A redeploy stays where it is; a first one without a region goes where there is most room.
-    const previous = order.spec as DeploySpec | null;
-    const defaultRegion = previous?.region ?? mostRoom(this.deps.cluster.freeMemoryByRegion());
-    if (defaultRegion) ctx.defaultRegion = defaultRegion;
+    const ctx = this.contextFor(order);
     const spec = mode === 'deploy' ? parseSeedDeploy(body, ctx) : parseClientDeploy(body, ctx);
     const warnings = await this.checkImages(spec);
 
@@ -129,6 +116,54 @@ export class DeployService {
       generation: outcome.generation,
       applied: outcome.applied,
     };
+  }
+
+  /**
+   * Checks a deploy body as a deploy would — every field, the order's limits and the host
+   * ports other orders hold — without changing anything, and answers every problem
+   * found (none: it would be accepted). The console checks its form with it as the
+   * customer types and the CLI checks a file before deploying: the server's rules, from
+   * the one place that has them. Images are not checked here (`GET /k8s/images` does).
+   */
+  async validate(order: OrderRecord, body: unknown, shape: 'seed' | 'clients'): Promise<FieldProblem[]> {
+    const ctx = this.contextFor(order);
+    let spec: DeploySpec;
+    try {
+      spec = shape === 'seed' ? parseSeedDeploy(body, ctx) : parseClientDeploy(body, ctx);
+    } catch (err) {
+      if (err instanceof InputError) return [...err.problems];
+      throw err;
+    }
+    if (ctx.order.randomPorts) return [];
+    const asked = spec.containers.flatMap((c) => c.ports.flatMap((p) => (p.hostPort === undefined ? [] : [p.hostPort])));
+    if (asked.length === 0) return [];
+    const taken = await this.deps.ports.taken(spec.region, order.id, asked);
+    if (!taken) throw new UnavailableError('the cluster cannot be reached now to check the host ports; try again shortly');
+    return spec.containers.flatMap((c, i) =>
+      c.ports.flatMap((p, j) =>
+        p.hostPort !== undefined && taken.has(`${p.hostPort}/${p.protocol}`)
+          ? [{ field: `containers[${i}].ports[${j}].hostPort`, message: `host port ${p.hostPort} is already taken in region ${spec.region}`, conflict: true }]
+          : [],
+      ),
+    );
+  }
+
+  /** What a deploy body is checked against: the order, the provider's units and reserved ports, the regions now. */
+  private contextFor(order: OrderRecord): DeployContext {
+    const regions = this.deps.cluster.regions();
+    if (!regions) throw new UnavailableError('the cluster cannot be reached now; nothing was changed, try again shortly');
+    const ctx: DeployContext = {
+      order: { units: order.units, region: order.region, randomPorts: assignsRandomPorts(order), persistStorage: persistsStorage(order) },
+      units: this.deps.config.units,
+      reservedPorts: this.deps.config.reservedPorts,
+      regions,
+      isValidImage: this.deps.isValidImage,
+    };
+    // A redeploy stays where it is; a first one without a region goes where there is most room.
+    const previous = order.spec as DeploySpec | null;
+    const defaultRegion = previous?.region ?? mostRoom(this.deps.cluster.freeMemoryByRegion());
+    if (defaultRegion) ctx.defaultRegion = defaultRegion;
+    return ctx;
   }
 
   /**

@@ -22,14 +22,44 @@ export type ErrorKind =
   | 'unavailable'
   | 'upstream';
 
-/** The request is malformed or breaks a rule; `field` names the offending part. */
+/** One thing wrong with a request: the field's path (`containers[0].name`, "" for the whole) and what is wrong with it. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  /** The field is well formed, but something else holds what it asks for now (a host port another order has). */
+  conflict?: boolean;
+}
+
+/** How many problems an error's message lists. */
+const MAX_LISTED = 10;
+
+/**
+ * The request is malformed or breaks a rule; `field` names the offending part. A body
+ * checked whole (a deploy) carries every problem found in `problems`, and its message
+ * lists them all, so a customer fixes a file in one round instead of one per try.
+ */
 export class InputError extends DomainError {
   readonly kind = 'input';
+  readonly problems: readonly FieldProblem[];
   constructor(
     message: string,
     readonly field?: string,
   ) {
     super(field ? `${field}: ${message}` : message);
+    this.problems = [{ field: field ?? '', message }];
+  }
+
+  /** Several problems at once; the first names `field`. */
+  static several(problems: readonly FieldProblem[]): InputError {
+    const [first, ...rest] = problems;
+    if (!first) throw new Error('InputError.several needs a problem');
+    const err = new InputError(first.message, first.field || undefined);
+    if (rest.length === 0) return err;
+    const text = (p: FieldProblem) => (p.field ? `${p.field}: ${p.message}` : p.message);
+    // The message stays readable; `problems` (the validate routes' answer) has them all.
+    const shown = problems.slice(0, MAX_LISTED).map(text);
+    if (problems.length > MAX_LISTED) shown.push(`and ${problems.length - MAX_LISTED} more`);
+    return Object.assign(err, { message: shown.join('; '), problems: [...problems] });
   }
 }
 

@@ -244,6 +244,19 @@ export class ExecService {
     }
   }
 
+  /**
+   * Every check a session would pass before it opens (exec on, order live, the container
+   * running, a free place under the cap), without opening one. A browser cannot read why
+   * an upgrade was refused, and the CLI asks before it listens: both send a plain GET,
+   * which runs this and then answers 426.
+   */
+  check(order: OrderRecord, kind: 'shell' | 'portforward', containerName: string | undefined): void {
+    this.assertEnabled();
+    this.target(order, containerName);
+    // The cap's own refusal, word for word: take a place and give it back at once.
+    this.sessions.open({ kind, orderId: order.id, timed: false }, () => undefined).end('finished');
+  }
+
   /** Opens an interactive exec; the caller relays the stream and ends the session. */
   async openShell(order: OrderRecord, req: ShellRequest, audit: AuditContext, onEnd: (reason: EndReason) => void): Promise<LiveSession> {
     this.assertEnabled();

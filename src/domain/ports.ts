@@ -20,6 +20,9 @@ export interface PortCheck {
   status: CheckStatus;
 }
 
+/** How a host port stands for the customer asking: see `PortService.states`. */
+export type PortState = 'free' | 'taken' | 'reserved' | 'yours';
+
 /** Random host ports come from this range: above the usual service ports, below the NodePort range. */
 export const RANDOM_PORT_RANGE: readonly [number, number] = [20000, 29999];
 
@@ -39,6 +42,28 @@ export class PortService {
     if (!taken) return { occupied: [], status: 'InternalErr' };
     const occupied = [...new Set(ports.filter((p) => taken.has(`${p}/TCP`) || taken.has(`${p}/UDP`) || isReserved(p, this.config.reservedPorts)))];
     return { occupied, status: occupied.length ? 'PortsOccupied' : 'NotOccupied' };
+  }
+
+  /**
+   * `POST /k8s/ports/state`: each of `ports` as a customer should hear it — reserved by
+   * the provider, yours (held by `ownOrderId`: a redeploy keeps it), taken by someone
+   * else, or free. The console and the CLI both show these words, so they never disagree.
+   */
+  async states(region: string, ports: number[], ownOrderId?: string): Promise<{ status: CheckStatus; ports: Array<{ port: number; state: PortState }> }> {
+    const regions = this.cluster.regions();
+    if (!regions) return { status: 'InternalErr', ports: [] };
+    if (!regions.includes(region)) return { status: 'NoResource', ports: [] };
+    const inUse = this.cluster.hostPortsInRegion(region, ports);
+    if (!inUse) return { status: 'InternalErr', ports: [] };
+    const own = ownOrderId ? namespaceOf(ownOrderId) : undefined;
+    const mine = new Set<number>();
+    const others = new Set<number>();
+    for (const use of inUse) (own && use.namespace === own ? mine : others).add(use.port);
+    for (const lease of await this.store.leasesInRegion(region, ports)) (ownOrderId && lease.orderId === ownOrderId ? mine : others).add(lease.port);
+    const state = (port: number): PortState =>
+      isReserved(port, this.config.reservedPorts) ? 'reserved' : others.has(port) ? 'taken' : mine.has(port) ? 'yours' : 'free';
+    const answer = [...new Set(ports)].map((port) => ({ port, state: state(port) }));
+    return { status: answer.some((p) => p.state === 'reserved' || p.state === 'taken') ? 'PortsOccupied' : 'NotOccupied', ports: answer };
   }
 
   /**

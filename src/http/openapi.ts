@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ErrorEnvelope, ProbeBody } from './schemas.js';
+import { Endpoint, ErrorEnvelope, ProbeBody } from './schemas.js';
 
 export const API_VERSION = '1.0.0';
 
@@ -44,6 +44,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   app.addSchema(ErrorEnvelope);
   // Both deploy bodies carry three probes each: one component instead of six copies.
   app.addSchema(ProbeBody);
+  // Pod status and the deploy answer both list where the app is reached.
+  app.addSchema(Endpoint);
   // Any route can fail unexpectedly; say so, in the envelope, everywhere.
   app.addHook('onRoute', (route) => {
     if (route.schema?.hide) return;

@@ -124,6 +124,22 @@ export const SeedDeployBody = Type.Object(
   },
 );
 
+/** `POST /k8s/deploy/validate` and `/k8s/deployment/validate`: every problem of a deploy body, nothing changed. */
+export const DeployValidation = Type.Object(
+  {
+    valid: Type.Boolean({ description: 'true when a deploy of this body would pass every check made here' }),
+    problems: Type.Array(
+      Type.Object({
+        field: Type.String({ description: 'the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole' }),
+        message: Type.String({ description: 'what is wrong, and what is expected' }),
+        conflict: Type.Optional(Type.Boolean({ description: 'true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409)' })),
+      }),
+      { description: 'every problem found, in the order of the body; [] when valid' },
+    ),
+  },
+  { $id: 'DeployValidation' },
+);
+
 export const DeployResult = Type.Object(
   {
     status: Type.Literal('OK'),
@@ -232,6 +248,32 @@ export const WaitOutcome = Type.Object(
   { $id: 'WaitOutcome', description: 'Present only when the request asked to wait: how the wait ended' },
 );
 
+export const Endpoint = Type.Object(
+  {
+    container: Type.String({ description: 'the container the port belongs to' }),
+    containerPort: Type.Integer(),
+    protocol: Type.Union([Type.Literal('TCP'), Type.Literal('UDP')]),
+    host: Type.Union([Type.String(), Type.Null()], {
+      description: "the public host name or address: the provider's host for the region (VKUBE_PUBLIC_HOSTS), else the node's ExternalIP, or the custom domain; null when the node has no public address",
+    }),
+    hostPort: Type.Integer({ description: 'the host port (for a custom domain 443 with HTTPS, else 80)' }),
+    url: Type.Optional(Type.String({ description: 'http://host:port/ for a TCP host port with a public host; the URL of a custom domain' })),
+    source: Type.Union([Type.Literal('provider'), Type.Literal('node'), Type.Literal('domain'), Type.Literal('none')], {
+      description: "where the public address comes from: the provider's setting, the node's ExternalIP, a custom domain; none when there is no public address",
+    }),
+    internalHost: Type.Optional(Type.String({ description: "only when there is no public address: the node's internal address, reachable from inside the provider's network only" })),
+    note: Type.Optional(Type.String({ description: 'why there is no public address, in plain words' })),
+  },
+  {
+    $id: 'Endpoint',
+    description: 'Where the app is reached',
+    examples: [
+      { container: 'web', containerPort: 80, protocol: 'TCP', host: 'ausrine.example.com', hostPort: 41234, url: 'http://ausrine.example.com:41234/', source: 'provider' },
+      { container: 'web', containerPort: 80, protocol: 'TCP', host: 'shop.example.com', hostPort: 443, url: 'https://shop.example.com/', source: 'domain' },
+    ],
+  },
+);
+
 export const PodStatus = Type.Object(
   {
     name: Type.String(),
@@ -253,6 +295,8 @@ export const PodStatus = Type.Object(
         description: "the order's custom domains (POST /k8s/pod/ingress); [] when none: the original clients' domain menu reads them here",
       }),
     ),
+    // Optional in the schema for the same reason; V-Kube always sends it ([] without host ports or domains).
+    endpoints: Type.Optional(Type.Array(Type.Ref('Endpoint'), { description: 'where the app is reached: each published host port at its public address, and each custom domain as a URL' })),
   },
   { $id: 'PodStatus', additionalProperties: true },
 );

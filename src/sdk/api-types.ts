@@ -1745,6 +1745,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/k8s/deploy/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a deploy body without deploying
+         * @description Checks the body as POST /k8s/deploy would — every field, the order's limits, reserved ports and the host ports other orders hold — and answers every problem found at once, each with the path of its field. Nothing is changed. Images are checked by GET /k8s/images.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "nodeSelector": {
+                     *         "region": "ausrine"
+                     *       },
+                     *       "containers": [
+                     *         {
+                     *           "name": "container1",
+                     *           "imageName": "nginx",
+                     *           "ports": [
+                     *             {
+                     *               "containerPort": 80,
+                     *               "hostPort": 2999
+                     *             }
+                     *           ],
+                     *           "resource": {
+                     *             "memory": "100Mi"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        containers: {
+                            args?: string | string[];
+                            command?: string | string[];
+                            envs?: {
+                                name: string;
+                                value: string;
+                            }[];
+                            /** @description nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… */
+                            imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
+                            /** @description DNS-1123 label, unique in the pod */
+                            name: string;
+                            ports?: {
+                                containerPort: number;
+                                hostPort?: number;
+                                protocol?: "TCP" | "UDP";
+                            }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
+                            resource: {
+                                /** @description Kubernetes quantity, e.g. 100Mi */
+                                memory: string;
+                            };
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
+                        }[];
+                        /** @description defaults to the order's region */
+                        nodeSelector?: {
+                            region: string;
+                        };
+                        /** @description registry credentials, by container position */
+                        pvtLogin?: {
+                            password: string;
+                            username: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description every problem found, in the order of the body; [] when valid */
+                            problems: {
+                                /** @description true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409) */
+                                conflict?: boolean;
+                                /** @description the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole */
+                                field: string;
+                                /** @description what is wrong, and what is expected */
+                                message: string;
+                            }[];
+                            /** @description true when a deploy of this body would pass every check made here */
+                            valid: boolean;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/deployment": {
         parameters: {
             query?: never;
@@ -1895,6 +2036,99 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/deployment/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The specs this order was deployed with, newest first
+         * @description Every deploy, update, image or config change records the whole spec with the generation it got; the last 20 are kept. Registry passwords are never shown.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description newest first */
+                            entries: {
+                                containers: {
+                                    image: string;
+                                    memoryBytes: number;
+                                    name: string;
+                                    ports: {
+                                        containerPort: number;
+                                        hostPort?: number;
+                                        protocol: string;
+                                    }[];
+                                }[];
+                                /** @description unix seconds */
+                                createdAt: number;
+                                /** @description the spec deployed now */
+                                current: boolean;
+                                /** @description the generation the deploy recorded (what its answer said); roll back with it */
+                                generation: number;
+                                region: string;
+                                /** @description one line: each container with its image and ports, e.g. "web: nginx:1.27, 80→41234/TCP" */
+                                summary: string;
+                                /** Format: date-time */
+                                time: string;
+                            }[];
+                            /** @description how many past specs an order keeps */
+                            kept: number;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2140,6 +2374,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/k8s/deployment/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deploy a past spec again
+         * @description Deploys the spec of that generation (with its registry credentials) through the same path and checks as a deploy: region, units, reserved ports, images in their registry, host ports free now. It becomes the newest entry of the history. 404 names a generation the history does not hold.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description a generation GET /k8s/deployment/history lists */
+                        generation: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description true: the cluster holds this generation (its pod may still be starting; see GET /k8s/pod/status). false: recorded, not applied yet (a warning says why); the leader applies it as soon as it can */
+                            applied: boolean;
+                            containers: {
+                                image: string;
+                                name: string;
+                                ports: {
+                                    containerPort: number;
+                                    hostPort?: number;
+                                    protocol: string;
+                                }[];
+                            }[];
+                            /** @description The order's generation this deploy recorded. Only the reconcile leader writes to Kubernetes: the answer waits up to VKUBE_APPLY_WAIT_MS (default 5 s) for it to apply this generation, and answers either way */
+                            generation: number;
+                            id: string;
+                            namespace: string;
+                            region: string;
+                            /** @description the generation whose spec was deployed again */
+                            rolledBackTo: number;
+                            /** @enum {string} */
+                            status: "OK";
+                            /** @description e.g. an image registry that could not be asked, or why the cluster does not run this generation yet */
+                            warnings: string[];
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/k8s/deployment/update": {
         parameters: {
             query?: never;
@@ -2263,6 +2629,129 @@ export interface paths {
                 };
                 /** @description Every error, whatever the status */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/deployment/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a deploy body without deploying
+         * @description Checks the body as POST /k8s/deployment and /k8s/deployment/update would and answers every problem found at once, each with the path of its field. Nothing is changed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        containers: {
+                            args?: string | string[];
+                            command?: string | string[];
+                            config?: string;
+                            configMap?: {
+                                [key: string]: string;
+                            };
+                            configMountPath?: string;
+                            envs?: {
+                                name: string;
+                                value: string;
+                            }[];
+                            exposedPorts?: {
+                                containerPort: number;
+                                path: string;
+                                rewrite?: boolean;
+                            }[];
+                            imageName: string;
+                            /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
+                            livenessProbe?: components["schemas"]["Probe"];
+                            mountPath?: string;
+                            name: string;
+                            ports?: {
+                                containerPort: number;
+                                hostPort?: number;
+                                protocol?: string;
+                            }[];
+                            /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
+                            readinessProbe?: components["schemas"]["Probe"];
+                            resourceUnit?: number;
+                            /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
+                            startupProbe?: components["schemas"]["Probe"];
+                        }[];
+                        nodeSelector?: {
+                            region: string;
+                        };
+                        pvtLogin?: {
+                            password: string;
+                            username: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description every problem found, in the order of the body; [] when valid */
+                            problems: {
+                                /** @description true when the field is well formed but something else holds what it asks for now (a host port another order has: the deploy would answer 409) */
+                                conflict?: boolean;
+                                /** @description the path of the field, e.g. containers[0].ports[1].hostPort; "" for the body as a whole */
+                                field: string;
+                                /** @description what is wrong, and what is expected */
+                                message: string;
+                            }[];
+                            /** @description true when a deploy of this body would pass every check made here */
+                            valid: boolean;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2469,6 +2958,126 @@ export interface paths {
                 };
                 /** @description Every error, whatever the status */
                 502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/monitor/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage over time: each container's CPU and memory with its limits, and the pod's network
+         * @description Sampled every VKUBE_USAGE_INTERVAL_SECONDS (30 s) while the pod runs, from the metrics API and the kubelet (the readings of /monitor), and kept VKUBE_USAGE_RETENTION_HOURS (24 h). A value the cluster could not give is left out of its series; a stopped pod leaves a gap. `minutes` from 1 to the retention, default 60.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description whole minutes back from now, default 60 */
+                    minutes?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            containers: {
+                                /** @description [unix seconds, cores] */
+                                cpu: [
+                                    number,
+                                    number
+                                ][];
+                                /** @description the container's limits in the deployed spec */
+                                limits: {
+                                    /** @description cores */
+                                    cpu: number;
+                                    /** @description bytes */
+                                    memory: number;
+                                };
+                                /** @description [unix seconds, bytes] */
+                                memory: [
+                                    number,
+                                    number
+                                ][];
+                                name: string;
+                            }[];
+                            /** @description unix seconds */
+                            from: number;
+                            /** @description how often samples are taken (VKUBE_USAGE_INTERVAL_SECONDS) */
+                            intervalSeconds: number;
+                            minutes: number;
+                            network: {
+                                /** @description [unix seconds, bytes/s] received by the pod */
+                                download: [
+                                    number,
+                                    number
+                                ][];
+                                /** @description [unix seconds, bytes/s] sent by the pod */
+                                upload: [
+                                    number,
+                                    number
+                                ][];
+                            };
+                            /** @description how long samples are kept (VKUBE_USAGE_RETENTION_HOURS) */
+                            retentionHours: number;
+                            /** @description unix seconds */
+                            to: number;
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2782,7 +3391,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorEnvelope"];
                     };
                 };
-                /** @description not a WebSocket upgrade */
+                /** @description not a WebSocket upgrade. A plain GET runs every check an upgrade would (secret, VKUBE_EXEC, the container, the session cap) and answers their refusal, or 426 when a WebSocket would be accepted: how a browser, which cannot read a refused upgrade, learns why */
                 426: {
                     headers: {
                         [name: string]: unknown;
@@ -3634,7 +4243,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorEnvelope"];
                     };
                 };
-                /** @description not a WebSocket upgrade */
+                /** @description not a WebSocket upgrade. A plain GET runs every check an upgrade would (secret, VKUBE_EXEC, the container, the session cap) and answers their refusal, or 426 when a WebSocket would be accepted: how a browser, which cannot read a refused upgrade, learns why */
                 426: {
                     headers: {
                         [name: string]: unknown;
@@ -3869,7 +4478,7 @@ export interface paths {
         };
         /**
          * The live pod's name, status, spec and annotations, as Kubernetes reports them
-         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.
+         * @description When the pod mounts the order's persistent volume (persistStorage), `storage` says whether the volume is ready and, while it is not, why, in plain words (a storage class that does not exist, no default class, a provisioner that failed or has not answered, no node able to provide it), drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination (reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, and whether `GET /k8s/pod/log?previous=true` has a previous instance to read. `endpoints` says where the app is reached: each published host port at the public address of its node (the host the provider configured for the region, else the node's ExternalIP; without either, `host` is null, `note` says so and `internalHost` gives the node's internal address), and each custom domain as a URL.
          */
         get: {
             parameters: {
@@ -3940,6 +4549,8 @@ export interface paths {
                                 domain: string;
                                 isHttps: boolean;
                             }[];
+                            /** @description where the app is reached: each published host port at its public address, and each custom domain as a URL */
+                            endpoints?: components["schemas"]["Endpoint"][];
                             name: string;
                             /** @description the Pod's spec as Kubernetes returns it */
                             podSpec: {
@@ -4237,6 +4848,89 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/k8s/ports/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * How each host port stands for you: free, yours, taken or reserved
+         * @description Like POST /k8s/checkports, in words a customer can act on. `reserved`: the provider keeps it (e.g. 22), no order may lease it; `taken`: another order or a pod on the region's nodes holds it; `yours`: the order of the `secret` header holds it (a redeploy keeps it); `free`: it can be had. Without a secret no port is `yours`. `status` is as checkports answers it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description optional: the order whose own ports count as yours */
+                    secret?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "region": "ausrine",
+                     *       "ports": [
+                     *         22,
+                     *         8080
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        ports: number[];
+                        region: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description each port asked, once, in the order asked; [] when status is NoResource or InternalErr */
+                            ports: {
+                                port: number;
+                                state: "free" | "yours" | "taken" | "reserved";
+                            }[];
+                            status: "NotOccupied" | "PortsOccupied" | "NoResource" | "InternalErr";
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4961,6 +5655,45 @@ export interface components {
             serviceStatus: string;
             units: number;
         };
+        /**
+         * @description Where the app is reached
+         * @example {
+         *       "container": "web",
+         *       "containerPort": 80,
+         *       "protocol": "TCP",
+         *       "host": "ausrine.example.com",
+         *       "hostPort": 41234,
+         *       "url": "http://ausrine.example.com:41234/",
+         *       "source": "provider"
+         *     }
+         * @example {
+         *       "container": "web",
+         *       "containerPort": 80,
+         *       "protocol": "TCP",
+         *       "host": "shop.example.com",
+         *       "hostPort": 443,
+         *       "url": "https://shop.example.com/",
+         *       "source": "domain"
+         *     }
+         */
+        Endpoint: {
+            /** @description the container the port belongs to */
+            container: string;
+            containerPort: number;
+            /** @description the public host name or address: the provider's host for the region (VKUBE_PUBLIC_HOSTS), else the node's ExternalIP, or the custom domain; null when the node has no public address */
+            host: string | null;
+            /** @description the host port (for a custom domain 443 with HTTPS, else 80) */
+            hostPort: number;
+            /** @description only when there is no public address: the node's internal address, reachable from inside the provider's network only */
+            internalHost?: string;
+            /** @description why there is no public address, in plain words */
+            note?: string;
+            protocol: "TCP" | "UDP";
+            /** @description where the public address comes from: the provider's setting, the node's ExternalIP, a custom domain; none when there is no public address */
+            source: "provider" | "node" | "domain" | "none";
+            /** @description http://host:port/ for a TCP host port with a public host; the URL of a custom domain */
+            url?: string;
+        };
         /** @description Every error, whatever the status */
         ErrorEnvelope: {
             error: {
@@ -5053,6 +5786,7 @@ export interface components {
     pathItems: never;
 }
 export type SchemaAdminOrder = components['schemas']['AdminOrder'];
+export type SchemaEndpoint = components['schemas']['Endpoint'];
 export type SchemaErrorEnvelope = components['schemas']['ErrorEnvelope'];
 export type SchemaOrder = components['schemas']['Order'];
 export type SchemaProbe = components['schemas']['Probe'];

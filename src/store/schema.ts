@@ -183,6 +183,22 @@ export interface DeliveriesTable {
   delivered_at: number | null;
 }
 
+export interface DeployHistoryTable {
+  order_id: string;
+  generation: number;
+  created_at: number;
+  /** The DeploySpec as recorded (registry passwords sealed), JSON. */
+  spec: string;
+}
+
+export interface UsageSamplesTable {
+  order_id: string;
+  /** Unix seconds. */
+  at: number;
+  /** One UsageSample, JSON. */
+  sample: string;
+}
+
 export interface Database {
   orders: OrdersTable;
   port_leases: PortLeasesTable;
@@ -200,4 +216,6 @@ export interface Database {
   webhooks: WebhooksTable;
   outbox: OutboxTable;
   deliveries: DeliveriesTable;
+  deploy_history: DeployHistoryTable;
+  usage_samples: UsageSamplesTable;
 }

@@ -10,6 +10,7 @@ import { appendOutboxIn } from './sql-notifications.js';
 import { PreparedQuery } from './prepared-query.js';
 import {
   ConcurrentChange,
+  DEPLOY_HISTORY_KEPT,
   type DeployRecord,
   type NewOrder,
   type OrderRecord,
@@ -134,6 +135,14 @@ export class SqlStore implements Store {
             .values(wanted.map((l) => ({ region: l.region, port: l.port, protocol: l.protocol, order_id: id, created_at: deploy.now })))
             .execute();
         }
+        // The deploy history (rollback's source) is written with the spec it records, and kept bounded.
+        const { generation } = await trx.selectFrom('orders').select('generation').where('id', '=', id).executeTakeFirstOrThrow();
+        await trx.insertInto('deploy_history').values({ order_id: id, generation, created_at: deploy.now, spec: JSON.stringify(deploy.spec) }).execute();
+        await trx
+          .deleteFrom('deploy_history')
+          .where('order_id', '=', id)
+          .where('generation', 'not in', (eb) => eb.selectFrom('deploy_history').select('generation').where('order_id', '=', id).orderBy('generation', 'desc').limit(DEPLOY_HISTORY_KEPT))
+          .execute();
         await appendOutboxIn(trx, {
           type: 'deploy.accepted',
           orderId: id,

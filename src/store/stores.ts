@@ -9,7 +9,8 @@ import { SqlStore } from './sql-store.js';
 import { SqlEventStore } from './sql-events.js';
 import { SqlAuditStore } from './sql-audit.js';
 import { SqlTokenStore } from './sql-tokens.js';
-import type { AuditStore, DomainStore, EventStore, NoticeStore, Store, TokenStore } from './types.js';
+import { SqlDeployHistoryStore, SqlUsageStore } from './sql-history.js';
+import type { AuditStore, DeployHistoryStore, DomainStore, EventStore, NoticeStore, Store, TokenStore, UsageStore } from './types.js';
 import { translateOutages } from './unavailable.js';
 
 export interface Stores {
@@ -22,6 +23,10 @@ export interface Stores {
   audit: AuditStore;
   /** E-mail contacts and codes, seen signatures, webhooks, the outbox and its deliveries. */
   notifications: NotificationStore;
+  /** The specs each order was deployed with (the last few), for history and rollback. */
+  history: DeployHistoryStore;
+  /** Usage samples of running orders (the last day), for usage graphs. */
+  usage: UsageStore;
 }
 
 export function sqlStores(db: Kysely<Database>): Stores {
@@ -33,5 +38,7 @@ export function sqlStores(db: Kysely<Database>): Stores {
     tokens: translateOutages(new SqlTokenStore(db)),
     audit: translateOutages(new SqlAuditStore(db)),
     notifications: translateOutages(new SqlNotificationStore(db)),
+    history: translateOutages(new SqlDeployHistoryStore(db)),
+    usage: translateOutages(new SqlUsageStore(db)),
   };
 }

@@ -355,3 +355,40 @@ export interface Store extends OrderStore, SettingsStore, WorkQueueStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A spec an order was deployed with: every recordDeploy writes one, the last DEPLOY_HISTORY_KEPT per order are kept. */
+export interface DeployHistoryEntry {
+  orderId: string;
+  /** The order's generation that deploy recorded (what the deploy answered). */
+  generation: number;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The DeploySpec as recorded (registry passwords sealed). */
+  spec: unknown;
+}
+
+/** How many past specs an order keeps (its deploy history, and how far back it can roll back). */
+export const DEPLOY_HISTORY_KEPT = 20;
+
+export interface DeployHistoryStore {
+  /** The newest `limit` entries of the order, newest first. */
+  deployHistory(orderId: string, limit: number): Promise<DeployHistoryEntry[]>;
+  deployOfGeneration(orderId: string, generation: number): Promise<DeployHistoryEntry | undefined>;
+}
+
+/** One sample of an order's usage (see domain/usage-history.ts), stored as JSON. */
+export interface UsageRow {
+  orderId: string;
+  /** Unix seconds. */
+  at: number;
+  sample: unknown;
+}
+
+export interface UsageStore {
+  /** Records samples (one per order); a second sample of an order in the same second replaces the first. */
+  recordUsage(rows: UsageRow[]): Promise<void>;
+  /** The order's samples taken at or after `since` (unix seconds), oldest first. */
+  usageSince(orderId: string, since: number): Promise<UsageRow[]>;
+  /** Deletes every sample taken before `before`; returns how many. */
+  pruneUsage(before: number): Promise<number>;
+}

@@ -193,8 +193,12 @@ describe('vkube, the command-line tool, against a real V-Kube', () => {
     assert.deepEqual(Object.keys((JSON.parse(wrong.stdout) as { error: object }).error).sort(), ['code', 'exitCode', 'httpStatus', 'message']);
     const flag = await vkube(['status', '--server', server.url, '--secret', 'WrongSecret123']);
     assert.equal(flag.code, 3);
-    assert.match(flag.stderr, /not logged in/);
-    assert.equal((await vkube(['order'])).code, 3, 'not logged in');
+    // A wrong secret is not "not logged in": it says the secret was refused and where to look.
+    assert.match(flag.stderr, /did not accept the secret \(unknown secret\); check --secret or VKUBE_SECRET/);
+    assert.doesNotMatch(flag.stderr, /not logged in/);
+    const none = await vkube(['order']);
+    assert.equal(none.code, 3);
+    assert.match(none.stderr, /not logged in/);
 
     const dir = join(work, 'login-leaky');
     ok(await vkube(['login', '--server', server.url, '--secret', a.secret, '--json'], { configDir: dir }), 'login');
@@ -302,8 +306,32 @@ containers:
     assert.match(human.stdout, new RegExp(`${PORT_A} +taken\\n${PORT_FREE} +free`));
     const mine = ok<{ occupied: number[] }>(await vkube(['ports', 'check', '--region', 'ausrine', '--exclude-mine', String(PORT_A), '--json'], { configDir: dirA() }), 'ports check --exclude-mine');
     assert.deepEqual(mine.occupied, [], "the order's own port is not counted");
+    // Logged in, the words are the console's: the order's own port is "yours", 22 "reserved".
+    const words = await vkube(['ports', 'check', '--region', 'ausrine', String(PORT_A), '22', String(PORT_FREE)], { configDir: dirA() });
+    assert.equal(words.code, 0, words.stderr);
+    assert.match(words.stdout, new RegExp(`${PORT_A} +yours\\n22 +reserved\\n${PORT_FREE} +free`));
     const unknown = await vkube(['ports', 'check', '--server', server.url, '--region', 'nowhere', '80']);
     assert.equal(unknown.code, 4);
+  });
+
+  it('a file with several mistakes gets them all listed in one run, with their paths and the shape expected, exit 6', async () => {
+    const c = await createOrder(['--units', '1', '--region', 'ausrine']);
+    const path = await file(
+      'mistakes.yaml',
+      'containers:\n  - name: Web\n    imageName: nginx\n    ports: [80]\n    env:\n      - value: x\n    resource: {memory: lots}\n',
+    );
+    const r = await vkube(['deploy', '-f', path, '--server', server.url, '--secret', c.secret]);
+    assert.equal(r.code, 6, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('  '));
+    assert.match(r.stderr, /mistakes\.yaml has 4 mistakes; nothing was deployed:/);
+    assert.match(lines[0]!, /^ {2}containers\[0\]\.name: "Web" is not a valid name: use lowercase letters/);
+    assert.match(lines[1]!, /^ {2}containers\[0\]\.ports\[0\]: must be an object such as \{"containerPort": 80, "hostPort": 8080\}, not 80$/);
+    assert.match(lines[2]!, /^ {2}containers\[0\]\.env\[0\]\.name: required$/, 'the key the customer wrote (env), not the body\'s (envs)');
+    assert.match(lines[3]!, /^ {2}containers\[0\]\.resource\.memory: "lots" is not a memory quantity/);
+    const order = await vkube(['order', '--server', server.url, '--secret', c.secret]);
+    assert.match(order.stdout, /Service +not deployed yet\n/);
+    assert.match(order.stdout, /Resources +1 unit\n/);
+    assert.match(order.stdout, /Host ports +chosen by you/);
   });
 
   it('a deploy asking for a taken host port stops before deploying, with exit 5 naming the port', async () => {
@@ -330,7 +358,8 @@ containers:
     });
     const human = await vkube(['status'], { configDir: dirA() });
     assert.match(human.stdout, /the service is stopped/);
-    const started = ok<{ serviceStatus: string; pod: { phase: string; ports: Array<{ hostPort: number }> } }>(await vkube(['start', '--wait', '--json'], { configDir: dirA() }), 'start');
+    // start waits like deploy, without being asked to.
+    const started = ok<{ serviceStatus: string; pod: { phase: string; ports: Array<{ hostPort: number }> } }>(await vkube(['start', '--json'], { configDir: dirA() }), 'start');
     assert.equal(started.serviceStatus, 'ServiceRunning');
     assert.equal(started.pod.phase, 'Running');
     assert.equal(started.pod.ports[0]!.hostPort, PORT_A);
@@ -367,7 +396,8 @@ containers:
     const r = await vkube(['deploy', '-f', path], { configDir: join(work, 'no-login') });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /containers\[0\]\.build: building images is not supported by this CLI/);
-    assert.match(r.stderr, /via POST \/api\/v1\/k8s\/deployment\./);
+    assert.match(r.stderr, /Deployed to region [a-z]+ \(order [^)]+\)\.\n/);
+    assert.doesNotMatch(r.stderr, /via POST|HTTP \d{3}/, 'no internals in what a customer reads');
     assert.match(r.stdout, /app +team\/app:v1 +8080\/TCP → host 6012/);
     assert.match(r.stdout, /^Running: pod \S+ on giltine/m);
 

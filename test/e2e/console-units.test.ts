@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowedActions, formatDuration, lines, readPod, readService, splitImage, terminationText, unitsOf } from '../../console/src/model.js';
+import { allowedActions, eventSentence, formatDuration, headerStatus, lines, readPod, readService, splitImage, terminationText, unitsOf } from '../../console/src/model.js';
 import { eventParser, readEventStream, type StreamEvent } from '../../console/src/sse.js';
 
 describe('console: event-stream parser', () => {
@@ -138,5 +138,30 @@ describe('console: model', () => {
     assert.deepEqual(splitImage('ghcr.io/o/app:1.2'), { image: 'ghcr.io/o/app', tag: '1.2', digest: false });
     assert.equal(splitImage('nginx@sha256:abc').digest, true);
     assert.deepEqual(lines('/bin/sh\r\n-c\n\n  \necho hi\n'), ['/bin/sh', '-c', 'echo hi']);
+  });
+});
+
+describe('console: plain words', () => {
+  it('tells the pod’s events in sentences, without namespaces or pod hashes', () => {
+    const say = (reason: string, message: string) => eventSentence({ reason, message, object: 'Pod/workload-7d4b9c-x2x9q' });
+    assert.equal(say('Scheduled', 'Successfully assigned vkube-abc123/workload-7d4b9c8f6d-x2x9q to laima-0'), 'Placed on node laima-0.');
+    assert.equal(say('Pulling', 'Pulling image "nginx:1.27"'), 'Downloading the image nginx:1.27.');
+    assert.equal(say('Pulled', 'Container image "nginx:1.27" already present on machine'), 'The image nginx:1.27 was already on the node.');
+    assert.equal(say('Started', 'Started container web'), 'Container web started.');
+    assert.equal(say('BackOff', 'Back-off restarting failed container web in pod workload-7d4b9c8f6d-x2x9q_vkube-abc123(…)'), 'Container web keeps stopping; Kubernetes waits a little longer before each new start.');
+    assert.equal(say('ScalingReplicaSet', 'Scaled up replica set workload-7d4b9c8f6d to 1'), 'A new version of your pod is being started.');
+    assert.equal(say('ScalingReplicaSet', 'Scaled down replica set workload-55f9d to 0 from 1'), 'The previous version of your pod is being removed.');
+    assert.equal(say('FailedScheduling', '0/3 nodes are available: 3 Insufficient memory'), 'No node can take the pod yet: 0/3 nodes are available: 3 Insufficient memory.');
+    assert.equal(say('SomethingNew', 'as it is'), 'Something New: as it is.');
+  });
+
+  it('says Running in the header only once the pod runs and is ready', () => {
+    const pod = (phase: string, ready: boolean, reason = '') =>
+      readPod({ podStatus: { phase, containerStatuses: [{ name: 'web', ready, state: reason ? { waiting: { reason } } : { running: {} } }] }, podSpec: { containers: [{ name: 'web' }] } });
+    assert.deepEqual(headerStatus('ServiceRunning', null), { label: 'Starting', tone: 'Starting' });
+    assert.deepEqual(headerStatus('ServiceRunning', pod('Pending', false, 'ContainerCreating')), { label: 'Starting', tone: 'Starting' });
+    assert.deepEqual(headerStatus('ServiceRunning', pod('Running', false, 'CrashLoopBackOff')), { label: 'Not running', tone: 'Trouble' });
+    assert.deepEqual(headerStatus('ServiceRunning', pod('Running', true)), { label: 'Running', tone: 'ServiceRunning' });
+    assert.deepEqual(headerStatus('ServiceStop', null), { label: 'Stopped', tone: 'ServiceStop' });
   });
 });

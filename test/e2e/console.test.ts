@@ -178,10 +178,10 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
     const input = p.getByLabel('Order secret or token');
     await input.fill('this-is-not-a-secret');
     await p.getByRole('button', { name: 'Sign in' }).click();
-    const alert = p.getByRole('alert').filter({ hasText: 'Sign-in failed' });
-    await alert.waitFor();
-    assert.match(await alert.innerText(), /unknown secret/);
+    // Said once, at the field, in words: not a second alert repeating it in other words.
+    await p.locator('.field-error').getByText('This secret or token was not accepted. Check that you copied all of it.').waitFor();
     assert.equal(await input.getAttribute('aria-invalid'), 'true');
+    assert.equal(await p.locator('.signin-form .message').innerText(), '', 'no second message below');
     assert.equal(await p.evaluate((k) => sessionStorage.getItem(k), SECRET_KEY), null);
     assert.equal(await p.evaluate(() => document.activeElement?.getAttribute('name')), 'secret', 'focus returns to the secret field');
     await shot(p, '02-signin-wrong-secret');
@@ -267,17 +267,20 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
     assert.equal(await deploy.isDisabled(), true);
     await container.getByLabel('Memory (MiB)').fill('256');
 
-    // The server's 400 names the field: the message appears next to it and in the alert.
-    await container.getByLabel('Name', { exact: true }).fill('Not_A_Label');
+    // The server's rules as the customer types: leaving a field shows its problem there, in plain words.
+    const name = container.getByLabel('Name', { exact: true });
+    await name.fill('Not_A_Label');
+    await name.blur();
+    await container.locator('.field-error').getByText(/"Not_A_Label" is not a valid name: use lowercase letters, digits and "-"/).waitFor();
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
     await deploy.click();
     const alert = form.getByRole('alert');
-    await alert.getByText(/Deploy failed \(400\): containers\[0\]\.name: must be a DNS-1123 label/).waitFor();
-    const name = container.getByLabel('Name', { exact: true });
-    assert.equal(await name.getAttribute('aria-invalid'), 'true');
-    assert.match(await container.locator('.field-error').first().innerText(), /must be a DNS-1123 label/);
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid')), 'true', 'focus moves to the field the server named');
-    await shot(page, '05a-deploy-server-error');
+    await alert.getByText('Fix the field marked above; nothing was deployed.').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid')), 'true', 'focus moves to the field that is wrong');
+    await shot(page, '05a-deploy-field-error');
     await name.fill('web');
+    // Fixed: the field's error and the form's message both go, with no second submit.
+    await alert.getByText('Fix the field marked above').waitFor({ state: 'detached' });
     assert.equal(await name.getAttribute('aria-invalid'), null, 'editing the field clears its error');
 
     await deploy.click();
@@ -308,21 +311,21 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
   it('reads its log: tail, follow, previous', async () => {
     await go(page, 'Logs');
     const log = page.getByRole('log');
-    await page.getByLabel('Lines').fill('50');
-    await page.getByRole('button', { name: 'Show log' }).click();
-    await log.getByText('vkube local cluster: ready').waitFor();
-    assert.equal(await page.getByLabel('Container', { exact: true }).inputValue(), 'web');
-    await shot(page, '08-logs-tail');
-
-    await page.getByRole('button', { name: 'Clear' }).click();
-    assert.equal(await log.innerText(), '');
-    await page.getByRole('button', { name: 'Follow' }).click();
+    // Opening the log follows it at once: nothing to press to see it.
     await page.getByText('Following the log of web.').waitFor();
     await log.getByText('vkube local cluster: ready').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Stop following' }).getAttribute('aria-pressed'), 'true');
     await shot(page, '09-logs-follow');
     await page.getByRole('button', { name: 'Stop following' }).click();
     await page.getByText('Stopped following.').waitFor();
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    assert.equal(await log.innerText(), '');
+    await page.getByLabel('Lines').fill('50');
+    await page.getByRole('button', { name: 'Show log' }).click();
+    await log.getByText('vkube local cluster: ready').waitFor();
+    assert.equal(await page.getByLabel('Container', { exact: true }).inputValue(), 'web');
+    await shot(page, '08-logs-tail');
 
     await page.getByLabel('Previous container').check();
     await page.getByRole('button', { name: 'Show log' }).click();
@@ -359,6 +362,15 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
   it('stops and starts it', async () => {
     await go(page, 'Overview');
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    // Asked first, with Cancel as the safe default; cancelling changes nothing.
+    await page.getByText('Stop your app?').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+    await shot(page, '12a-overview-confirm-stop');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByText('Stop your app?').waitFor({ state: 'detached' });
+    assert.equal((await api('/api/v1/k8s/userService', { secret: mine.secret })).body.status, 'ServiceRunning', 'cancel stopped nothing');
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.getByRole('button', { name: 'Stop it' }).click();
     await page.locator('dl.facts .badge[data-status="ServiceStop"]').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Stop', exact: true }).isDisabled(), true);
     assert.equal(await page.getByRole('button', { name: 'Restart', exact: true }).isDisabled(), true);
@@ -381,7 +393,12 @@ describe('web console (Chromium)', { timeout: 300_000 }, () => {
   it('shows the pod’s events', async () => {
     await go(page, 'Events');
     await page.locator('ol.events li, .message[data-tone="warn"]').first().waitFor();
-    if (await page.locator('ol.events').count()) assert.match(await page.locator('ol.events').innerText(), /Scheduled|Started|SuccessfulCreate/);
+    if (await page.locator('ol.events').count()) {
+      // Sentences first; Kubernetes' reason and message one click away.
+      assert.match(await page.locator('ol.events').innerText(), /Placed on node|Container web started\.|Your pod was created\./);
+      await page.locator('ol.events details summary').first().click();
+      assert.match(await page.locator('ol.events details[open]').first().innerText(), /Scheduled|Started|SuccessfulCreate|Pulled|Created|ScalingReplicaSet/);
+    }
     await shot(page, '14-events');
   });
 

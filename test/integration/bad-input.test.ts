@@ -47,7 +47,7 @@ describe('deploy refuses bad input with 400 naming the problem, and writes nothi
     ['a JSON array as the body', '[1,2,3]', /^body: must be an object/],
     ['a JSON string as the body', '"deploy please"', /^body: must be an object/],
     ['no containers', deployWith([]), /^containers: at least one container/],
-    ['containers as an object', { nodeSelector: { region: 'ausrine' }, containers: { name: 'c1' } }, /^containers: must be an array/],
+    ['containers as an object', { nodeSelector: { region: 'ausrine' }, containers: { name: 'c1' } }, /^containers: must be a list of \{"name": "web", "imageName": "nginx:1.27", …\}, not \{"name":"c1"\}$/],
     ['no region', { containers: [container({})] }, /^nodeSelector\.region: required/],
     ['an unknown region', deployWith([container({})], { nodeSelector: { region: 'atlantis' } }), /^nodeSelector\.region: unknown region "atlantis"/],
     ['a port sent as a string', deployWith([container({ ports: [{ containerPort: '80', hostPort: 4201 }] })]), /^containers\[0\]\.ports\[0\]\.containerPort: must be an integer from 1 to 65535/],
@@ -57,7 +57,7 @@ describe('deploy refuses bad input with 400 naming the problem, and writes nothi
     ['a port above 65535', deployWith([container({ ports: [{ containerPort: 70000 }] })]), /^containers\[0\]\.ports\[0\]\.containerPort: .*not 70000/],
     ['a bad protocol', deployWith([container({ ports: [{ containerPort: 80, protocol: 'SCTP' }] })]), /^containers\[0\]\.ports\[0\]\.protocol: must be TCP or UDP/],
     ['duplicated container names', deployWith([container({}), container({ ports: [] })]), /^containers\[1\]\.name: "c1" is used by two containers/],
-    ['a container name that is not a DNS label', deployWith([container({ name: 'My_Container' })]), /^containers\[0\]\.name: must be a DNS-1123 label/],
+    ['a container name that is not a DNS label', deployWith([container({ name: 'My_Container' })]), /^containers\[0\]\.name: "My_Container" is not a valid name: use lowercase letters, digits and "-"/],
     ['a missing image', deployWith([container({ imageName: undefined })]), /^containers\[0\]\.imageName: required/],
     ['a malformed image', deployWith([container({ imageName: 'Nginx:::latest' })]), /^containers\[0\]\.imageName: "Nginx:::latest" is not a valid image reference/],
     ['a missing memory', deployWith([container({ resource: {} })]), /^containers\[0\]\.resource\.memory: required/],
@@ -88,6 +88,43 @@ describe('deploy refuses bad input with 400 naming the problem, and writes nothi
     });
     assert.equal(res.statusCode, 400, res.body);
     assert.deepEqual(res.json(), { error: { code: 400, message: 'containers[0].livenessProbe.failureThreshold: must be an integer from 1 to 100, not 1000' } });
+  });
+
+  it('every mistake of a body is named in one answer, the first one first', async () => {
+    const body = deployWith([
+      container({ name: 'Web', ports: [80] }),
+      container({ name: 'db', imageName: undefined, ports: [], resource: { memory: 'lots' }, env: [{ value: 'x' }] }),
+    ]);
+    await expectRefused(
+      body,
+      /^containers\[0\]\.name: "Web" is not a valid name.*; containers\[0\]\.ports\[0\]: must be an object such as \{"containerPort": 80, "hostPort": 8080\}, not 80; containers\[1\]\.imageName: required; containers\[1\]\.env\[0\]\.name: required; containers\[1\]\.resource\.memory: "lots" is not a memory quantity/,
+    );
+  });
+
+  it('POST /k8s/deploy/validate answers every problem with its field, and changes nothing', async () => {
+    const before = await t.services.store.findOrder(order.id);
+    const tenant = t.tenant(order.secret);
+    const bad = await tenant.post('/api/v1/k8s/deploy/validate', deployWith([container({ name: 'Web', ports: [{ containerPort: 80, hostPort: 22 }] })], { nodeSelector: { region: 'atlantis' } }));
+    assert.equal(bad.statusCode, 200, bad.body);
+    assert.deepEqual(bad.json<{ valid: boolean; problems: Array<{ field: string }> }>().problems.map((p) => p.field), [
+      'nodeSelector.region',
+      'containers[0].name',
+      'containers[0].ports[0].hostPort',
+    ]);
+    assert.equal(bad.json<{ valid: boolean }>().valid, false);
+    const good = await tenant.post('/api/v1/k8s/deploy/validate', deployWith([container({})]));
+    assert.deepEqual(good.json(), { valid: true, problems: [] });
+    // A host port another order holds is a problem of that field.
+    const other = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource' } });
+    assert.equal((await t.tenant(other.secret).post('/api/v1/k8s/deploy', seedDeployBody(4250))).statusCode, 200);
+    const taken = await tenant.post('/api/v1/k8s/deploy/validate', deployWith([container({ ports: [{ containerPort: 80, hostPort: 4250 }] })]));
+    assert.deepEqual(taken.json(), { valid: false, problems: [{ field: 'containers[0].ports[0].hostPort', message: 'host port 4250 is already taken in region ausrine', conflict: true }] });
+    // The clients' shape has its own route, with the same rules.
+    const clients = await tenant.post('/api/v1/k8s/deployment/validate', { containers: [{ name: 'c1', imageName: 'nginx', resourceUnit: 9, envs: 'A=1' }] });
+    assert.deepEqual(clients.json<{ problems: Array<{ field: string }> }>().problems.map((p) => p.field), ['containers[0].envs', 'containers[0].resourceUnit']);
+    const after = await t.services.store.findOrder(order.id);
+    assert.equal(after!.specGeneration, before!.specGeneration, 'nothing was written');
+    assert.equal((await tenant.post('/api/v1/k8s/deploy/validate', deployWith([]), { secret: 'nope' })).statusCode, 401);
   });
 
   it('a huge body gets 413', async () => {

@@ -199,8 +199,9 @@ describe('POST /k8s/deploy, GET /k8s/pod/status and /k8s/pod/log', () => {
       const live = await kube.get<{ metadata: { name: string; annotations?: unknown }; status: unknown; spec: unknown }>(
         `/api/v1/namespaces/${namespaceOf(order.id)}/pods/${view.name}`,
       );
-      // The seed's four fields, and the original clients' `domains` (DESIGN.md section 3), [] without custom domains.
-      assert.deepEqual(Object.keys(view).sort(), ['annotations', 'domains', 'name', 'podSpec', 'podStatus']);
+      // The seed's four fields, the original clients' `domains` (DESIGN.md section 3), [] without custom domains, and
+      // `endpoints`: where the app is reached (issue 20). Both are additions; the seed's four are Kubernetes' own.
+      assert.deepEqual(Object.keys(view).sort(), ['annotations', 'domains', 'endpoints', 'name', 'podSpec', 'podStatus']);
       assert.deepEqual((view as { domains?: unknown }).domains, []);
       assert.equal(view.name, live.metadata.name);
       assert.deepEqual(view.podStatus, live.status);

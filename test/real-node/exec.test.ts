@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { closeFrame, exitStatus, frame, resizeFrame, secretProtocol } from '../../src/domain/stream-channels.js';
+import { ConflictError } from '../../src/domain/errors.js';
+import { namespaceOf } from '../../src/domain/manifests.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 import { pushAppImage, realNodeOrSkip, testHostPort, testOrders } from '../helpers/real-node.js';
@@ -346,6 +348,41 @@ describe('exec and port-forward on the real node', { skip, timeout: 600_000 }, (
     } finally {
       await off.close();
     }
+  });
+
+  it("a Kubernetes refusal of the exec itself (400: no such container in the pod's spec) is a 409 with its words, not a 500", async () => {
+    // The domain checks the container first; this asks the API server directly, as a container that went between the check and the call would.
+    const pod = (await t.tenant(order.secret).get('/api/v1/k8s/pod/status')).json<{ name: string }>().name;
+    await assert.rejects(
+      t.services.cluster.exec(namespaceOf(order.id), pod, { container: 'gone', command: ['true'], stdin: false, tty: false }),
+      (err: Error & { status?: number }) => {
+        assert.ok(err instanceof ConflictError, `${err.name}: ${err.message}`);
+        assert.match(err.message, /Kubernetes cannot exec in .* now: .*gone/);
+        return true;
+      },
+    );
+  });
+
+  it('what a session leaves running when it ends: its processes go on (documented in the README)', async () => {
+    // A shell on a terminal running a command in the foreground, and a command without a terminal: the client leaves.
+    for (const [query, line, marker] of [
+      ['command=sh&stdin=true&tty=true', 'sleep 4101\n', 'sleep 4101'],
+      ['command=sh&command=-c&command=sleep%204202&stdin=true', '', 'sleep 4202'],
+    ] as const) {
+      const c = shell(order.secret, query);
+      await c.opened;
+      if (line) c.ws.send(frame(0, line));
+      await eventually(async () => assert.match((await exec(order.secret, { command: ['ps', '-o', 'args'] })).json.stdout, new RegExp(marker)), { timeoutMs: 15_000, intervalMs: 200 });
+      c.ws.close();
+      await c.waitClosed();
+    }
+    // Kubernetes has no way to signal an exec'd process, and closing its stream does not: both still run once the sessions are gone.
+    await new Promise((r) => setTimeout(r, 3000));
+    const ps = (await exec(order.secret, { command: ['ps', '-o', 'pid,args'] })).json.stdout;
+    assert.match(ps, /sleep 4101/, ps);
+    assert.match(ps, /sleep 4202/, ps);
+    // Leave the container as it was for the tests after this one.
+    await exec(order.secret, { command: ['sh', '-c', 'pkill -f "sleep 4[12]0[12]" || killall sleep'] });
   });
 
   it('a session ends when its order is stopped', async () => {

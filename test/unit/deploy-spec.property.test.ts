@@ -76,7 +76,10 @@ describe('deploy validator (property)', () => {
             spec = parse(b, ctx);
           } catch (err) {
             assert.ok(err instanceof InputError, `only InputError, got ${String(err)}`);
-            assert.ok(err.message.length > 0 && err.message.length < 400);
+            // Every mistake is named, each in a bounded message; the error's message lists at most 10.
+            assert.ok(err.problems.length > 0);
+            for (const p of err.problems) assert.ok(p.message.length > 0 && p.message.length < 400, p.message);
+            assert.ok(err.message.length < 11 * 500, `message of ${err.message.length} characters`);
             return;
           }
           accepted++;

@@ -78,7 +78,7 @@ describe('probes in the deploy bodies', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ livenessProbe: {} }, /^containers\[0\]\.livenessProbe: needs one of httpGet, tcpSocket, exec$/],
       [{ livenessProbe: { tcpSocket: { port: 80 }, exec: { command: ['true'] } } }, /^containers\[0\]\.livenessProbe: give only one of httpGet, tcpSocket, exec \(not tcpSocket and exec\)$/],
-      [{ readinessProbe: 'yes' }, /^containers\[0\]\.readinessProbe: must be an object$/],
+      [{ readinessProbe: 'yes' }, /^containers\[0\]\.readinessProbe: must be an object, not "yes"$/],
       [{ readinessProbe: { httpGet: { port: 0 } } }, /^containers\[0\]\.readinessProbe\.httpGet\.port: must be an integer from 1 to 65535, not 0$/],
       [{ readinessProbe: { httpGet: { port: 80, path: 'healthz' } } }, /^containers\[0\]\.readinessProbe\.httpGet\.path: must be a URL path/],
       [{ readinessProbe: { httpGet: { port: 80, scheme: 'FTP' } } }, /^containers\[0\]\.readinessProbe\.httpGet\.scheme: must be HTTP or HTTPS$/],

@@ -1,6 +1,6 @@
 /** Stop / start / restart, enabled only when the service's status allows them. */
 import { call, errorText } from '../api.js';
-import { h, messageBox } from '../dom.js';
+import { confirmIn, h, messageBox } from '../dom.js';
 import { allowedActions, statusLabel } from '../model.js';
 import type { Session, Snapshot } from '../store.js';
 
@@ -8,9 +8,15 @@ type Verb = 'stop' | 'start' | 'restart';
 
 const VERBS: Array<{ verb: Verb; label: string; busy: string; done: string }> = [
   { verb: 'stop', label: 'Stop', busy: 'Stopping…', done: 'Stopped. Your settings and host ports are kept; press Start to resume.' },
-  { verb: 'start', label: 'Start', busy: 'Starting…', done: 'Started. The pod is being scheduled.' },
+  { verb: 'start', label: 'Start', busy: 'Starting…', done: 'Started. Your pod is being scheduled; the status above says when it runs.' },
   { verb: 'restart', label: 'Restart', busy: 'Restarting…', done: 'Restarted: a new pod replaces the old one.' },
 ];
+
+/** What is asked before a verb that interrupts the customer's app; start interrupts nothing. */
+const CONFIRM: Partial<Record<Verb, { question: string; detail: string; yes: string }>> = {
+  stop: { question: 'Stop your app?', detail: 'It stops answering until you press Start. Your settings and host ports are kept.', yes: 'Stop it' },
+  restart: { question: 'Restart your app?', detail: 'A new pod replaces the running one; the app is unreachable for a moment and loses what it kept in memory.', yes: 'Restart it' },
+};
 
 export function actionsPanel(session: Session): { el: HTMLElement; dispose(): void } {
   const message = messageBox();
@@ -18,6 +24,15 @@ export function actionsPanel(session: Session): { el: HTMLElement; dispose(): vo
   const buttons = VERBS.map(({ verb, label, busy: busyText, done }) => {
     const button = h('button', { type: 'button', class: verb === 'stop' ? 'danger' : 'secondary', 'data-action': verb }, label);
     button.addEventListener('click', async () => {
+      const ask = CONFIRM[verb];
+      if (ask) {
+        busy = true;
+        paint(session.snapshot);
+        const sure = await confirmIn(message, ask.question, ask.detail, ask.yes);
+        busy = false;
+        paint(session.snapshot);
+        if (!sure) return button.focus();
+      }
       busy = true;
       paint(session.snapshot);
       button.textContent = busyText;

@@ -32,6 +32,8 @@ export type HostPortState =
   | { kind: 'checking' }
   | { kind: 'free'; region: string }
   | { kind: 'taken'; region: string }
+  | { kind: 'yours'; region: string }
+  | { kind: 'reserved' }
   | { kind: 'unchecked'; message: string };
 
 export class PortRow {
@@ -44,7 +46,7 @@ export class PortRow {
   state: HostPortState = { kind: 'empty' };
 
   constructor(initial: PortDraft, randomPorts: boolean, onChange: () => void, onRemove: (row: PortRow) => void) {
-    this.containerPort = field('Container port', h('input', { type: 'number', inputmode: 'numeric', min: 1, max: 65535, step: 1, value: initial.containerPort, placeholder: '80' }));
+    this.containerPort = field('Container port', h('input', { type: 'number', inputmode: 'numeric', min: 1, max: 65535, step: 1, value: initial.containerPort, placeholder: 'e.g. 80' }));
     this.hostPort = field(
       'Host port',
       h('input', { type: 'number', inputmode: 'numeric', min: 1, max: 65535, step: 1, value: initial.hostPort, placeholder: 'none', class: 'host-port' }),
@@ -87,7 +89,11 @@ export class PortRow {
       case 'free':
         return f.setHint(`✓ Free in ${state.region}.`, 'ok');
       case 'taken':
-        return f.setHint(`✗ Port ${this.read().hostPort} is taken in ${state.region}: choose another.`, 'error');
+        return f.setHint(`✗ Port ${this.read().hostPort} is taken in ${state.region} by someone else: choose another.`, 'error');
+      case 'yours':
+        return f.setHint(`✓ Yours: your order already holds it in ${state.region}, and keeps it.`, 'ok');
+      case 'reserved':
+        return f.setHint(`✗ Port ${this.read().hostPort} is reserved by the provider: no order can have it. Choose another.`, 'error');
       case 'unchecked':
         return f.setHint(state.message, 'warn');
     }
@@ -102,7 +108,7 @@ class EnvRow {
   private readonly removeButton: HTMLButtonElement;
 
   constructor(initial: { name: string; value: string }, onRemove: (row: EnvRow) => void) {
-    this.name = field('Variable name', h('input', { type: 'text', value: initial.name, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', placeholder: 'LOG_LEVEL' }));
+    this.name = field('Variable name', h('input', { type: 'text', value: initial.name, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', placeholder: 'e.g. LOG_LEVEL' }));
     this.value = field('Value', h('input', { type: 'text', value: initial.value, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none' }));
     this.removeButton = h('button', { type: 'button', class: 'link-button' }, 'Remove variable');
     this.removeButton.addEventListener('click', () => onRemove(this));
@@ -150,10 +156,10 @@ export class ContainerEditor {
     initial: ContainerDraft,
     private readonly opts: ContainerEditorOptions,
   ) {
-    this.name = field('Name', h('input', { type: 'text', value: initial.name, required: true, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', maxlength: 63, placeholder: 'web' }), {
+    this.name = field('Name', h('input', { type: 'text', value: initial.name, required: true, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', maxlength: 63, placeholder: 'e.g. web' }), {
       hint: 'Lowercase letters, digits and "-".',
     });
-    this.image = field('Image', h('input', { type: 'text', value: initial.image, required: true, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', placeholder: 'nginx:1.27', class: 'image' }), {
+    this.image = field('Image', h('input', { type: 'text', value: initial.image, required: true, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', placeholder: 'e.g. nginx:1.27', class: 'image' }), {
       hint: 'e.g. nginx, nginx:1.27, ghcr.io/owner/app:tag',
       liveHint: true,
     });

@@ -6,7 +6,7 @@
  * message goes next to that field and in the form's alert.
  */
 import { anonymous, call, type DeployBody, type DeployResult, errorText, VkubeApiError } from '../api.js';
-import { debounce, field, h, messageBox, replaceChildren } from '../dom.js';
+import { confirmIn, debounce, field, h, messageBox, replaceChildren } from '../dom.js';
 import { allowedActions, isRecord, lines, UNIT_MEMORY_MIB } from '../model.js';
 import type { Snapshot } from '../store.js';
 import { type ContainerDraft, ContainerEditor, EMPTY_CONTAINER, type PortRow } from './deploy-container.js';
@@ -138,7 +138,7 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
     const { used, allowed } = memoryTotals();
     if (used > allowed) return `Lower the memory: ${used} MiB asked, ${allowed} MiB allowed.`;
     const rows = allRows();
-    const taken = rows.filter((r) => r.state.kind === 'taken').map((r) => r.read().hostPort);
+    const taken = rows.filter((r) => r.state.kind === 'taken' || r.state.kind === 'reserved').map((r) => r.read().hostPort);
     if (taken.length) return `Host port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} taken in ${region.control.value}: choose another.`;
     if (rows.some((r) => r.state.kind === 'invalid')) return 'Fix the host ports marked above.';
     if (portsChecking) return 'Checking host ports…';
@@ -192,12 +192,16 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
     if (ports.length === 0) return;
     let apply: (r: PortRow) => void;
     try {
-      const result = await call(session.api.POST('/api/v1/k8s/checkports', { body: { region: where, ports, userServiceID: service().id } }));
+      // The same four words as `vkube ports check`: free, yours, taken, reserved.
+      const result = await call(session.api.POST('/api/v1/k8s/ports/state', { body: { region: where, ports } }));
       if (result.status === 'NoResource') apply = (r) => r.setHostState({ kind: 'unchecked', message: `Region ${where} has no nodes; choose another region.` });
       else if (result.status === 'InternalErr') apply = (r) => r.setHostState({ kind: 'unchecked', message: 'Could not check this port right now; V-Kube checks it again when you deploy.' });
       else {
-        const occupied = new Set(result.occupied);
-        apply = (r) => r.setHostState(occupied.has(Number(r.read().hostPort)) ? { kind: 'taken', region: where } : { kind: 'free', region: where });
+        const states = new Map(result.ports.map((p) => [p.port, p.state]));
+        apply = (r) => {
+          const state = states.get(Number(r.read().hostPort)) ?? 'free';
+          r.setHostState(state === 'reserved' ? { kind: 'reserved' } : { kind: state, region: where });
+        };
       }
     } catch (err) {
       const text = errorText(err);
@@ -213,6 +217,54 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
     if (kind === 'ports') portsChanged();
     if (kind === 'memory') paintMemory();
     paintSubmit();
+    validateSoon();
+  }
+
+  // The server's own rules as the customer types: the body is checked whole
+  // (POST /k8s/deploy/validate) and each problem is shown at its field, in the server's
+  // words. A field shows its problem once the customer has left it (or after a submit),
+  // so an empty form is not red before anything was typed; a fixed field clears at once.
+  let validateTicket = 0;
+  let showAll = false;
+  let formError = false;
+  const touched = new Set<EventTarget>();
+  const shownErrors = new Set<Settable>();
+  const validateSoon = debounce(() => void validateNow(), 500);
+
+  async function validateNow(): Promise<Array<{ target: Settable; text: string }> | undefined> {
+    const ticket = ++validateTicket;
+    const { body, fields, problems: empties } = build();
+    let answer: { problems: Array<{ field: string; message: string; conflict?: boolean }> };
+    try {
+      answer = await call(session.api.POST('/api/v1/k8s/deploy/validate', { body }));
+    } catch {
+      return undefined; // only a help while typing: the deploy checks again, and says so if it fails
+    }
+    if (ticket !== validateTicket) return undefined;
+    // An empty field's own words ("Required: a name…") win over the server's for the same field.
+    const found = [...empties];
+    for (const p of answer.problems) {
+      if (p.conflict) continue; // a host port someone holds: the port check says it beside the port
+      const target = fieldFor(fields, p.field);
+      if (target && !found.some((f) => f.target === target)) found.push({ target, text: sentence(p.message) });
+    }
+    paintProblems(found);
+    return found;
+  }
+
+  function paintProblems(found: Array<{ target: Settable; text: string }>): void {
+    for (const f of shownErrors) f.setError('');
+    shownErrors.clear();
+    for (const p of found) {
+      if (!showAll && !(p.target.control && touched.has(p.target.control))) continue;
+      p.target.setError(p.text);
+      shownErrors.add(p.target);
+    }
+    // The message of an earlier refused submit goes as soon as nothing is left to fix.
+    if (formError && shownErrors.size === 0) {
+      message.clear();
+      formError = false;
+    }
   }
 
   // Build the body, remembering which control each field path belongs to.
@@ -272,16 +324,28 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
   }
 
   const form = h('form', { class: 'deploy-form', novalidate: true, 'aria-label': 'Deploy your pod' });
+  form.addEventListener('focusout', (event) => {
+    if (event.target) touched.add(event.target);
+    validateSoon();
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (submit.disabled) return;
-    for (const e of editors) for (const f of [e.name, e.image, e.memory]) f.setError('');
-    const { body, fields, problems } = build();
+    showAll = true;
+    validateSoon.cancel();
+    const problems = (await validateNow()) ?? build().problems;
     if (problems.length) {
-      for (const p of problems) p.target.setError(p.text);
-      message.show('error', `Fix ${problems.length === 1 ? 'the field' : `the ${problems.length} fields`} marked below: ${problems.map((p) => p.text).join(' ')}`);
+      paintProblems(problems);
+      // The message sits under the button, the fields above it.
+      message.show('error', `Fix ${problems.length === 1 ? 'the field' : `the ${problems.length} fields`} marked above; nothing was deployed.`);
+      formError = true;
       problems[0]!.target.control?.focus();
       return;
+    }
+    const { body, fields } = build();
+    if (service().status === 'ServiceRunning') {
+      const sure = await confirmIn(message, 'Replace the running pod?', 'Your app restarts with these settings and is unreachable for a moment.', 'Deploy and replace');
+      if (!sure) return submit.focus();
     }
     submitting = true;
     submit.textContent = 'Deploying…';
@@ -297,8 +361,9 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
       const match = /^([A-Za-z][\w.[\]]*): ([\s\S]*)$/.exec(text);
       const target = match ? fieldFor(fields, match[1]!) : undefined;
       target?.setError(match![2]!);
-      const status = err instanceof VkubeApiError && err.status ? ` (${err.status})` : '';
-      message.show('error', `Deploy failed${status}: ${text}`);
+      // The server's words, without its status code: what failed and why is in the text.
+      message.show('error', `Deploy failed: ${match ? `${match[2]}` : text}`);
+      formError = true;
       if (err instanceof VkubeApiError && err.status === 409) portsChanged();
       target?.control?.focus();
     } finally {
@@ -358,10 +423,18 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
     dispose() {
       unsubscribe();
       checkPortsSoon.cancel();
+      validateSoon.cancel();
+      validateTicket += 1;
       portTicket += 1;
       editors.forEach((e) => e.dispose());
     },
   };
+}
+
+/** `must be …` → `Must be ….`: a server message read as a sentence beside its field. */
+function sentence(text: string): string {
+  const t = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
 /** The deployed configuration (`GET /k8s/deployment/info`) as form drafts; null when none or unreadable. */

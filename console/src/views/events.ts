@@ -5,6 +5,7 @@
  */
 import { call, errorText, type EventsResult, VkubeApiError } from '../api.js';
 import { h, messageBox, replaceChildren } from '../dom.js';
+import { eventSentence } from '../model.js';
 import type { View, ViewContext } from './view.js';
 
 export function eventsView({ session }: ViewContext): View {
@@ -69,9 +70,10 @@ export function eventsView({ session }: ViewContext): View {
               h(
                 'li',
                 { 'data-type': e.type },
-                h('p', null, h('span', { class: 'badge', 'data-type': e.type }, e.type), ' ', h('strong', null, e.reason), e.count > 1 ? ` ×${e.count}` : ''),
-                h('p', null, e.message),
-                h('p', { class: 'hint' }, h('time', { datetime: new Date(e.time * 1000).toISOString() }, new Date(e.time * 1000).toLocaleString()), ` · ${e.object}`),
+                h('p', null, e.type === 'Warning' ? [h('span', { class: 'badge', 'data-type': e.type }, 'Problem'), ' '] : null, h('strong', null, eventSentence(e)), e.count > 1 ? ` (${e.count} times)` : ''),
+                h('p', { class: 'hint' }, h('time', { datetime: new Date(e.time * 1000).toISOString() }, new Date(e.time * 1000).toLocaleString())),
+                // Kubernetes' own words, for whoever wants them (and for support).
+                h('details', null, h('summary', null, 'Details'), h('p', null, h('code', null, e.reason), ' ', e.message), h('p', { class: 'hint' }, e.object)),
               ),
             ),
           )

@@ -165,6 +165,9 @@ export function logsView({ session }: ViewContext): View {
   if (asked.get('previous') === 'true') {
     previous.checked = true;
     queueMicrotask(() => form.requestSubmit());
+  } else if (session.snapshot.pod) {
+    // Opening the log means wanting to see it: follow it at once (the recent lines, then new ones as they come).
+    queueMicrotask(() => void startFollowing());
   }
 
   const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Logs'), h('section', { class: 'card' }, form, message.el), h('section', { class: 'card log-card', 'aria-label': 'Log' }, lineCount, output));

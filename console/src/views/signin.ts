@@ -34,8 +34,9 @@ export function signInView(signIn: (secret: string) => Promise<void>, notice?: {
     const value = input.value.trim();
     secret.setError('');
     if (!value) {
+      // Said once, at the field; the alert below would only repeat it.
       secret.setError('Enter the secret or token of your order.');
-      message.show('error', 'Enter the secret or token of your order.');
+      message.clear();
       input.focus();
       return;
     }
@@ -46,12 +47,13 @@ export function signInView(signIn: (secret: string) => Promise<void>, notice?: {
     try {
       await signIn(value);
     } catch (err) {
-      const text =
-        err instanceof VkubeApiError && err.status === 401
-          ? `Sign-in failed: ${err.message}. Check that you copied the whole secret or token of your order.`
-          : `Sign-in failed: ${errorText(err)}`;
-      secret.setError('This secret or token was not accepted.');
-      message.show('error', text);
+      // One message, in one place: a refused secret is the field's problem; anything else (V-Kube unreachable) the form's.
+      if (err instanceof VkubeApiError && err.status === 401) {
+        secret.setError('This secret or token was not accepted. Check that you copied all of it.');
+        message.clear();
+      } else {
+        message.show('error', `Could not sign in: ${errorText(err)}`);
+      }
       input.focus();
       input.select();
     } finally {

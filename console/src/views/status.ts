@@ -4,6 +4,10 @@ import { field, h, messageBox, replaceChildren } from '../dom.js';
 import { type ContainerState, type Domain, type Pod, type Storage, terminationText } from '../model.js';
 import type { Session, Snapshot } from '../store.js';
 import { actionsPanel } from './actions.js';
+import { endpointsList } from './endpoints.js';
+import { historyPanel } from './history.js';
+import { usagePanel } from './usage.js';
+import { terminalPanel } from './terminal.js';
 import type { View, ViewContext } from './view.js';
 
 export function statusView({ session }: ViewContext): View {
@@ -11,6 +15,9 @@ export function statusView({ session }: ViewContext): View {
   const containersSection = h('section', { class: 'card', 'aria-labelledby': 'containers-title' });
   const domains = domainsPanel(session);
   const actions = actionsPanel(session);
+  const usage = usagePanel(session);
+  const history = historyPanel(session);
+  const terminal = terminalPanel(session);
   let lastPod = '';
 
   function paint(s: Snapshot): void {
@@ -20,18 +27,22 @@ export function statusView({ session }: ViewContext): View {
     paintPod(podSection, s.pod, s.podNote);
     paintContainers(containersSection, s.pod);
     domains.paint(s.pod);
+    terminal.paint(s.pod);
   }
   const unsubscribe = session.subscribe(paint);
   paint(session.snapshot);
   // Show fresh data as soon as the page opens rather than at the next poll.
   void session.refresh();
 
-  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, domains.el, actions.el);
+  const el = h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Status'), podSection, containersSection, usage.el, terminal.el, domains.el, history.el, actions.el);
   return {
     el,
     dispose() {
       unsubscribe();
       actions.dispose();
+      usage.dispose();
+      history.dispose();
+      terminal.dispose();
     },
   };
 }
@@ -51,6 +62,7 @@ function paintPod(section: HTMLElement, pod: Pod | null, note: string): void {
     h(
       'dl',
       { class: 'facts' },
+      row('Reach it at', endpointsList(pod)),
       row('Phase', h('span', { class: 'badge pod-phase', 'data-phase': pod.phase }, pod.phase)),
       row('Node', pod.nodeName),
       row('Host IP', pod.hostIP),

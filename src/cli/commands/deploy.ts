@@ -7,12 +7,13 @@ import type { Command } from 'commander';
 import { type Api, connect } from '../api.js';
 import { type CommonOptions, durationArg, examples, withCommonOptions } from '../command-kit.js';
 import { resolveLogin } from '../credentials.js';
-import { type DeployPlan, type HostPortUse, type ImageToCheck, hostPortsOf, imagesOf, loadDeployFile, splitImage } from '../deploy-file.js';
+import { type DeployPlan, type HostPortUse, type ImageToCheck, hostPortsOf, imagesOf, loadDeployFile, mistakesError, splitImage, vkubefilePath } from '../deploy-file.js';
 import { CliError, ExitCode, usageError } from '../errors.js';
 import { type Output, plural, table } from '../output.js';
 import { type PodView, podMatches } from '../pod-view.js';
 import { randomPorts, readUserService } from '../user-service.js';
 import { fetchPodStatus, waitWithProgress } from '../waiting.js';
+import { printEndpoints } from './pod.js';
 
 interface DeployOptions extends CommonOptions {
   file: string;
@@ -73,6 +74,7 @@ does not reach Running (crash loop, image pull failure, unschedulable, timeout).
     const region = plan.body.nodeSelector?.region || service.region || undefined;
     if (plan.kind === 'seed' && !region) throw usageError(`${opts.file}: nodeSelector.region: required, as the order names no region (or pass --region; see \`vkube regions\`)`);
 
+    await validateWhole(api, out, plan, opts.file, region);
     if (opts.imageCheck) await checkImages(api, out, imagesOf(plan), warn);
     if (randomPorts(service)) {
       if (hostPortsOf(plan).length) out.progress('This order has V-Kube choose the host ports; the hostPort values of the file are ignored.');
@@ -85,7 +87,7 @@ does not reach Running (crash loop, image pull failure, unschedulable, timeout).
     const before = service.status === 'ServiceRunning' && opts.wait ? await fetchPodStatus(api).catch(() => undefined) : undefined;
     const { result, endpoint } = await send(api, plan, region, service.status);
     result.warnings.forEach(warn);
-    out.progress(`Deployed to region ${result.region} (order ${result.id}) via ${endpoint}.`);
+    out.progress(`Deployed to region ${result.region} (order ${result.id}).`);
 
     let pod: PodView | undefined;
     if (opts.wait) {
@@ -103,11 +105,31 @@ does not reach Running (crash loop, image pull failure, unschedulable, timeout).
       out.print();
       if (pod) {
         out.print(`Running: pod ${pod.name}${pod.node ? ` on ${pod.node}` : ''}${pod.hostIP ? ` (host IP ${pod.hostIP})` : ''}.`);
+        printEndpoints(out, pod);
       } else {
         out.print('Deploy accepted; not waiting for the pod (see `vkube status`).');
       }
     });
   });
+}
+
+/**
+ * V-Kube checks the body whole, as the deploy would, and every problem is listed at once
+ * with its place in the file; nothing is deployed. Images are checked next, on their own.
+ */
+async function validateWhole(api: Api, out: Output, plan: DeployPlan, file: string, region: string | undefined): Promise<void> {
+  out.progress('Checking the file…');
+  const answer =
+    plan.kind === 'seed'
+      ? await api.call(api.client.POST('/api/v1/k8s/deploy/validate', { body: { ...plan.body, nodeSelector: { region: region! } } }))
+      : await api.call(api.client.POST('/api/v1/k8s/deployment/validate', { body: plan.body }));
+  if (answer.valid) return;
+  // Only host ports others hold: the port check next says so, with its own exit status (5).
+  if (answer.problems.every((p) => p.conflict)) return;
+  const where = (field: string) => (plan.kind === 'clients' && plan.from === 'vkubefile' ? vkubefilePath(field) : field);
+  const lines = answer.problems.map((p) => (p.field ? `${where(p.field)}: ${p.message}` : p.message));
+  const error = mistakesError(file, lines);
+  throw new CliError(error.message, ExitCode.invalid, 400);
 }
 
 /** Every image at once; the first refusal in container order wins, an unreachable registry only warns. */
@@ -139,8 +161,7 @@ async function checkImages(api: Api, out: Output, images: ImageToCheck[], warn: 
         }
         if (err.exitCode === ExitCode.unavailable && err.httpStatus) {
           // The registry cannot be asked now: V-Kube asks again while deploying, goes ahead
-          // and says so in its warnings (printed below), so only a progress note here.
-          out.progress(`Could not check ${what} now (HTTP ${err.httpStatus}); V-Kube checks it again while deploying.`);
+          // and says so in its warnings, printed once below.
           return undefined;
         }
         return err;

@@ -7,7 +7,7 @@ import { resolveLogin, resolveServer } from '../credentials.js';
 import { splitImage } from '../deploy-file.js';
 import { CliError, ExitCode, usageError } from '../errors.js';
 import { type Output, absoluteTime, fields, relativeTime, table } from '../output.js';
-import { readUserService } from '../user-service.js';
+import { portChoiceText, readUserService, serviceStatusText, unitsText } from '../user-service.js';
 
 export function registerInfo(program: Command, out: Output): void {
   const regions = withCommonOptions(program.command('regions').description('list the regions that have Ready nodes'));
@@ -52,38 +52,37 @@ export function registerInfo(program: Command, out: Output): void {
   const portsCheck = withCommonOptions(
     ports
       .command('check')
-      .description('which of these host ports are taken in a region (by pods, other orders, or reserved)')
+      .description('how these host ports stand in a region: free, yours, taken (by another order or a pod) or reserved')
       .requiredOption('--region <region>', 'the region to look in (see `vkube regions`)')
-      .option('--exclude-mine', "don't count the ports your own order holds (needs the login)")
+      .option('--exclude-mine', 'count the ports your own order holds as free (the default when you are logged in; kept for scripts)')
       .argument('<port...>', 'host ports, 1-65535', (value: string, prev: number[] = []) => [...prev, intArg(1, 65535)(value)]),
   );
-  examples(portsCheck, ['vkube ports check --region ausrine 8080 8443', 'vkube ports check --region ausrine --exclude-mine 8080 --json']);
-  portsCheck.addHelpText('after', '\nThe exit status is 0 whether or not ports are taken: the table (or the JSON) is the answer.');
+  examples(portsCheck, ['vkube ports check --region ausrine 8080 8443', 'vkube ports check --region ausrine 8080 --json']);
+  portsCheck.addHelpText(
+    'after',
+    `
+States: free (you can have it), yours (your order holds it: a redeploy keeps it), taken (another
+order or a pod holds it), reserved (the provider keeps it; no order may have it). The console
+shows the same words. Without a login no port is "yours".
+The exit status is 0 whether or not ports are taken: the table (or the JSON) is the answer.`,
+  );
   portsCheck.action(async (list: number[], opts: CommonOptions & { region: string; excludeMine?: boolean }) => {
-    let api;
-    let userServiceID: string | undefined;
-    if (opts.excludeMine) {
-      const login = await resolveLogin(opts);
-      api = connect(login.server, { secret: login.secret });
-      userServiceID = (await api.call(api.client.GET('/api/v1/k8s/order'))).id;
-    } else {
-      api = connect(await resolveServer(opts));
-    }
-    const answer = await api.call(
-      api.client.POST('/api/v1/k8s/checkports', { body: { region: opts.region, ports: list, ...(userServiceID ? { userServiceID } : {}) } }),
-    );
+    // Logged in: the order's own ports are told apart as "yours". Not logged in: only the server is needed.
+    const login = opts.excludeMine ? await resolveLogin(opts) : await resolveLogin(opts).catch(() => undefined);
+    const api = login ? connect(login.server, { secret: login.secret }) : connect(await resolveServer(opts));
+    const answer = await api.call(api.client.POST('/api/v1/k8s/ports/state', { body: { region: opts.region, ports: list } }));
     if (answer.status === 'NoResource') {
       // Only a hint for the message below: without it the unknown region is still reported.
       const known = await api.call(api.client.GET('/api/v1/k8s/regions')).catch(() => []);
       throw new CliError(`unknown region "${opts.region}"${known.length ? `; regions: ${known.join(', ')}` : ''}`, ExitCode.notFound);
     }
     if (answer.status === 'InternalErr') throw new CliError(`V-Kube at ${api.server} cannot read the cluster now; try again shortly`, ExitCode.unavailable);
-    const taken = new Set(answer.occupied);
-    const unique = [...new Set(list)];
-    out.result({ region: opts.region, status: answer.status, occupied: answer.occupied, free: unique.filter((p) => !taken.has(p)) }, () => {
-      out.print(table(['PORT', 'STATUS'], unique.map((p) => [String(p), taken.has(p) ? 'taken' : 'free'])));
+    const occupied = answer.ports.filter((p) => p.state === 'taken' || p.state === 'reserved').map((p) => p.port);
+    const free = answer.ports.filter((p) => p.state === 'free' || p.state === 'yours').map((p) => p.port);
+    out.result({ region: opts.region, status: answer.status, occupied, free, ports: answer.ports }, () => {
+      out.print(table(['PORT', 'STATE'], answer.ports.map((p) => [String(p.port), p.state])));
       out.print();
-      out.print(taken.size ? `${taken.size} of ${unique.length} taken in ${opts.region}.` : `All free in ${opts.region}.`);
+      out.print(occupied.length ? `${occupied.length} of ${answer.ports.length} cannot be had in ${opts.region}.` : `All can be had in ${opts.region}.`);
     });
   });
 
@@ -103,10 +102,10 @@ export function registerInfo(program: Command, out: Output): void {
       out.print(
         fields([
           ['Order', o.id],
-          ['Service', service.status],
-          ['Resources', opt.resourceUnit],
+          ['Service', serviceStatusText(service.status)],
+          ['Resources', unitsText(opt.resourceUnit)],
           ['Region', opt.region || service.region || 'any (chosen at the first deploy)'],
-          ['Host ports', opt.portSpecification],
+          ['Host ports', portChoiceText(opt.portSpecification)],
           ['Storage', opt.persistStorage ? (/^(yes|true)$/i.test(opt.persistStorage) ? 'persistent volume' : 'none') : undefined],
           ['Duration', `${o.duration} h`],
           ['Created', `${relativeTime(o.createdAt, now)} (${absoluteTime(o.createdAt)})`],

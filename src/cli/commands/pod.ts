@@ -5,9 +5,9 @@ import { type CommonOptions, durationArg, examples, intArg, withCommonOptions } 
 import { resolveLogin } from '../credentials.js';
 import { CliError, ExitCode } from '../errors.js';
 import { type Output, fields, formatDuration, relativeTime, table } from '../output.js';
-import { type ContainerView, type PodView, podView } from '../pod-view.js';
+import { type ContainerView, type PodView, endpointLines, endpointNote, podView } from '../pod-view.js';
 import { SseParser } from '../sse.js';
-import { type UserService, readUserService } from '../user-service.js';
+import { type UserService, readUserService, serviceStatusText } from '../user-service.js';
 import { fetchPodStatus, waitWithProgress } from '../waiting.js';
 
 async function tenantApi(opts: CommonOptions): Promise<Api> {
@@ -29,7 +29,7 @@ function registerStatus(program: Command, out: Output): void {
     const [service, raw] = await Promise.all([readUserService(api), fetchPodStatus(api)]);
     const pod = raw ? podView(raw) : undefined;
     out.result({ service: { id: service.id, status: service.status, region: service.region }, pod: pod ?? null, raw: raw ?? null }, () => {
-      out.print(fields([['Service', `${service.status} (order ${service.id}${service.region ? `, region ${service.region}` : ''})`]]));
+      out.print(fields([['Service', `${serviceStatusText(service.status)} (order ${service.id}${service.region ? `, region ${service.region}` : ''})`]]));
       if (!pod) {
         out.print(noPodReason(service));
         return;
@@ -71,6 +71,7 @@ function printPod(out: Output, pod: PodView): void {
       ['Domains', pod.domains.map((d) => `${d.isHttps ? 'https' : 'http'}://${d.domain} → ${d.containerPort}`).join(', ') || undefined],
     ]),
   );
+  printEndpoints(out, pod);
   out.print();
   out.print(table(['CONTAINER', 'READY', 'RESTARTS', 'STATE', 'IMAGE'], pod.containers.map((c) => [c.name, c.ready ? 'yes' : 'no', String(c.restarts), stateText(c, now), c.image ?? ''])));
   // Why a container stopped, restarts or is not ready, in the server's words, with where to look next.
@@ -82,6 +83,17 @@ function printPod(out: Output, pod: PodView): void {
       out.print(`${c.name}: ${c.why}${hint}`);
     }
   }
+}
+
+/** Where the app is reached, under `Reach it at`; shared by `status` and `deploy`. */
+export function printEndpoints(out: Output, pod: PodView): void {
+  const lines = endpointLines(pod.endpoints);
+  if (!lines.length) return;
+  out.print();
+  out.print('Reach it at:');
+  for (const line of lines) out.print(`  ${line}`);
+  const note = endpointNote(pod.endpoints);
+  if (note) out.print(`  (${note})`);
 }
 
 function stateText(c: ContainerView, now: number): string {
@@ -197,8 +209,9 @@ function registerActions(program: Command, out: Output): void {
   for (const verb of verbs) {
     const cmd = withCommonOptions(program.command(verb.name).description(verb.description));
     if (verb.wait) {
-      cmd.option('--wait', 'wait until the pod is Running and Ready').option('--timeout <duration>', 'how long --wait waits, e.g. 120, 5m', durationArg, 120);
-      examples(cmd, [`vkube ${verb.name}`, `vkube ${verb.name} --wait --timeout 2m`]);
+      // Like deploy: the command ends when the pod runs (or clearly will not), unless told not to wait.
+      cmd.option('--no-wait', 'return once V-Kube has accepted it').option('--wait', 'wait until the pod runs (the default)').option('--timeout <duration>', 'how long to wait for Running, e.g. 120, 5m', durationArg, 120);
+      examples(cmd, [`vkube ${verb.name}`, `vkube ${verb.name} --timeout 2m`, `vkube ${verb.name} --no-wait`]);
     } else {
       examples(cmd, [`vkube ${verb.name}`, `vkube ${verb.name} --json`]);
     }
@@ -215,7 +228,7 @@ function registerActions(program: Command, out: Output): void {
       const serviceStatus = typeof answer.serviceStatus === 'string' ? answer.serviceStatus : undefined;
       out.result({ ...answer, pod: pod ?? null }, () => {
         const tail = verb.name === 'stop' ? ' Its spec and host ports are kept; `vkube start` resumes it.' : pod ? ` Pod ${pod.name} is running.` : ' See `vkube status`.';
-        out.print(`${verb.done}${serviceStatus ? ` (service ${serviceStatus})` : ''}.${tail}`);
+        out.print(`${verb.done}${serviceStatus ? ` (the service is ${serviceStatusText(serviceStatus)})` : ''}.${tail}`);
       });
     });
   }

@@ -22,8 +22,8 @@ import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { SSE_MAX_LINE_BYTES, pipeLogAsSse } from '../sse-log.js';
-import { DeployResult, ProbeFields, errorResponses, validatedByDomain } from '../schemas.js';
-import { LogQuery, SecretHeader, parseLogQuery } from './tenant.js';
+import { DeployResult, DeployValidation, ProbeFields, errorResponses, validatedByDomain } from '../schemas.js';
+import { LogQuery, SecretHeader, parseLogQuery, validation } from './tenant.js';
 
 export interface CompatRouteDeps {
   units: UnitCatalogue;
@@ -95,6 +95,20 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
       deps.deploys.deploy(orderOf(request), request.body, mode),
     );
   }
+
+  app.post(
+    '/k8s/deployment/validate',
+    {
+      ...doc('Check a deploy body without deploying', {
+        description:
+          'Checks the body as POST /k8s/deployment and /k8s/deployment/update would and answers every problem found at once, each with the path of its field. Nothing is changed.',
+        body: ClientDeployBody,
+        response: { 200: DeployValidation, ...errorResponses(401, 503) },
+      }),
+      ...validatedByDomain,
+    },
+    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'clients')),
+  );
 
   app.get('/k8s/deployment/info', doc('The deployed configuration, in the deploy body shape', { response: { 200: AnyObject, ...errorResponses(401, 404) } }), async (request) => {
     const order = orderOf(request);

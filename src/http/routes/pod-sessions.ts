@@ -94,7 +94,10 @@ const PortForwardQuery = Type.Object({
 
 const upgradeResponses = (description: string) => ({
   101: Type.Null({ description }),
-  426: { ...Type.Ref('ErrorEnvelope'), description: 'not a WebSocket upgrade' },
+  426: {
+    ...Type.Ref('ErrorEnvelope'),
+    description: 'not a WebSocket upgrade. A plain GET runs every check an upgrade would (secret, VKUBE_EXEC, the container, the session cap) and answers their refusal, or 426 when a WebSocket would be accepted: how a browser, which cannot read a refused upgrade, learns why',
+  },
   ...errorResponses(400, 401, 403, 404, 409, 429, 503),
 });
 
@@ -155,7 +158,11 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
     },
     ...validatedByDomain,
     preHandler: async (request) => {
-      if (!request.ws) return;
+      if (!request.ws) {
+        // A plain GET: the refusal an upgrade would get, or 426 (see ExecService.check).
+        const q = parseShellQuery(request.query);
+        return deps.exec.check(orderOf(request), 'shell', q.container);
+      }
       const { protocols } = splitProtocols(request.headers['sec-websocket-protocol']);
       if (!protocols.includes(EXEC_PROTOCOL) && !protocols.includes(EXEC_PROTOCOL_V4)) {
         throw new InputError(`offer the WebSocket subprotocol ${EXEC_PROTOCOL} (Sec-WebSocket-Protocol)`, 'Sec-WebSocket-Protocol');
@@ -192,8 +199,8 @@ export const podSessionRoutes: FastifyPluginAsyncTypebox<PodSessionRouteDeps> = 
     },
     ...validatedByDomain,
     preHandler: async (request) => {
-      if (!request.ws) return;
       const port = parsePort((request.query as Record<string, unknown> | undefined)?.port);
+      if (!request.ws) return deps.exec.check(orderOf(request), 'portforward', undefined);
       const session = await deps.exec.openPortForward(orderOf(request), port, auditContext(request), (reason) => endClient(request, reason));
       hold(request, session);
     },

@@ -115,6 +115,43 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
       return deps.ports.check(region, ports, exceptOrder);
     },
   );
+
+  app.post(
+    '/k8s/ports/state',
+    {
+      config: { audit: false },
+      schema: {
+        summary: 'How each host port stands for you: free, yours, taken or reserved',
+        description:
+          'Like POST /k8s/checkports, in words a customer can act on. `reserved`: the provider keeps it (e.g. 22), no order may lease it; ' +
+          "`taken`: another order or a pod on the region's nodes holds it; `yours`: the order of the `secret` header holds it (a redeploy keeps it); " +
+          '`free`: it can be had. Without a secret no port is `yours`. `status` is as checkports answers it.',
+        tags: ['seed'],
+        headers: Type.Object({ secret: Type.Optional(Type.String({ description: 'optional: the order whose own ports count as yours' })) }),
+        body: Type.Object(
+          { region: Type.String(), ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1, maxItems: 1000 }) },
+          { examples: [{ region: 'ausrine', ports: [22, 8080] }] },
+        ),
+        response: {
+          200: Type.Object({
+            status: Type.Union([Type.Literal('NotOccupied'), Type.Literal('PortsOccupied'), Type.Literal('NoResource'), Type.Literal('InternalErr')]),
+            ports: Type.Array(
+              Type.Object({ port: Type.Integer(), state: Type.Union([Type.Literal('free'), Type.Literal('yours'), Type.Literal('taken'), Type.Literal('reserved')]) }),
+              { description: 'each port asked, once, in the order asked; [] when status is NoResource or InternalErr' },
+            ),
+          }),
+          ...errorResponses(400),
+        },
+      },
+      ...validatedByDomain,
+    },
+    async (request) => {
+      const { region, ports } = parseCheckPorts(request.body);
+      const secret = presentedSecret(request);
+      const order = secret ? await ownOrder(deps.auth, secret) : undefined;
+      return deps.ports.states(region, ports, order?.id);
+    },
+  );
 };
 
 /**

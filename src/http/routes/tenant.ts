@@ -5,6 +5,9 @@ import { Type } from 'typebox';
 import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
+import type { EndpointService, EndpointView } from '../../domain/endpoints.js';
+import type { DeploySpec } from '../../domain/deploy-spec.js';
+import type { PodJson } from '../../cluster/gateway.js';
 import { InputError } from '../../domain/errors.js';
 import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import { orderView } from '../../domain/views.js';
@@ -13,7 +16,8 @@ import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
-import { DeployResult, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
+import { DeployResult, DeployValidation, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
+import type { FieldProblem } from '../../domain/errors.js';
 
 export interface TenantRouteDeps {
   auth: Authenticator;
@@ -21,6 +25,7 @@ export interface TenantRouteDeps {
   deploys: DeployService;
   workloads: WorkloadService;
   domains: DomainService;
+  endpoints: EndpointService;
 }
 
 export const SecretHeader = Type.Object({ secret: Type.Optional(Type.String({ description: "the order's secret (or the original clients' token)" })) });
@@ -84,6 +89,24 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
     async (request) => deps.deploys.deploy(orderOf(request), request.body, 'deploy'),
   );
 
+  app.post(
+    '/k8s/deploy/validate',
+    {
+      schema: {
+        summary: 'Check a deploy body without deploying',
+        description:
+          'Checks the body as POST /k8s/deploy would — every field, the order\'s limits, reserved ports and the host ports other orders hold — ' +
+          'and answers every problem found at once, each with the path of its field. Nothing is changed. Images are checked by GET /k8s/images.',
+        tags: ['seed'],
+        headers: SecretHeader,
+        body: SeedDeployBody,
+        response: { 200: DeployValidation, ...errorResponses(401, 503) },
+      },
+      ...validatedByDomain,
+    },
+    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'seed')),
+  );
+
   app.get(
     '/k8s/pod/log',
     {
@@ -113,7 +136,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
           "drawn from the claim's phase, its events and the pod's scheduling condition. `domains` lists the custom domains (`[]` when none). " +
           'Once a container has restarted, ended, waits or runs without being ready, `containers` says why for each: its last termination ' +
           '(reason such as OOMKilled, Error or Completed, exit code, start and end), restart count, crash-loop back-off with its message, ' +
-          'and whether `GET /k8s/pod/log?previous=true` has a previous instance to read.',
+          'and whether `GET /k8s/pod/log?previous=true` has a previous instance to read. ' +
+          '`endpoints` says where the app is reached: each published host port at the public address of its node (the host the provider configured for the region, ' +
+          'else the node\'s ExternalIP; without either, `host` is null, `note` says so and `internalHost` gives the node\'s internal address), and each custom domain as a URL.',
         tags: ['seed'],
         headers: SecretHeader,
         querystring: StatusQuery,
@@ -125,14 +150,14 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
       const order = orderOf(request);
       const query = request.query as Record<string, unknown>;
       const wait = query.wait === undefined && query.timeout === undefined ? undefined : parseWaitQuery(query.wait, query.timeout);
-      if (wait) {
-        const status = await waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply);
-        return sendPlainJson(reply, { ...status, domains: await deps.domains.list(order) });
-      }
-      const status = deps.workloads.status(order);
+      const status = wait ? await waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply) : deps.workloads.status(order);
       // The original clients' domain menu reads the bound domains here: always present, [] when none.
       const domains = await deps.domains.list(order);
-      return domains.length ? sendPlainJson(reply, { ...status, domains }) : sendUnchangingJson(reply, withNoDomains(status));
+      const region = (order.spec as DeploySpec | null)?.region ?? order.region;
+      const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as PodJson['spec'], status: status.podStatus as PodJson['status'] }, region, domains);
+      // An answer to a wait carries its own outcome: made for this request, not cached.
+      if (wait) return sendPlainJson(reply, { ...status, domains, endpoints });
+      return domains.length ? sendPlainJson(reply, { ...status, domains, endpoints }) : sendUnchangingJson(reply, withNoDomains(status, endpoints));
     },
   );
 };
@@ -159,15 +184,19 @@ class OpenWaits {
   }
 }
 
-/** One `{...status, domains: []}` per status view, so its serialized text is still made once per pod change. */
-const noDomains = new WeakMap<object, object>();
-function withNoDomains(status: object): object {
-  let view = noDomains.get(status);
-  if (!view) {
-    view = { ...status, domains: [] };
-    noDomains.set(status, view);
+/**
+ * One `{...status, domains: [], endpoints}` per status view and endpoints, so its serialized
+ * text is still made once per pod change (endpoints change only with the node's addresses).
+ */
+const noDomains = new WeakMap<object, { key: string; view: object }>();
+function withNoDomains(status: object, endpoints: EndpointView[]): object {
+  const key = JSON.stringify(endpoints);
+  let cached = noDomains.get(status);
+  if (cached?.key !== key) {
+    cached = { key, view: { ...status, domains: [], endpoints } };
+    noDomains.set(status, cached);
   }
-  return view;
+  return cached.view;
 }
 
 /** Query values arrive as strings; Python clients send booleans as `True`. */
@@ -205,4 +234,9 @@ export function parseLogQuery(query: unknown): LogOptions {
   const previous = bool('previous');
   if (previous !== undefined) opts.previous = previous;
   return opts;
+}
+
+/** The validate routes' answer. */
+export function validation(problems: FieldProblem[]): { valid: boolean; problems: FieldProblem[] } {
+  return { valid: problems.length === 0, problems };
 }

@@ -11,6 +11,7 @@ import * as m004 from './004_security.js';
 import * as m006 from './006_one_writer.js';
 import * as m007 from './007_audit_detail.js';
 import * as m008 from './008_notifications.js';
+import * as m009 from './009_customer_view.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '006_one_writer': m006,
   '007_audit_detail': m007,
   '008_notifications': m008,
+  '009_customer_view': m009,
 };
 
 export const migrationProvider: MigrationProvider = {

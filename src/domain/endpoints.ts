@@ -1,0 +1,80 @@
+/**
+ * Where a customer reaches its app: each published host port at the public address of
+ * the pod's node, and each custom domain as a URL. The public address is the one the
+ * provider configured for the region (`VKUBE_PUBLIC_HOSTS`), else the node's ExternalIP.
+ * A node's InternalIP is never given as if it were public: without a public address
+ * the endpoint says so (`host: null`) and carries the internal address marked as such.
+ */
+import type { ClusterReader, PodJson } from '../cluster/gateway.js';
+import type { DomainView } from './domains.js';
+
+export interface EndpointView {
+  container: string;
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+  /** The public host name or address; null when the node has none (see `note`). */
+  host: string | null;
+  /** The host port (for a custom domain: 443 with HTTPS, else 80). */
+  hostPort: number;
+  /** `http://host:port/` for a TCP host port with a public host; the domain's URL for a custom domain. */
+  url?: string;
+  /** Where the public address comes from: the provider's setting, the node's ExternalIP, a custom domain. */
+  source: 'provider' | 'node' | 'domain' | 'none';
+  /** The node's internal address, only when there is no public one: reachable from the provider's network only. */
+  internalHost?: string;
+  /** Why there is no public address, in plain words. */
+  note?: string;
+}
+
+export const NO_PUBLIC_ADDRESS =
+  'this node has no public address: the provider has not configured one for the region (VKUBE_PUBLIC_HOSTS) and the node reports no ExternalIP; the port answers on the internal address only, inside the provider’s network';
+
+export class EndpointService {
+  constructor(
+    private readonly cluster: Pick<ClusterReader, 'addressesOfNode'>,
+    private readonly publicHosts: Readonly<Record<string, string>>,
+  ) {}
+
+  /** The endpoints of `pod` (in `region`) and of the order's custom domains. */
+  endpoints(pod: Pick<PodJson, 'spec' | 'status'>, region: string, domains: readonly DomainView[]): EndpointView[] {
+    const out: EndpointView[] = [];
+    const node = pod.spec.nodeName;
+    const addresses = node ? (this.cluster.addressesOfNode(node) ?? []) : [];
+    const configured = this.publicHosts[region];
+    const external = addresses.find((a) => a.type === 'ExternalIP')?.address;
+    const internal = addresses.find((a) => a.type === 'InternalIP')?.address ?? (typeof pod.status?.hostIP === 'string' ? pod.status.hostIP : undefined);
+    const host = configured ?? external ?? null;
+    const source = configured ? 'provider' : external ? 'node' : 'none';
+    for (const c of pod.spec.containers) {
+      for (const p of c.ports ?? []) {
+        if (!p.hostPort) continue;
+        const protocol = p.protocol === 'UDP' ? 'UDP' : 'TCP';
+        const e: EndpointView = { container: c.name, containerPort: p.containerPort, protocol, host, hostPort: p.hostPort, source };
+        if (host && protocol === 'TCP') e.url = `http://${hostInUrl(host)}:${p.hostPort}/`;
+        if (!host) {
+          if (internal) e.internalHost = internal;
+          e.note = node ? NO_PUBLIC_ADDRESS : 'the pod is not on a node yet';
+        }
+        out.push(e);
+      }
+    }
+    for (const d of domains) {
+      // The domain routes to a container port; name the container that has it.
+      const owner = pod.spec.containers.find((c) => (c.ports ?? []).some((p) => p.containerPort === d.containerPort && (p.protocol ?? 'TCP') === 'TCP'));
+      out.push({
+        container: owner?.name ?? '',
+        containerPort: d.containerPort,
+        protocol: 'TCP',
+        host: d.domain,
+        hostPort: d.isHttps ? 443 : 80,
+        url: `${d.isHttps ? 'https' : 'http'}://${d.domain}/`,
+        source: 'domain',
+      });
+    }
+    return out;
+  }
+}
+
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

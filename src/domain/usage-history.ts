@@ -1,0 +1,232 @@
+/**
+ * Usage history for the customer's graphs (`GET /k8s/monitor/history`). The reconcile
+ * leader samples every running order's pod every `VKUBE_USAGE_INTERVAL_SECONDS` (≤ 30 s):
+ * CPU and memory per container from the metrics API, the pod's network rates from the
+ * kubelet's cAdvisor counters (one read per node per tick, not per pod) — the readings
+ * `/monitor` uses. Samples go to the database and are deleted after
+ * `VKUBE_USAGE_RETENTION_HOURS` (24 h), so every replica answers the same history, only
+ * one replica loads the metrics API, and a new leader carries on the same series.
+ * Bound: retention / interval samples per running order (2 880 a day at 30 s), one
+ * row each.
+ */
+import type { ClusterReader, PodJson } from '../cluster/gateway.js';
+import type { OrderRecord, UsageStore } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { DeploySpec } from './deploy-spec.js';
+import { InputError } from './errors.js';
+import { ORDER_LABEL } from './manifests.js';
+import { cores } from './monitor.js';
+import { parseBytes } from './quantity.js';
+
+/** One sample of one order, as stored. */
+export interface UsageSample {
+  /** Per container: CPU in cores and memory in bytes; null when the metrics API had no figure. */
+  containers: Record<string, { cpu: number | null; memory: number | null }>;
+  /** The pod's network, bytes per second since the previous sample; null when not known. */
+  rx: number | null;
+  tx: number | null;
+}
+
+export type Point = [number, number];
+
+export interface UsageHistoryView {
+  minutes: number;
+  intervalSeconds: number;
+  retentionHours: number;
+  /** Unix seconds: the window asked for. */
+  from: number;
+  to: number;
+  containers: Array<{
+    name: string;
+    /** What the container may use: CPU in cores, memory in bytes (its limits). */
+    limits: { cpu: number; memory: number };
+    cpu: Point[];
+    memory: Point[];
+  }>;
+  network: { download: Point[]; upload: Point[] };
+}
+
+export interface UsageHistoryDeps {
+  cluster: Pick<ClusterReader, 'managedNamespaces' | 'podsInNamespace' | 'podMetrics' | 'cadvisorMetrics'>;
+  usage: UsageStore;
+  clock: Clock;
+  intervalSeconds: number;
+  retentionHours: number;
+  log: { warn(obj: object, msg: string): void };
+}
+
+/** Metrics API reads at once, so a tick over many pods neither queues the control sockets nor takes long. */
+const CONCURRENCY = 8;
+const PRUNE_EVERY_SECONDS = 600;
+
+export class UsageHistoryService {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  /** Last network counters per pod uid, to turn them into rates. */
+  private readonly counters = new Map<string, { at: number; rx: number; tx: number }>();
+  private lastPrune = 0;
+
+  constructor(private readonly deps: UsageHistoryDeps) {}
+
+  /** Samples on the leader until stop(); a tick that overruns delays the next, never overlaps it. */
+  start(): void {
+    if (this.timer) return;
+    const schedule = () => {
+      this.timer = setTimeout(() => {
+        this.running = this.sampleOnce()
+          .catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, 'could not sample usage; trying again at the next tick'))
+          .finally(() => {
+            this.running = undefined;
+            if (this.timer) schedule();
+          });
+      }, this.deps.intervalSeconds * 1000);
+      this.timer.unref();
+    };
+    schedule();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Takes one sample of every running order's pod and stores it; returns how many orders were sampled. */
+  async sampleOnce(): Promise<number> {
+    const now = this.deps.clock.now();
+    const pods = this.runningPods();
+    const network = await this.networkByPod([...new Set(pods.map((p) => p.pod.spec.nodeName!))]);
+    const rows: Array<{ orderId: string; at: number; sample: UsageSample }> = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < pods.length; i += CONCURRENCY) {
+      await Promise.all(
+        pods.slice(i, i + CONCURRENCY).map(async ({ orderId, pod }) => {
+          const metrics = await this.deps.cluster.podMetrics(pod.metadata.namespace!, pod.metadata.name).catch(() => undefined);
+          const usage = new Map((metrics?.containers ?? []).map((c) => [c.name, c.usage]));
+          const containers = Object.fromEntries(
+            pod.spec.containers.map((c) => {
+              const u = usage.get(c.name);
+              return [c.name, { cpu: u?.cpu ? cores(u.cpu) : null, memory: u?.memory ? (parseBytes(u.memory) ?? null) : null }];
+            }),
+          );
+          const uid = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
+          seen.add(uid);
+          const counters = network?.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
+          let rx: number | null = null;
+          let tx: number | null = null;
+          if (counters) {
+            const before = this.counters.get(uid);
+            const seconds = before ? (counters.at - before.at) / 1000 : 0;
+            // A rate needs two readings not too far apart; counters only grow within one pod.
+            if (before && seconds >= 1 && seconds <= 300) {
+              rx = Math.max(0, Math.round((counters.rx - before.rx) / seconds));
+              tx = Math.max(0, Math.round((counters.tx - before.tx) / seconds));
+            }
+            this.counters.set(uid, counters);
+          }
+          rows.push({ orderId, at: now, sample: { containers, rx, tx } });
+        }),
+      );
+    }
+    for (const uid of this.counters.keys()) if (!seen.has(uid)) this.counters.delete(uid);
+    if (rows.length) await this.deps.usage.recordUsage(rows);
+    if (now - this.lastPrune >= PRUNE_EVERY_SECONDS) {
+      await this.deps.usage.pruneUsage(now - this.deps.retentionHours * 3600);
+      this.lastPrune = now;
+    }
+    return rows.length;
+  }
+
+  /** `GET /k8s/monitor/history?minutes=60`: the order's series over the last `minutes`, with its limits. */
+  async history(order: OrderRecord, query: unknown): Promise<UsageHistoryView> {
+    const maxMinutes = this.deps.retentionHours * 60;
+    const minutes = parseMinutes(query, maxMinutes);
+    const to = this.deps.clock.now();
+    const from = to - minutes * 60;
+    const rows = await this.deps.usage.usageSince(order.id, from);
+    const spec = order.spec as DeploySpec | null;
+    const names = new Set<string>(spec?.containers.map((c) => c.name) ?? []);
+    for (const r of rows) for (const name of Object.keys((r.sample as UsageSample).containers ?? {})) names.add(name);
+    const containers = [...names].map((name) => {
+      const c = spec?.containers.find((x) => x.name === name);
+      const cpu: Point[] = [];
+      const memory: Point[] = [];
+      for (const r of rows) {
+        const v = (r.sample as UsageSample).containers?.[name];
+        if (v?.cpu !== null && v?.cpu !== undefined) cpu.push([r.at, v.cpu]);
+        if (v?.memory !== null && v?.memory !== undefined) memory.push([r.at, v.memory]);
+      }
+      return { name, limits: { cpu: c ? c.cpuMillis / 1000 : 0, memory: c?.memoryBytes ?? 0 }, cpu, memory };
+    });
+    const download: Point[] = [];
+    const upload: Point[] = [];
+    for (const r of rows) {
+      const s = r.sample as UsageSample;
+      if (typeof s.rx === 'number') download.push([r.at, s.rx]);
+      if (typeof s.tx === 'number') upload.push([r.at, s.tx]);
+    }
+    return { minutes, intervalSeconds: this.deps.intervalSeconds, retentionHours: this.deps.retentionHours, from, to, containers, network: { download, upload } };
+  }
+
+  /** Each order's live, running pod (the newest while a replacement briefly runs two). */
+  private runningPods(): Array<{ orderId: string; pod: PodJson }> {
+    const out = new Map<string, PodJson>();
+    for (const ns of this.deps.cluster.managedNamespaces()) {
+      for (const pod of this.deps.cluster.podsInNamespace(ns.metadata.name)) {
+        const orderId = pod.metadata.labels?.[ORDER_LABEL];
+        if (!orderId || pod.status?.phase !== 'Running' || !pod.spec.nodeName || pod.metadata.deletionTimestamp) continue;
+        const other = out.get(orderId);
+        if (!other || (pod.metadata.creationTimestamp ?? '') > (other.metadata.creationTimestamp ?? '')) out.set(orderId, pod);
+      }
+    }
+    return [...out].map(([orderId, pod]) => ({ orderId, pod }));
+  }
+
+  /** Network counters of every pod on these nodes, one cAdvisor read per node; nodes that cannot be read are left out. */
+  private async networkByPod(nodes: string[]): Promise<Map<string, { at: number; rx: number; tx: number }> | undefined> {
+    const out = new Map<string, { at: number; rx: number; tx: number }>();
+    await Promise.all(
+      nodes.map(async (node) => {
+        let text: string;
+        try {
+          text = await this.deps.cluster.cadvisorMetrics(node);
+        } catch {
+          return;
+        }
+        const at = Date.now();
+        for (const [key, v] of networkCounters(text)) out.set(key, { at, ...v });
+      }),
+    );
+    return out;
+  }
+}
+
+/** Sums each pod's network counters (`namespace/pod` → bytes received and sent) from cAdvisor's Prometheus text. */
+export function networkCounters(text: string): Map<string, { rx: number; tx: number }> {
+  const out = new Map<string, { rx: number; tx: number }>();
+  for (const line of text.split('\n')) {
+    const rx = line.startsWith('container_network_receive_bytes_total{');
+    if (!rx && !line.startsWith('container_network_transmit_bytes_total{')) continue;
+    const m = /^[a-z_]+\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const ns = /(?:^|,)namespace="([^"]*)"/.exec(m[1]!)?.[1];
+    const pod = /(?:^|,)pod="([^"]*)"/.exec(m[1]!)?.[1];
+    const value = Number(m[2]);
+    if (!ns || !pod || !Number.isFinite(value)) continue;
+    const key = `${ns}/${pod}`;
+    const entry = out.get(key) ?? { rx: 0, tx: 0 };
+    if (rx) entry.rx += value;
+    else entry.tx += value;
+    out.set(key, entry);
+  }
+  return out;
+}
+
+function parseMinutes(query: unknown, max: number): number {
+  const raw = (query as Record<string, unknown> | undefined)?.minutes;
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (text === undefined || text === '') return Math.min(60, max);
+  const s = String(text);
+  if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > max) throw new InputError(`must be a whole number of minutes from 1 to ${max} (samples are kept ${max / 60} h), not "${s.slice(0, 20)}"`, 'minutes');
+  return Number(s);
+}

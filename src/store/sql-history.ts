@@ -1,0 +1,48 @@
+/** The deploy history on SQL (written by SqlStore.recordDeploy, in the deploy's own transaction) and usage samples. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import type { DeployHistoryEntry, DeployHistoryStore, UsageRow, UsageStore } from './types.js';
+
+export class SqlDeployHistoryStore implements DeployHistoryStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async deployHistory(orderId: string, limit: number): Promise<DeployHistoryEntry[]> {
+    const rows = await this.db.selectFrom('deploy_history').selectAll().where('order_id', '=', orderId).orderBy('generation', 'desc').limit(limit).execute();
+    return rows.map(fromRow);
+  }
+
+  async deployOfGeneration(orderId: string, generation: number): Promise<DeployHistoryEntry | undefined> {
+    const row = await this.db.selectFrom('deploy_history').selectAll().where('order_id', '=', orderId).where('generation', '=', generation).executeTakeFirst();
+    return row ? fromRow(row) : undefined;
+  }
+}
+
+function fromRow(r: { order_id: string; generation: number; created_at: number; spec: string }): DeployHistoryEntry {
+  return { orderId: r.order_id, generation: Number(r.generation), createdAt: Number(r.created_at), spec: JSON.parse(r.spec) as unknown };
+}
+
+export class SqlUsageStore implements UsageStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async recordUsage(rows: UsageRow[]): Promise<void> {
+    // In chunks: one statement per tick however many orders, within the databases' parameter limits.
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      await this.db
+        .insertInto('usage_samples')
+        .values(chunk.map((r) => ({ order_id: r.orderId, at: r.at, sample: JSON.stringify(r.sample) })))
+        .onConflict((oc) => oc.columns(['order_id', 'at']).doUpdateSet((eb) => ({ sample: eb.ref('excluded.sample') })))
+        .execute();
+    }
+  }
+
+  async usageSince(orderId: string, since: number): Promise<UsageRow[]> {
+    const rows = await this.db.selectFrom('usage_samples').selectAll().where('order_id', '=', orderId).where('at', '>=', since).orderBy('at', 'asc').execute();
+    return rows.map((r) => ({ orderId: r.order_id, at: Number(r.at), sample: JSON.parse(r.sample) as unknown }));
+  }
+
+  async pruneUsage(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('usage_samples').where('at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

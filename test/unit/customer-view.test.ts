@@ -1,0 +1,139 @@
+/** Pure parts of issue 20 items 1–3: VKUBE_PUBLIC_HOSTS, endpoints, history summaries, rollback bodies, cAdvisor network counters. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { entryView, specAsBody } from '../../src/domain/deploy-history.js';
+import type { DeploySpec } from '../../src/domain/deploy-spec.js';
+import { EndpointService } from '../../src/domain/endpoints.js';
+import { networkCounters } from '../../src/domain/usage-history.js';
+
+const base = { DATABASE_URL: 'sqlite::memory:', KUBECONFIG: '' };
+
+describe('VKUBE_PUBLIC_HOSTS', () => {
+  it('maps regions to host names or addresses', () => {
+    const c = loadConfig({ ...base, VKUBE_PUBLIC_HOSTS: 'ausrine=Ausrine.Example.com, giltine=203.0.113.7,laima=[2001:db8::1]' }, '/');
+    assert.deepEqual(c.publicHosts, { ausrine: 'ausrine.example.com', giltine: '203.0.113.7', laima: '2001:db8::1' });
+    assert.deepEqual(loadConfig(base, '/').publicHosts, {});
+  });
+  for (const [value, message] of [
+    ['ausrine', /VKUBE_PUBLIC_HOSTS: "ausrine" is not region=host/],
+    ['ausrine=http://a.example.com', /region ausrine: "http:\/\/a\.example\.com" is not a host name or IP address/],
+    ['ausrine=a.example.com:8080', /is not a host name or IP address/],
+    ['ausrine=a.example.com,ausrine=b.example.com', /region ausrine is given twice/],
+    ['bad region=a.example.com', /"bad region" is not a region name/],
+  ] as const) {
+    it(`refuses ${value}`, () => {
+      assert.throws(() => loadConfig({ ...base, VKUBE_PUBLIC_HOSTS: value }, '/'), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    });
+  }
+  it('bounds the usage sampling interval to 30 s', () => {
+    assert.throws(() => loadConfig({ ...base, VKUBE_USAGE_INTERVAL_SECONDS: '60' }, '/'), /VKUBE_USAGE_INTERVAL_SECONDS=60: must be an integer from 1 to 30/);
+    assert.deepEqual(loadConfig(base, '/').usage, { intervalSeconds: 30, retentionHours: 24 });
+  });
+});
+
+describe('endpoints', () => {
+  const pod = {
+    spec: { nodeName: 'n1', containers: [{ name: 'web', ports: [{ containerPort: 80, hostPort: 41234, protocol: 'TCP' }, { containerPort: 53, hostPort: 41235, protocol: 'UDP' }, { containerPort: 9000 }] }] },
+    status: { hostIP: '10.0.0.5' },
+  };
+  const nodes = (addresses: Array<{ type: string; address: string }>) => ({ addressesOfNode: (name: string) => (name === 'n1' ? addresses : undefined) });
+
+  it("prefers the provider's host, then the node's ExternalIP", () => {
+    const internalOnly = [{ type: 'InternalIP', address: '10.0.0.5' }];
+    const withExternal = [...internalOnly, { type: 'ExternalIP', address: '198.51.100.4' }];
+    const provider = new EndpointService(nodes(withExternal), { r: 'r.example.com' }).endpoints(pod, 'r', []);
+    assert.deepEqual(provider[0], { container: 'web', containerPort: 80, protocol: 'TCP', host: 'r.example.com', hostPort: 41234, url: 'http://r.example.com:41234/', source: 'provider' });
+    assert.deepEqual(provider[1], { container: 'web', containerPort: 53, protocol: 'UDP', host: 'r.example.com', hostPort: 41235, source: 'provider' }, 'UDP: no URL');
+    assert.equal(provider.length, 2, 'a port without a host port is not reachable from outside');
+    const node = new EndpointService(nodes(withExternal), {}).endpoints(pod, 'r', []);
+    assert.equal(node[0]!.host, '198.51.100.4');
+    assert.equal(node[0]!.source, 'node');
+    const none = new EndpointService(nodes(internalOnly), {}).endpoints(pod, 'r', []);
+    assert.equal(none[0]!.host, null);
+    assert.equal(none[0]!.url, undefined);
+    assert.equal(none[0]!.internalHost, '10.0.0.5');
+    assert.match(none[0]!.note!, /no public address/);
+  });
+
+  it('turns custom domains into URLs', () => {
+    const e = new EndpointService(nodes([]), {}).endpoints(pod, 'r', [
+      { domain: 'shop.example.com', containerPort: 80, isHttps: true },
+      { domain: 'plain.example.com', containerPort: 80, isHttps: false },
+    ]);
+    assert.deepEqual(e.slice(2).map((x) => [x.url, x.hostPort, x.container]), [
+      ['https://shop.example.com/', 443, 'web'],
+      ['http://plain.example.com/', 80, 'web'],
+    ]);
+  });
+});
+
+describe('deploy history', () => {
+  const spec: DeploySpec = {
+    region: 'ausrine',
+    shape: 'seed',
+    registryLogins: [{ username: 'u', password: 'sealed:x' }],
+    containers: [
+      {
+        name: 'web',
+        image: 'nginx:1.27',
+        ports: [{ containerPort: 80, hostPort: 41234, protocol: 'TCP' }],
+        memoryBytes: 100 * 2 ** 20,
+        cpuMillis: 48,
+        units: 1,
+        env: [{ name: 'A', value: '1' }],
+        command: ['/bin/sh', '-c', 'x'],
+        configFiles: [{ path: '/etc/app.conf', content: 'k=v' }],
+        exposedPorts: [],
+        loginIndex: 0,
+        probes: { livenessProbe: { tcpSocket: { port: 80 } } },
+      },
+    ],
+  };
+
+  it('summarises a spec in one line', () => {
+    const v = entryView(spec, 7, 1_700_000_000, true);
+    assert.equal(v.summary, 'web: nginx:1.27, 80→41234/TCP');
+    assert.equal(v.time, '2023-11-14T22:13:20Z');
+  });
+
+  it('turns a spec back into the deploy body of its shape, with the registry password opened', () => {
+    const body = specAsBody(spec, (s) => s.replace('sealed:', 'open:'));
+    assert.deepEqual(body, {
+      nodeSelector: { region: 'ausrine' },
+      containers: [
+        {
+          name: 'web',
+          imageName: 'nginx:1.27',
+          ports: [{ containerPort: 80, hostPort: 41234, protocol: 'TCP' }],
+          envs: [{ name: 'A', value: '1' }],
+          command: ['/bin/sh', '-c', 'x'],
+          configMap: { '/etc/app.conf': 'k=v' },
+          livenessProbe: { tcpSocket: { port: 80 } },
+          resource: { memory: '100Mi' },
+        },
+      ],
+      pvtLogin: [{ username: 'u', password: 'open:x' }],
+    });
+    const client = specAsBody({ ...spec, shape: 'client', registryLogins: [] }, (s) => s);
+    assert.equal((client.containers as Array<Record<string, unknown>>)[0]!.resourceUnit, 1);
+    assert.equal(client.pvtLogin, undefined);
+  });
+});
+
+describe("cAdvisor's network counters", () => {
+  it('sums each pod over its interfaces', () => {
+    const text = [
+      '# HELP container_network_receive_bytes_total x',
+      'container_network_receive_bytes_total{container="",id="/a",interface="eth0",namespace="vkube-1",pod="p"} 100 1700000000000',
+      'container_network_receive_bytes_total{container="",id="/a",interface="eth1",namespace="vkube-1",pod="p"} 50',
+      'container_network_transmit_bytes_total{container="",interface="eth0",namespace="vkube-1",pod="p"} 7',
+      'container_network_transmit_bytes_total{container="",interface="eth0",namespace="vkube-2",pod="q"} 9',
+      'container_fs_usage_bytes{container="c",namespace="vkube-1",pod="p"} 1',
+    ].join('\n');
+    assert.deepEqual([...networkCounters(text)], [
+      ['vkube-1/p', { rx: 150, tx: 7 }],
+      ['vkube-2/q', { rx: 0, tx: 9 }],
+    ]);
+  });
+});
