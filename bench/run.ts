@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const targets = evaluateTargets(scales, deploys, realDeploys, exec);
+    const targets = evaluateTargets(scales, deploys, realDeploys, exec, memoryAtStart);
     const finishedAt = new Date();
     const run: RunResult = {
       mode: params.mode,

@@ -3,17 +3,21 @@
  *
  * - status and checkports p99 flat (within 20%) from the smallest to the largest scale;
  * - status p50 at most half of the direct kube-apiserver read (at every scale);
- * - deploy-to-Running within 10% of the direct create (every round);
- * - resident memory under 300 MiB at the largest scale (5,000 pods in the full run);
+ * - status throughput at least half of `GET /healthz`'s, measured side by side (every scale);
+ * - deploy-to-Running within 10% of the direct create (every round), V-Kube's side waiting
+ *   with `?wait=Running`, the direct side with a watch;
+ * - resident memory under 300 MiB at the largest scale (5,000 pods in the full run), and
+ *   growing at most 10 MiB per 1,000 pods+orders from the start;
  * - on the real node (ids containing `real`): deploy-to-Running p99 within 5 s (Kubernetes'
  *   pod-startup SLO) and its median within 10% of the direct create.
  */
 import type { DeployRound } from './deploys.js';
 import type { ExecRound } from './exec.js';
+import type { Memory } from './proc.js';
 import type { ScaleResult, TargetResult } from './results.js';
 import { round } from './stats.js';
 
-export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[], real?: DeployRound, exec?: ExecRound): TargetResult[] {
+export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[], real?: DeployRound, exec?: ExecRound, memoryAtStart?: Memory): TargetResult[] {
   const out: TargetResult[] = [];
   if (exec) {
     for (const [id, what, s] of [
@@ -59,6 +63,17 @@ export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[], r
       margin: worst.r <= 0.5 ? `worst ${round(worst.r)}× (at ${worst.pods} pods)` : `${round(worst.r / 0.5)}× the allowed at ${worst.pods} pods`,
     });
   }
+  if (scales.length) {
+    const shares = scales.map((s) => ({ pods: s.pods, r: s.reads.status.throughput / s.reads.healthz.throughput }));
+    const worst = shares.reduce((a, b) => (b.r < a.r ? b : a));
+    out.push({
+      id: 'status-half-of-healthz',
+      target: "status throughput at least half (50%) of GET /healthz's, measured side by side, at every scale",
+      measured: shares.map((x) => `${x.pods} pods: ${pct(x.r)}`).join('; '),
+      met: worst.r >= 0.5,
+      margin: worst.r >= 0.5 ? `worst ${pct(worst.r)} (at ${worst.pods} pods)` : `${pct(0.5 - worst.r)} short at ${worst.pods} pods`,
+    });
+  }
   if (deploys.length) {
     const worst = deploys.reduce((a, b) => (b.ratio > a.ratio ? b : a));
     out.push({
@@ -87,6 +102,17 @@ export function evaluateTargets(scales: ScaleResult[], deploys: DeployRound[], r
     });
   }
   const mem = last?.memoryAfterReads;
+  if (last && mem && memoryAtStart) {
+    const thousands = (last.pods + last.ordersInDatabase) / 1000;
+    const perThousand = (mem.rssMiB - memoryAtStart.rssMiB) / thousands;
+    out.push({
+      id: 'memory-growth-10mib-per-1000',
+      target: 'resident memory grows at most 10 MiB per 1,000 pods+orders (from the start, with no orders, to the largest scale)',
+      measured: `${memoryAtStart.rssMiB} → ${mem.rssMiB} MiB with ${last.pods} pods and ${last.ordersInDatabase} orders: ${round(perThousand)} MiB per 1,000`,
+      met: perThousand <= 10,
+      margin: perThousand <= 10 ? `${round(10 - perThousand)} MiB per 1,000 to spare` : `${round(perThousand - 10)} MiB per 1,000 over`,
+    });
+  }
   if (last && mem) {
     out.push({
       id: 'memory-under-300mib',

@@ -63,6 +63,21 @@ export class Session {
     this.timer = undefined;
   }
 
+  /**
+   * After a deploy: refreshes at once, then again the moment the new pod is Running (or
+   * cannot get there, or after 30 s) — V-Kube answers `?wait=Running` from its pod watch, so
+   * the page needs no faster polling to show it.
+   */
+  async refreshWhenRunning(): Promise<void> {
+    await this.refresh();
+    try {
+      await call(this.api.GET('/api/v1/k8s/pod/status', { params: { query: { wait: 'Running', timeout: '30' } } }));
+    } catch {
+      // No pod yet, or not running: the refresh below shows what there is.
+    }
+    await this.refresh();
+  }
+
   /** Reads the service and the pod again; concurrent calls share one round trip. */
   refresh(): Promise<void> {
     this.inFlight ??= this.load().finally(() => (this.inFlight = undefined));

@@ -49,6 +49,11 @@ export interface ApplyWaiterDeps {
 export class ApplyWaiter {
   constructor(private readonly deps: ApplyWaiterDeps) {}
 
+  /** Wakes the local leader's queue for work just recorded, without waiting for it. */
+  kick(): void {
+    this.deps.wake();
+  }
+
   /** Waits until the order's observed generation reaches `generation`, an attempt at it fails, or the time is up. */
   async waitFor(orderId: string, generation: number): Promise<ApplyOutcome> {
     const { store, events, waitMs } = this.deps;

@@ -46,8 +46,9 @@ export class Authenticator {
     if (!presented) throw new AuthenticationError('missing secret: send the order secret (or an access token) in the "secret" header');
     if (presented.startsWith(ACCESS_TOKEN_PREFIX)) return this.byToken(presented);
     for (const candidate of secretCandidates(presented)) {
-      const order = await this.orders.findOrderBySecretHash(this.hasher.hash(candidate));
-      if (order && this.hasher.matches(candidate, order.secretHash)) return { order, via: 'secret' };
+      const hash = this.hasher.hash(candidate);
+      const order = await this.orders.findOrderBySecretHash(hash);
+      if (order && this.hasher.sameHash(hash, order.secretHash)) return { order, via: 'secret' };
     }
     throw new AuthenticationError('unknown secret');
   }

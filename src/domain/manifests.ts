@@ -73,18 +73,20 @@ export function namespaceManifest(orderId: string): KubeManifest {
   };
 }
 
-export function workloadManifests(input: WorkloadInput): KubeManifest[] {
-  const { order, spec, units } = input;
+/**
+ * What isolates an order's namespace: the namespace, a ResourceQuota and LimitRange sized
+ * from the order's units, and the deny-by-default NetworkPolicy (which opens the ports
+ * `spec` publishes; none before the first deploy). Applied when the order is sold, so a
+ * first deploy only adds the workload, and again before every Deployment: no pod of an
+ * order ever exists without them.
+ */
+export function isolationManifests(order: Pick<OrderRecord, 'id' | 'units'>, units: UnitCatalogue, spec: DeploySpec | null): KubeManifest[] {
   const ns = namespaceOf(order.id);
   const labels = orderLabels(order.id);
   const meta = (name: string) => ({ name, namespace: ns, labels });
-  // What pruning may delete carries the generation it was applied for.
-  const prunableLabels = { ...labels, [SPEC_GENERATION_LABEL]: String(order.specGeneration) };
-  const prunable = (name: string) => ({ name, namespace: ns, labels: prunableLabels });
   const memory = order.units * units.memoryBytes;
   const cpu = order.units * units.cpuMillis;
-
-  const objects: KubeManifest[] = [
+  return [
     namespaceManifest(order.id),
     {
       apiVersion: 'v1',
@@ -123,6 +125,18 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
     },
     networkPolicy(ns, labels, spec),
   ];
+}
+
+export function workloadManifests(input: WorkloadInput): KubeManifest[] {
+  const { order, spec, units } = input;
+  const ns = namespaceOf(order.id);
+  const labels = orderLabels(order.id);
+  const meta = (name: string) => ({ name, namespace: ns, labels });
+  // What pruning may delete carries the generation it was applied for.
+  const prunableLabels = { ...labels, [SPEC_GENERATION_LABEL]: String(order.specGeneration) };
+  const prunable = (name: string) => ({ name, namespace: ns, labels: prunableLabels });
+
+  const objects: KubeManifest[] = isolationManifests(order, units, spec);
 
   spec.registryLogins.forEach((login, i) => {
     if (!login.username && !login.password) return;
@@ -294,8 +308,8 @@ function container(c: ContainerSpec, withVolume: boolean): Record<string, unknow
   };
 }
 
-function networkPolicy(ns: string, labels: Record<string, string>, spec: DeploySpec): KubeManifest {
-  const published = spec.containers.flatMap((c) =>
+function networkPolicy(ns: string, labels: Record<string, string>, spec: DeploySpec | null): KubeManifest {
+  const published = (spec?.containers ?? []).flatMap((c) =>
     c.ports.filter((p) => p.hostPort !== undefined || c.exposedPorts.some((e) => e.containerPort === p.containerPort)).map((p) => ({ port: p.containerPort, protocol: p.protocol })),
   );
   const ingress: unknown[] = [{ from: [{ podSelector: {} }] }];

@@ -15,6 +15,8 @@ import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js
 export interface LifecycleKicker {
   /** Waits a bounded time for the reconcile leader to act on the order's recorded generation. */
   waitFor(orderId: string, generation: number): Promise<unknown>;
+  /** Tells a local leader there is queued work, without waiting for it. */
+  kick(): void;
 }
 
 export interface CreatedOrder {
@@ -48,6 +50,10 @@ export class OrderService {
       createdAt: now,
       updatedAt: now,
     });
+    // Recorded and queued with it: the leader provisions the namespace and its isolation
+    // objects now, so the first deploy is one wave. The sale does not wait for it; a deploy
+    // that comes first makes them itself.
+    this.lifecycle.kick();
     return { order: await this.sealForBuyer(order, secret), secret };
   }
 

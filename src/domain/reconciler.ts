@@ -15,7 +15,7 @@
  * It never deletes a workload because something is unreachable: when the cluster's
  * watches or the database are down it does nothing and tries again later.
  */
-import type { ClusterChange, ClusterReader, ClusterWriter, KubeManifest } from '../cluster/gateway.js';
+import type { ClusterChange, ClusterReader, ClusterWriter, KubeManifest, NamespaceJson } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
 import type { DomainStore, NoticeStore, OrderRecord, Store } from '../store/types.js';
 import type { ApplyEvents } from './apply-waiter.js';
@@ -31,6 +31,7 @@ import {
   ORDER_LABEL,
   RESTART_ANNOTATION,
   SPEC_GENERATION_ANNOTATION,
+  isolationManifests,
   namespaceOf,
   workloadManifests,
 } from './manifests.js';
@@ -196,11 +197,26 @@ export class Reconciler {
   private inLine(order: OrderRecord): boolean {
     const { clock, config } = this.deps;
     if (order.observedGeneration < order.generation) return false;
-    if (order.serviceStatus === 'ServicePending') return true;
+    if (order.serviceStatus === 'ServicePending') return this.isolationInLine(order);
     if (order.serviceStatus !== 'ServiceRunning' && order.serviceStatus !== 'ServiceStop') return false;
     if (!order.spec) return true;
     if (order.endAt !== null && clock.now() >= order.endAt - config.reconcile.noticeAheadSeconds) return false;
     return this.workloadInLine(order);
+  }
+
+  /**
+   * A sold order not deployed yet holds its namespace (and, re-applied once per resync
+   * period, the quota, limits and network policy in it), as far as the caches can tell.
+   */
+  private isolationInLine(order: OrderRecord): boolean {
+    if (Date.now() - order.observedAt >= this.deps.config.reconcile.resyncSeconds * 1000) return false;
+    return this.namespaceInPlace(this.deps.cluster.managedNamespace(namespaceOf(order.id)));
+  }
+
+  /** The namespace exists as V-Kube applies it (not going away, its labels in place): no need to apply it again before its contents. */
+  private namespaceInPlace(namespace: NamespaceJson | undefined): boolean {
+    if (!namespace || namespace.metadata.deletionTimestamp) return false;
+    return namespace.metadata.labels?.[INSTALLATION_LABEL] === this.deps.installation && namespace.metadata.labels?.[ORDER_LABEL] !== undefined;
   }
 
   /**
@@ -214,7 +230,7 @@ export class Reconciler {
     if (Date.now() - order.observedAt >= config.reconcile.resyncSeconds * 1000) return false;
     const ns = namespaceOf(order.id);
     const namespace = cluster.managedNamespace(ns);
-    if (!namespace || namespace.metadata.deletionTimestamp) return false;
+    if (!this.namespaceInPlace(namespace)) return false;
     const d = cluster.deployment(ns, DEPLOYMENT_NAME);
     if (
       !d ||
@@ -268,6 +284,7 @@ export class Reconciler {
         applied = await this.ensureWorkload(order);
         break;
       case 'ServicePending':
+        applied = await this.ensureIsolation(order);
         break;
     }
     // Acted on in full: requests waiting on this generation may answer, and the resync period starts over.
@@ -305,24 +322,45 @@ export class Reconciler {
       ingress: config.ingress,
     });
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
-    await this.applyInOrder(ns, objects, namespace !== undefined ? order.specGeneration : undefined);
+    // Prunable objects (Secrets, ConfigMaps, routing) come only from a deploy: the first
+    // spec generation has nothing of an earlier one to prune, even in a namespace made at sale.
+    const prune = namespace !== undefined && order.specGeneration > 1 ? order.specGeneration : undefined;
+    await this.applyInOrder(ns, objects, prune, this.namespaceInPlace(namespace));
+    return true;
+  }
+
+  /**
+   * A sold order that is not deployed yet: its namespace and isolation objects (quota,
+   * limits, deny-by-default network policy), so its first deploy adds only the workload.
+   */
+  private async ensureIsolation(order: OrderRecord): Promise<boolean> {
+    const { cluster, config } = this.deps;
+    this.requireCluster();
+    const ns = namespaceOf(order.id);
+    const namespace = cluster.managedNamespace(ns);
+    if (namespace?.metadata.deletionTimestamp) throw new UnavailableError(`namespace ${ns} is being deleted; it will be re-created when it is gone`);
+    if (order.observedGeneration >= order.generation && this.isolationInLine(order)) return false;
+    const objects = isolationManifests(order, config.units, null);
+    for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
+    await this.applyInOrder(ns, objects, undefined, this.namespaceInPlace(namespace));
     return true;
   }
 
   /**
    * Applies a workload with as few round trips in a row as its order allows: the
-   * namespace first; then everything the pod relies on (quota, limits, network policy,
-   * secrets, config) side by side; then the Deployment beside its Service and
-   * Ingresses; last, the pruning of what the spec no longer has (nothing to prune in a
-   * namespace just made, so `pruneGeneration` is undefined then).
+   * namespace first, unless the cache shows it in place (made when the order was sold);
+   * then everything the pod relies on (quota, limits, network policy, secrets, config)
+   * side by side, re-applied before every Deployment so none of it can be missing when
+   * the pod is made; then the Deployment beside its Service and Ingresses; last, the
+   * pruning of what the spec no longer has (`pruneGeneration` undefined: nothing to prune).
    */
-  private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined): Promise<void> {
+  private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined, namespaceInPlace: boolean): Promise<void> {
     const { writer } = this.deps;
     const namespace = objects.filter((o) => o.kind === 'Namespace');
     const last = new Set(['Deployment', 'Service', 'Ingress']);
     const before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind));
     const after = objects.filter((o) => last.has(o.kind));
-    await writer.apply(namespace);
+    if (!namespaceInPlace) await writer.apply(namespace);
     await Promise.all(before.map((o) => writer.apply([o])));
     await Promise.all(after.map((o) => writer.apply([o])));
     if (pruneGeneration !== undefined) await writer.prune(ns, pruneGeneration);

@@ -5,7 +5,7 @@
  * a *token* instead: base58 of `"<api host>:<secret>"`.
  */
 import bs58 from 'bs58';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export function generateSecret(): string {
   return bs58.encode(randomBytes(32));
@@ -16,8 +16,12 @@ export function generateOrderId(): string {
 }
 
 export class SecretHasher {
-  constructor(private readonly key: Buffer) {
+  /** Imported once: every tenant request hashes the secret it presents. */
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
     if (key.length < 32) throw new Error('the secret hashing key must be at least 32 bytes');
+    this.key = createSecretKey(key);
   }
 
   hash(secret: string): string {
@@ -26,7 +30,12 @@ export class SecretHasher {
 
   /** Constant-time comparison of a presented secret against a stored hash. */
   matches(secret: string, storedHash: string): boolean {
-    const a = Buffer.from(this.hash(secret), 'hex');
+    return this.sameHash(this.hash(secret), storedHash);
+  }
+
+  /** Constant-time comparison of a hash just computed (`hash`) against a stored one: no second HMAC. */
+  sameHash(computedHash: string, storedHash: string): boolean {
+    const a = Buffer.from(computedHash, 'hex');
     const b = Buffer.from(storedHash, 'hex');
     return a.length === b.length && timingSafeEqual(a, b);
   }

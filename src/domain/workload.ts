@@ -12,6 +12,7 @@ import { assertActive } from './deploy.js';
 import { type ContainerHealthView, containerHealth, needsExplaining } from './container-health.js';
 import { ConflictError, InputError, LogUnavailableError, NotFoundError, UnavailableError } from './errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
+import { PodWaiter, type WaitOutcome, type WaitRequest } from './pod-wait.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
 
 export interface PodStatusView {
@@ -39,13 +40,16 @@ export interface WorkloadChange {
 export class WorkloadService {
   /** Each pod's view, with the versions of the claim and events its storage part was made from. */
   private readonly statusViews = new WeakMap<PodJson, { view: PodStatusView; storageVersion: string }>();
+  private readonly podWaiter: PodWaiter;
 
   constructor(
     private readonly cluster: ClusterReader,
     private readonly store: OrderStore,
     private readonly waiter: Pick<ApplyWaiter, 'waitFor'>,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.podWaiter = new PodWaiter(cluster);
+  }
 
   /** The order's live pod: the newest one while a replacement briefly runs two. */
   currentPod(order: OrderRecord): PodJson {
@@ -64,7 +68,25 @@ export class WorkloadService {
    * the HTTP layer serializes it once per change. Callers must not modify it.
    */
   status(order: OrderRecord): PodStatusView {
-    const pod = this.currentPod(order);
+    return this.viewOf(order, this.currentPod(order));
+  }
+
+  /**
+   * The status of the pod of the order's latest deploy once it is Running (or Ready), as
+   * soon as it cannot get there by itself, or when the time is up; `wait` says which. Answered
+   * from the pod watch, without polling (pod-wait.ts).
+   */
+  async statusWhen(order: OrderRecord, req: WaitRequest, signal: AbortSignal): Promise<PodStatusView & { wait: WaitOutcome }> {
+    const { pod, outcome } = await this.podWaiter.wait(order, req, signal);
+    return { ...this.viewOf(order, pod), wait: outcome };
+  }
+
+  /** Requests waiting for a pod now. */
+  get waitingRequests(): number {
+    return this.podWaiter.size;
+  }
+
+  private viewOf(order: OrderRecord, pod: PodJson): PodStatusView {
     const claimName = claimMountedBy(pod);
     const ns = pod.metadata.namespace ?? namespaceOf(order.id);
     const claim = claimName ? this.cluster.persistentVolumeClaim(ns, claimName) : undefined;

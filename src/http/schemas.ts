@@ -236,6 +236,18 @@ export const ContainerHealth = Type.Object(
   },
 );
 
+/** How a `GET /k8s/pod/status?wait=…` ended (pod-wait.ts). */
+export const WaitOutcome = Type.Object(
+  {
+    for: Type.Union([Type.Literal('Running'), Type.Literal('Ready')]),
+    met: Type.Boolean({ description: 'the pod of the latest deploy reached it' }),
+    timedOut: Type.Boolean({ description: 'the time ran out first (met is then false)' }),
+    waitedMs: Type.Integer(),
+    message: Type.String({ description: 'what was reached, or why not: e.g. `pod workload-… will not become Running by itself: container app: CrashLoopBackOff (…)`' }),
+  },
+  { $id: 'WaitOutcome', description: 'Present only when the request asked to wait: how the wait ended' },
+);
+
 export const Endpoint = Type.Object(
   {
     container: Type.String({ description: 'the container the port belongs to' }),
@@ -276,6 +288,7 @@ export const PodStatus = Type.Object(
           'Present once there is something to explain (a container restarted, has ended, waits, or runs without being ready); absent while every container runs its first instance and is ready, and before the kubelet reports any container (a pod not scheduled yet).',
       }),
     ),
+    wait: Type.Optional(WaitOutcome),
     // Optional in the schema only so clients of older V-Kubes (without it) still type-check; V-Kube always sends it.
     domains: Type.Optional(
       Type.Array(Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isHttps: Type.Boolean() }), {

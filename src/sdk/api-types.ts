@@ -4482,7 +4482,12 @@ export interface paths {
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description seconds to wait, 1–120 (default 30); only with wait */
+                    timeout?: string;
+                    /** @description `Running` or `Ready`: answer once the pod of the latest deploy is so — told by the pod watch the moment it changes, no polling needed — or as soon as it cannot get there by itself (failed, crash-looping, an image that cannot be pulled, no node for it), or when `timeout` runs out; `wait` in the answer says which. 404 when no pod of the latest deploy appeared in that time, 409 when the service is not running (stopped, ended). */
+                    wait?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -4577,9 +4582,19 @@ export interface paths {
                                 /** @description Kubernetes' reason the message was drawn from: an event about the claim (ProvisioningFailed, FailedBinding, ExternalProvisioning, WaitForFirstConsumer, …) or the pod's scheduling condition (Unschedulable) */
                                 reason?: string;
                             };
+                            wait?: components["schemas"]["WaitOutcome"];
                         } & {
                             [key: string]: unknown;
                         };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
                     };
                 };
                 /** @description Every error, whatever the status */
@@ -4593,6 +4608,15 @@ export interface paths {
                 };
                 /** @description Every error, whatever the status */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Every error, whatever the status */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5743,6 +5767,17 @@ export interface components {
             /** @description how long one check may take (default 1) */
             timeoutSeconds?: number;
         };
+        /** @description Present only when the request asked to wait: how the wait ended */
+        WaitOutcome: {
+            for: "Running" | "Ready";
+            /** @description what was reached, or why not: e.g. `pod workload-… will not become Running by itself: container app: CrashLoopBackOff (…)` */
+            message: string;
+            /** @description the pod of the latest deploy reached it */
+            met: boolean;
+            /** @description the time ran out first (met is then false) */
+            timedOut: boolean;
+            waitedMs: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -5755,5 +5790,6 @@ export type SchemaEndpoint = components['schemas']['Endpoint'];
 export type SchemaErrorEnvelope = components['schemas']['ErrorEnvelope'];
 export type SchemaOrder = components['schemas']['Order'];
 export type SchemaProbe = components['schemas']['Probe'];
+export type SchemaWaitOutcome = components['schemas']['WaitOutcome'];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

@@ -1,13 +1,19 @@
 /** Custom domains on SQL: the primary key gives every domain one owner. */
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import { PreparedQuery } from './prepared-query.js';
+import type { Database, DomainsTable } from './schema.js';
 import { type DomainClaim, type DomainStore, DomainsTaken } from './types.js';
 
 export class SqlDomainStore implements DomainStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Read by every `GET /k8s/pod/status`. */
+  private readonly ofOrder: PreparedQuery<Selectable<DomainsTable>, [string]>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.ofOrder = new PreparedQuery(db as unknown as Kysely<never>, () => db.selectFrom('domains').selectAll().where('order_id', '=', '').orderBy('domain'));
+  }
 
   async domainsOf(orderId: string): Promise<DomainClaim[]> {
-    const rows = await this.db.selectFrom('domains').selectAll().where('order_id', '=', orderId).orderBy('domain').execute();
+    const rows = await this.ofOrder.run(orderId);
     return rows.map((r) => ({ domain: r.domain, orderId: r.order_id, containerPort: Number(r.container_port), https: Number(r.https) === 1 }));
   }
 

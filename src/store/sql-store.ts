@@ -7,6 +7,7 @@ import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from './schema.js';
 import type { NewOutboxEvent } from './notification-types.js';
 import { appendOutboxIn } from './sql-notifications.js';
+import { PreparedQuery } from './prepared-query.js';
 import {
   ConcurrentChange,
   DEPLOY_HISTORY_KEPT,
@@ -27,7 +28,12 @@ type Db = Kysely<Database> | Transaction<Database>;
 const ENDED: ServiceStatus[] = ['ServiceDone', 'ServiceAbort'];
 
 export class SqlStore implements Store {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** The lookup of every tenant request. */
+  private readonly bySecretHash: PreparedQuery<Selectable<OrdersTable>, [string]>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.bySecretHash = new PreparedQuery(db as unknown as Kysely<never>, () => db.selectFrom('orders').selectAll().where('secret_hash', '=', ''));
+  }
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
@@ -39,7 +45,10 @@ export class SqlStore implements Store {
 
   async insertOrder(order: NewOrder): Promise<OrderRecord> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('orders').values(toRow(order)).execute();
+      // Generation 1, queued: the leader provisions the order's namespace and isolation
+      // objects at once, so its first deploy only adds the workload.
+      await trx.insertInto('orders').values({ ...toRow(order), generation: 1 }).execute();
+      await enqueueIn(trx, order.id);
       // The provider's webhooks hear of it if and only if it was recorded.
       await appendOutboxIn(trx, { type: 'order.created', orderId: order.id, data: {}, at: Date.now() });
     });
@@ -52,7 +61,7 @@ export class SqlStore implements Store {
   }
 
   async findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined> {
-    const row = await this.db.selectFrom('orders').selectAll().where('secret_hash', '=', hash).executeTakeFirst();
+    const [row] = await this.bySecretHash.run(hash);
     return row && fromRow(row);
   }
 

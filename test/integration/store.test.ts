@@ -205,13 +205,15 @@ for (const [databaseName, makeFactory] of DATABASES) {
           description: '',
           customLabel: '',
           magic: '',
-          generation: 0,
+          // Generation 1, queued: the leader provisions the namespace and isolation objects of an order just sold.
+          generation: 1,
           observedGeneration: 0,
           observedAt: 0,
           teardown: null,
         };
         assert.deepEqual(await store.insertOrder(input), expected);
         assert.deepEqual(await store.findOrder(input.id), expected);
+        assert.equal((await store.queuedWork(input.id))?.attempts, 0, 'queued for the leader in the same transaction');
       });
 
       it('finds an order by its id and by its secret hash, and nothing for unknown keys', async () => {
@@ -400,7 +402,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
           specGeneration: 1,
           // Deploying again replaces the pod: the restart generation moves with every deploy.
           restartGeneration: 1,
-          generation: 1,
+          generation: 2,
           updatedAt: T0 + 10,
         });
         assert.deepEqual(await store.findOrder(order.id), deployed);

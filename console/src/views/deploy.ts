@@ -355,7 +355,7 @@ function deployForm({ session }: ViewContext, regions: string[] | null, regionsE
     try {
       const result = await call(session.api.POST('/api/v1/k8s/deploy', { body }));
       showResult(result);
-      void session.refresh();
+      void session.refreshWhenRunning();
     } catch (err) {
       const text = errorText(err);
       const match = /^([A-Za-z][\w.[\]]*): ([\s\S]*)$/.exec(text);

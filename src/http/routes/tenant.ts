@@ -1,5 +1,6 @@
 /** Seed endpoints that need the order's secret: order, deploy, pod log, pod status. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
@@ -8,6 +9,7 @@ import type { EndpointService, EndpointView } from '../../domain/endpoints.js';
 import type { DeploySpec } from '../../domain/deploy-spec.js';
 import type { PodJson } from '../../cluster/gateway.js';
 import { InputError } from '../../domain/errors.js';
+import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import { orderView } from '../../domain/views.js';
 import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
@@ -43,8 +45,25 @@ export const LogQuery = Type.Object({
   limitBytes: Type.Optional(Type.String({ description: 'integer ≥ 1' })),
 });
 
+export const StatusQuery = Type.Object({
+  wait: Type.Optional(
+    Type.String({
+      description:
+        '`Running` or `Ready`: answer once the pod of the latest deploy is so — told by the pod watch the moment it changes, no polling needed — ' +
+        'or as soon as it cannot get there by itself (failed, crash-looping, an image that cannot be pulled, no node for it), or when `timeout` runs out; ' +
+        '`wait` in the answer says which. 404 when no pod of the latest deploy appeared in that time, 409 when the service is not running (stopped, ended).',
+    }),
+  ),
+  timeout: Type.Optional(Type.String({ description: `seconds to wait, 1–${MAX_WAIT_SECONDS} (default ${DEFAULT_WAIT_SECONDS}); only with wait` })),
+});
+
 export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (app, deps) => {
   tenantOnly(app, deps.auth, deps.limiter);
+  const waitings = new OpenWaits();
+  app.addHook('preClose', (done) => {
+    waitings.endAll();
+    done();
+  });
 
   app.get(
     '/k8s/order',
@@ -122,20 +141,48 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
           'else the node\'s ExternalIP; without either, `host` is null, `note` says so and `internalHost` gives the node\'s internal address), and each custom domain as a URL.',
         tags: ['seed'],
         headers: SecretHeader,
-        response: { 200: PodStatus, ...errorResponses(401, 404, 503) },
+        querystring: StatusQuery,
+        response: { 200: PodStatus, ...errorResponses(400, 401, 404, 409, 503) },
       },
+      ...validatedByDomain,
     },
     async (request, reply) => {
       const order = orderOf(request);
-      const status = deps.workloads.status(order);
+      const query = request.query as Record<string, unknown>;
+      const wait = query.wait === undefined && query.timeout === undefined ? undefined : parseWaitQuery(query.wait, query.timeout);
+      const status = wait ? await waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply) : deps.workloads.status(order);
       // The original clients' domain menu reads the bound domains here: always present, [] when none.
       const domains = await deps.domains.list(order);
       const region = (order.spec as DeploySpec | null)?.region ?? order.region;
       const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as PodJson['spec'], status: status.podStatus as PodJson['status'] }, region, domains);
+      // An answer to a wait carries its own outcome: made for this request, not cached.
+      if (wait) return sendPlainJson(reply, { ...status, domains, endpoints });
       return domains.length ? sendPlainJson(reply, { ...status, domains, endpoints }) : sendUnchangingJson(reply, withNoDomains(status, endpoints));
     },
   );
 };
+
+/** Waits in progress: each ends when its client goes away, and all of them when the server closes. */
+class OpenWaits {
+  private readonly open = new Set<AbortController>();
+
+  async run<T>(wait: (signal: AbortSignal) => Promise<T>, reply: FastifyReply): Promise<T> {
+    const controller = new AbortController();
+    const gone = () => controller.abort();
+    reply.raw.once('close', gone);
+    this.open.add(controller);
+    try {
+      return await wait(controller.signal);
+    } finally {
+      this.open.delete(controller);
+      reply.raw.off('close', gone);
+    }
+  }
+
+  endAll(): void {
+    for (const c of this.open) c.abort();
+  }
+}
 
 /**
  * One `{...status, domains: [], endpoints}` per status view and endpoints, so its serialized

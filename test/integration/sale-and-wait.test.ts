@@ -1,0 +1,181 @@
+/**
+ * An order's isolation is in the cluster from the moment it is sold, and a customer can
+ * wait for its pod without polling: on the real API server, with the real reconciler.
+ *
+ * - sold: its namespace, ResourceQuota, LimitRange and a deny-by-default NetworkPolicy
+ *   exist before any deploy, and a renewal keeps them (same namespace);
+ * - a provider who cleaned them up does not get a pod without them: the deploy makes them again;
+ * - `GET /k8s/pod/status?wait=Running` answers with the pod Running, from the pod watch;
+ *   a wait whose pod never comes answers 404 saying how long it waited; bad values are
+ *   400 naming the field; a stopped service 409.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { testKubeClient } from '../../dev/cluster/testing.js';
+import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
+import { namespaceOf } from '../../src/domain/manifests.js';
+import { type TestApp, seedDeployBody, startTestApp } from '../helpers/app.js';
+import { eventually } from '../helpers/eventually.js';
+
+let t: TestApp;
+let kube: KubeHttp;
+
+before(async () => {
+  kube = await KubeHttp.fromKubeConfig(testKubeClient());
+  t = await startTestApp();
+});
+after(async () => {
+  await t.close();
+  kube.close();
+});
+
+interface Meta {
+  metadata: { uid: string; name: string; labels?: Record<string, string> };
+}
+interface NetworkPolicyJson extends Meta {
+  spec: { ingress?: Array<{ ports?: Array<{ port: number }> }> };
+}
+
+const isolation = (ns: string) => ({
+  quota: `/api/v1/namespaces/${ns}/resourcequotas/order-quota`,
+  limits: `/api/v1/namespaces/${ns}/limitranges/order-limits`,
+  policy: `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/order-isolation`,
+});
+
+async function absent(path: string): Promise<boolean> {
+  try {
+    await kube.get(path);
+    return false;
+  } catch (err) {
+    if (err instanceof KubeError && err.status === 404) return true;
+    throw err;
+  }
+}
+
+interface StatusJson {
+  name: string;
+  podStatus: { phase?: string };
+  wait?: { for: string; met: boolean; timedOut: boolean; waitedMs: number; message: string };
+  error?: { code: number; message: string };
+}
+
+describe('sale-time provisioning', () => {
+  it('a sold order has its namespace, quota, limits and a deny-by-default network policy before any deploy, and a renewal keeps them', { timeout: 60_000 }, async () => {
+    const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'ausrine' } });
+    const ns = namespaceOf(order.id);
+    const paths = isolation(ns);
+    const namespace = await eventually(() => kube.get<Meta>(`/api/v1/namespaces/${ns}`));
+    assert.equal(namespace.metadata.labels?.['vkube.dev/order'], order.id);
+    await eventually(async () => {
+      for (const p of Object.values(paths)) await kube.get(p);
+    });
+    const policy = await kube.get<NetworkPolicyJson>(paths.policy);
+    assert.ok(
+      (policy.spec.ingress ?? []).every((rule) => !rule.ports),
+      `before a deploy nothing is published: only the order's own pods may connect (${JSON.stringify(policy.spec.ingress)})`,
+    );
+    assert.equal((await t.tenant(order.secret).get('/api/v1/k8s/userService')).json<{ status: string }>().status, 'ServicePending', 'still pending: nothing deployed');
+
+    const renewed = await t.admin('POST', `/api/v1/admin/orders/${order.id}/renew`, { duration: 24 });
+    assert.equal(renewed.statusCode, 200, renewed.body);
+    await t.services.reconciler.reconcileAll();
+    assert.equal((await kube.get<Meta>(`/api/v1/namespaces/${ns}`)).metadata.uid, namespace.metadata.uid, 'the same namespace after the renewal');
+    for (const p of Object.values(paths)) await kube.get(p);
+  });
+
+  it('a deploy after the provider deleted the isolation objects makes them again, and the policy opens the published port', { timeout: 60_000 }, async () => {
+    const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'ausrine' } });
+    const ns = namespaceOf(order.id);
+    const paths = isolation(ns);
+    await eventually(async () => {
+      for (const p of Object.values(paths)) await kube.get(p);
+    });
+    for (const p of Object.values(paths)) await kube.delete(p);
+    await eventually(async () => {
+      for (const p of Object.values(paths)) assert.ok(await absent(p), `${p} deleted`);
+    });
+
+    const res = await t.tenant(order.secret).post('/api/v1/k8s/deploy', seedDeployBody(23611));
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json<{ applied: boolean }>().applied, true);
+    for (const p of Object.values(paths)) assert.ok(!(await absent(p)), `${p} is back once the deploy is applied`);
+    const policy = await kube.get<NetworkPolicyJson>(paths.policy);
+    assert.ok(
+      (policy.spec.ingress ?? []).some((rule) => rule.ports?.some((port) => port.port === 80)),
+      'the published container port is open to the outside',
+    );
+  });
+});
+
+describe('GET /k8s/pod/status?wait=', () => {
+  it('answers once the pod of the deploy is Running, told by the pod watch', { timeout: 60_000 }, async () => {
+    const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'ausrine' } });
+    const tenant = t.tenant(order.secret);
+    assert.equal((await tenant.post('/api/v1/k8s/deploy', seedDeployBody(23612))).statusCode, 200);
+    const res = await tenant.get('/api/v1/k8s/pod/status?wait=Running&timeout=30');
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json<StatusJson>();
+    assert.equal(body.podStatus.phase, 'Running');
+    assert.equal(body.wait?.met, true, JSON.stringify(body.wait));
+    assert.equal(body.wait?.timedOut, false);
+    assert.equal(body.wait?.for, 'Running');
+    assert.ok(Array.isArray((body as { domains?: unknown[] }).domains), 'the usual status fields come with it');
+
+    // Ready too; already so: answered at once with the same pod.
+    const ready = (await tenant.get('/api/v1/k8s/pod/status?wait=Ready')).json<StatusJson>();
+    assert.equal(ready.wait?.met, true, JSON.stringify(ready.wait));
+    assert.equal(ready.name, body.name);
+
+    // A restart asks for a new pod: the wait answers with that one, not the pod it replaces.
+    assert.equal((await tenant.post('/api/v1/k8s/pod/restart', {})).statusCode, 200);
+    const after = (await tenant.get('/api/v1/k8s/pod/status?wait=Running&timeout=30')).json<StatusJson>();
+    assert.equal(after.wait?.met, true, JSON.stringify(after.wait));
+    assert.notEqual(after.name, body.name, 'the new pod');
+  });
+
+  it('a wait whose pod never comes answers 404 saying how long it waited; a stopped service 409', { timeout: 60_000 }, async () => {
+    const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'ausrine' } });
+    const tenant = t.tenant(order.secret);
+    assert.equal((await tenant.post('/api/v1/k8s/deploy', seedDeployBody(23613))).statusCode, 200);
+    // A change recorded while no leader applies it: no pod of that restart generation will come.
+    await t.services.reconciler.stop();
+    try {
+      await t.services.store.bumpRestart(order.id, t.services.clock.now());
+      const started = Date.now();
+      const res = await tenant.get('/api/v1/k8s/pod/status?wait=Running&timeout=1');
+      assert.ok(Date.now() - started >= 900, 'it waited');
+      assert.equal(res.statusCode, 404, res.body);
+      assert.match(res.json<StatusJson>().error!.message, /no pod of the latest deploy appeared within 1(\.\d)? s/);
+    } finally {
+      t.services.reconciler.start({ periodicPasses: false });
+    }
+    await eventually(async () => assert.equal((await tenant.get('/api/v1/k8s/pod/status?wait=Running&timeout=5')).json<StatusJson>().wait?.met, true));
+
+    assert.equal((await tenant.post('/api/v1/k8s/pod/stop', {})).statusCode, 200);
+    const stopped = await tenant.get('/api/v1/k8s/pod/status?wait=Running&timeout=5');
+    assert.equal(stopped.statusCode, 409, stopped.body);
+    assert.match(stopped.json<StatusJson>().error!.message, /ServiceStop/);
+  });
+
+  it('bad wait values are 400 naming the field; nothing deployed is 404', async () => {
+    const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'ausrine' } });
+    const tenant = t.tenant(order.secret);
+    for (const [query, field] of [
+      ['wait=Runnin', 'wait'],
+      ['wait=running', 'wait'],
+      ['wait=Running&timeout=0', 'timeout'],
+      ['wait=Running&timeout=121', 'timeout'],
+      ['wait=Running&timeout=1.5', 'timeout'],
+      ['wait=Running&timeout=abc', 'timeout'],
+      ['timeout=5', 'timeout'],
+    ] as const) {
+      const res = await tenant.get(`/api/v1/k8s/pod/status?${query}`);
+      assert.equal(res.statusCode, 400, `${query}: ${res.body}`);
+      const error = res.json<StatusJson>().error!;
+      assert.equal(error.code, 400);
+      assert.ok(error.message.startsWith(`${field}: `), `${query} names ${field}: ${error.message}`);
+    }
+    const none = await tenant.get('/api/v1/k8s/pod/status?wait=Running&timeout=5');
+    assert.equal(none.statusCode, 404, none.body);
+  });
+});
