@@ -9,7 +9,7 @@
  * and one Deployment (one replica, `Recreate`: a rolling update with host ports would
  * wait forever for the port the old pod holds).
  */
-import { type KubeManifest, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
+import { type KubeManifest, NAMESPACE_REGION_LABEL, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
 import type { DomainClaim, OrderRecord } from '../store/types.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
@@ -84,8 +84,11 @@ export function workloadManifests(input: WorkloadInput): KubeManifest[] {
   const memory = order.units * units.memoryBytes;
   const cpu = order.units * units.cpuMillis;
 
+  const namespace = namespaceManifest(order.id);
+  // The region it is for: with several clusters, it says which cluster the namespace belongs in.
+  namespace.metadata.labels = { ...namespace.metadata.labels, [NAMESPACE_REGION_LABEL]: spec.region };
   const objects: KubeManifest[] = [
-    namespaceManifest(order.id),
+    namespace,
     {
       apiVersion: 'v1',
       kind: 'ResourceQuota',
