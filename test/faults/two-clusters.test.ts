@@ -19,8 +19,13 @@ import { seedDeployBody } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server.js';
 
-/** The second cluster's port block (the first runs on VKUBE_CLUSTER_PORT_BASE). */
-const SECOND_PORT_BASE = Number(process.env.VKUBE_SECOND_CLUSTER_PORT_BASE ?? 42443);
+/**
+ * The second cluster's port block (the first runs on VKUBE_CLUSTER_PORT_BASE): below
+ * Linux's ephemeral range (32768-60999), so no client socket or throwaway server of the
+ * test run (PostgreSQL picks a free port there) can hold one of its ports, and apart from
+ * test/cluster/lifecycle.test.ts's 27543.
+ */
+const SECOND_PORT_BASE = Number(process.env.VKUBE_SECOND_CLUSTER_PORT_BASE ?? 28543);
 /** Longer than the Lease (15 s): the second's Lease lapses while the first's is renewed. */
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 25_000);
 
@@ -94,7 +99,7 @@ describe('one V-Kube, two clusters', { timeout: 900_000 }, () => {
   let secondOrder: Order;
 
   before(async () => {
-    second = await startSecondCluster({ portBase: SECOND_PORT_BASE, regions: [{ name: 'perkunas', nodes: 1 }, { name: 'zemyna', nodes: 1 }] });
+    second = await startSecondCluster({ portBase: SECOND_PORT_BASE, regions: [{ name: 'perkunas', nodes: 1 }, { name: 'zemyna', nodes: 1 }], log: (out) => console.log(out.trim()) });
     secondCore = coreOf(second.kubeconfig);
     firstCore = coreOf(testKubeconfig());
     server = await startServerProcess({
