@@ -115,27 +115,50 @@ async function main(): Promise<void> {
   }
 
   // Every replica serves the API; only the leader runs the reconcile loop, records events, prunes the audit log and delivers notifications.
-  let leading = false;
-  const lead = () => {
-    if (leading) return;
-    leading = true;
-    log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
-    services.reconciler.start();
-    services.eventRecorder.start();
-    services.auditRetention.start();
-    services.podNotices.start();
-    services.notifier.start();
+  // The leader's work. The reconcile loop runs while this replica holds any cluster's
+  // Lease (each cluster's writes fenced by its own). The work of the whole installation —
+  // recording pod events, pruning the audit log, pod notices, delivering webhooks and
+  // mail — runs where one replica alone does it: the leader, with one cluster; with
+  // several, the holder of the first cluster (in VKUBE_KUBECONFIGS order) that answers,
+  // so two replicas that lead different clusters do not both deliver a webhook, and a
+  // dark first cluster hands it on to the next.
+  const several = cluster instanceof ClusterSet && election;
+  let closing = false;
+  let reconciling = false;
+  let shared = false;
+  const holds = (name: string) => electors.get(name)?.isLeader ?? false;
+  const settleNow = async () => {
+    const any = !closing && (!election || [...electors.values()].some((e) => e.isLeader));
+    const first = several ? members.find((m) => m.gateway.health().reachable) : undefined;
+    const wantShared = !closing && (several ? first !== undefined && holds(first.gateway.name) : any);
+    if (any && !reconciling) {
+      reconciling = true;
+      log.info({ identity: config.leaderElection.identity }, 'leading: running the reconcile loop');
+      services.reconciler.start();
+    }
+    if (wantShared && !shared) {
+      shared = true;
+      if (several) log.info({ cluster: first?.gateway.name }, 'holding the first answering cluster: recording events, delivering notifications');
+      services.eventRecorder.start();
+      services.auditRetention.start();
+      services.podNotices.start();
+      services.notifier.start();
+    }
+    if (!any && reconciling) {
+      reconciling = false;
+      log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
+      await services.reconciler.stop();
+    }
+    if (!wantShared && shared) {
+      shared = false;
+      await services.eventRecorder.stop();
+      await services.auditRetention.stop();
+      await services.podNotices.stop();
+      await services.notifier.stop();
+    }
   };
-  const follow = async () => {
-    if (!leading) return;
-    leading = false;
-    log.info({ identity: config.leaderElection.identity }, 'no longer leading: the reconcile loop stops');
-    await services.reconciler.stop();
-    await services.eventRecorder.stop();
-    await services.auditRetention.stop();
-    await services.podNotices.stop();
-    await services.notifier.stop();
-  };
+  let settling = Promise.resolve();
+  const settle = () => (settling = settling.then(settleNow, settleNow));
   if (election) {
     for (const m of members) {
       const name = m.gateway.name;
@@ -151,12 +174,12 @@ async function main(): Promise<void> {
           renewDeadlineSeconds: Math.max(2, Math.floor((config.leaderElection.leaseSeconds * 2) / 3)),
           retryPeriodSeconds: Math.max(1, Math.floor(config.leaderElection.leaseSeconds / 5)),
           onStartedLeading: () => {
-            if (members.length > 1) log.info({ cluster: name }, 'holding the Lease of this cluster: writing to it');
-            lead();
+            if (several) log.info({ cluster: name }, 'holding the Lease of this cluster: writing to it');
+            void settle();
           },
           onStoppedLeading: async () => {
-            if (members.length > 1) log.warn({ cluster: name }, 'lost the Lease of this cluster: no more writes to it until it is held again');
-            if (![...electors.values()].some((e) => e.isLeader)) await follow();
+            if (several) log.warn({ cluster: name }, 'lost the Lease of this cluster: no more writes to it until it is held again');
+            await settle();
           },
           log: (msg, err) => log.warn({ cluster: name, err: err instanceof Error ? err.message : err }, msg),
         }),
@@ -164,8 +187,11 @@ async function main(): Promise<void> {
     }
     for (const e of electors.values()) e.start();
   } else {
-    lead();
+    await settle();
   }
+  // Which cluster answers first changes without a Lease changing hands.
+  const resettle = several ? setInterval(() => void settle(), 2000) : undefined;
+  resettle?.unref();
 
   const app = await buildApp(services, { logger: log });
   await app.listen({ port: config.port, host: config.host });
@@ -181,8 +207,10 @@ async function main(): Promise<void> {
     }, 25_000);
     force.unref();
     await app.close();
+    clearInterval(resettle);
+    closing = true;
     if (electors.size) await Promise.all([...electors.values()].map((e) => e.stop()));
-    else await follow();
+    await settle();
     await cluster.stop();
     await store.close();
     log.info('stopped');
