@@ -34,6 +34,10 @@ let server: ServerProcess | undefined;
 let secondCore: k8s.CoreV1Api;
 let firstCore: k8s.CoreV1Api;
 let stoppedPid: number | undefined;
+/** Every order created here, aborted at the end so the shared cluster keeps no pod of this file. */
+const created: string[] = [];
+/** Host ports of this run: apart from any another run of this file left behind. */
+const PORT = 23000 + Math.floor(Math.random() * 900);
 
 interface Order {
   id: string;
@@ -58,6 +62,7 @@ async function call(method: string, path: string, opts: { secret?: string; body?
 
 async function deployedOrder(region: string, hostPort: number): Promise<Order> {
   const { id, secret } = await server!.createOrder({ serviceOptions: { resourceUnit: '2-Unit-Resource', region } });
+  created.push(id);
   const res = await call('POST', '/api/v1/k8s/deploy', { secret, body: seedDeployBody(hostPort, '100Mi', region) });
   assert.equal(res.status, 200, JSON.stringify(res.json));
   await runningPod({ id, secret });
@@ -110,6 +115,11 @@ describe('one V-Kube, two clusters', { timeout: 900_000 }, () => {
 
   after(async () => {
     if (stoppedPid) process.kill(stoppedPid, 'SIGCONT');
+    // Aborted while V-Kube still runs, so its reconciler deletes their namespaces (the second cluster goes anyway).
+    for (const id of created) await call('POST', `/api/v1/admin/orders/${id}/abort`, { admin: true }).catch(() => {});
+    await eventually(async () => {
+      for (const id of created) await assert.rejects(firstCore.readNamespace({ name: namespaceOf(id) }));
+    }, { timeoutMs: 60_000 }).catch(() => {});
     await server?.stop();
     await second?.stop();
   });
@@ -135,16 +145,16 @@ describe('one V-Kube, two clusters', { timeout: 900_000 }, () => {
   });
 
   it('deploys in each cluster: every order lands in the cluster of its region', async () => {
-    firstOrder = await deployedOrder('giltine', 23101);
-    secondOrder = await deployedOrder('zemyna', 23102);
+    firstOrder = await deployedOrder('giltine', PORT + 1);
+    secondOrder = await deployedOrder('zemyna', PORT + 2);
     assert.equal((await podUids(secondCore, secondOrder.id)).length, 1, "the second cluster runs the zemyna order's pod");
     assert.equal((await podUids(firstCore, firstOrder.id)).length, 1, "the first cluster runs the giltine order's pod");
     await assert.rejects(secondCore.readNamespace({ name: namespaceOf(firstOrder.id) }), 'the giltine order has no namespace in the second cluster');
     const ns = await secondCore.readNamespace({ name: namespaceOf(secondOrder.id) });
     assert.equal(ns.metadata?.labels?.['vkube.dev/region'], 'zemyna');
 
-    const taken = await call('POST', '/api/v1/k8s/checkports', { body: { region: 'zemyna', ports: [23102, 23101] } });
-    assert.deepEqual(taken.json, { occupied: [23102], status: 'PortsOccupied' });
+    const taken = await call('POST', '/api/v1/k8s/checkports', { body: { region: 'zemyna', ports: [PORT + 2, PORT + 1] } });
+    assert.deepEqual(taken.json, { occupied: [PORT + 2], status: 'PortsOccupied' });
     const metrics = await (await fetch(`${server!.url}/metrics`)).text();
     assert.match(metrics, /vkube_cluster_source_up\{source="apiserver",cluster="second"\} 1/);
     assert.match(metrics, /vkube_cluster_leader\{cluster="first"\} 1/);
@@ -170,9 +180,9 @@ describe('one V-Kube, two clusters', { timeout: 900_000 }, () => {
     const darkLog = await call('GET', '/api/v1/k8s/pod/log', { secret: secondOrder.secret });
     assert.equal(darkLog.status, 503);
     assert.match((darkLog.json as { error: { message: string } }).error.message, /zemyna/);
-    const darkPorts = await call('POST', '/api/v1/k8s/checkports', { body: { region: 'zemyna', ports: [23200] } });
+    const darkPorts = await call('POST', '/api/v1/k8s/checkports', { body: { region: 'zemyna', ports: [PORT + 5] } });
     assert.deepEqual(darkPorts.json, { occupied: [], status: 'InternalErr' });
-    const darkDeploy = await call('POST', '/api/v1/k8s/deploy', { secret: secondOrder.secret, body: seedDeployBody(23102, '200Mi', 'zemyna') });
+    const darkDeploy = await call('POST', '/api/v1/k8s/deploy', { secret: secondOrder.secret, body: seedDeployBody(PORT + 2, '200Mi', 'zemyna') });
     assert.equal(darkDeploy.status, 503, JSON.stringify(darkDeploy.json));
     assert.match((darkDeploy.json as { error: { message: string } }).error.message, /zemyna/);
     const darkMs = [dark.ms, darkLog.ms, darkPorts.ms, darkDeploy.ms];
@@ -191,8 +201,8 @@ describe('one V-Kube, two clusters', { timeout: 900_000 }, () => {
       assert.equal(r.status, 200);
       assert.ok((r.json as string[]).includes('giltine'));
       lat.regions!.push(r.ms);
-      const c = await call('POST', '/api/v1/k8s/checkports', { body: { region: 'giltine', ports: [23101, 23103] } });
-      assert.deepEqual(c.json, { occupied: [23101], status: 'PortsOccupied' });
+      const c = await call('POST', '/api/v1/k8s/checkports', { body: { region: 'giltine', ports: [PORT + 1, PORT + 3] } });
+      assert.deepEqual(c.json, { occupied: [PORT + 1], status: 'PortsOccupied' });
       lat.checkports!.push(c.ms);
       const s = await call('GET', '/api/v1/k8s/pod/status', { secret: firstOrder.secret });
       assert.equal(s.status, 200, JSON.stringify(s.json));
@@ -203,7 +213,8 @@ describe('one V-Kube, two clusters', { timeout: 900_000 }, () => {
       if (!newFirst && performance.now() - stoppedAt > 16_000) {
         // Past the second's Lease: a new order on the first is still written and applied.
         const { id, secret } = await server!.createOrder({ serviceOptions: { resourceUnit: '2-Unit-Resource', region: 'ausrine' } });
-        const d = await call('POST', '/api/v1/k8s/deploy', { secret, body: seedDeployBody(23104, '100Mi', 'ausrine') });
+        created.push(id);
+        const d = await call('POST', '/api/v1/k8s/deploy', { secret, body: seedDeployBody(PORT + 4, '100Mi', 'ausrine') });
         assert.equal(d.status, 200, JSON.stringify(d.json));
         assert.equal((d.json as { applied?: boolean }).applied, true, `applied while the second is dark: ${JSON.stringify(d.json)}`);
         lat.deploy!.push(d.ms);
