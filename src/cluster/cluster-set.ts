@@ -163,7 +163,10 @@ export class ClusterSet implements ClusterGateway {
   }
 
   hostPortsInRegion(region: string, ports?: number[]): HostPortUse[] | undefined {
-    const owner = this.ownerOf(region);
+    const { map, conflicts } = this.regionOwners();
+    // A region in two clusters cannot be told free: as if unreachable (checkports InternalErr, deploys 503).
+    if (conflicts.has(region)) return undefined;
+    const owner = map.get(region);
     return owner ? owner.hostPortsInRegion(region, ports) : [];
   }
 
