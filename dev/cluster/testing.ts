@@ -4,7 +4,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, type ImageRunConfig, pushBuiltImage, type TarEntry } from '../registry/oci-image.js';
@@ -216,8 +216,19 @@ export async function startSecondCluster(opts: {
         err ? reject(new Error(`cluster ${args.join(' ')} in ${dir}: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout + stderr),
       ),
     );
-  opts.log?.(await cli(['up']));
   const kubeconfig = join(dir, 'kubeconfig');
+  try {
+    const out = await cli(['up']);
+    opts.log?.(out);
+    await readFile(kubeconfig).catch(() => {
+      throw new Error(`cluster up in ${dir} left no kubeconfig:\n${out}`);
+    });
+  } catch (err) {
+    // Whatever it started goes again, and so does the directory.
+    await cli(['down']).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     dir,
     kubeconfig,
