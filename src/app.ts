@@ -13,6 +13,7 @@ import { registerConsole } from './http/console.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { clusterRoutes } from './http/routes/clusters.js';
 import { healthRoutes } from './http/routes/health.js';
 import { publicRoutes } from './http/routes/public.js';
 import { activityRoutes } from './http/routes/activity.js';
@@ -136,6 +137,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         signatureWindowSeconds: config.notify.signatureWindowSeconds,
       });
       await api.register(webhookRoutes, { webhooks: services.webhooks, adminToken: config.adminToken, limiter });
+      await api.register(clusterRoutes, { clusters: services.clusters, adminToken: config.adminToken, limiter });
     },
     { prefix: '/api/v1' },
   );

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseBytes, parseMillicores } from './domain/quantity.js';
 import { parsePrivateRegistries } from './registry/address-policy.js';
@@ -34,6 +34,11 @@ export interface Config {
   databaseUrl: string;
   /** Path of the kubeconfig to use, or undefined for in-cluster configuration. */
   kubeconfig: string | undefined;
+  /**
+   * Several clusters behind this one V-Kube (VKUBE_KUBECONFIGS, or `clusters:` in the
+   * file), each owning the regions its nodes carry; empty: the one cluster of `kubeconfig`.
+   */
+  clusters: ClusterSource[];
   /** Bearer token of the provider's admin API; when unset the admin API refuses every call. */
   adminToken: string | undefined;
   /** Key for the keyed hash of secrets; when unset one is generated and kept in the database. */
@@ -162,6 +167,15 @@ export interface ExecConfig {
   maxTimeoutSeconds: number;
 }
 
+/** One cluster of several: where its kubeconfig is, which context, and the name V-Kube gives it. */
+export interface ClusterSource {
+  /** Names the cluster in /readyz, metrics, the admin API and messages; unique. */
+  name: string;
+  kubeconfig: string;
+  /** The kubeconfig's context to use; undefined: its current context. */
+  context?: string;
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -191,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host: get.string('HOST', 'host', '0.0.0.0'),
     databaseUrl: get.string('DATABASE_URL', 'databaseUrl', 'sqlite:.vkube/vkube.db'),
     kubeconfig: resolveKubeconfig(get.optionalString('KUBECONFIG', 'kubeconfig'), cwd, env),
+    clusters: get.parsed('VKUBE_KUBECONFIGS', 'clusters', [] as ClusterSource[], (v) => parseClusters(v, cwd)),
     adminToken: get.optionalString('VKUBE_ADMIN_TOKEN', 'adminToken'),
     secretKey: get.optionalString('VKUBE_SECRET_KEY', 'secretKey'),
     regionLabel: get.string('VKUBE_REGION_LABEL', 'regionLabel', 'region'),
@@ -349,6 +364,47 @@ function resolveKubeconfig(explicit: string | undefined, cwd: string, env: NodeJ
   if (existsSync(local)) return local;
   if (env.KUBERNETES_SERVICE_HOST) return undefined;
   return join(homedir(), '.kube', 'config');
+}
+
+/** A cluster's name: a DNS-1123 label, so it fits a metric label, a Lease and a message alike. */
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * VKUBE_KUBECONFIGS: `[name=]path[#context]`, comma-separated; or the file's `clusters:`
+ * list of `{name, kubeconfig, context?}`. Without a name a cluster is called by its
+ * context, else by the file's name without extension; names must be unique.
+ */
+export function parseClusters(value: unknown, cwd: string): ClusterSource[] {
+  const entries: Array<{ name?: string; kubeconfig: string; context?: string }> = [];
+  if (Array.isArray(value)) {
+    value.forEach((item: unknown, i) => {
+      if (typeof item !== 'object' || item === null) throw new Error(`clusters[${i}]: must be an object with name, kubeconfig and optionally context`);
+      const { name, kubeconfig, context } = item as Record<string, unknown>;
+      if (typeof kubeconfig !== 'string' || !kubeconfig) throw new Error(`clusters[${i}].kubeconfig: must be the path of a kubeconfig file`);
+      if (name !== undefined && typeof name !== 'string') throw new Error(`clusters[${i}].name: must be a string`);
+      if (context !== undefined && typeof context !== 'string') throw new Error(`clusters[${i}].context: must be a string`);
+      entries.push({ kubeconfig, ...(name ? { name } : {}), ...(context ? { context } : {}) });
+    });
+  } else if (typeof value === 'string') {
+    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^(?:([^=#]+)=)?([^#]+)(?:#(.+))?$/.exec(part);
+      if (!m) throw new Error(`"${part}" is not [name=]path[#context]`);
+      entries.push({ kubeconfig: m[2]!.trim(), ...(m[1] ? { name: m[1].trim() } : {}), ...(m[3] ? { context: m[3].trim() } : {}) });
+    }
+  } else {
+    throw new Error('must be a comma-separated list of kubeconfig files, or a list of {name, kubeconfig, context}');
+  }
+  const seen = new Map<string, string>();
+  return entries.map((e) => {
+    const path = resolve(cwd, e.kubeconfig);
+    if (!existsSync(path)) throw new Error(`${e.kubeconfig}: no such file`);
+    const name = e.name ?? (e.context ?? basename(path).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+    if (!CLUSTER_NAME.test(name)) throw new Error(`cluster name "${name}" (of ${e.kubeconfig}): must be a DNS-1123 label (a-z, 0-9, '-'); name it with name=path or clusters[].name`);
+    const other = seen.get(name);
+    if (other) throw new Error(`two clusters are named "${name}" (${other} and ${e.kubeconfig}): give each its own name`);
+    seen.set(name, e.kubeconfig);
+    return { name, kubeconfig: path, ...(e.context ? { context: e.context } : {}) };
+  });
 }
 
 function readConfigFile(path: string | undefined, cwd: string): Source {

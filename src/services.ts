@@ -4,7 +4,8 @@
  * their own config, store file and clock.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClusterGateway, ClusterReader } from './cluster/gateway.js';
+import { ClusterSet } from './cluster/cluster-set.js';
+import type { ClusterGateway, ClusterReader, ClusterWriter } from './cluster/gateway.js';
 import { ApplyEvents, ApplyWaiter } from './domain/apply-waiter.js';
 import { FencedWriter } from './domain/fenced-writer.js';
 import { type Leadership, soleWriter } from './domain/leadership.js';
@@ -12,6 +13,7 @@ import type { Config } from './config.js';
 import { AuditRetention } from './domain/audit-retention.js';
 import { Authenticator } from './domain/authenticator.js';
 import { type Clock, systemClock } from './domain/clock.js';
+import { ClusterService } from './domain/clusters.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
 import { DomainService } from './domain/domains.js';
@@ -77,6 +79,8 @@ export interface Services extends Stores {
   notifier: OutboxDispatcher;
   /** Records pod.running / crashloop / oomkilled from the pod watch; run by the reconcile leader. */
   podNotices: PodNotices;
+  /** The clusters behind this V-Kube, for the provider. */
+  clusters: ClusterService;
 }
 
 export interface ServiceInputs {
@@ -88,6 +92,11 @@ export interface ServiceInputs {
   clock?: Clock;
   /** Whether this replica leads and may write to the cluster now (leader election); default: always, it is alone. */
   leadership?: Leadership;
+  /**
+   * Several clusters (`cluster` a ClusterSet): each one's own Lease, which alone fences
+   * the writes to that cluster; `leadership` then says whether this replica leads any.
+   */
+  clusterLeadership?: (cluster: string) => Leadership;
   /** The SMTP relay (default: from VKUBE_SMTP_URL, none when unset). */
   mailer?: Mailer;
   /** How webhooks are POSTed (default: HTTP held to the address policy). */
@@ -104,6 +113,13 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const leadership = inputs.leadership ?? soleWriter;
   const metrics = new VkubeMetrics({
     cacheSizes: () => cluster.cacheSizes(),
+    clusters: () => (cluster.members?.() ?? [cluster]).map((c) => ({
+      name: c.name,
+      cacheSizes: c.cacheSizes(),
+      budgets: c.connectionBudgets(),
+      sources: c.health().sources ?? {},
+      leader: inputs.clusterLeadership ? inputs.clusterLeadership(c.name).isLeader() : leadership.isLeader(),
+    })),
     portLeases: () => store.countLeases(),
     logStreams: activeLogStreams,
     sessions: () => exec.sessions.counts(),
@@ -114,8 +130,9 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     clusterSources: () => cluster.health().sources ?? {},
   });
   const applyEvents = new ApplyEvents();
-  // Only the reconciler gets a way to write to Kubernetes, and only through the fence.
-  const writer = new FencedWriter(cluster, leadership, () => metrics.fencedWrites.inc());
+  // Only the reconciler gets a way to write to Kubernetes, and only through the fence:
+  // with several clusters, each cluster's writes through its own Lease's fence.
+  const writer: ClusterWriter = fencedWriter(cluster, leadership, inputs.clusterLeadership, () => metrics.fencedWrites.inc());
   const reconciler = new Reconciler({
     store,
     domains,
@@ -170,7 +187,14 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     log,
   });
   const podNotices = new PodNotices(cluster, notifications, log);
-  return { config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
+  const clusters = new ClusterService(cluster, (name) => (inputs.clusterLeadership ? inputs.clusterLeadership(name).isLeader() : leadership.isLeader()));
+  return { clusters, config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
+}
+
+function fencedWriter(cluster: ClusterGateway, leadership: Leadership, perCluster: ((name: string) => Leadership) | undefined, onRefused: () => void): ClusterWriter {
+  if (!(cluster instanceof ClusterSet)) return new FencedWriter(cluster, leadership, onRefused);
+  cluster.fenceWrites((member) => new FencedWriter(member, perCluster ? perCluster(member.name) : leadership, onRefused));
+  return cluster;
 }
 
 /**

@@ -23,8 +23,8 @@ export const VKUBE_USERNAME = `system:serviceaccount:${VKUBE_NAMESPACE}:${VKUBE_
 const TOKEN_SECONDS = 24 * 3600;
 const MIN_LEFT_SECONDS = 3600;
 
-export function vkubeIdentityKubeconfigPath(): string {
-  return join(stateDir(), 'vkube-identity.kubeconfig');
+export function vkubeIdentityKubeconfigPath(state = stateDir()): string {
+  return join(state, 'vkube-identity.kubeconfig');
 }
 
 /**
@@ -32,13 +32,13 @@ export function vkubeIdentityKubeconfigPath(): string {
  * and returns the path of a kubeconfig that authenticates as vkube-system/vkube against
  * the same server, trusting the same CA, as `adminKubeconfig`.
  */
-export async function ensureVkubeIdentityKubeconfig(adminKubeconfig: string): Promise<string> {
+export async function ensureVkubeIdentityKubeconfig(adminKubeconfig: string, state = stateDir()): Promise<string> {
   const admin = kubeClient(adminKubeconfig);
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error(`${adminKubeconfig} names no current cluster`);
   const ca = caData(cluster);
 
-  const path = vkubeIdentityKubeconfigPath();
+  const path = vkubeIdentityKubeconfigPath(state);
   const reuse = await reusable(path, cluster.server, ca);
   // The guard was applied when the file was written (and by every cluster:up); again only if it changed since.
   if (reuse && (await newerThanGuard(path))) return path;
@@ -66,7 +66,7 @@ export async function ensureVkubeIdentityKubeconfig(adminKubeconfig: string): Pr
     contexts: [{ name: 'vkube-identity', context: { cluster: cluster.name, user: VKUBE_USERNAME } }],
     'current-context': 'vkube-identity',
   };
-  await mkdir(stateDir(), { recursive: true });
+  await mkdir(state, { recursive: true });
   // Written aside and renamed: concurrent test files never read half a file.
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, stringify(config), { mode: 0o600 });

@@ -3,10 +3,12 @@
  * reuse a healthy one), hand its kubeconfig to the tests, and give a pod its own log.
  */
 import * as k8s from '@kubernetes/client-node';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, type ImageRunConfig, pushBuiltImage, type TarEntry } from '../registry/oci-image.js';
-import { kubeconfigPath, type Ports, stateDir } from './config.js';
+import { kubeconfigPath, type Ports, repoRoot, stateDir } from './config.js';
 export { auditLogPath } from './config.js';
 import { registryHost } from './local-registry.js';
 import { BUSYBOX_PATH_ENV, busyboxFiles } from './real-node/images.js';
@@ -175,4 +177,69 @@ export async function pushTestImage(registry: string, repository: string, tag: s
   const image = buildImage([await busyboxLayer, appLayer], { ...defaults, Env: [BUSYBOX_PATH_ENV], ...spec.config });
   const digest = await pushBuiltImage(`http://${registry}`, repository, tag, image);
   return { image: `${registry}/${repository}:${tag}`, digest };
+}
+
+/** A second local control plane beside the shared one, for tests of one V-Kube driving two clusters. */
+export interface SecondCluster {
+  /** Its state directory (VKUBE_CLUSTER_DIR). */
+  dir: string;
+  /** The admin kubeconfig (the tests' own checks). */
+  kubeconfig: string;
+  /** V-Kube's least-privilege identity on it, as vkubeKubeconfig() gives for the shared cluster. */
+  vkubeKubeconfig: string;
+  /** The pid of one of its components (kube-apiserver, etcd, kwok, …), for outage tests. */
+  pidOf(component: string): Promise<number>;
+  /** `cluster:down` of this cluster alone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a second cluster with its own state directory, port block and regions, through
+ * the same `cluster:up` a developer runs (cached build), in a child process: the cluster
+ * tooling reads its directory and ports from the environment. Kwok nodes only unless a
+ * region is `real` (then it needs root, and gets a node slot of its own).
+ */
+export async function startSecondCluster(opts: {
+  portBase: number;
+  regions: Array<{ name: string; nodes?: number; real?: boolean }>;
+  log?: (line: string) => void;
+}): Promise<SecondCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'vkube-second-cluster-'));
+  const configFile = join(dir, 'regions.json');
+  await writeFile(configFile, JSON.stringify({ regionLabel: 'region', node: { cpu: '8', memory: '32Gi', pods: '110' }, regions: opts.regions }));
+  // Only this cluster's block: a port variable of the shared cluster's environment must not leak in.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^VKUBE_[A-Z_]*_PORT$/.test(k)));
+  Object.assign(env, { VKUBE_CLUSTER_DIR: dir, VKUBE_CLUSTER_PORT_BASE: String(opts.portBase), VKUBE_CLUSTER_CONFIG: configFile });
+  const cli = (args: string[]) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', join(repoRoot, 'dev/cluster/cli.ts'), ...args], { cwd: repoRoot, env, timeout: 600_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`cluster ${args.join(' ')} in ${dir}: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout + stderr),
+      ),
+    );
+  const kubeconfig = join(dir, 'kubeconfig');
+  try {
+    const out = await cli(['up']);
+    opts.log?.(out);
+    await readFile(kubeconfig).catch(() => {
+      throw new Error(`cluster up in ${dir} left no kubeconfig:\n${out}`);
+    });
+  } catch (err) {
+    // Whatever it started goes again, and so does the directory.
+    await cli(['down']).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    dir,
+    kubeconfig,
+    vkubeKubeconfig: await ensureVkubeIdentityKubeconfig(kubeconfig, dir),
+    async pidOf(component) {
+      const rec = (await readRecords(dir)).find((r) => r.name === component);
+      if (!rec || !isAlive(rec)) throw new Error(`${component} is not running in ${dir}`);
+      return rec.pid;
+    },
+    async stop() {
+      opts.log?.(await cli(['down']));
+    },
+  };
 }

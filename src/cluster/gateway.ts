@@ -110,6 +110,27 @@ export interface HostPortUse {
   node: string;
 }
 
+/**
+ * On the Namespace of an order: the region it was applied for. With several clusters it
+ * says which one the namespace belongs in (cluster-set.ts).
+ */
+export const NAMESPACE_REGION_LABEL = 'vkube.dev/region';
+
+/** One region's nodes and room, for the provider (GET /admin/clusters). */
+export interface RegionCapacity {
+  region: string;
+  /** The cluster the region is in (several clusters only). */
+  cluster?: string;
+  nodes: number;
+  readyNodes: number;
+  /** Allocatable over Ready nodes. */
+  cpuMillis: number;
+  memoryBytes: number;
+  pods: number;
+  /** Allocatable memory not yet requested by pods, over Ready nodes. */
+  freeMemoryBytes: number;
+}
+
 export interface ClusterHealth {
   /**
    * The API server answers and every cache that reads and writes depend on is connected:
@@ -126,6 +147,8 @@ export interface ClusterHealth {
   degraded?: string;
   /** Each source on its own: the watch caches by name, and `apiserver` (the heartbeat). */
   sources?: Record<string, SourceHealth>;
+  /** Several clusters: each one's own health, by name. */
+  clusters?: Record<string, ClusterHealth>;
 }
 
 export interface SourceHealth {
@@ -235,6 +258,19 @@ export interface ClusterReader {
 
   /** Distinct region label values of Ready nodes, sorted; undefined when the cluster cannot be read. */
   regions(): string[] | undefined;
+  /** Every region label value on any node as last seen, Ready or not; undefined before the first LIST. */
+  nodeRegions?(): string[] | undefined;
+  /** Nodes and room per region (undefined entries: nothing known yet). */
+  regionCapacity?(): RegionCapacity[];
+  /** Whether a node of that name is in this cluster (as last seen). */
+  hasNode?(node: string): boolean;
+  /** Several clusters: each one on its own (absent for one cluster). */
+  members?(): ClusterReader[];
+  /**
+   * Several clusters: the health of the one that holds the namespace, else the one that
+   * owns the region; undefined when none is known. Absent for one cluster: health() is it.
+   */
+  healthOf?(where: { namespace?: string; region?: string }): ClusterHealth | undefined;
   /** Allocatable memory not yet requested by pods, per region (Ready nodes only); undefined when the cluster cannot be read. */
   freeMemoryByRegion(): Map<string, number> | undefined;
   /** The IP addresses the nodes report (InternalIP, ExternalIP), as last seen: image checks never contact them unless allowed. */

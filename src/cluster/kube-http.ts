@@ -140,9 +140,18 @@ export class KubeHttp {
     return this.agents[budget];
   }
 
-  /** The cluster a kubeconfig file names (or the in-cluster service account when undefined). */
-  static async connect(kubeconfig: string | undefined, opts: { userAgent?: string; sockets?: Partial<Record<Budget, number>> } = {}): Promise<KubeHttp> {
-    return new KubeHttp(await loadClusterAccess(kubeconfig), opts);
+  /**
+   * The cluster a kubeconfig file names (or the in-cluster service account when
+   * undefined): its current context, or `context`; `name` replaces the kubeconfig's
+   * cluster name in messages (one V-Kube driving several clusters names each itself).
+   */
+  static async connect(
+    kubeconfig: string | undefined,
+    opts: { userAgent?: string; sockets?: Partial<Record<Budget, number>>; context?: string; name?: string } = {},
+  ): Promise<KubeHttp> {
+    const { context, name, ...rest } = opts;
+    const access = await loadClusterAccess(kubeconfig, context);
+    return new KubeHttp(name ? { ...access, clusterName: name } : access, rest);
   }
 
   /** From a @kubernetes/client-node KubeConfig, as tests and dev scripts hold them. */

@@ -44,9 +44,12 @@ interface KubeconfigFile {
   }>;
 }
 
-/** The kubeconfig at `path`, or the in-cluster service account when `path` is undefined. */
-export async function loadClusterAccess(path: string | undefined): Promise<ClusterAccess> {
-  return path ? fromKubeconfig(path) : inCluster();
+/**
+ * The kubeconfig at `path` (its current context, or `context` when given), or the
+ * in-cluster service account when `path` is undefined.
+ */
+export async function loadClusterAccess(path: string | undefined, context?: string): Promise<ClusterAccess> {
+  return path ? fromKubeconfig(path, context) : inCluster();
 }
 
 async function inCluster(): Promise<ClusterAccess> {
@@ -63,15 +66,15 @@ async function inCluster(): Promise<ClusterAccess> {
   };
 }
 
-async function fromKubeconfig(path: string): Promise<ClusterAccess> {
+async function fromKubeconfig(path: string, chosen?: string): Promise<ClusterAccess> {
   const file = parse(await readFile(path, 'utf8')) as KubeconfigFile;
-  const contextName = file['current-context'];
+  const contextName = chosen ?? file['current-context'];
   const context = file.contexts?.find((c) => c.name === contextName)?.context;
-  if (!context) throw new Error(`kubeconfig ${path}: no current context`);
+  if (!context) throw new Error(chosen ? `kubeconfig ${path}: no context named ${chosen}` : `kubeconfig ${path}: no current context`);
   const cluster = file.clusters?.find((c) => c.name === context.cluster)?.cluster;
   const user = file.users?.find((u) => u.name === context.user)?.user ?? {};
   if (!cluster?.server) throw new Error(`kubeconfig ${path}: context ${contextName} names no cluster with a server`);
-  if (user.exec || user['auth-provider']) return viaClientNode(path);
+  if (user.exec || user['auth-provider']) return viaClientNode(path, chosen);
 
   const base = dirname(path);
   const read = (file?: string, data?: string): Buffer | undefined =>
@@ -100,10 +103,11 @@ async function fromKubeconfig(path: string): Promise<ClusterAccess> {
 }
 
 /** Exec plugins and auth providers: let @kubernetes/client-node run them. */
-async function viaClientNode(path: string): Promise<ClusterAccess> {
+async function viaClientNode(path: string, context?: string): Promise<ClusterAccess> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromFile(path);
+  if (context) kc.setCurrentContext(context);
   return fromClientNodeConfig(kc);
 }
 

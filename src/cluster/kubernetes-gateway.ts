@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../domain/errors.js';
-import { parseBytes } from '../domain/quantity.js';
+import { parseBytes, parseMillicores } from '../domain/quantity.js';
 import type {
   ClusterChange,
   ClusterGateway,
@@ -23,6 +23,7 @@ import type {
   PodJson,
   PodMetricsJson,
   PodStream,
+  RegionCapacity,
   WriteOptions,
 } from './gateway.js';
 import { SPEC_GENERATION_LABEL } from './gateway.js';
@@ -46,6 +47,8 @@ interface NodeJson {
 
 export interface KubernetesGatewayOptions {
   http: KubeHttp;
+  /** The cluster's name (default: the kubeconfig's cluster name). */
+  name?: string;
   regionLabel: string;
   /** How often to ask the API server whether it is there (default 3 s; each probe may take 4 s). 0: never. */
   heartbeatMs?: number;
@@ -76,7 +79,7 @@ export class KubernetesGateway implements ClusterGateway {
 
   constructor(opts: KubernetesGatewayOptions) {
     this.http = opts.http;
-    this.name = opts.http.clusterName;
+    this.name = opts.name ?? opts.http.clusterName;
     this.regionLabel = opts.regionLabel;
     const log = opts.log;
     const stallMs = opts.watchStallMs;
@@ -235,6 +238,34 @@ export class KubernetesGateway implements ClusterGateway {
       if (region && isReady(node)) regions.add(region);
     }
     return [...regions].sort();
+  }
+
+  nodeRegions(): string[] | undefined {
+    if (!this.nodes.synced) return undefined;
+    return [...new Set([...this.nodes.list()].flatMap((n): string[] => (n.metadata.labels?.[this.regionLabel] ? [n.metadata.labels[this.regionLabel]!] : [])))].sort();
+  }
+
+  hasNode(node: string): boolean {
+    return this.nodes.get(undefined, node) !== undefined;
+  }
+
+  regionCapacity(): RegionCapacity[] {
+    const free = this.freeMemoryByRegion();
+    const byRegion = new Map<string, RegionCapacity>();
+    for (const node of this.nodes.list()) {
+      const region = node.metadata.labels?.[this.regionLabel];
+      if (!region) continue;
+      let r = byRegion.get(region);
+      if (!r) byRegion.set(region, (r = { region, nodes: 0, readyNodes: 0, cpuMillis: 0, memoryBytes: 0, pods: 0, freeMemoryBytes: free?.get(region) ?? 0 }));
+      r.nodes++;
+      if (!isReady(node)) continue;
+      r.readyNodes++;
+      const alloc = node.status?.allocatable ?? {};
+      r.cpuMillis += alloc.cpu ? (parseMillicores(alloc.cpu) ?? 0) : 0;
+      r.memoryBytes += parseQuantityBytes(alloc.memory);
+      r.pods += Number(alloc.pods ?? 0) || 0;
+    }
+    return [...byRegion.values()].sort((a, b) => a.region.localeCompare(b.region));
   }
 
   nodeAddresses(): string[] {

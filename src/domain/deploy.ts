@@ -92,7 +92,7 @@ export class DeployService {
     // Fixed ports: only those asked for matter. Random ports: every taken one does.
     const asked = ctx.order.randomPorts ? undefined : spec.containers.flatMap((c) => c.ports.flatMap((p) => (p.hostPort === undefined ? [] : [p.hostPort])));
     const taken = await this.deps.ports.taken(spec.region, order.id, asked);
-    if (!taken) throw new UnavailableError('the cluster cannot be reached now; nothing was changed, try again shortly');
+    if (!taken) throw new UnavailableError(`the cluster of region ${spec.region} cannot be reached now; nothing was changed, try again shortly`);
     if (ctx.order.randomPorts) {
       this.deps.ports.assignRandomPorts(spec, order.spec && (order.spec as DeploySpec).region === spec.region ? (order.spec as DeploySpec) : null, taken);
     } else {

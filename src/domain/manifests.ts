@@ -9,7 +9,7 @@
  * and one Deployment (one replica, `Recreate`: a rolling update with host ports would
  * wait forever for the port the old pod holds).
  */
-import { type KubeManifest, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
+import { type KubeManifest, NAMESPACE_REGION_LABEL, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
 import type { DomainClaim, OrderRecord } from '../store/types.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
@@ -80,14 +80,18 @@ export function namespaceManifest(orderId: string): KubeManifest {
  * first deploy only adds the workload, and again before every Deployment: no pod of an
  * order ever exists without them.
  */
-export function isolationManifests(order: Pick<OrderRecord, 'id' | 'units'>, units: UnitCatalogue, spec: DeploySpec | null): KubeManifest[] {
+export function isolationManifests(order: Pick<OrderRecord, 'id' | 'units'> & Partial<Pick<OrderRecord, 'region'>>, units: UnitCatalogue, spec: DeploySpec | null): KubeManifest[] {
   const ns = namespaceOf(order.id);
   const labels = orderLabels(order.id);
   const meta = (name: string) => ({ name, namespace: ns, labels });
   const memory = order.units * units.memoryBytes;
   const cpu = order.units * units.cpuMillis;
+  const namespace = namespaceManifest(order.id);
+  // The region it is for: with several clusters, it says which cluster the namespace belongs in.
+  const region = spec?.region ?? order.region;
+  if (region) namespace.metadata.labels = { ...namespace.metadata.labels, [NAMESPACE_REGION_LABEL]: region };
   return [
-    namespaceManifest(order.id),
+    namespace,
     {
       apiVersion: 'v1',
       kind: 'ResourceQuota',

@@ -296,8 +296,8 @@ export class Reconciler {
   private async ensureWorkload(order: OrderRecord): Promise<boolean> {
     const { cluster, config } = this.deps;
     if (!order.spec) return false;
-    this.requireCluster();
     const ns = namespaceOf(order.id);
+    this.requireCluster({ namespace: ns, region: (order.spec as DeploySpec).region });
     const namespace = cluster.managedNamespace(ns);
     if (namespace?.metadata.deletionTimestamp) {
       // Someone deleted it: it can only be re-created once Kubernetes has finished removing it.
@@ -335,8 +335,11 @@ export class Reconciler {
    */
   private async ensureIsolation(order: OrderRecord): Promise<boolean> {
     const { cluster, config } = this.deps;
-    this.requireCluster();
     const ns = namespaceOf(order.id);
+    // Several clusters: the region picks the cluster. An order sold without one gets its
+    // isolation with its first deploy, which names the region (in the same apply as ever).
+    if (!order.region && (cluster.members?.().length ?? 1) > 1) return false;
+    this.requireCluster({ namespace: ns, region: order.region });
     const namespace = cluster.managedNamespace(ns);
     if (namespace?.metadata.deletionTimestamp) throw new UnavailableError(`namespace ${ns} is being deleted; it will be re-created when it is gone`);
     if (order.observedGeneration >= order.generation && this.isolationInLine(order)) return false;
@@ -403,7 +406,7 @@ export class Reconciler {
   private async teardown(order: OrderRecord): Promise<WorkResult> {
     const { cluster, writer, store, clock, log } = this.deps;
     const ns = namespaceOf(order.id);
-    this.requireCluster();
+    this.requireCluster({ namespace: ns, region: (order.spec as DeploySpec | null)?.region ?? order.region });
     const namespace = cluster.managedNamespace(ns);
     if (namespace && !namespace.metadata.deletionTimestamp) {
       await writer.deleteNamespace(ns);
@@ -425,9 +428,12 @@ export class Reconciler {
       // Only a definite answer from the database ends a workload.
       const order = await this.deps.store.findOrder(orderId);
       if (order && (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop' || order.serviceStatus === 'ServicePending')) continue;
+      // Several clusters: a dark one's namespaces wait for it; the others' are looked at now.
+      const own = this.deps.cluster.healthOf?.({ namespace: ns.metadata.name });
+      if (own && !own.reachable) continue;
       if (order) await this.deps.store.ensureQueued(orderId, Date.now());
       else {
-        this.requireCluster();
+        this.requireCluster({ namespace: ns.metadata.name });
         await this.deps.writer.deleteNamespace(ns.metadata.name);
         this.deps.log.warn({ namespace: ns.metadata.name }, 'deleted a V-Kube namespace that belongs to no order');
       }
@@ -448,9 +454,12 @@ export class Reconciler {
     }
   }
 
-  private requireCluster(): void {
+  /** Throws unless the cluster answers — with several, the one holding the namespace or region (the others may be dark). */
+  private requireCluster(where: { namespace?: string; region?: string }): void {
     const health = this.deps.cluster.health();
     if (!health.reachable) throw new UnavailableError(`the cluster cannot be reached now (${health.detail ?? 'watch down'})`);
+    const own = this.deps.cluster.healthOf?.(where);
+    if (own && !own.reachable) throw new UnavailableError(own.detail ?? 'its cluster cannot be reached now');
   }
 
   private openSpec(spec: DeploySpec): DeploySpec {

@@ -26,6 +26,18 @@ export interface MetricSources {
   connectionBudgets?: () => Array<{ budget: string; max: number; open: number; queued: number }>;
   /** Whether each source of cluster state is live (watch caches, the API heartbeat). */
   clusterSources?: () => Record<string, { live: boolean }>;
+  /**
+   * Each cluster on its own (one, or several behind this V-Kube): its watch caches,
+   * sockets, sources and whether this replica holds its Lease. When given, the per-cluster
+   * gauges carry a `cluster` label and are filled from here.
+   */
+  clusters?: () => Array<{
+    name: string;
+    cacheSizes: Record<string, number>;
+    budgets: Array<{ budget: string; max: number; open: number; queued: number }>;
+    sources: Record<string, { live: boolean }>;
+    leader: boolean;
+  }>;
 }
 
 export class VkubeMetrics {
@@ -64,10 +76,13 @@ export class VkubeMetrics {
     new Gauge({
       name: 'vkube_watch_cache_objects',
       help: 'Objects held by each watch cache',
-      labelNames: ['cache'] as const,
+      labelNames: ['cache', 'cluster'] as const,
       registers: [this.registry],
       collect() {
-        for (const [cache, n] of Object.entries(sources.cacheSizes())) this.set({ cache }, n);
+        this.reset();
+        if (sources.clusters) {
+          for (const c of sources.clusters()) for (const [cache, n] of Object.entries(c.cacheSizes)) this.set({ cache, cluster: c.name }, n);
+        } else for (const [cache, n] of Object.entries(sources.cacheSizes())) this.set({ cache }, n);
       },
     });
     new Gauge({
@@ -90,23 +105,40 @@ export class VkubeMetrics {
     new Gauge({
       name: 'vkube_kube_sockets',
       help: 'Connections to the Kubernetes API per budget: open, queued (calls waiting for a socket) and max',
-      labelNames: ['budget', 'state'] as const,
+      labelNames: ['budget', 'state', 'cluster'] as const,
       registers: [this.registry],
       collect() {
-        for (const b of sources.connectionBudgets?.() ?? []) {
-          this.set({ budget: b.budget, state: 'open' }, b.open);
-          this.set({ budget: b.budget, state: 'queued' }, b.queued);
-          this.set({ budget: b.budget, state: 'max' }, b.max);
+        this.reset();
+        const each = sources.clusters?.().map((c) => ({ labels: { cluster: c.name }, budgets: c.budgets })) ?? [{ labels: {}, budgets: sources.connectionBudgets?.() ?? [] }];
+        for (const { labels, budgets } of each) {
+          for (const b of budgets) {
+            this.set({ budget: b.budget, state: 'open', ...labels }, b.open);
+            this.set({ budget: b.budget, state: 'queued', ...labels }, b.queued);
+            this.set({ budget: b.budget, state: 'max', ...labels }, b.max);
+          }
         }
       },
     });
     new Gauge({
       name: 'vkube_cluster_source_up',
       help: 'Whether each source of cluster state is live: the watch caches by name, and apiserver (the heartbeat)',
-      labelNames: ['source'] as const,
+      labelNames: ['source', 'cluster'] as const,
       registers: [this.registry],
       collect() {
-        for (const [source, h] of Object.entries(sources.clusterSources?.() ?? {})) this.set({ source }, h.live ? 1 : 0);
+        this.reset();
+        if (sources.clusters) {
+          for (const c of sources.clusters()) for (const [source, h] of Object.entries(c.sources)) this.set({ source, cluster: c.name }, h.live ? 1 : 0);
+        } else for (const [source, h] of Object.entries(sources.clusterSources?.() ?? {})) this.set({ source }, h.live ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vkube_cluster_leader',
+      help: "1 when this replica holds the cluster's reconcile Lease (each cluster has its own) and may write to it",
+      labelNames: ['cluster'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of sources.clusters?.() ?? []) this.set({ cluster: c.name }, c.leader ? 1 : 0);
       },
     });
     new Gauge({ name: 'vkube_log_streams', help: 'Log streams being served (each holds one upstream request)', registers: [this.registry], collect() { this.set(sources.logStreams()); } });

@@ -87,6 +87,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/clusters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The clusters behind this V-Kube: health, Lease, regions, capacity
+         * @description One entry per cluster (VKUBE_KUBECONFIGS or `clusters:` in VKUBE_CONFIG; one for a single KUBECONFIG). `conflicts` lists regions found in two clusters, which neither serves.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            clusters: {
+                                /** @description why not ready, or what is degraded */
+                                detail?: string;
+                                /** @description this replica holds the cluster's reconcile Lease and writes to it */
+                                leader: boolean;
+                                /** @description VKUBE_KUBECONFIGS name (or the kubeconfig's cluster name with one KUBECONFIG) */
+                                name: string;
+                                /** @description the API server answers and every essential watch is live */
+                                ready: boolean;
+                                /** @description as the nodes last seen show them (a cluster that cannot be reached keeps its last view) */
+                                regions: {
+                                    /** @description allocatable CPU of the Ready nodes, millicores */
+                                    cpuMillis: number;
+                                    /** @description allocatable memory not yet requested by pods (Ready nodes) */
+                                    freeMemoryBytes: number;
+                                    /** @description allocatable memory of the Ready nodes */
+                                    memoryBytes: number;
+                                    nodes: number;
+                                    /** @description allocatable pods of the Ready nodes */
+                                    pods: number;
+                                    readyNodes: number;
+                                    region: string;
+                                }[];
+                                synced: boolean;
+                            }[];
+                            conflicts: string[];
+                        };
+                    };
+                };
+                /** @description Every error, whatever the status */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description internal error: a bug, and it is logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/orders": {
         parameters: {
             query?: never;
@@ -5592,8 +5676,12 @@ export interface paths {
                             /** @description "ok", or why not */
                             checks: {
                                 cluster: string;
+                                /** @description Several clusters behind this V-Kube: each one by name, "ok" or why not. V-Kube stays ready while any cluster is: the others serve as usual, and calls for the orders of a cluster that is not ok answer 503 naming their region. */
+                                clusters?: {
+                                    [key: string]: string;
+                                };
                                 database: string;
-                                /** @description Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. */
+                                /** @description Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. With several clusters each is prefixed with its cluster ("east/pods"). */
                                 sources?: {
                                     [key: string]: string;
                                 };
@@ -5622,8 +5710,12 @@ export interface paths {
                             /** @description "ok", or why not */
                             checks: {
                                 cluster: string;
+                                /** @description Several clusters behind this V-Kube: each one by name, "ok" or why not. V-Kube stays ready while any cluster is: the others serve as usual, and calls for the orders of a cluster that is not ok answer 503 naming their region. */
+                                clusters?: {
+                                    [key: string]: string;
+                                };
                                 database: string;
-                                /** @description Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. */
+                                /** @description Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. With several clusters each is prefixed with its cluster ("east/pods"). */
                                 sources?: {
                                     [key: string]: string;
                                 };

@@ -449,6 +449,19 @@ containers:
     assert.equal((await vkube(['admin', 'order', 'show', 'no-such-order', '--server', server.url], admin)).code, 4);
   });
 
+  it('admin clusters: the one cluster, ready, its Lease held, its regions with nodes and room', async () => {
+    const admin = { env: { VKUBE_ADMIN_TOKEN: server.adminToken } };
+    const table = await vkube(['admin', 'clusters', '--server', server.url], admin);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^CLUSTER +READY +LEASE +REGION +NODES +CPU +MEMORY +FREE MEMORY$/m);
+    assert.match(table.stdout, /yes +held here +ausrine +1\/1 Ready +8 +32\.0Gi/);
+    assert.match(table.stdout, /^ +giltine +2\/2 Ready +16 +64\.0Gi/m);
+    const json = ok<{ clusters: Array<{ ready: boolean; regions: Array<{ region: string }> }> }>(await vkube(['admin', 'clusters', '--server', server.url, '--json'], admin), 'clusters');
+    assert.equal(json.clusters.length, 1);
+    assert.ok(json.clusters[0]!.ready && json.clusters[0]!.regions.some((r) => r.region === 'giltine'));
+    assert.equal((await vkube(['admin', 'clusters', '--server', server.url])).code, 3, 'no admin token');
+  });
+
   it('usage errors are exit 2, an unreachable V-Kube exit 7', async () => {
     assert.equal((await vkube(['deploy'], { configDir: dirA() })).code, 2);
     const missing = await vkube(['deploy', '-f', join(work, 'nope.yaml'), '--json'], { configDir: dirA() });

@@ -57,6 +57,41 @@ describe('config', () => {
     assert.ok(c.reservedPorts.some(([lo, hi]) => lo === 9000 && hi === 9100));
   });
 
+  it('several clusters: none by default; VKUBE_KUBECONFIGS ([name=]path[#context]) and clusters: in the file; names unique, files present', async () => {
+    assert.deepEqual(loadConfig({}, cwd).clusters, [], 'one KUBECONFIG stays the default');
+    const dir = await mkdtemp(join(tmpdir(), 'vkube-config-'));
+    await writeFile(join(dir, 'east.kubeconfig'), 'apiVersion: v1\n');
+    await writeFile(join(dir, 'west.yaml'), 'apiVersion: v1\n');
+    const env = loadConfig({ VKUBE_KUBECONFIGS: 'east.kubeconfig, city2=west.yaml#admin@west' }, dir).clusters;
+    assert.deepEqual(env, [
+      { name: 'east', kubeconfig: join(dir, 'east.kubeconfig') },
+      { name: 'city2', kubeconfig: join(dir, 'west.yaml'), context: 'admin@west' },
+    ]);
+    assert.deepEqual(loadConfig({ VKUBE_KUBECONFIGS: 'west.yaml#Admin@West' }, dir).clusters[0]!.name, 'admin-west', 'unnamed: its context, made a DNS label');
+    await writeFile(join(dir, 'vkube.yaml'), 'clusters:\n  - name: vilnius\n    kubeconfig: east.kubeconfig\n  - name: kaunas\n    kubeconfig: west.yaml\n    context: k\n');
+    assert.deepEqual(
+      loadConfig({ VKUBE_CONFIG: 'vkube.yaml' }, dir).clusters.map((c) => [c.name, c.context]),
+      [
+        ['vilnius', undefined],
+        ['kaunas', 'k'],
+      ],
+    );
+    const refused = (value: string, pattern: RegExp) =>
+      assert.throws(
+        () => loadConfig({ VKUBE_KUBECONFIGS: value }, dir),
+        (err: unknown) => err instanceof ConfigError && pattern.test(err.message),
+        value,
+      );
+    refused('east.kubeconfig,x/east.kubeconfig', /^VKUBE_KUBECONFIGS: x\/east.kubeconfig: no such file/);
+    refused('a=east.kubeconfig,a=west.yaml', /^VKUBE_KUBECONFIGS: two clusters are named "a" \(east.kubeconfig and west.yaml\)/);
+    refused('Bad_Name=east.kubeconfig', /cluster name "Bad_Name".*DNS-1123 label/);
+    await writeFile(join(dir, 'bad.yaml'), 'clusters:\n  - name: x\n');
+    assert.throws(
+      () => loadConfig({ VKUBE_CONFIG: 'bad.yaml' }, dir),
+      (err: unknown) => err instanceof ConfigError && /^VKUBE_KUBECONFIGS \(clusters in VKUBE_CONFIG\): clusters\[0\]\.kubeconfig: must be the path/.test(err.message),
+    );
+  });
+
   it('registry mirrors: none by default; the environment form, the file form, and the environment wins', async () => {
     assert.deepEqual(loadConfig({}, cwd).registry.mirrors, {});
     const fromEnv = loadConfig({ VKUBE_REGISTRY_MIRRORS: 'index.docker.io=http://127.0.0.1:5000|https://registry-1.docker.io,ghcr.io=https://ghcr-mirror.example' }, cwd);

@@ -136,6 +136,34 @@ export function registerAdmin(program: Command, out: Output): void {
     out.result(o, () => out.print(`Order ${o.id} aborted (service ${o.serviceStatus}).`));
   });
 
+  const clusters = withAdminOptions(admin.command('clusters').description('the clusters behind V-Kube: health, who holds each Lease, regions, nodes and room'));
+  examples(clusters, ['vkube admin clusters', 'vkube admin clusters --json | jq ".clusters[] | {name, ready}"']);
+  clusters.action(async (opts: AdminOptions) => {
+    const api = await adminApi(opts);
+    const view = await api.call(api.client.GET('/api/v1/admin/clusters'));
+    out.result(view, () => {
+      out.print(
+        table(
+          ['CLUSTER', 'READY', 'LEASE', 'REGION', 'NODES', 'CPU', 'MEMORY', 'FREE MEMORY'],
+          view.clusters.flatMap((c) => {
+            const head = [c.name, c.ready ? 'yes' : 'NO', c.leader ? 'held here' : '-'];
+            if (c.regions.length === 0) return [[...head, '-', '-', '-', '-', '-']];
+            return c.regions.map((r, i) => [
+              ...(i === 0 ? head : ['', '', '']),
+              r.region,
+              `${r.readyNodes}/${r.nodes} Ready`,
+              `${r.cpuMillis / 1000}`,
+              gib(r.memoryBytes),
+              gib(r.freeMemoryBytes),
+            ]);
+          }),
+        ),
+      );
+      for (const c of view.clusters) if (c.detail) out.print(`\n${c.name}: ${c.detail}`);
+      for (const conflict of view.conflicts) out.print(`\nconflict: ${conflict} (served by neither)`);
+    });
+  });
+
   const rotate = withAdminOptions(order.command('rotate-secret').description('give an order a new secret; the old one stops working at once').argument('<id>', 'the order id'));
   examples(rotate, ['vkube admin order rotate-secret 5f0c…']);
   rotate.action(async (id: string, opts: AdminOptions) => {
@@ -166,4 +194,8 @@ function printOrder(out: Output, o: AdminOrder): void {
       ['Expires', o.endAt ? `${relativeTime(o.endAt, now)} (${absoluteTime(o.endAt)})` : 'not started (the hours start at the first deploy)'],
     ]),
   );
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)}Gi`;
 }

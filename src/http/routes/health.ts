@@ -1,7 +1,7 @@
 /** Liveness and readiness, for the orchestrator that runs V-Kube. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ClusterReader } from '../../cluster/gateway.js';
+import type { ClusterHealth, ClusterReader } from '../../cluster/gateway.js';
 import type { Store } from '../../store/types.js';
 
 export interface HealthRouteDeps {
@@ -16,7 +16,13 @@ const Checks = Type.Object(
     sources: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
         description:
-          'Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags.',
+          'Each source of cluster state on its own: the watch caches (nodes, pods, namespaces, deployments, claims, events) and the API server heartbeat. "ok", or why not; a source marked "(optional)" — events — does not make V-Kube unready: deploys and status go on, the activity log lags. With several clusters each is prefixed with its cluster ("east/pods").',
+      }),
+    ),
+    clusters: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Several clusters behind this V-Kube: each one by name, "ok" or why not. V-Kube stays ready while any cluster is: the others serve as usual, and calls for the orders of a cluster that is not ok answer 503 naming their region.',
       }),
     ),
   },
@@ -49,14 +55,19 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (a
         (err: unknown) => `unreachable: ${(err as Error).message}`,
       );
       const h = deps.cluster.health();
-      const cluster = h.synced && h.reachable ? 'ok' : h.synced ? `unreachable: ${h.detail ?? ''}` : `not synced yet${h.detail ? `: ${h.detail}` : ''}`;
+      const cluster = describe(h);
       const sources = Object.fromEntries(
         Object.entries(h.sources ?? {}).map(([name, s]) => [name, s.live ? 'ok' : `${s.essential ? '' : '(optional) '}${s.synced ? 'down' : 'not synced yet'}${s.lastError ? `: ${s.lastError}` : ''}`]),
       );
-      const checks = { database, cluster, ...(h.sources ? { sources } : {}) };
+      const clusters = h.clusters ? Object.fromEntries(Object.entries(h.clusters).map(([name, c]) => [name, describe(c)])) : undefined;
+      const checks = { database, cluster, ...(h.sources ? { sources } : {}), ...(clusters ? { clusters } : {}) };
       if (database === 'ok' && cluster === 'ok') return { status: 'ready' as const, checks };
       const failing = Object.entries({ database, cluster }).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`);
       return reply.code(503).send({ error: { code: 503, message: `not ready: ${failing.join('; ')}` }, checks });
     },
   );
 };
+
+function describe(h: ClusterHealth): string {
+  return h.synced && h.reachable ? 'ok' : h.synced ? `unreachable: ${h.detail ?? ''}` : `not synced yet${h.detail ? `: ${h.detail}` : ''}`;
+}
