@@ -83,7 +83,7 @@ async function claimEvent(t: TestApp, secret: string, reason: string): Promise<E
 }
 
 function assertSeedShape(body: StatusBody): void {
-  assert.deepEqual(Object.keys(body), ['name', 'podStatus', 'podSpec', 'annotations', 'storage', 'domains'], "the seed fields, in order, then storage and the clients' domains");
+  assert.deepEqual(Object.keys(body), ['name', 'podStatus', 'podSpec', 'annotations', 'storage', 'domains', 'endpoints'], "the seed fields, in order, then storage, the clients' domains and where the app is reached");
   assert.equal(body.podStatus.phase, 'Pending', 'the pod waits for its volume');
   assert.ok(
     body.podSpec.volumes?.some((v) => (v as { persistentVolumeClaim?: { claimName?: string } }).persistentVolumeClaim?.claimName === DATA_CLAIM),
