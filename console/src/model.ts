@@ -107,6 +107,8 @@ export interface Termination {
   exitCode: number;
   /** RFC 3339, or "" when Kubernetes did not record it. */
   finishedAt: string;
+  /** The kubelet killed it because this probe failed (the server reads it from the kubelet's events). */
+  killedBy?: 'livenessProbe' | 'startupProbe';
 }
 
 export interface PortMapping {
@@ -219,6 +221,10 @@ function containerState(name: string, image: string, s: Record<string, unknown> 
   // Read from Kubernetes' own status, so it shows whether or not the server explained it.
   const last = isRecord(s.lastState) && isRecord(s.lastState.terminated) ? s.lastState.terminated : undefined;
   if (last) out.lastTermination = { reason: str(last.reason) || (num(last.exitCode) === 0 ? 'Completed' : 'Error'), exitCode: num(last.exitCode), finishedAt: str(last.finishedAt) };
+  // Kubernetes' status cannot say a probe killed it; the server's explanation can.
+  const explainedLast = explained && isRecord(explained.lastTermination) ? explained.lastTermination : undefined;
+  const by = explainedLast?.killedBy;
+  if (out.lastTermination && (by === 'livenessProbe' || by === 'startupProbe')) out.lastTermination.killedBy = by;
   out.ready = s.ready === true;
   out.restartCount = num(s.restartCount);
   const state = isRecord(s.state) ? s.state : {};
@@ -242,6 +248,7 @@ function containerState(name: string, image: string, s: Record<string, unknown> 
 
 /** "OOMKilled: over its memory limit (exit code 137)", "Error (exit code 3)". */
 export function terminationText(t: Termination): string {
+  if (t.killedBy) return `Restarted: its ${t.killedBy === 'livenessProbe' ? 'liveness' : 'startup'} probe failed (${t.reason}, exit code ${t.exitCode})`;
   const what = t.reason === 'OOMKilled' ? 'OOMKilled: over its memory limit' : t.reason;
   return `${what} (exit code ${t.exitCode})`;
 }

@@ -187,6 +187,11 @@ export class ClusterSet implements ClusterGateway {
     return member ? member.claimEvents(namespace, name) : [];
   }
 
+  probeKills(namespace: string, pod: string): EventJson[] {
+    const member = this.memberOfNamespace(namespace);
+    return member ? member.probeKills(namespace, pod) : [];
+  }
+
   managedNamespaces(): NamespaceJson[] {
     return this.clusters.flatMap((c) => c.managedNamespaces());
   }

@@ -293,6 +293,12 @@ export interface ClusterReader {
    * claim is known.
    */
   claimEvents(namespace: string, name: string): EventJson[];
+  /**
+   * The kubelet's events about killing a container of that pod because its liveness or
+   * startup probe failed (reason Killing), as the events watch holds them (Kubernetes
+   * keeps events an hour). The pod's status cannot tell such a kill from a normal exit.
+   */
+  probeKills(namespace: string, pod: string): EventJson[];
   /** Namespaces carrying V-Kube's managed-by label. */
   managedNamespaces(): NamespaceJson[];
   /** One of them by name (undefined when it does not exist or is not V-Kube's). */

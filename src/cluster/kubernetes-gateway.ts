@@ -153,8 +153,11 @@ export class KubernetesGateway implements ClusterGateway {
     this.events = new WatchCache<EventJson>({
       http: this.http,
       path: '/api/v1/events',
-      retain: isVkubeClaimEvent,
-      indexes: { claim: (e) => (isVkubeClaimEvent(e) ? [`${e.metadata.namespace}/${e.involvedObject?.name}`] : []) },
+      retain: (e) => isVkubeClaimEvent(e) || isProbeKill(e),
+      indexes: {
+        claim: (e) => (isVkubeClaimEvent(e) ? [`${e.metadata.namespace}/${e.involvedObject?.name}`] : []),
+        probeKill: (e) => (isProbeKill(e) ? [`${e.metadata.namespace}/${e.involvedObject?.name}`] : []),
+      },
       emitOnList: true,
       onChange: (type, event) => {
         if (event.metadata.namespace?.startsWith(NAMESPACE_PREFIX)) emit({ kind: 'event', type, event });
@@ -342,6 +345,10 @@ export class KubernetesGateway implements ClusterGateway {
     return uid ? events.filter((e) => !e.involvedObject?.uid || e.involvedObject.uid === uid) : events;
   }
 
+  probeKills(namespace: string, pod: string): EventJson[] {
+    return this.events.byIndex('probeKill', `${namespace}/${pod}`);
+  }
+
   managedNamespaces(): NamespaceJson[] {
     return [...this.namespaces.list()];
   }
@@ -500,6 +507,16 @@ function slimForeignPod(p: PodJson): PodJson {
     },
     status: { phase: p.status?.phase },
   } as PodJson;
+}
+
+/** "Container app failed liveness probe, will be restarted": the kubelet's kill, in one of V-Kube's namespaces. */
+function isProbeKill(e: EventJson): boolean {
+  return (
+    e.reason === 'Killing' &&
+    e.involvedObject?.kind === 'Pod' &&
+    (e.metadata.namespace?.startsWith(NAMESPACE_PREFIX) ?? false) &&
+    /failed (liveness|startup) probe/.test(e.message ?? '')
+  );
 }
 
 function isVkubeClaimEvent(e: EventJson): boolean {

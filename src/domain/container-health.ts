@@ -8,7 +8,7 @@
  * sentence a customer understands, and says when `GET /k8s/pod/log?previous=true` has
  * something to show. Pure.
  */
-import type { ContainerStateJson, ContainerStatusJson, PodJson } from '../cluster/gateway.js';
+import type { ContainerStateJson, ContainerStatusJson, EventJson, PodJson } from '../cluster/gateway.js';
 
 /** How one run of a container ended, as Kubernetes recorded it. */
 export interface TerminationView {
@@ -22,6 +22,11 @@ export interface TerminationView {
   /** RFC 3339; null when Kubernetes did not record it (a run that never started). */
   startedAt: string | null;
   finishedAt: string | null;
+  /**
+   * The kubelet killed it because this probe failed (from its Killing event). Kubernetes'
+   * reason does not say so: an app that exits cleanly on SIGTERM shows `Completed`, code 0.
+   */
+  killedBy?: 'livenessProbe' | 'startupProbe';
 }
 
 export type ContainerPhase = 'running' | 'waiting' | 'terminated' | 'unknown';
@@ -58,13 +63,38 @@ interface ProbeSpecJson {
 
 type StateJson = ContainerStateJson | undefined;
 
-/** Each container of the pod, in the order of its spec (statuses of unknown containers after them). */
-export function containerHealth(pod: PodJson): ContainerHealthView[] {
+/**
+ * Each container of the pod, in the order of its spec (statuses of unknown containers
+ * after them). `probeKills`: the kubelet's Killing events of the pod (a failed liveness or
+ * startup probe), which tell a probe's kill from the app's own exit.
+ */
+export function containerHealth(pod: PodJson, probeKills: readonly EventJson[] = []): ContainerHealthView[] {
   const statuses = pod.status?.containerStatuses ?? [];
   const specs = pod.spec.containers as Array<PodJson['spec']['containers'][number] & ProbeSpecJson>;
-  const out = specs.map((c) => one(c.name, statuses.find((s) => s.name === c.name), c));
-  for (const s of statuses) if (!specs.some((c) => c.name === s.name)) out.push(one(s.name, s, {}));
+  const out = specs.map((c) => one(c.name, statuses.find((s) => s.name === c.name), c, probeKills));
+  for (const s of statuses) if (!specs.some((c) => c.name === s.name)) out.push(one(s.name, s, {}, probeKills));
   return out;
+}
+
+/** Seconds of slack between the kubelet's clock on the event and on the termination (both whole seconds). */
+const KILL_SLACK_MS = 2000;
+
+/**
+ * Which probe's failure killed the run that ended at `t`, if one did: a Killing event
+ * ("Container app failed liveness probe, will be restarted") last seen while that run
+ * was alive. Kubernetes counts repeats into one event, whose last time is the latest kill.
+ */
+function killedBy(container: string, t: TerminationView, kills: readonly EventJson[]): TerminationView['killedBy'] {
+  const started = t.startedAt ? Date.parse(t.startedAt) : NaN;
+  const finished = t.finishedAt ? Date.parse(t.finishedAt) : NaN;
+  if (!Number.isFinite(started) || !Number.isFinite(finished)) return undefined;
+  for (const e of kills) {
+    const m = /^Container (\S+) failed (liveness|startup) probe/.exec(e.message ?? '');
+    if (!m || m[1] !== container) continue;
+    const at = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '');
+    if (at >= started - KILL_SLACK_MS && at <= finished + KILL_SLACK_MS) return m[2] === 'liveness' ? 'livenessProbe' : 'startupProbe';
+  }
+  return undefined;
 }
 
 /**
@@ -78,7 +108,7 @@ export function needsExplaining(health: readonly ContainerHealthView[]): boolean
   return health.some((c) => c.state !== 'unknown' && (c.state !== 'running' || !c.ready || c.restartCount > 0 || c.lastTermination !== null));
 }
 
-function one(name: string, s: ContainerStatusJson | undefined, spec: ProbeSpecJson): ContainerHealthView {
+function one(name: string, s: ContainerStatusJson | undefined, spec: ProbeSpecJson, probeKills: readonly EventJson[]): ContainerHealthView {
   const view: ContainerHealthView = {
     name,
     ready: s?.ready === true,
@@ -89,6 +119,10 @@ function one(name: string, s: ContainerStatusJson | undefined, spec: ProbeSpecJs
     hasPreviousLog: false,
     summary: '',
   };
+  if (view.lastTermination && probeKills.length) {
+    const by = killedBy(name, view.lastTermination, probeKills);
+    if (by) view.lastTermination.killedBy = by;
+  }
   view.hasPreviousLog = view.restartCount > 0 || view.lastTermination !== null;
   const { running, waiting, terminated } = s?.state ?? {};
   if (running) {
@@ -133,7 +167,8 @@ function termination(t: StateJson): TerminationView | null {
 }
 
 /** "exited with code 3 (Error)", "was killed for using more memory than its limit (OOMKilled)". */
-export function describeTermination(t: Pick<TerminationView, 'reason' | 'exitCode' | 'signal'>): string {
+export function describeTermination(t: Pick<TerminationView, 'reason' | 'exitCode' | 'signal' | 'killedBy'>): string {
+  if (t.killedBy) return `was restarted because its ${t.killedBy === 'livenessProbe' ? 'liveness' : 'startup'} probe failed (${t.reason}, exit code ${t.exitCode})`;
   if (t.reason === 'OOMKilled') return 'was killed for using more memory than its limit (OOMKilled)';
   if (t.reason === 'Completed') return `exited normally (code ${t.exitCode})`;
   if (t.reason === 'ContainerCannotRun' || t.reason === 'StartError') return `could not be started (${t.reason})`;

@@ -94,7 +94,9 @@ export class WorkloadService {
     const ns = pod.metadata.namespace ?? namespaceOf(order.id);
     const claim = claimName ? this.cluster.persistentVolumeClaim(ns, claimName) : undefined;
     const events = claimName ? this.cluster.claimEvents(ns, claimName) : [];
-    const storageVersion = claimName ? [claim?.metadata.resourceVersion ?? '', ...events.map((e) => e.metadata.resourceVersion ?? '').sort()].join(',') : '';
+    const kills = this.cluster.probeKills(ns, pod.metadata.name);
+    // What the view is made of besides the pod: a change of any of it makes a new view.
+    const storageVersion = [claim?.metadata.resourceVersion ?? '', ...[...events, ...kills].map((e) => e.metadata.resourceVersion ?? '').sort()].join(',');
     const cached = this.statusViews.get(pod);
     if (cached?.storageVersion === storageVersion) return cached.view;
     const view: PodStatusView = {
@@ -104,7 +106,7 @@ export class WorkloadService {
       annotations: pod.metadata.annotations ?? {},
       ...(claimName ? { storage: describeStorage(claimName, claim, events, pod) } : {}),
     };
-    const health = containerHealth(pod);
+    const health = containerHealth(pod, kills);
     if (needsExplaining(health)) view.containers = health;
     this.statusViews.set(pod, { view, storageVersion });
     return view;

@@ -198,6 +198,11 @@ export const Termination = Type.Object(
     message: Type.Optional(Type.String({ description: "the runtime's or the container's termination message" })),
     startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    killedBy: Type.Optional(
+      Type.Union([Type.Literal('livenessProbe'), Type.Literal('startupProbe')], {
+        description: "the kubelet killed it because this probe failed (from its Killing event; the reason alone may say Completed when the app exits cleanly on SIGTERM)",
+      }),
+    ),
   },
   { description: 'How one run of a container ended' },
 );

@@ -4601,6 +4601,8 @@ export interface paths {
                                     /** @description 137 is SIGKILL (memory limit, or a liveness probe that failed), 143 SIGTERM */
                                     exitCode: number;
                                     finishedAt: string | null;
+                                    /** @description the kubelet killed it because this probe failed (from its Killing event; the reason alone may say Completed when the app exits cleanly on SIGTERM) */
+                                    killedBy?: "livenessProbe" | "startupProbe";
                                     /** @description the runtime's or the container's termination message */
                                     message?: string;
                                     /** @description Kubernetes' reason: OOMKilled (over its memory limit), Error (exited non-zero, or killed after a failed liveness probe), Completed (exit 0), ContainerCannotRun, StartError, … */

@@ -23,6 +23,7 @@ interface Termination {
   exitCode: number;
   startedAt: string | null;
   finishedAt: string | null;
+  killedBy?: string;
 }
 interface ContainerHealth {
   name: string;
@@ -178,6 +179,9 @@ describe('why it stopped, on the real node', { skip }, () => {
         const x = await app(order.secret);
         assert.ok(x.restartCount >= 1, `restartCount ${x.restartCount}`);
         assert.ok(x.lastTermination, 'the killed run is recorded');
+        // Kubernetes calls a clean exit on the kubelet's SIGTERM "Completed"; the kubelet's Killing event says why it came.
+        assert.equal(x.lastTermination.killedBy, 'livenessProbe', JSON.stringify(x.lastTermination));
+        assert.match(x.summary, /was restarted because its liveness probe failed/);
         return x;
       },
       { timeoutMs: 90_000, intervalMs: 500 },

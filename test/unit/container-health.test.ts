@@ -54,6 +54,22 @@ describe('containerHealth', () => {
     assert.equal(needsExplaining([c!]), true);
   });
 
+  it('a run the kubelet killed for a failed liveness probe says so, though Kubernetes calls it Completed (0)', () => {
+    const killed = { name: 'app', ready: true, restartCount: 1, state: RUNNING, lastState: { terminated: { exitCode: 0, reason: 'Completed', startedAt: '2026-01-01T10:00:00Z', finishedAt: '2026-01-01T10:00:04Z' } } };
+    const kill = (message: string, lastTimestamp: string) => ({ metadata: { name: 'e', namespace: 'vkube-x' }, reason: 'Killing', message, lastTimestamp, involvedObject: { kind: 'Pod', name: 'workload-abc' } });
+    const [c] = containerHealth(pod([killed]), [kill('Container app failed liveness probe, will be restarted', '2026-01-01T10:00:03Z')]);
+    assert.equal(c!.lastTermination!.killedBy, 'livenessProbe');
+    assert.equal(c!.summary, 'running and ready; its last run was restarted because its liveness probe failed (Completed, exit code 0); restarted once');
+    // Another container's kill, or one outside the run's lifetime, is not this run's.
+    const [other] = containerHealth(pod([killed]), [kill('Container sidecar failed liveness probe, will be restarted', '2026-01-01T10:00:03Z')]);
+    assert.equal(other!.lastTermination!.killedBy, undefined);
+    const [earlier] = containerHealth(pod([killed]), [kill('Container app failed startup probe, will be restarted', '2026-01-01T09:50:00Z')]);
+    assert.equal(earlier!.lastTermination!.killedBy, undefined);
+    assert.match(earlier!.summary, /exited normally \(code 0\)/);
+    const [startup] = containerHealth(pod([killed]), [kill('Container app failed startup probe, will be restarted', '2026-01-01T10:00:05Z')]);
+    assert.equal(startup!.lastTermination!.killedBy, 'startupProbe');
+  });
+
   it('OOMKilled says so in plain words; a signal is kept', () => {
     const [c] = containerHealth(
       pod([{ name: 'app', ready: true, restartCount: 1, state: RUNNING, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', signal: 9, startedAt: 'a', finishedAt: 'b' } } }]),
