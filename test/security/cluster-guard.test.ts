@@ -428,6 +428,12 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
       assert.equal(cause.status, 400, cause.message);
       assert.match(cause.message, /address not allowed/);
     }
+    // A real kubelet (the local real node, when this cluster has one) answers V-Kube's identity in full.
+    const real = (await admin.get<{ items: Array<{ metadata: { name: string } }> }>('/api/v1/nodes', { query: { labelSelector: 'vkube.dev/real-node=true' } })).items[0];
+    if (real) {
+      const summary = await gateway.kubeletSummary(real.metadata.name);
+      assert.ok(summary !== null && typeof summary === 'object' && 'pods' in summary, `the Summary API of ${real.metadata.name}: ${JSON.stringify(summary).slice(0, 200)}`);
+    }
   });
 
   it('prunes what an older spec generation left, without reading a Secret', async () => {
