@@ -149,7 +149,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const domainService = new DomainService(domains, store, deploys, waiter, clock);
   // One memory of each pod's network counters: /monitor answers at once for pods the sampler has seen.
   const podNetworkRates = new NetworkRates();
-  const monitor = new MonitorService(cluster, workloads, podNetworkRates);
+  const monitor = new MonitorService(cluster, workloads, podNetworkRates, (order) => usageHistory.latestRate(order.id));
   const endpoints = new EndpointService(cluster, config.publicHosts);
   const deployHistory = new DeployHistoryService(history, deploys, credentials);
   const usageHistory = new UsageHistoryService({ cluster, usage, clock, intervalSeconds: config.usage.intervalSeconds, retentionHours: config.usage.retentionHours, log, rates: podNetworkRates });

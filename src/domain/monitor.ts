@@ -39,6 +39,8 @@ export class MonitorService {
     private readonly workloads: WorkloadService,
     /** Shared with the usage sampler, so on the leader a pod's rate is known at once. */
     private readonly rates: NetworkRates = new NetworkRates(),
+    /** The order's network rate the leader's usage sampler stored last, if recent: what any replica answers a first look with. */
+    private readonly recentRate: (order: OrderRecord) => Promise<Rate | undefined> = async () => undefined,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
@@ -64,7 +66,7 @@ export class MonitorService {
       }
     }
     if (types.some((t) => t.startsWith('network') || t === 'storage')) {
-      const kubelet = await this.kubeletUsage(pod, containers);
+      const kubelet = await this.kubeletUsage(order, pod, containers);
       if (!kubelet) unavailable.push(...types.filter((t) => t.startsWith('network') || t === 'storage'));
       else if (!kubelet.rate) unavailable.push(...types.filter((t) => t.startsWith('network')));
       if (types.includes('networkDownload')) view.networkDownload = { value: kubelet?.rate?.rx ?? 0 };
@@ -79,7 +81,7 @@ export class MonitorService {
    * Network rates and disk use from the kubelet's Summary API; undefined when it cannot
    * be read, `rate` undefined when the kubelet has no network figures for the pod yet.
    */
-  private async kubeletUsage(pod: PodJson, containers: string[]): Promise<{ rate: Rate | undefined; storageBytes: number } | undefined> {
+  private async kubeletUsage(order: OrderRecord, pod: PodJson, containers: string[]): Promise<{ rate: Rate | undefined; storageBytes: number } | undefined> {
     const node = pod.spec.nodeName;
     if (!node) return undefined;
     const key = podKey(pod.metadata.namespace!, pod.metadata.name);
@@ -89,8 +91,9 @@ export class MonitorService {
       let reading = await read();
       if (!reading) return undefined;
       let rate = reading.network && this.rates.update(id, reading.at, reading.network);
-      // No earlier sample of this pod to compare with (on the leader the usage sampler keeps
-      // one): wait for the kubelet's next, which it takes every 10-15 s.
+      // No earlier sample of this pod here (on the leader the usage sampler keeps one): the
+      // rate the sampler stored last, else wait for the kubelet's next sample (every 10-15 s).
+      if (reading.network && !rate) rate = await this.recentRate(order).catch(() => undefined);
       for (let waited = 0; reading?.network && !rate && waited < FIRST_RATE_WAIT_MS; waited += 1000) {
         await this.sleep(1000);
         reading = (await read()) ?? reading;

@@ -16,7 +16,7 @@ import type { DeploySpec } from './deploy-spec.js';
 import { InputError } from './errors.js';
 import { ORDER_LABEL } from './manifests.js';
 import { cores } from './monitor.js';
-import { NetworkRates, type NodeReadings, podKey, readNode } from './pod-usage.js';
+import { NetworkRates, type NodeReadings, podKey, type Rate, readNode } from './pod-usage.js';
 import { parseBytes } from './quantity.js';
 
 /** One sample of one order, as stored. */
@@ -131,6 +131,16 @@ export class UsageHistoryService {
       this.lastPrune = now;
     }
     return rows.length;
+  }
+
+  /** The order's network rate in its latest stored sample, when that is at most two intervals old. */
+  async latestRate(orderId: string): Promise<Rate | undefined> {
+    const rows = await this.deps.usage.usageSince(orderId, this.deps.clock.now() - 2 * this.deps.intervalSeconds);
+    for (const r of rows.reverse()) {
+      const s = r.sample as UsageSample;
+      if (typeof s.rx === 'number' && typeof s.tx === 'number') return { rx: s.rx, tx: s.tx };
+    }
+    return undefined;
   }
 
   /** `GET /k8s/monitor/history?minutes=60`: the order's series over the last `minutes`, with its limits. */
