@@ -23,6 +23,7 @@ import { UsageHistoryService } from './domain/usage-history.js';
 import { EventRecorder } from './domain/event-recorder.js';
 import { ExecService } from './domain/exec.js';
 import { MonitorService } from './domain/monitor.js';
+import { NetworkRates } from './domain/pod-usage.js';
 import { ContactService } from './domain/notify/contacts.js';
 import { OutboxDispatcher } from './domain/notify/dispatcher.js';
 import { PodNotices } from './domain/notify/pod-notices.js';
@@ -163,10 +164,12 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const workloads = new WorkloadService(cluster, store, waiter, clock);
   const updates = new WorkloadUpdateService(deploys, store, waiter, clock, isValidImage);
   const domainService = new DomainService(domains, store, deploys, waiter, clock);
-  const monitor = new MonitorService(cluster, workloads);
+  // One memory of each pod's network counters: /monitor answers at once for pods the sampler has seen.
+  const podNetworkRates = new NetworkRates();
+  const monitor = new MonitorService(cluster, workloads, podNetworkRates, (order) => usageHistory.latestRate(order.id));
   const endpoints = new EndpointService(cluster, config.publicHosts);
   const deployHistory = new DeployHistoryService(history, deploys, credentials);
-  const usageHistory = new UsageHistoryService({ cluster, usage, clock, intervalSeconds: config.usage.intervalSeconds, retentionHours: config.usage.retentionHours, log });
+  const usageHistory = new UsageHistoryService({ cluster, usage, clock, intervalSeconds: config.usage.intervalSeconds, retentionHours: config.usage.retentionHours, log, rates: podNetworkRates });
   const exec = new ExecService({ cluster, workloads, orders: store, audit, clock, config: config.exec, log: (msg, err) => log.warn({ err }, msg) });
   const eventRecorder = new EventRecorder(cluster, events, log, { onDrop: () => metrics.eventRecordsDropped.inc() });
   const auditRetention = new AuditRetention({ audit, clock, retentionDays: config.auditRetentionDays, log });

@@ -102,6 +102,20 @@ export interface PodMetricsJson {
   containers: Array<{ name: string; usage: { cpu?: string; memory?: string } }>;
 }
 
+/**
+ * What V-Kube reads of the kubelet's Summary API (`/stats/summary`, kubelet stats
+ * v1alpha1): each pod's network counters and its containers' disk use. Every field is
+ * optional: kubelets leave out what their runtime cannot give.
+ */
+export interface KubeletSummaryJson {
+  pods?: Array<{
+    podRef?: { name?: string; namespace?: string; uid?: string };
+    network?: { time?: string; rxBytes?: number; txBytes?: number; interfaces?: Array<{ name?: string; rxBytes?: number; txBytes?: number }> };
+    containers?: Array<{ name?: string; rootfs?: { usedBytes?: number }; logs?: { usedBytes?: number } }>;
+    'ephemeral-storage'?: { usedBytes?: number };
+  }>;
+}
+
 export interface HostPortUse {
   port: number;
   protocol: 'TCP' | 'UDP';
@@ -322,11 +336,10 @@ export interface ClusterReader {
   /** The pod's CPU and memory from the metrics API; undefined while it has no sample yet. */
   podMetrics(namespace: string, pod: string): Promise<PodMetricsJson | undefined>;
   /**
-   * The node's kubelet cAdvisor metrics (Prometheus text) through the API server's node
-   * proxy, at the path the node's `vkube.dev/cadvisor-metrics-path` annotation names
-   * (default `/metrics/cadvisor`).
+   * The node's kubelet Summary API (`/stats/summary`) through the API server's node
+   * proxy: every pod's network counters and disk use on that node, in one read.
    */
-  cadvisorMetrics(node: string): Promise<string>;
+  kubeletSummary(node: string): Promise<KubeletSummaryJson>;
 
   /** Changes seen by the watches, for the reconciler and event recorder. */
   onChange(listener: (change: ClusterChange) => void): () => void;

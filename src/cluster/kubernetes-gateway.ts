@@ -21,6 +21,7 @@ import type {
   SourceHealth,
   PersistentVolumeClaimJson,
   PodJson,
+  KubeletSummaryJson,
   PodMetricsJson,
   PodStream,
   RegionCapacity,
@@ -461,9 +462,8 @@ export class KubernetesGateway implements ClusterGateway {
     }
   }
 
-  async cadvisorMetrics(node: string): Promise<string> {
-    const path = this.nodes.get(undefined, node)?.metadata.annotations?.['vkube.dev/cadvisor-metrics-path'] ?? '/metrics/cadvisor';
-    return this.call(`read the kubelet metrics of node ${node}`, () => this.http.text(`/api/v1/nodes/${encodeURIComponent(node)}/proxy${path}`, { timeoutMs: 10_000 }));
+  async kubeletSummary(node: string): Promise<KubeletSummaryJson> {
+    return this.call(`read the kubelet stats of node ${node}`, () => this.http.get<KubeletSummaryJson>(`/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`, { timeoutMs: 10_000 }));
   }
 
   onChange(listener: (change: ClusterChange) => void): () => void {

@@ -1,12 +1,13 @@
 /**
  * `GET /monitor`: what the customer's containers use now. CPU (cores) and memory
- * (bytes, with the limit) per container from the metrics API; network (bytes/s,
- * derived from the kubelet's cumulative counters between two readings) and storage
- * (bytes) from the kubelet's cAdvisor metrics.
+ * (bytes, with the limit) per container from the metrics API; network (bytes/s, the
+ * pod's cumulative counters between two kubelet samples) and storage (bytes: the chosen
+ * containers' writable layers and logs) from the kubelet's Summary API (pod-usage.ts).
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
 import type { OrderRecord } from '../store/types.js';
 import { InputError } from './errors.js';
+import { NetworkRates, podKey, type Rate, readNode } from './pod-usage.js';
 import { parseBytes } from './quantity.js';
 import type { WorkloadService } from './workload.js';
 
@@ -29,19 +30,17 @@ export interface MonitorView {
 
 const TYPES = ['cpu', 'memory', 'networkDownload', 'networkUpload', 'storage'] as const;
 
-interface NetworkSample {
-  at: number;
-  rx: number;
-  tx: number;
-}
+/** How long a first look at a pod waits for the kubelet's next network sample (it takes one every 10-15 s). */
+const FIRST_RATE_WAIT_MS = 16_000;
 
 export class MonitorService {
-  /** Last network counters per pod, to turn cumulative bytes into a rate. */
-  private readonly samples = new Map<string, NetworkSample>();
-
   constructor(
     private readonly cluster: ClusterReader,
     private readonly workloads: WorkloadService,
+    /** Shared with the usage sampler, so on the leader a pod's rate is known at once. */
+    private readonly rates: NetworkRates = new NetworkRates(),
+    /** The order's network rate the leader's usage sampler stored last, if recent: what any replica answers a first look with. */
+    private readonly recentRate: (order: OrderRecord) => Promise<Rate | undefined> = async () => undefined,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
@@ -67,63 +66,45 @@ export class MonitorService {
       }
     }
     if (types.some((t) => t.startsWith('network') || t === 'storage')) {
-      const kubelet = await this.kubeletUsage(pod, containers);
+      const kubelet = await this.kubeletUsage(order, pod, containers);
       if (!kubelet) unavailable.push(...types.filter((t) => t.startsWith('network') || t === 'storage'));
-      if (types.includes('networkDownload')) view.networkDownload = { value: kubelet?.rxPerSecond ?? 0 };
-      if (types.includes('networkUpload')) view.networkUpload = { value: kubelet?.txPerSecond ?? 0 };
+      else if (!kubelet.rate) unavailable.push(...types.filter((t) => t.startsWith('network')));
+      if (types.includes('networkDownload')) view.networkDownload = { value: kubelet?.rate?.rx ?? 0 };
+      if (types.includes('networkUpload')) view.networkUpload = { value: kubelet?.rate?.tx ?? 0 };
       if (types.includes('storage')) view.storage = { value: kubelet?.storageBytes ?? 0 };
     }
     if (unavailable.length) view.unavailable = unavailable;
     return view;
   }
 
-  /** Network rates and storage from the kubelet; undefined when it cannot be read. */
-  private async kubeletUsage(pod: PodJson, containers: string[]): Promise<{ rxPerSecond: number; txPerSecond: number; storageBytes: number } | undefined> {
+  /**
+   * Network rates and disk use from the kubelet's Summary API; undefined when it cannot
+   * be read, `rate` undefined when the kubelet has no network figures for the pod yet.
+   */
+  private async kubeletUsage(order: OrderRecord, pod: PodJson, containers: string[]): Promise<{ rate: Rate | undefined; storageBytes: number } | undefined> {
     const node = pod.spec.nodeName;
     if (!node) return undefined;
-    const read = async () => parseCadvisor(await this.cluster.cadvisorMetrics(node), pod.metadata.namespace!, pod.metadata.name, containers);
+    const key = podKey(pod.metadata.namespace!, pod.metadata.name);
+    const id = pod.metadata.uid ?? key;
+    const read = async () => (await readNode(this.cluster, node)).get(key);
     try {
-      let now = await read();
-      const key = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
-      let before = this.samples.get(key);
-      if (!before || now.at - before.at > 300_000 || now.at - before.at < 500) {
-        // No recent reading to compare with: take two, a second apart.
-        before = now;
+      let reading = await read();
+      if (!reading) return undefined;
+      let rate = reading.network && this.rates.update(id, reading.at, reading.network);
+      // No earlier sample of this pod here (on the leader the usage sampler keeps one): the
+      // rate the sampler stored last, else wait for the kubelet's next sample (every 10-15 s).
+      if (reading.network && !rate) rate = await this.recentRate(order).catch(() => undefined);
+      for (let waited = 0; reading?.network && !rate && waited < FIRST_RATE_WAIT_MS; waited += 1000) {
         await this.sleep(1000);
-        now = await read();
+        reading = (await read()) ?? reading;
+        rate = reading.network && this.rates.update(id, reading.at, reading.network);
       }
-      this.samples.set(key, { at: now.at, rx: now.rx, tx: now.tx });
-      if (this.samples.size > 10_000) this.samples.delete(this.samples.keys().next().value!);
-      const seconds = Math.max((now.at - before.at) / 1000, 0.001);
-      return {
-        rxPerSecond: Math.max(0, Math.round((now.rx - before.rx) / seconds)),
-        txPerSecond: Math.max(0, Math.round((now.tx - before.tx) / seconds)),
-        storageBytes: now.storage,
-      };
+      const storageBytes = containers.reduce((sum, c) => sum + (reading.disk[c] ?? 0), 0);
+      return { rate, storageBytes };
     } catch {
       return undefined;
     }
   }
-}
-
-/** Sums the pod's network counters and its containers' filesystem usage from cAdvisor's Prometheus text. */
-export function parseCadvisor(text: string, namespace: string, pod: string, containers: string[]): NetworkSample & { storage: number } {
-  let rx = 0;
-  let tx = 0;
-  let storage = 0;
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (labels.namespace !== namespace || labels.pod !== pod) continue;
-    const value = Number(m[3]);
-    if (!Number.isFinite(value)) continue;
-    if (m[1] === 'container_network_receive_bytes_total') rx += value;
-    else if (m[1] === 'container_network_transmit_bytes_total') tx += value;
-    else if (m[1] === 'container_fs_usage_bytes' && (!labels.container || containers.includes(labels.container))) storage += value;
-  }
-  return { at: Date.now(), rx, tx, storage: Math.round(storage) };
 }
 
 /** `250006064n` → 0.250006064 cores. */

@@ -2,8 +2,8 @@
  * Usage history for the customer's graphs (`GET /k8s/monitor/history`). The reconcile
  * leader samples every running order's pod every `VKUBE_USAGE_INTERVAL_SECONDS` (≤ 30 s):
  * CPU and memory per container from the metrics API, the pod's network rates from the
- * kubelet's cAdvisor counters (one read per node per tick, not per pod) — the readings
- * `/monitor` uses. Samples go to the database and are deleted after
+ * kubelet's Summary API (pod-usage.ts; one read per node per tick, not per pod) — the
+ * readings `/monitor` uses. Samples go to the database and are deleted after
  * `VKUBE_USAGE_RETENTION_HOURS` (24 h), so every replica answers the same history, only
  * one replica loads the metrics API, and a new leader carries on the same series.
  * Bound: retention / interval samples per running order (2 880 a day at 30 s), one
@@ -16,6 +16,7 @@ import type { DeploySpec } from './deploy-spec.js';
 import { InputError } from './errors.js';
 import { ORDER_LABEL } from './manifests.js';
 import { cores } from './monitor.js';
+import { NetworkRates, type NodeReadings, podKey, type Rate, readNode } from './pod-usage.js';
 import { parseBytes } from './quantity.js';
 
 /** One sample of one order, as stored. */
@@ -47,7 +48,9 @@ export interface UsageHistoryView {
 }
 
 export interface UsageHistoryDeps {
-  cluster: Pick<ClusterReader, 'managedNamespaces' | 'podsInNamespace' | 'podMetrics' | 'cadvisorMetrics'>;
+  cluster: Pick<ClusterReader, 'managedNamespaces' | 'podsInNamespace' | 'podMetrics' | 'kubeletSummary'>;
+  /** Network counters per pod, shared with `/monitor` (pod-usage.ts). */
+  rates?: NetworkRates;
   usage: UsageStore;
   clock: Clock;
   intervalSeconds: number;
@@ -62,11 +65,13 @@ const PRUNE_EVERY_SECONDS = 600;
 export class UsageHistoryService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
-  /** Last network counters per pod uid, to turn them into rates. */
-  private readonly counters = new Map<string, { at: number; rx: number; tx: number }>();
   private lastPrune = 0;
 
-  constructor(private readonly deps: UsageHistoryDeps) {}
+  private readonly rates: NetworkRates;
+
+  constructor(private readonly deps: UsageHistoryDeps) {
+    this.rates = deps.rates ?? new NetworkRates();
+  }
 
   /** Samples on the leader until stop(); a tick that overruns delays the next, never overlaps it. */
   start(): void {
@@ -95,7 +100,7 @@ export class UsageHistoryService {
   async sampleOnce(): Promise<number> {
     const now = this.deps.clock.now();
     const pods = this.runningPods();
-    const network = await this.networkByPod([...new Set(pods.map((p) => p.pod.spec.nodeName!))]);
+    const readings = await this.readingsByPod([...new Set(pods.map((p) => p.pod.spec.nodeName!))]);
     const rows: Array<{ orderId: string; at: number; sample: UsageSample }> = [];
     const seen = new Set<string>();
     for (let i = 0; i < pods.length; i += CONCURRENCY) {
@@ -111,30 +116,31 @@ export class UsageHistoryService {
           );
           const uid = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
           seen.add(uid);
-          const counters = network?.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
-          let rx: number | null = null;
-          let tx: number | null = null;
-          if (counters) {
-            const before = this.counters.get(uid);
-            const seconds = before ? (counters.at - before.at) / 1000 : 0;
-            // A rate needs two readings not too far apart; counters only grow within one pod.
-            if (before && seconds >= 1 && seconds <= 300) {
-              rx = Math.max(0, Math.round((counters.rx - before.rx) / seconds));
-              tx = Math.max(0, Math.round((counters.tx - before.tx) / seconds));
-            }
-            this.counters.set(uid, counters);
-          }
+          const reading = readings.get(podKey(pod.metadata.namespace!, pod.metadata.name));
+          const rate = reading?.network && this.rates.update(uid, reading.at, reading.network);
+          const rx = rate?.rx ?? null;
+          const tx = rate?.tx ?? null;
           rows.push({ orderId, at: now, sample: { containers, rx, tx } });
         }),
       );
     }
-    for (const uid of this.counters.keys()) if (!seen.has(uid)) this.counters.delete(uid);
+    this.rates.retain(seen);
     if (rows.length) await this.deps.usage.recordUsage(rows);
     if (now - this.lastPrune >= PRUNE_EVERY_SECONDS) {
       await this.deps.usage.pruneUsage(now - this.deps.retentionHours * 3600);
       this.lastPrune = now;
     }
     return rows.length;
+  }
+
+  /** The order's network rate in its latest stored sample, when that is at most two intervals old. */
+  async latestRate(orderId: string): Promise<Rate | undefined> {
+    const rows = await this.deps.usage.usageSince(orderId, this.deps.clock.now() - 2 * this.deps.intervalSeconds);
+    for (const r of rows.reverse()) {
+      const s = r.sample as UsageSample;
+      if (typeof s.rx === 'number' && typeof s.tx === 'number') return { rx: s.rx, tx: s.tx };
+    }
+    return undefined;
   }
 
   /** `GET /k8s/monitor/history?minutes=60`: the order's series over the last `minutes`, with its limits. */
@@ -182,44 +188,17 @@ export class UsageHistoryService {
     return [...out].map(([orderId, pod]) => ({ orderId, pod }));
   }
 
-  /** Network counters of every pod on these nodes, one cAdvisor read per node; nodes that cannot be read are left out. */
-  private async networkByPod(nodes: string[]): Promise<Map<string, { at: number; rx: number; tx: number }> | undefined> {
-    const out = new Map<string, { at: number; rx: number; tx: number }>();
+  /** Every pod's kubelet reading on these nodes, one Summary API read per node; nodes that cannot be read are left out. */
+  private async readingsByPod(nodes: string[]): Promise<NodeReadings> {
+    const out: NodeReadings = new Map();
     await Promise.all(
       nodes.map(async (node) => {
-        let text: string;
-        try {
-          text = await this.deps.cluster.cadvisorMetrics(node);
-        } catch {
-          return;
-        }
-        const at = Date.now();
-        for (const [key, v] of networkCounters(text)) out.set(key, { at, ...v });
+        const readings = await readNode(this.deps.cluster, node).catch(() => undefined);
+        for (const [key, r] of readings ?? []) out.set(key, r);
       }),
     );
     return out;
   }
-}
-
-/** Sums each pod's network counters (`namespace/pod` → bytes received and sent) from cAdvisor's Prometheus text. */
-export function networkCounters(text: string): Map<string, { rx: number; tx: number }> {
-  const out = new Map<string, { rx: number; tx: number }>();
-  for (const line of text.split('\n')) {
-    const rx = line.startsWith('container_network_receive_bytes_total{');
-    if (!rx && !line.startsWith('container_network_transmit_bytes_total{')) continue;
-    const m = /^[a-z_]+\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const ns = /(?:^|,)namespace="([^"]*)"/.exec(m[1]!)?.[1];
-    const pod = /(?:^|,)pod="([^"]*)"/.exec(m[1]!)?.[1];
-    const value = Number(m[2]);
-    if (!ns || !pod || !Number.isFinite(value)) continue;
-    const key = `${ns}/${pod}`;
-    const entry = out.get(key) ?? { rx: 0, tx: 0 };
-    if (rx) entry.rx += value;
-    else entry.tx += value;
-    out.set(key, entry);
-  }
-  return out;
 }
 
 function parseMinutes(query: unknown, max: number): number {

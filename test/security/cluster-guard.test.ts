@@ -406,7 +406,7 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
     assert.equal(await gateway.readLog(ns, pod.metadata.name, { container: 'web' }), DEFAULT_LOG_LINES.join('\n') + '\n');
   });
 
-  it('reads pod metrics (metrics.k8s.io) and kubelet cAdvisor metrics (nodes/proxy)', { timeout: 90_000 }, async () => {
+  it('reads pod metrics (metrics.k8s.io) and the kubelet Summary API (nodes/proxy)', { timeout: 90_000 }, async () => {
     const pod = gateway.podsInNamespace(ns).find((p) => p.status?.phase === 'Running')!;
     const metrics = await eventually(
       async () => {
@@ -418,7 +418,7 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
     );
     assert.ok(metrics.containers.some((c) => c.name === 'web'));
     try {
-      assert.ok((await gateway.cadvisorMetrics(pod.spec.nodeName!)).length > 0);
+      assert.ok(Array.isArray((await gateway.kubeletSummary(pod.spec.nodeName!)).pods));
     } catch (err) {
       // The local cluster's API server will not proxy to kwok's loopback kubelet address
       // ("address not allowed", for the admin too). What this test proves is that RBAC and
@@ -427,6 +427,12 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
       assert.ok(cause instanceof KubeError, String(err));
       assert.equal(cause.status, 400, cause.message);
       assert.match(cause.message, /address not allowed/);
+    }
+    // A real kubelet (the local real node, when this cluster has one) answers V-Kube's identity in full.
+    const real = (await admin.get<{ items: Array<{ metadata: { name: string } }> }>('/api/v1/nodes', { query: { labelSelector: 'vkube.dev/real-node=true' } })).items[0];
+    if (real) {
+      const summary = await gateway.kubeletSummary(real.metadata.name);
+      assert.ok(summary !== null && typeof summary === 'object' && 'pods' in summary, `the Summary API of ${real.metadata.name}: ${JSON.stringify(summary).slice(0, 200)}`);
     }
   });
 

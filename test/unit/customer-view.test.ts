@@ -1,11 +1,10 @@
-/** Pure parts of issue 20 items 1–3: VKUBE_PUBLIC_HOSTS, endpoints, history summaries, rollback bodies, cAdvisor network counters. */
+/** Pure parts of issue 20 items 1–3: VKUBE_PUBLIC_HOSTS, endpoints, history summaries, rollback bodies (the kubelet's pod figures: pod-usage.test.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { entryView, specAsBody } from '../../src/domain/deploy-history.js';
 import type { DeploySpec } from '../../src/domain/deploy-spec.js';
 import { EndpointService } from '../../src/domain/endpoints.js';
-import { networkCounters } from '../../src/domain/usage-history.js';
 
 const base = { DATABASE_URL: 'sqlite::memory:', KUBECONFIG: '' };
 
@@ -118,22 +117,5 @@ describe('deploy history', () => {
     const client = specAsBody({ ...spec, shape: 'client', registryLogins: [] }, (s) => s);
     assert.equal((client.containers as Array<Record<string, unknown>>)[0]!.resourceUnit, 1);
     assert.equal(client.pvtLogin, undefined);
-  });
-});
-
-describe("cAdvisor's network counters", () => {
-  it('sums each pod over its interfaces', () => {
-    const text = [
-      '# HELP container_network_receive_bytes_total x',
-      'container_network_receive_bytes_total{container="",id="/a",interface="eth0",namespace="vkube-1",pod="p"} 100 1700000000000',
-      'container_network_receive_bytes_total{container="",id="/a",interface="eth1",namespace="vkube-1",pod="p"} 50',
-      'container_network_transmit_bytes_total{container="",interface="eth0",namespace="vkube-1",pod="p"} 7',
-      'container_network_transmit_bytes_total{container="",interface="eth0",namespace="vkube-2",pod="q"} 9',
-      'container_fs_usage_bytes{container="c",namespace="vkube-1",pod="p"} 1',
-    ].join('\n');
-    assert.deepEqual([...networkCounters(text)], [
-      ['vkube-1/p', { rx: 150, tx: 7 }],
-      ['vkube-2/q', { rx: 0, tx: 9 }],
-    ]);
   });
 });

@@ -84,6 +84,10 @@ export function kubeletArgs(input: KubeletInput): string[] {
     `--hostname-override=${node.name}`,
     `--node-ip=${node.ip}`,
     `--node-labels=${Object.entries(input.labels).map(([k, v]) => `${k}=${v}`).join(',')}`,
+    // The kubelet's cAdvisor finds containerd only at /run/containerd/containerd.sock;
+    // without it cAdvisor sees bare cgroups, and no pod has network figures in the
+    // Summary API (/stats/summary) or in /metrics/cadvisor. (Deprecated flag, still read.)
+    `--containerd=${node.containerdSocket}`,
     '--v=1',
   ];
 }
