@@ -23,6 +23,7 @@ import type {
   ClusterWriter,
   DeploymentJson,
   EventJson,
+  KubeletSummaryJson,
   ExecOptions,
   HostPortUse,
   KubeManifest,
@@ -232,10 +233,10 @@ export class ClusterSet implements ClusterGateway {
     return this.first((c) => c.addressesOfNode(name));
   }
 
-  async cadvisorMetrics(node: string): Promise<string> {
+  async kubeletSummary(node: string): Promise<KubeletSummaryJson> {
     const member = this.clusters.find((c) => c.hasNode?.(node));
     if (!member) throw new UnavailableError(`no cluster has a node named ${node}`);
-    return member.cadvisorMetrics(node);
+    return member.kubeletSummary(node);
   }
 
   onChange(listener: (change: ClusterChange) => void): () => void {
