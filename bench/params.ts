@@ -23,6 +23,8 @@ export interface Params {
   realDeploys: number;
   /** One-shot execs and interactive sessions timed into the real node's container (0: none). */
   execSamples: number;
+  /** At the end, the reads again with one cluster and with a second beside it (several clusters). */
+  twoClusters: boolean;
   /** Orders created and deployed at once while populating. */
   populateParallel: number;
   /** Fake nodes of the bench region, and the pods each takes. */
@@ -52,6 +54,7 @@ const FULL: Params = {
   deployAt: [100, 5000],
   realDeploys: 20,
   execSamples: 100,
+  twoClusters: true,
   populateParallel: 32,
   benchNodes: 50,
   podsPerNode: 120,
@@ -75,6 +78,7 @@ const QUICK: Params = {
   deployAt: [100],
   realDeploys: 5,
   execSamples: 30,
+  twoClusters: true,
   benchNodes: 10,
 };
 
@@ -89,6 +93,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --deploy-at 100,5000    pod counts at which deploy-to-Running is timed
   --real-deploys 20       deploys timed per side on the real node (0: none)
   --exec 100              one-shot execs and interactive sessions timed into a real container (0: none)
+  --no-two-clusters       skip the reads with a second cluster beside the bench cluster
   --nodes 50              fake nodes in the bench region (120 pods each)
   --port-base 28443       first port of the bench cluster (7 consecutive ports)
   --log-level warn        V-Kube's LOG_LEVEL (info logs every request)
@@ -136,6 +141,9 @@ export function parseParams(argv: string[]): Params {
         p.realDeploys = v === '0' ? 0 : positiveInt(v, flag);
         break;
       }
+      case '--no-two-clusters':
+        p.twoClusters = false;
+        break;
       case '--exec': {
         const v = value();
         p.execSamples = v === '0' ? 0 : positiveInt(v, flag);

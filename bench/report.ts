@@ -218,6 +218,29 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     );
   }
 
+  if (run.twoClusters) {
+    const t = run.twoClusters;
+    lines.push(`### Two clusters behind one V-Kube against one (${t.pods} pods)`, '');
+    lines.push(
+      `The same read phases on the same orders, V-Kube started afresh each time on the same database: with the bench cluster alone, then with a second, kwok-only cluster (region ${t.secondRegions.join(', ')}) beside it (\`VKUBE_KUBECONFIGS\`). ` +
+        'The orders all live in the bench cluster; the second adds its caches, heartbeat and Lease, and the routing by region and namespace.',
+      '',
+    );
+    table(
+      ['Clusters', 'healthz req/s', 'status req/s', 'status p50', 'status p99', 'checkports req/s', 'checkports p50', 'checkports p99'],
+      [t.one, t.two].map((x) => [
+        x.clusters,
+        x.reads.healthz.throughput,
+        x.reads.status.throughput,
+        ms(x.reads.status.latency.p50Ms),
+        ms(x.reads.status.latency.p99Ms),
+        x.reads.checkports.throughput,
+        ms(x.reads.checkports.latency.p50Ms),
+        ms(x.reads.checkports.latency.p99Ms),
+      ]),
+    );
+  }
+
   lines.push('## 4. The status route against the server\'s ceiling (`GET /healthz`)', '');
   table(
     ['Pods', 'healthz req/s', 'status req/s', 'status / healthz', 'checkports req/s', 'checkports / healthz'],

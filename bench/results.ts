@@ -1,4 +1,5 @@
 /** The shape of a run's results: what report.json holds and report.md is rendered from. */
+import type { TwoClusterRound } from './two-clusters.js';
 import type { ExecRound } from './exec.js';
 import type { DeployRound } from './deploys.js';
 import type { LoadResult } from './load.js';
@@ -46,6 +47,8 @@ export interface RunResult {
   realDeploys?: DeployRound;
   /** Exec into the real node's container: one-shot round trip, interactive first byte. */
   exec?: ExecRound;
+  /** The reads with one cluster and with two behind V-Kube, on the last scale's population. */
+  twoClusters?: TwoClusterRound;
   targets: TargetResult[];
   notes: string[];
 }

@@ -19,6 +19,7 @@ import { startRegistry, type TestRegistry } from '../dev/registry/testing.js';
 import { BENCH_REGION, type BenchCluster, REAL_REGION, REGION_LABEL, startBenchCluster } from './cluster.js';
 import { type DeployRound, measureDeploys } from './deploys.js';
 import { type ExecRound, measureExecOnOwnOrder } from './exec.js';
+import { type TwoClusterRound, measureTwoClusters } from './two-clusters.js';
 import { findingsFor } from './findings.js';
 import { kubeAccess, PodWatch } from './kube.js';
 import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
@@ -254,6 +255,40 @@ async function main(): Promise<void> {
       }
     }
 
+    let twoClusters: TwoClusterRound | undefined;
+    if (params.twoClusters && orders.length > 0) {
+      log(`two clusters against one: the reads again on ${orders.length} pods, V-Kube started afresh each time`);
+      twoClusters = await stage('two clusters', () =>
+        measureTwoClusters({
+          vkube: { runtime, dir: c.dir, kubeconfig: c.kubeconfig, logFile: join(OUT_DIR, 'vkube.log'), logLevel: params.logLevel },
+          reads: {
+            kube: access,
+            orders,
+            region: BENCH_REGION,
+            regionLabel: REGION_LABEL,
+            concurrency: params.concurrency,
+            warmupMs: params.warmupMs,
+            durationMs: params.phaseMs,
+            rounds: params.rounds,
+            seed: params.seed + orders.length,
+            log,
+          },
+          planePids: Object.fromEntries(Object.entries(pids).filter(([name]) => name !== 'vkube')),
+          portBase: params.portBase + 100,
+          outDir: OUT_DIR,
+          log,
+          current: v,
+          setCurrent: (next) => (vk = next),
+        }),
+      );
+      const [one, two] = [twoClusters.one.reads, twoClusters.two.reads];
+      log(
+        `  status p50/p99 ${one.status.latency.p50Ms}/${one.status.latency.p99Ms} → ${two.status.latency.p50Ms}/${two.status.latency.p99Ms} ms, ` +
+          `${one.status.throughput} → ${two.status.throughput} req/s; checkports p50/p99 ${one.checkports.latency.p50Ms}/${one.checkports.latency.p99Ms} → ` +
+          `${two.checkports.latency.p50Ms}/${two.checkports.latency.p99Ms} ms, ${one.checkports.throughput} → ${two.checkports.throughput} req/s`,
+      );
+    }
+
     const targets = evaluateTargets(scales, deploys, realDeploys, exec, memoryAtStart);
     const finishedAt = new Date();
     const run: RunResult = {
@@ -270,6 +305,7 @@ async function main(): Promise<void> {
       deploys,
       ...(realDeploys ? { realDeploys } : {}),
       ...(exec ? { exec } : {}),
+      ...(twoClusters ? { twoClusters } : {}),
       targets,
       notes,
     };

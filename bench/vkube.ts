@@ -59,6 +59,8 @@ export interface VkubeOptions {
   logLevel: string;
   /** Extra flags for node (profiling: --cpu-prof is not allowed in NODE_OPTIONS). */
   nodeFlags?: string[];
+  /** Extra environment (e.g. VKUBE_KUBECONFIGS for several clusters). */
+  env?: Record<string, string>;
 }
 
 export interface Vkube {
@@ -91,6 +93,7 @@ export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
     // The image of the real-node deploys is in the bench cluster's own registry, on
     // loopback: image checks contact such an address only when allowed.
     VKUBE_PRIVATE_REGISTRIES: '127.0.0.1',
+    ...opts.env,
   };
   const startedAt = Date.now();
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...(opts.runtime.kind === 'dist' ? [opts.runtime.main] : ['--import', 'tsx', 'src/main.ts'])], { cwd: repoRoot, env, stdio: ['ignore', out, out] });
