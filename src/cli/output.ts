@@ -121,3 +121,11 @@ export function absoluteTime(unixSeconds: number): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** What a deploy or rollback recorded: each container, its image and its ports (`80/TCP → host 8080`). */
+export function containersTable(containers: ReadonlyArray<{ name: string; image: string; ports: ReadonlyArray<{ containerPort: number; protocol: string; hostPort?: number }> }>): string {
+  return table(
+    ['CONTAINER', 'IMAGE', 'PORTS'],
+    containers.map((c) => [c.name, c.image, c.ports.map((p) => `${p.containerPort}/${p.protocol}${p.hostPort ? ` → host ${p.hostPort}` : ''}`).join(', ') || '-']),
+  );
+}

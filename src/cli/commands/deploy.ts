@@ -9,7 +9,7 @@ import { type CommonOptions, durationArg, examples, withCommonOptions } from '..
 import { resolveLogin } from '../credentials.js';
 import { type DeployPlan, type HostPortUse, type ImageToCheck, hostPortsOf, imagesOf, loadDeployFile, mistakesError, splitImage, vkubefilePath } from '../deploy-file.js';
 import { CliError, ExitCode, usageError } from '../errors.js';
-import { type Output, plural, table } from '../output.js';
+import { type Output, containersTable, plural } from '../output.js';
 import { type PodView, podMatches } from '../pod-view.js';
 import { randomPorts, readUserService } from '../user-service.js';
 import { fetchPodStatus, waitWithProgress } from '../waiting.js';
@@ -96,12 +96,7 @@ does not reach Running (crash loop, image pull failure, unschedulable, timeout).
     }
 
     out.result({ deploy: result, endpoint, file: opts.file, kind: plan.kind === 'seed' ? 'seed' : plan.from, warnings, pod: pod ?? null }, () => {
-      out.print(
-        table(
-          ['CONTAINER', 'IMAGE', 'PORTS'],
-          result.containers.map((c) => [c.name, c.image, c.ports.map((p) => `${p.containerPort}/${p.protocol}${p.hostPort ? ` → host ${p.hostPort}` : ''}`).join(', ') || '-']),
-        ),
-      );
+      out.print(containersTable(result.containers));
       out.print();
       if (pod) {
         out.print(`Running: pod ${pod.name}${pod.node ? ` on ${pod.node}` : ''}${pod.hostIP ? ` (host IP ${pod.hostIP})` : ''}.`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { connect } from '../api.js';
 import { type CommonOptions, durationArg, examples, intArg, withCommonOptions } from '../command-kit.js';
 import { resolveLogin } from '../credentials.js';
-import { type Output, relativeTime, table } from '../output.js';
+import { type Output, containersTable, relativeTime, table } from '../output.js';
 import type { PodView } from '../pod-view.js';
 import { fetchPodStatus, waitWithProgress } from '../waiting.js';
 import { printEndpoints } from './pod.js';
@@ -57,12 +57,7 @@ export function registerHistory(program: Command, out: Output): void {
     let pod: PodView | undefined;
     if (opts.wait) pod = await waitWithProgress(api, out, { timeoutMs: opts.timeout * 1000, what: 'the rollback', ...(before ? { replacing: before.name } : {}) });
     out.result({ rollback: result, pod: pod ?? null }, () => {
-      out.print(
-        table(
-          ['CONTAINER', 'IMAGE', 'PORTS'],
-          result.containers.map((c) => [c.name, c.image, c.ports.map((p) => `${p.containerPort}/${p.protocol}${p.hostPort ? ` → host ${p.hostPort}` : ''}`).join(', ') || '-']),
-        ),
-      );
+      out.print(containersTable(result.containers));
       out.print();
       if (pod) {
         out.print(`Running: pod ${pod.name}${pod.node ? ` on ${pod.node}` : ''}.`);
