@@ -111,7 +111,13 @@ export interface KubeletSummaryJson {
   pods?: Array<{
     podRef?: { name?: string; namespace?: string; uid?: string };
     network?: { time?: string; rxBytes?: number; txBytes?: number; interfaces?: Array<{ name?: string; rxBytes?: number; txBytes?: number }> };
-    containers?: Array<{ name?: string; rootfs?: { usedBytes?: number }; logs?: { usedBytes?: number } }>;
+    containers?: Array<{
+      name?: string;
+      cpu?: { usageNanoCores?: number };
+      memory?: { workingSetBytes?: number };
+      rootfs?: { usedBytes?: number };
+      logs?: { usedBytes?: number };
+    }>;
     'ephemeral-storage'?: { usedBytes?: number };
   }>;
 }

@@ -23,6 +23,12 @@ export interface PodReading {
   network: { rx: number; tx: number } | undefined;
   /** Per container: bytes on the node's disk (its writable layer and its logs). */
   disk: Record<string, number>;
+  /**
+   * Per container, when the kubelet has them: CPU in cores and the working-set memory in
+   * bytes — the figures metrics-server itself scrapes from this kubelet, read here without
+   * waiting for its next scrape.
+   */
+  usage: Record<string, { cpu: number | undefined; memory: number | undefined }>;
 }
 
 /** Every pod of one node, keyed `namespace/name`. */
@@ -56,11 +62,15 @@ export function parseSummary(summary: KubeletSummaryJson, readAt: number): NodeR
     }
     const sampled = net?.time ? Date.parse(net.time) : NaN;
     const disk: Record<string, number> = {};
+    const usage: PodReading['usage'] = {};
     for (const c of Array.isArray(pod.containers) ? pod.containers : []) {
       if (typeof c?.name !== 'string') continue;
       disk[c.name] = (num(c.rootfs?.usedBytes) ?? 0) + (num(c.logs?.usedBytes) ?? 0);
+      const nanoCores = num(c.cpu?.usageNanoCores);
+      const memory = num(c.memory?.workingSetBytes);
+      if (nanoCores !== undefined || memory !== undefined) usage[c.name] = { cpu: nanoCores === undefined ? undefined : nanoCores / 1e9, memory };
     }
-    out.set(podKey(ns, name), { uid: pod.podRef?.uid, at: Number.isFinite(sampled) ? sampled : readAt, network, disk });
+    out.set(podKey(ns, name), { uid: pod.podRef?.uid, at: Number.isFinite(sampled) ? sampled : readAt, network, disk, usage });
   }
   return out;
 }

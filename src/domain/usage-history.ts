@@ -1,9 +1,9 @@
 /**
  * Usage history for the customer's graphs (`GET /k8s/monitor/history`). The reconcile
  * leader samples every running order's pod every `VKUBE_USAGE_INTERVAL_SECONDS` (≤ 30 s):
- * CPU and memory per container from the metrics API, the pod's network rates from the
- * kubelet's Summary API (pod-usage.ts; one read per node per tick, not per pod) — the
- * readings `/monitor` uses. Samples go to the database and are deleted after
+ * CPU and memory per container from the metrics API (the kubelet's Summary API when the
+ * metrics API has no figure yet), the pod's network rates from the Summary API
+ * (pod-usage.ts; one read per node per tick, not per pod) — the readings `/monitor` uses. Samples go to the database and are deleted after
  * `VKUBE_USAGE_RETENTION_HOURS` (24 h), so every replica answers the same history, only
  * one replica loads the metrics API, and a new leader carries on the same series.
  * Bound: retention / interval samples per running order (2 880 a day at 30 s), one
@@ -108,15 +108,21 @@ export class UsageHistoryService {
         pods.slice(i, i + CONCURRENCY).map(async ({ orderId, pod }) => {
           const metrics = await this.deps.cluster.podMetrics(pod.metadata.namespace!, pod.metadata.name).catch(() => undefined);
           const usage = new Map((metrics?.containers ?? []).map((c) => [c.name, c.usage]));
+          const reading = readings.get(podKey(pod.metadata.namespace!, pod.metadata.name));
+          // The metrics API first (what `/monitor` shows); the kubelet's own figure when
+          // metrics-server has not scraped the pod yet, or cannot (a busy node): the same
+          // numbers, one scrape sooner, so a new pod's graph starts at once.
           const containers = Object.fromEntries(
             pod.spec.containers.map((c) => {
               const u = usage.get(c.name);
-              return [c.name, { cpu: u?.cpu ? cores(u.cpu) : null, memory: u?.memory ? (parseBytes(u.memory) ?? null) : null }];
+              const k = reading?.usage[c.name];
+              const cpu = u?.cpu ? cores(u.cpu) : (k?.cpu ?? null);
+              const memory = (u?.memory ? parseBytes(u.memory) : undefined) ?? k?.memory ?? null;
+              return [c.name, { cpu, memory }];
             }),
           );
           const uid = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
           seen.add(uid);
-          const reading = readings.get(podKey(pod.metadata.namespace!, pod.metadata.name));
           const rate = reading?.network && this.rates.update(uid, reading.at, reading.network);
           const rx = rate?.rx ?? null;
           const tx = rate?.tx ?? null;

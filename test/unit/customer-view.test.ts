@@ -5,6 +5,9 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { entryView, specAsBody } from '../../src/domain/deploy-history.js';
 import type { DeploySpec } from '../../src/domain/deploy-spec.js';
 import { EndpointService } from '../../src/domain/endpoints.js';
+import { type UsageSample, UsageHistoryService } from '../../src/domain/usage-history.js';
+import type { PodMetricsJson } from '../../src/cluster/gateway.js';
+import type { UsageRow } from '../../src/store/types.js';
 
 const base = { DATABASE_URL: 'sqlite::memory:', KUBECONFIG: '' };
 
@@ -117,5 +120,53 @@ describe('deploy history', () => {
     const client = specAsBody({ ...spec, shape: 'client', registryLogins: [] }, (s) => s);
     assert.equal((client.containers as Array<Record<string, unknown>>)[0]!.resourceUnit, 1);
     assert.equal(client.pvtLogin, undefined);
+  });
+});
+
+describe('usage samples', () => {
+  const pod = (name: string, containers: string[]) => ({
+    metadata: { name, namespace: 'vkube-o1', uid: `uid-${name}`, labels: { 'vkube.dev/order': 'o1' }, creationTimestamp: '2026-12-03T10:00:00Z' },
+    spec: { nodeName: 'laima-1', containers: containers.map((n) => ({ name: n })) },
+    status: { phase: 'Running' },
+  });
+  const summary = {
+    pods: [
+      {
+        podRef: { namespace: 'vkube-o1', name: 'app', uid: 'uid-app' },
+        containers: [
+          { name: 'web', cpu: { usageNanoCores: 250_000_000 }, memory: { workingSetBytes: 50 * 2 ** 20 } },
+          { name: 'side', cpu: { usageNanoCores: 1_000_000 }, memory: { workingSetBytes: 2 ** 20 } },
+        ],
+      },
+    ],
+  };
+  async function sampleWith(metrics: PodMetricsJson | undefined): Promise<UsageSample> {
+    const rows: UsageRow[] = [];
+    const service = new UsageHistoryService({
+      cluster: {
+        managedNamespaces: () => [{ metadata: { name: 'vkube-o1' } }] as never,
+        podsInNamespace: () => [pod('app', ['web', 'side'])] as never,
+        podMetrics: async () => metrics,
+        kubeletSummary: async () => summary,
+      },
+      usage: { recordUsage: async (r) => void rows.push(...r), usageSince: async () => [], pruneUsage: async () => 0 },
+      clock: { now: () => 1_000 },
+      intervalSeconds: 30,
+      retentionHours: 24,
+      log: { warn: () => undefined },
+    });
+    assert.equal(await service.sampleOnce(), 1);
+    return rows[0]!.sample as UsageSample;
+  }
+
+  it("takes the metrics API's figures when it has them", async () => {
+    const s = await sampleWith({ containers: [{ name: 'web', usage: { cpu: '100m', memory: '64Mi' } }, { name: 'side', usage: { cpu: '2m', memory: '3Mi' } }] });
+    assert.deepEqual(s.containers, { web: { cpu: 0.1, memory: 64 * 2 ** 20 }, side: { cpu: 0.002, memory: 3 * 2 ** 20 } });
+  });
+
+  it("takes the kubelet's own figures for what metrics-server has not scraped yet", async () => {
+    assert.deepEqual((await sampleWith(undefined)).containers, { web: { cpu: 0.25, memory: 50 * 2 ** 20 }, side: { cpu: 0.001, memory: 2 ** 20 } });
+    const partly = await sampleWith({ containers: [{ name: 'web', usage: { cpu: '100m', memory: '64Mi' } }] });
+    assert.deepEqual(partly.containers, { web: { cpu: 0.1, memory: 64 * 2 ** 20 }, side: { cpu: 0.001, memory: 2 ** 20 } });
   });
 });

@@ -21,13 +21,15 @@ describe("the kubelet's Summary API", () => {
       at: Date.parse('2026-12-03T07:39:05Z'),
       network: { rx: 4164 + 100, tx: 904659 + 1 },
       disk: { web: 339968 + 4096, sidecar: 8192 },
+      // The sidecar has no cpu/memory block in the kubelet's answer: it has no figures.
+      usage: { web: { cpu: 0.00012, memory: 344064 } },
     });
   });
 
   it('leaves network out for a pod the kubelet has no figures of yet, and falls back to the top-level counters and the read time', () => {
     const pods = parseSummary(sample, READ_AT);
-    assert.deepEqual(pods.get('vkube-o2/starting'), { uid: '0b6c8e5e-0000-4000-8000-000000000002', at: READ_AT, network: undefined, disk: { app: 0 } });
-    assert.deepEqual(pods.get('vkube-o3/one-interface'), { uid: undefined, at: READ_AT, network: { rx: 10, tx: 20 }, disk: {} });
+    assert.deepEqual(pods.get('vkube-o2/starting'), { uid: '0b6c8e5e-0000-4000-8000-000000000002', at: READ_AT, network: undefined, disk: { app: 0 }, usage: {} });
+    assert.deepEqual(pods.get('vkube-o3/one-interface'), { uid: undefined, at: READ_AT, network: { rx: 10, tx: 20 }, disk: {}, usage: {} });
   });
 
   it('ignores what is not a pod with a name, and numbers that are not counters', () => {
@@ -38,7 +40,7 @@ describe("the kubelet's Summary API", () => {
         { podRef: { namespace: 'vkube-x', name: 'p' }, network: { interfaces: [{ rxBytes: -5, txBytes: 'many' }, { rxBytes: 7 }] } },
       ],
     } as unknown as KubeletSummaryJson;
-    assert.deepEqual([...parseSummary(odd, READ_AT)], [['vkube-x/p', { uid: undefined, at: READ_AT, network: { rx: 7, tx: 0 }, disk: {} }]]);
+    assert.deepEqual([...parseSummary(odd, READ_AT)], [['vkube-x/p', { uid: undefined, at: READ_AT, network: { rx: 7, tx: 0 }, disk: {}, usage: {} }]]);
     assert.equal(parseSummary({} as KubeletSummaryJson, READ_AT).size, 0);
   });
 
