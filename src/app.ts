@@ -24,7 +24,7 @@ import { publicCompatRoutes } from './http/routes/public-compat.js';
 import { tenantRoutes } from './http/routes/tenant.js';
 import { customerViewRoutes } from './http/routes/customer-view.js';
 import { PORT_FORWARD_CLIENT_PROTOCOL, podSessionRoutes } from './http/routes/pod-sessions.js';
-import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4 } from './domain/stream-channels.js';
+import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4 } from './kernel/stream-channels.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { ClientLimiter } from './http/client-limiter.js';
 import { registerMetrics } from './http/metrics.js';

@@ -12,7 +12,7 @@ import { type Leadership, soleWriter } from './domain/leadership.js';
 import type { Config } from './config.js';
 import { AuditRetention } from './domain/audit-retention.js';
 import { Authenticator } from './domain/authenticator.js';
-import { type Clock, systemClock } from './domain/clock.js';
+import { type Clock, systemClock } from './kernel/clock.js';
 import { ClusterService } from './domain/clusters.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';

@@ -11,7 +11,7 @@ import { DEPLOY_HISTORY_KEPT } from '../store/types.js';
 import type { CredentialBox } from './credential-box.js';
 import type { DeployResult, DeployService } from './deploy.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
-import { InputError, NotFoundError } from './errors.js';
+import { InputError, NotFoundError } from '../kernel/errors.js';
 
 export interface HistoryContainer {
   name: string;

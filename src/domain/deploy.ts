@@ -11,10 +11,10 @@ import { BLOCKED_REASON, type ImageRegistry, InvalidImageReference } from '../re
 import type { OrderRecord, OrderStore, ServiceStatus } from '../store/types.js';
 import { ConcurrentChange, PortsTaken, StaleState } from '../store/types.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../kernel/clock.js';
 import type { CredentialBox } from './credential-box.js';
 import { type DeployContext, type DeploySpec, parseClientDeploy, parseSeedDeploy } from './deploy-spec.js';
-import { ConflictError, type FieldProblem, ForbiddenError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import { ConflictError, type FieldProblem, ForbiddenError, InputError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { namespaceOf } from './manifests.js';
 import { assignsRandomPorts, persistsStorage } from './order-options.js';
 import type { PortService } from './ports.js';

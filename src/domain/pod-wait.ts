@@ -8,7 +8,7 @@
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
 import type { OrderRecord } from '../store/types.js';
-import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import { ConflictError, InputError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { ORDER_LABEL, RESTART_ANNOTATION, namespaceOf } from './manifests.js';
 
 export type WaitTarget = 'Running' | 'Ready';

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { OrderStore } from '../store/types.js';
 import type { DeploySpec, PortSpec, Protocol } from './deploy-spec.js';
 import { isReserved } from './deploy-spec.js';
-import { ConflictError } from './errors.js';
+import { ConflictError } from '../kernel/errors.js';
 import { namespaceOf } from './manifests.js';
 
 export type CheckStatus = 'NotOccupied' | 'PortsOccupied' | 'NoResource' | 'InternalErr';

@@ -5,7 +5,7 @@
  */
 import type { UnitCatalogue } from '../config.js';
 import type { OrderRecord } from '../store/types.js';
-import { isoSeconds } from './clock.js';
+import { isoSeconds } from '../kernel/clock.js';
 import type { DeploySpec } from './deploy-spec.js';
 
 export interface OrderView {

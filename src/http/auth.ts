@@ -7,10 +7,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Authenticator, Principal } from '../domain/authenticator.js';
-import { AuthenticationError } from '../domain/errors.js';
+import { AuthenticationError } from '../kernel/errors.js';
 import type { OrderRecord } from '../store/types.js';
 import type { ClientLimiter } from './client-limiter.js';
-import { splitProtocols } from '../domain/stream-channels.js';
+import { splitProtocols } from '../kernel/stream-channels.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

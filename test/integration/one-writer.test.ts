@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { testKubeClient } from '../../dev/cluster/testing.js';
 import { testPostgres } from '../../dev/postgres/testing.js';
 import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
-import { UnavailableError } from '../../src/domain/errors.js';
+import { UnavailableError } from '../../src/kernel/errors.js';
 import { FencedOut } from '../../src/domain/leadership.js';
 import { DEPLOYMENT_NAME, namespaceOf } from '../../src/domain/manifests.js';
 import type { OrderStore } from '../../src/store/types.js';

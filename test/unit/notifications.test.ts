@@ -198,7 +198,7 @@ describe('codes when the relay fails', () => {
     const { SqlNotificationStore } = await import('../../src/store/sql-notifications.js');
     const { ContactService } = await import('../../src/domain/notify/contacts.js');
     const { SecretHasher } = await import('../../src/domain/secrets.js');
-    const { UnavailableError } = await import('../../src/domain/errors.js');
+    const { UnavailableError } = await import('../../src/kernel/errors.js');
     const { db } = openDatabase('sqlite::memory:');
     try {
       await migrateToLatest(db);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterReader, LogOptions, PodJson } from '../../src/cluster/gateway.js';
-import { LogUnavailableError, NotFoundError } from '../../src/domain/errors.js';
+import { LogUnavailableError, NotFoundError } from '../../src/kernel/errors.js';
 import { ORDER_LABEL, namespaceOf } from '../../src/domain/manifests.js';
 import { WorkloadService } from '../../src/domain/workload.js';
 import type { OrderRecord, OrderStore } from '../../src/store/types.js';

@@ -12,7 +12,7 @@
 import { createHmac } from 'node:crypto';
 import type { Delivery, NotificationStore, OutboxEvent } from '../../store/notification-types.js';
 import type { CredentialBox } from '../credential-box.js';
-import { isoSeconds } from '../clock.js';
+import { isoSeconds } from '../../kernel/clock.js';
 import { MAILED } from './events.js';
 import type { Mailer, MailMessage, WebhookSender } from './ports.js';
 

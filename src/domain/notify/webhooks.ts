@@ -5,9 +5,9 @@
  */
 import type { Delivery, DeliveryStatus, NotificationStore, Webhook } from '../../store/notification-types.js';
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CredentialBox } from '../credential-box.js';
-import { InputError, NotFoundError } from '../errors.js';
+import { InputError, NotFoundError } from '../../kernel/errors.js';
 import { EVENT_TYPES, isEventType } from './events.js';
 import type { WebhookSender } from './ports.js';
 

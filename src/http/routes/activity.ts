@@ -1,7 +1,7 @@
 /** What happened to the customer's pods and volume claim, kept by V-Kube beyond Kubernetes' event retention. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import type { EventStore } from '../../store/types.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';

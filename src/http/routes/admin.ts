@@ -1,7 +1,7 @@
 /** The provider's admin API: create, list, renew, abort orders and rotate their secrets. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import type { OrderService } from '../../domain/orders.js';
 import { tokenFor } from '../../domain/secrets.js';
 import { adminOrderView, orderView } from '../../domain/views.js';

@@ -11,7 +11,7 @@ import type { ApplyOutcome } from '../../domain/apply-waiter.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
 import type { ExecService } from '../../domain/exec.js';
-import { InputError, NotFoundError } from '../../domain/errors.js';
+import { InputError, NotFoundError } from '../../kernel/errors.js';
 import type { MonitorQuery, MonitorService } from '../../domain/monitor.js';
 import type { ContactService } from '../../domain/notify/contacts.js';
 import { deploymentInfoView, userServiceView } from '../../domain/views.js';

@@ -16,7 +16,7 @@ import { Type } from 'typebox';
 import type WebSocket from 'ws';
 import type { PodStream } from '../../cluster/gateway.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import type { AuditContext, ExecService, LiveSession } from '../../domain/exec.js';
 import type { EndReason } from '../../domain/sessions.js';
 import {
@@ -31,7 +31,7 @@ import {
   frame,
   SECRET_PROTOCOL_PREFIX,
   splitProtocols,
-} from '../../domain/stream-channels.js';
+} from '../../kernel/stream-channels.js';
 import { orderOf, principalOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendError } from '../errors.js';

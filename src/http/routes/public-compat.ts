@@ -1,7 +1,7 @@
 /** The original clients' calls that carry no secret: the sealed secret of an order, and notices. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import type { OrderService } from '../../domain/orders.js';
 import type { NoticeStore } from '../../store/types.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';

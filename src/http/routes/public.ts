@@ -1,7 +1,7 @@
 /** Seed endpoints that need no secret: regions, image check, port check. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthenticationError, InputError, UpstreamError } from '../../domain/errors.js';
+import { AuthenticationError, InputError, UpstreamError } from '../../kernel/errors.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
 import type { ClusterReader } from '../../cluster/gateway.js';

@@ -8,7 +8,7 @@ import type { DomainService } from '../../domain/domains.js';
 import type { EndpointService, EndpointView } from '../../domain/endpoints.js';
 import type { DeploySpec } from '../../domain/deploy-spec.js';
 import type { PodJson } from '../../cluster/gateway.js';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import { orderView } from '../../domain/views.js';
 import type { WorkloadService } from '../../domain/workload.js';
@@ -17,7 +17,7 @@ import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
 import { DeployResult, DeployValidation, Order, PodStatus, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
-import type { FieldProblem } from '../../domain/errors.js';
+import type { FieldProblem } from '../../kernel/errors.js';
 
 export interface TenantRouteDeps {
   auth: Authenticator;
