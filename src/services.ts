@@ -16,7 +16,7 @@ import { type Clock, systemClock } from './kernel/clock.js';
 import { ClusterService } from './domain/clusters.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
-import { DomainService } from './domain/domains.js';
+import { DomainService } from './domain/custom-domains.js';
 import { DeployHistoryService } from './domain/deploy-history.js';
 import { EndpointService } from './domain/endpoints.js';
 import { UsageHistoryService } from './domain/usage-history.js';

@@ -6,7 +6,7 @@
  * the endpoint says so (`host: null`) and carries the internal address marked as such.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { DomainView } from './domains.js';
+import type { DomainView } from './custom-domains.js';
 
 export interface EndpointView {
   container: string;

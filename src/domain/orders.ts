@@ -9,7 +9,7 @@ import { StaleState } from '../store/types.js';
 import type { Clock } from '../kernel/clock.js';
 import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';
-import { sealSecret } from './magic.js';
+import { sealSecret } from './sealed-secret.js';
 import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js';
 
 export interface LifecycleKicker {

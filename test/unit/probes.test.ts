@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { type DeployContext, parseClientDeploy, parseSeedDeploy } from '../../src/domain/deploy-spec.js';
 import { InputError } from '../../src/kernel/errors.js';
 import { workloadManifests } from '../../src/domain/manifests.js';
-import { deploymentInfoView } from '../../src/domain/views.js';
+import { deploymentInfoView } from '../../src/http/order-views.js';
 import type { OrderRecord } from '../../src/store/types.js';
 
 const config = loadConfig({}, '/tmp');

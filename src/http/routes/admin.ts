@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { InputError } from '../../kernel/errors.js';
 import type { OrderService } from '../../domain/orders.js';
 import { tokenFor } from '../../domain/secrets.js';
-import { adminOrderView, orderView } from '../../domain/views.js';
+import { adminOrderView, orderView } from '../order-views.js';
 import type { ServiceStatus } from '../../store/types.js';
 import type { AuditStore } from '../../store/types.js';
 import { adminAuth } from '../auth.js';

@@ -6,7 +6,7 @@
 import type { UnitCatalogue } from '../config.js';
 import type { OrderRecord } from '../store/types.js';
 import { isoSeconds } from '../kernel/clock.js';
-import type { DeploySpec } from './deploy-spec.js';
+import type { DeploySpec } from '../domain/deploy-spec.js';
 
 export interface OrderView {
   createdAt: number;
