@@ -42,7 +42,7 @@ import { activeLogStreams } from './http/routes/compat.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';
-import type { Store } from './store/types.js';
+import type { Store } from './domain/store-port.js';
 
 export interface Services extends Stores {
   config: Config;

@@ -4,7 +4,7 @@
  * reconcile leader, and the deletion is idempotent (`DELETE … WHERE at < cutoff`), so
  * two replicas that both believe they lead for a moment do no harm.
  */
-import type { AuditStore } from '../store/types.js';
+import type { AuditStore } from './store-port.js';
 import type { Clock } from '../kernel/clock.js';
 
 const DAY_SECONDS = 86_400;

@@ -3,8 +3,8 @@
  * at most; it routes to one of the pod's TCP container ports, over HTTPS with a
  * certificate from cert-manager when asked.
  */
-import type { DomainClaim, DomainStore, OrderRecord, OrderStore } from '../store/types.js';
-import { DomainsTaken } from '../store/types.js';
+import type { DomainClaim, DomainStore, OrderRecord, OrderStore } from './store-port.js';
+import { DomainsTaken } from './store-port.js';
 import type { ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';
 import { assertActive, type DeployService } from './deploy.js';

@@ -4,8 +4,8 @@
  * secret (or the original clients' token built from it).
  */
 import bs58 from 'bs58';
-import type { OrderRecord, OrderStore, Page, ServiceStatus } from '../store/types.js';
-import { StaleState } from '../store/types.js';
+import type { OrderRecord, OrderStore, Page, ServiceStatus } from './store-port.js';
+import { StaleState } from './store-port.js';
 import type { Clock } from '../kernel/clock.js';
 import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';

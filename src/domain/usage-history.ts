@@ -10,7 +10,7 @@
  * row each.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord, UsageStore } from '../store/types.js';
+import type { OrderRecord, UsageStore } from './store-port.js';
 import type { Clock } from '../kernel/clock.js';
 import type { DeploySpec } from './deploy-spec.js';
 import { InputError } from '../kernel/errors.js';

@@ -4,8 +4,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { ClusterReader, LogOptions, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord, OrderStore } from '../store/types.js';
-import { StaleState } from '../store/types.js';
+import type { OrderRecord, OrderStore } from './store-port.js';
+import { StaleState } from './store-port.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';
 import { assertActive } from './deploy.js';

@@ -4,7 +4,7 @@
  * record here so they never disagree.
  */
 import type { UnitCatalogue } from '../config.js';
-import type { OrderRecord } from '../store/types.js';
+import type { OrderRecord } from '../domain/store-port.js';
 import { isoSeconds } from '../kernel/clock.js';
 import type { DeploySpec } from '../domain/deploy-spec.js';
 

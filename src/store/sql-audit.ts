@@ -1,7 +1,7 @@
 /** The audit log on SQL: append-only from the API's side. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { AuditEntry, AuditStore, Page } from './types.js';
+import type { AuditEntry, AuditStore, Page } from '../domain/store-port.js';
 
 const PRUNE_BATCH = 5_000;
 

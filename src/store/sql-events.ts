@@ -1,7 +1,7 @@
 /** Pod events and restart counts on SQL. Upserts, so several V-Kube replicas recording the same event agree. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { ContainerRestarts, EventStore, PodEvent } from './types.js';
+import type { ContainerRestarts, EventStore, PodEvent } from '../domain/store-port.js';
 
 export class SqlEventStore implements EventStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -18,7 +18,7 @@ import type {
   OutboxEvent,
   PendingCode,
   Webhook,
-} from './notification-types.js';
+} from '../domain/notify/store-port.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

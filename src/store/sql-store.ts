@@ -5,7 +5,7 @@
  */
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from './schema.js';
-import type { NewOutboxEvent } from './notification-types.js';
+import type { NewOutboxEvent } from '../domain/notify/store-port.js';
 import { appendOutboxIn } from './sql-notifications.js';
 import { PreparedQuery } from './prepared-query.js';
 import {
@@ -22,7 +22,7 @@ import {
   StaleState,
   type Store,
   type Teardown,
-} from './types.js';
+} from '../domain/store-port.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 const ENDED: ServiceStatus[] = ['ServiceDone', 'ServiceAbort'];

@@ -1,7 +1,7 @@
 /** Access tokens on SQL; only their keyed hashes are stored. */
 import type { Kysely, Selectable } from 'kysely';
 import type { AccessTokensTable, Database } from './schema.js';
-import type { AccessToken, TokenStore } from './types.js';
+import type { AccessToken, TokenStore } from '../domain/store-port.js';
 
 export class SqlTokenStore implements TokenStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -14,7 +14,7 @@ import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
 import { UnavailableError } from '../../src/kernel/errors.js';
 import { FencedOut } from '../../src/domain/leadership.js';
 import { DEPLOYMENT_NAME, namespaceOf } from '../../src/domain/manifests.js';
-import type { OrderStore } from '../../src/store/types.js';
+import type { OrderStore } from '../../src/domain/store-port.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 import { checkInvariants } from '../helpers/invariants.js';

@@ -23,7 +23,7 @@ import {
   type PortLease,
   PortsTaken,
   StaleState,
-} from '../../src/store/types.js';
+} from '../../src/domain/store-port.js';
 
 interface OpenStore {
   store: SqlStore;

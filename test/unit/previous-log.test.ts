@@ -9,7 +9,7 @@ import type { ClusterReader, LogOptions, PodJson } from '../../src/cluster/gatew
 import { LogUnavailableError, NotFoundError } from '../../src/kernel/errors.js';
 import { ORDER_LABEL, namespaceOf } from '../../src/domain/manifests.js';
 import { WorkloadService } from '../../src/domain/workload.js';
-import type { OrderRecord, OrderStore } from '../../src/store/types.js';
+import type { OrderRecord, OrderStore } from '../../src/domain/store-port.js';
 
 const ORDER = { id: 'o1', spec: {} } as unknown as OrderRecord;
 const KUBE_SAYS = 'previous terminated container "app" in pod "workload-abc" not found';

@@ -8,7 +8,7 @@
  * address cannot bind another). They are compared in constant time and never logged.
  */
 import { randomInt } from 'node:crypto';
-import type { ContactOwner, NotificationStore } from '../../store/notification-types.js';
+import type { ContactOwner, NotificationStore } from './store-port.js';
 import type { Clock } from '../../kernel/clock.js';
 import { InputError, TooManyRequestsError, UnavailableError } from '../../kernel/errors.js';
 import type { SecretHasher } from '../secrets.js';

@@ -3,7 +3,7 @@
  * The secret is shown never again after it is given; it is kept sealed (it must be
  * usable to sign, so it cannot be a hash).
  */
-import type { Delivery, DeliveryStatus, NotificationStore, Webhook } from '../../store/notification-types.js';
+import type { Delivery, DeliveryStatus, NotificationStore, Webhook } from './store-port.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../kernel/clock.js';
 import type { CredentialBox } from '../credential-box.js';

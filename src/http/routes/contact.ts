@@ -16,7 +16,7 @@ import type { Clock } from '../../kernel/clock.js';
 import { AuthenticationError } from '../../kernel/errors.js';
 import type { ContactService } from '../../domain/notify/contacts.js';
 import { SignatureRefused, verifyWalletRequest } from '../../domain/notify/wallet-signature.js';
-import type { ContactOwner, NotificationStore } from '../../store/notification-types.js';
+import type { ContactOwner, NotificationStore } from '../../domain/notify/store-port.js';
 import { orderOf, tenantAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ClusterHealth, ClusterReader } from '../../cluster/gateway.js';
-import type { Store } from '../../store/types.js';
+import type { Store } from '../../domain/store-port.js';
 
 export interface HealthRouteDeps {
   store: Store;

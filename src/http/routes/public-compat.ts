@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InputError } from '../../kernel/errors.js';
 import type { OrderService } from '../../domain/orders.js';
-import type { NoticeStore } from '../../store/types.js';
+import type { NoticeStore } from '../../domain/store-port.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 
 export interface PublicCompatRouteDeps {

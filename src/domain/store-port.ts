@@ -3,7 +3,7 @@
  * it on SQLite and PostgreSQL through Kysely. Rows are plain objects with explicit
  * types; times are unix seconds.
  */
-import type { NewOutboxEvent } from './notification-types.js';
+import type { NewOutboxEvent } from './notify/store-port.js';
 
 export type ServiceStatus = 'ServicePending' | 'ServiceRunning' | 'ServiceStop' | 'ServiceDone' | 'ServiceAbort';
 
