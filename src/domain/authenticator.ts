@@ -6,7 +6,8 @@
  */
 import bs58 from 'bs58';
 import { randomBytes } from 'node:crypto';
-import type { AccessToken, OrderRecord, OrderStore, TokenStore } from './store-port.js';
+import type { OrderStore, TokenStore } from './store-port.js';
+import type { AccessToken, OrderRecord } from './records.js';
 import type { Clock } from '../kernel/clock.js';
 import { AuthenticationError, ForbiddenError, InputError, NotFoundError } from '../kernel/errors.js';
 import { type SecretHasher, secretCandidates } from './secrets.js';

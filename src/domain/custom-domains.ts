@@ -3,7 +3,8 @@
  * at most; it routes to one of the pod's TCP container ports, over HTTPS with a
  * certificate from cert-manager when asked.
  */
-import type { DomainClaim, DomainStore, OrderRecord, OrderStore } from './store-port.js';
+import type { DomainStore, OrderStore } from './store-port.js';
+import type { DomainClaim, OrderRecord } from './records.js';
 import { DomainsTaken } from './store-port.js';
 import type { ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';

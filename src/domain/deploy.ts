@@ -8,7 +8,8 @@
 import type { ClusterReader } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
 import { BLOCKED_REASON, type ImageRegistry, InvalidImageReference } from '../registry/types.js';
-import type { OrderRecord, OrderStore, ServiceStatus } from './store-port.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord, ServiceStatus } from './records.js';
 import { ConcurrentChange, PortsTaken, StaleState } from './store-port.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';

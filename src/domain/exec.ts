@@ -10,7 +10,8 @@
  */
 import type { ClusterReader, PodJson, PodStream } from '../cluster/gateway.js';
 import type { ExecConfig } from '../config.js';
-import type { AuditStore, OrderRecord, OrderStore } from './store-port.js';
+import type { AuditStore, OrderStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import type { Clock } from '../kernel/clock.js';
 import { assertActive } from './deploy.js';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../kernel/errors.js';

@@ -11,7 +11,7 @@
  */
 import { type KubeManifest, NAMESPACE_REGION_LABEL, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
-import type { DomainClaim, OrderRecord } from './store-port.js';
+import type { DomainClaim, OrderRecord } from './records.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
 import { formatBytes, formatMillicores } from '../kernel/quantity.js';
 

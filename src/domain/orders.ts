@@ -4,7 +4,8 @@
  * secret (or the original clients' token built from it).
  */
 import bs58 from 'bs58';
-import type { OrderRecord, OrderStore, Page, ServiceStatus } from './store-port.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord, Page, ServiceStatus } from './records.js';
 import { StaleState } from './store-port.js';
 import type { Clock } from '../kernel/clock.js';
 import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';

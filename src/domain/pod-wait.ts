@@ -7,7 +7,7 @@
  * only for changes of pods in its own order's namespace.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import { ConflictError, InputError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { ORDER_LABEL, RESTART_ANNOTATION, namespaceOf } from './manifests.js';
 

@@ -17,7 +17,8 @@
  */
 import type { ClusterChange, ClusterReader, ClusterWriter, KubeManifest, NamespaceJson } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
-import type { DomainStore, NoticeStore, OrderRecord, Store } from './store-port.js';
+import type { DomainStore, NoticeStore, Store } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import type { ApplyEvents } from './apply-waiter.js';
 import { StaleState } from './store-port.js';
 import type { Clock } from '../kernel/clock.js';

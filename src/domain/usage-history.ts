@@ -10,7 +10,8 @@
  * row each.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord, UsageStore } from './store-port.js';
+import type { UsageStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import type { Clock } from '../kernel/clock.js';
 import type { DeploySpec } from './deploy-spec.js';
 import { InputError } from '../kernel/errors.js';

@@ -4,7 +4,8 @@
  * images (`PATCH /k8s/pod/images`), and the Deployment's description and label.
  * Each builds the next spec from the current one and commits it like a deploy.
  */
-import type { OrderRecord, OrderStore } from './store-port.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';
 import { assertActive, type DeployService, onLatest } from './deploy.js';

@@ -4,7 +4,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { ClusterReader, LogOptions, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord, OrderStore } from './store-port.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import { StaleState } from './store-port.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Authenticator, Principal } from '../domain/authenticator.js';
 import { AuthenticationError } from '../kernel/errors.js';
-import type { OrderRecord } from '../domain/store-port.js';
+import type { OrderRecord } from '../domain/records.js';
 import type { ClientLimiter } from './client-limiter.js';
 import { splitProtocols } from '../kernel/stream-channels.js';
 

@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { NewOutboxEvent } from '../domain/notify/store-port.js';
 import { appendOutboxIn } from './sql-notifications.js';
-import type { Notice, NoticeStore, Page } from '../domain/store-port.js';
+import type { NoticeStore } from '../domain/store-port.js';
+import type { Notice, Page } from '../domain/records.js';
 
 export class SqlNoticeStore implements NoticeStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -11,7 +11,7 @@ import { type DeployContext, parseClientDeploy, parseSeedDeploy } from '../../sr
 import { InputError } from '../../src/kernel/errors.js';
 import { workloadManifests } from '../../src/domain/manifests.js';
 import { deploymentInfoView } from '../../src/http/order-views.js';
-import type { OrderRecord } from '../../src/domain/store-port.js';
+import type { OrderRecord } from '../../src/domain/records.js';
 
 const config = loadConfig({}, '/tmp');
 const ctx: DeployContext = {

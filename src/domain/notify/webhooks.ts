@@ -19,19 +19,8 @@ export interface WebhookView {
   createdAt: number;
 }
 
-export interface DeliveryView {
-  id: string;
-  eventId: string;
-  type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  /** Unix milliseconds of the next attempt (pending) or of the last one's schedule. */
-  nextAt: number;
-  lastError: string;
-  lastStatus: number | null;
-  createdAt: number;
-  deliveredAt: number | null;
-}
+/** A delivery as the provider sees it: its event's type, never where it went (the webhook is the one asked about). */
+export type DeliveryView = Omit<Delivery, 'channel' | 'target'> & { type: string };
 
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'dead'];
 

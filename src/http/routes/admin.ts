@@ -5,7 +5,7 @@ import { InputError } from '../../kernel/errors.js';
 import type { OrderService } from '../../domain/orders.js';
 import { tokenFor } from '../../domain/secrets.js';
 import { adminOrderView, orderView } from '../order-views.js';
-import type { ServiceStatus } from '../../domain/store-port.js';
+import type { ServiceStatus } from '../../domain/records.js';
 import type { AuditStore } from '../../domain/store-port.js';
 import { adminAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';

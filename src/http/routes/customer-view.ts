@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { DeployHistoryService } from '../../domain/deploy-history.js';
 import type { UsageHistoryService } from '../../domain/usage-history.js';
-import { DEPLOY_HISTORY_KEPT } from '../../domain/store-port.js';
+import { DEPLOY_HISTORY_KEPT } from '../../domain/records.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { DeployResult, errorResponses, validatedByDomain } from '../schemas.js';

@@ -7,7 +7,7 @@ import type { PortService } from '../../domain/ports.js';
 import type { ClusterReader } from '../../cluster/gateway.js';
 import { referenceFromImageAndTag } from '../../registry/reference.js';
 import { BLOCKED_REASON, type ImageRegistry, type RegistryCredentials } from '../../registry/types.js';
-import type { OrderRecord } from '../../domain/store-port.js';
+import type { OrderRecord } from '../../domain/records.js';
 import { presentedSecret } from '../auth.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 import { sendError } from '../errors.js';
