@@ -106,11 +106,11 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await registerOpenApi(app);
   registerMetrics(app, services.metrics, config.metricsToken);
 
-  await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
+  await app.register(healthRoutes, { readiness: services.readiness });
   await app.register(
     async (api) => {
       const tenant = { auth: services.auth, limiter };
-      await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, auth: services.auth });
+      await api.register(publicRoutes, { clusters: services.clusters, registry: services.registry, ports: services.ports, auth: services.auth });
       await api.register(tenantRoutes, { ...tenant, deploys: services.deploys, workloads: services.workloads, domains: services.domainService, endpoints: services.endpoints });
       await api.register(customerViewRoutes, { ...tenant, deployHistory: services.deployHistory, usageHistory: services.usageHistory });
       await api.register(compatRoutes, {

@@ -14,6 +14,7 @@ import { AuditRetention } from './domain/audit-retention.js';
 import { Authenticator } from './domain/authenticator.js';
 import { type Clock, systemClock } from './kernel/clock.js';
 import { ClusterService } from './domain/clusters.js';
+import { Readiness } from './domain/readiness.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
 import { DomainService } from './domain/custom-domains.js';
@@ -82,6 +83,8 @@ export interface Services extends Stores {
   podNotices: PodNotices;
   /** The clusters behind this V-Kube, for the provider. */
   clusters: ClusterService;
+  /** Database and cluster checks behind /readyz. */
+  readiness: Readiness;
 }
 
 export interface ServiceInputs {
@@ -191,7 +194,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   });
   const podNotices = new PodNotices(cluster, notifications, log);
   const clusters = new ClusterService(cluster, (name) => (inputs.clusterLeadership ? inputs.clusterLeadership(name).isLeader() : leadership.isLeader()));
-  return { clusters, config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
+  const readiness = new Readiness(store, cluster);
+  return { clusters, readiness, config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
 }
 
 function fencedWriter(cluster: ClusterGateway, leadership: Leadership, perCluster: ((name: string) => Leadership) | undefined, onRefused: () => void): ClusterWriter {

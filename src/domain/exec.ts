@@ -20,6 +20,9 @@ import { CappedBuffer, closeFrame, EXEC_PROTOCOL, exitStatus, frame, parseFrame,
 import type { WorkloadService } from './workload.js';
 import { randomUUID } from 'node:crypto';
 
+/** The byte stream of an exec or port-forward, as the routes relay it. */
+export type { PodStream };
+
 /** Largest stdin frame sent upstream: the API server relays frames of this order of size. */
 const STDIN_CHUNK = 32 * 1024;
 const DEFAULT_TIMEOUT_SECONDS = 30;

@@ -16,6 +16,9 @@ import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import { PodWaiter, type WaitOutcome, type WaitRequest } from './pod-wait.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
 
+/** Which part of a container's log to read (the routes parse it from the query). */
+export type { LogOptions };
+
 export interface PodStatusView {
   name: string;
   podStatus: unknown;

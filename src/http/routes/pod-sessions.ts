@@ -14,10 +14,9 @@ import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type WebSocket from 'ws';
-import type { PodStream } from '../../cluster/gateway.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import { InputError } from '../../kernel/errors.js';
-import type { AuditContext, ExecService, LiveSession } from '../../domain/exec.js';
+import type { AuditContext, ExecService, LiveSession, PodStream } from '../../domain/exec.js';
 import type { EndReason } from '../../domain/sessions.js';
 import {
   CLOSE,

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { AuthenticationError, InputError, UpstreamError } from '../../kernel/errors.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
-import type { ClusterReader } from '../../cluster/gateway.js';
+import type { ClusterService } from '../../domain/clusters.js';
 import { referenceFromImageAndTag } from '../../registry/reference.js';
 import { BLOCKED_REASON, type ImageRegistry, type RegistryCredentials } from '../../registry/types.js';
 import type { OrderRecord } from '../../domain/records.js';
@@ -13,7 +13,7 @@ import { errorResponses, validatedByDomain } from '../schemas.js';
 import { sendError } from '../errors.js';
 
 export interface PublicRouteDeps {
-  cluster: ClusterReader;
+  clusters: Pick<ClusterService, 'regions'>;
   registry: ImageRegistry;
   ports: PortService;
   auth: Authenticator;
@@ -32,7 +32,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (a
         response: { 200: Type.Array(Type.String(), { examples: [['ausrine', 'giltine']] }) },
       },
     },
-    async () => deps.cluster.regions() ?? [],
+    async () => deps.clusters.regions(),
   );
 
   app.get(

@@ -2,16 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/custom-domains.js';
-import type { EndpointService, EndpointView } from '../../domain/endpoints.js';
+import type { EndpointPod, EndpointService, EndpointView } from '../../domain/endpoints.js';
 import type { DeploySpec } from '../../domain/deploy-spec.js';
-import type { PodJson } from '../../cluster/gateway.js';
 import { InputError } from '../../kernel/errors.js';
 import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import { orderView } from '../order-views.js';
-import type { WorkloadService } from '../../domain/workload.js';
+import type { LogOptions, WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
@@ -154,7 +152,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
       // The original clients' domain menu reads the bound domains here: always present, [] when none.
       const domains = await deps.domains.list(order);
       const region = (order.spec as DeploySpec | null)?.region ?? order.region;
-      const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as PodJson['spec'], status: status.podStatus as PodJson['status'] }, region, domains);
+      const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as EndpointPod['spec'], status: status.podStatus as EndpointPod['status'] }, region, domains);
       // An answer to a wait carries its own outcome: made for this request, not cached.
       if (wait) return sendPlainJson(reply, { ...status, domains, endpoints });
       return domains.length ? sendPlainJson(reply, { ...status, domains, endpoints }) : sendUnchangingJson(reply, withNoDomains(status, endpoints));
