@@ -39,7 +39,7 @@ import { Reconciler, type ReconcilerDeps } from './domain/reconciler.js';
 import { SecretHasher } from './domain/secrets.js';
 import { WorkloadService } from './domain/workload.js';
 import { VkubeMetrics } from './http/metrics.js';
-import { activeLogStreams } from './http/routes/compat.js';
+import { activeLogStreams } from './http/routes/pod-log.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';

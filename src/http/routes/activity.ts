@@ -4,10 +4,9 @@ import { Type } from 'typebox';
 import { InputError } from '../../kernel/errors.js';
 import type { EventStore } from '../../domain/store-port.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { orderOf, tenantOnly } from '../auth.js';
+import { SecretHeader, orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 export interface ActivityRouteDeps {
   auth: Authenticator;

@@ -17,10 +17,9 @@ import { AuthenticationError } from '../../kernel/errors.js';
 import type { ContactService } from '../../domain/notify/contacts.js';
 import { SignatureRefused, verifyWalletRequest } from '../../domain/notify/wallet-signature.js';
 import type { ContactOwner, NotificationStore } from '../../domain/notify/store-port.js';
-import { orderOf, tenantAuth } from '../auth.js';
+import { SecretHeader, orderOf, tenantAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -31,11 +31,10 @@ import {
   SECRET_PROTOCOL_PREFIX,
   splitProtocols,
 } from '../../kernel/stream-channels.js';
-import { orderOf, principalOf, tenantOnly } from '../auth.js';
+import { SecretHeader, orderOf, principalOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendError } from '../errors.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 export interface PodSessionRouteDeps {
   auth: Authenticator;
