@@ -133,7 +133,7 @@ function statusAgainstDirect(run: RunResult): string[] {
     '',
     '**Fixes** if the ratio is missed again:',
     '',
-    '1. `src/http/routes/tenant.ts`, the `/k8s/pod/status` handler: skip the domains query for orders without domains — a `domain_count` ' +
+    '1. `src/http/routes/pod.ts`, the `/k8s/pod/status` handler: skip the domains query for orders without domains — a `domain_count` ' +
       'column on `orders` kept by `claimDomains`/`releaseDomains` (the order row the authenticator already read then answers it).',
     '2. Reads scale with processes, not with a faster event loop: every replica serves the API (leader election gates only the reconcile ' +
       'loop), so on more cores run more V-Kube processes behind the Service. The benchmark runs one.',

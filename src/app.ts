@@ -12,19 +12,24 @@ import { fileURLToPath } from 'node:url';
 import { registerConsole } from './http/console.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
+import { activityRoutes } from './http/routes/activity.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { clusterRoutes } from './http/routes/clusters.js';
-import { healthRoutes } from './http/routes/health.js';
-import { publicRoutes } from './http/routes/public.js';
-import { activityRoutes } from './http/routes/activity.js';
-import { compatRoutes } from './http/routes/compat.js';
 import { contactRoutes } from './http/routes/contact.js';
-import { webhookRoutes } from './http/routes/webhooks.js';
-import { publicCompatRoutes } from './http/routes/public-compat.js';
-import { tenantRoutes } from './http/routes/tenant.js';
-import { customerViewRoutes } from './http/routes/customer-view.js';
+import { deploymentRoutes } from './http/routes/deployment.js';
+import { domainRoutes } from './http/routes/domains.js';
+import { healthRoutes } from './http/routes/health.js';
+import { imageRoutes } from './http/routes/images.js';
+import { monitorRoutes } from './http/routes/monitor.js';
+import { noticeRoutes } from './http/routes/notices.js';
+import { orderRoutes } from './http/routes/orders.js';
+import { podLogRoutes } from './http/routes/pod-log.js';
 import { PORT_FORWARD_CLIENT_PROTOCOL, podSessionRoutes } from './http/routes/pod-sessions.js';
-import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4 } from './domain/stream-channels.js';
+import { podRoutes } from './http/routes/pod.js';
+import { portRoutes } from './http/routes/ports.js';
+import { regionRoutes } from './http/routes/regions.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4 } from './kernel/stream-channels.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { ClientLimiter } from './http/client-limiter.js';
 import { registerMetrics } from './http/metrics.js';
@@ -106,25 +111,21 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await registerOpenApi(app);
   registerMetrics(app, services.metrics, config.metricsToken);
 
-  await app.register(healthRoutes, { store: services.store, cluster: services.cluster });
+  await app.register(healthRoutes, { readiness: services.readiness });
   await app.register(
     async (api) => {
       const tenant = { auth: services.auth, limiter };
-      await api.register(publicRoutes, { cluster: services.cluster, registry: services.registry, ports: services.ports, auth: services.auth });
-      await api.register(tenantRoutes, { ...tenant, deploys: services.deploys, workloads: services.workloads, domains: services.domainService, endpoints: services.endpoints });
-      await api.register(customerViewRoutes, { ...tenant, deployHistory: services.deployHistory, usageHistory: services.usageHistory });
-      await api.register(compatRoutes, {
-        ...tenant,
-        units: config.units,
-        deploys: services.deploys,
-        workloads: services.workloads,
-        updates: services.updates,
-        domains: services.domainService,
-        monitor: services.monitor,
-        sessions: services.exec,
-        contacts: services.contacts,
-      });
-      await api.register(publicCompatRoutes, { orders: services.orders, notices: services.notices });
+      // One file per resource, each with every API generation's routes for it (the seed's, the original clients').
+      await api.register(regionRoutes, { clusters: services.clusters });
+      await api.register(imageRoutes, { ...tenant, registry: services.registry, updates: services.updates });
+      await api.register(portRoutes, { ports: services.ports, auth: services.auth });
+      await api.register(orderRoutes, { ...tenant, units: config.units, orders: services.orders, contacts: services.contacts });
+      await api.register(deploymentRoutes, { ...tenant, deploys: services.deploys, updates: services.updates, deployHistory: services.deployHistory });
+      await api.register(podRoutes, { ...tenant, workloads: services.workloads, updates: services.updates, domains: services.domainService, endpoints: services.endpoints });
+      await api.register(podLogRoutes, { ...tenant, workloads: services.workloads, sessions: services.exec });
+      await api.register(monitorRoutes, { ...tenant, monitor: services.monitor, usageHistory: services.usageHistory });
+      await api.register(domainRoutes, { ...tenant, domains: services.domainService });
+      await api.register(noticeRoutes, { notices: services.notices });
       await api.register(activityRoutes, { ...tenant, events: services.events });
       await api.register(podSessionRoutes, { ...tenant, exec: services.exec, maxMessageBytes: WS_MAX_MESSAGE_BYTES });
       await api.register(tokenRoutes, tenant);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseBytes, parseMillicores } from './domain/quantity.js';
+import { parseBytes, parseMillicores } from './kernel/quantity.js';
 import { parsePrivateRegistries } from './registry/address-policy.js';
 import { parseRegistryMirrors, type RegistryMirrors } from './registry/mirrors.js';
 

@@ -12,11 +12,12 @@ import { type Leadership, soleWriter } from './domain/leadership.js';
 import type { Config } from './config.js';
 import { AuditRetention } from './domain/audit-retention.js';
 import { Authenticator } from './domain/authenticator.js';
-import { type Clock, systemClock } from './domain/clock.js';
+import { type Clock, systemClock } from './kernel/clock.js';
 import { ClusterService } from './domain/clusters.js';
+import { Readiness } from './domain/readiness.js';
 import { CredentialBox } from './domain/credential-box.js';
 import { DeployService } from './domain/deploy.js';
-import { DomainService } from './domain/domains.js';
+import { DomainService } from './domain/custom-domains.js';
 import { DeployHistoryService } from './domain/deploy-history.js';
 import { EndpointService } from './domain/endpoints.js';
 import { UsageHistoryService } from './domain/usage-history.js';
@@ -38,11 +39,11 @@ import { Reconciler, type ReconcilerDeps } from './domain/reconciler.js';
 import { SecretHasher } from './domain/secrets.js';
 import { WorkloadService } from './domain/workload.js';
 import { VkubeMetrics } from './http/metrics.js';
-import { activeLogStreams } from './http/routes/compat.js';
+import { activeLogStreams } from './http/routes/pod-log.js';
 import { parseReference } from './registry/reference.js';
 import type { ImageRegistry } from './registry/types.js';
 import type { Stores } from './store/stores.js';
-import type { Store } from './store/types.js';
+import type { Store } from './domain/store-port.js';
 
 export interface Services extends Stores {
   config: Config;
@@ -82,6 +83,8 @@ export interface Services extends Stores {
   podNotices: PodNotices;
   /** The clusters behind this V-Kube, for the provider. */
   clusters: ClusterService;
+  /** Database and cluster checks behind /readyz. */
+  readiness: Readiness;
 }
 
 export interface ServiceInputs {
@@ -191,7 +194,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   });
   const podNotices = new PodNotices(cluster, notifications, log);
   const clusters = new ClusterService(cluster, (name) => (inputs.clusterLeadership ? inputs.clusterLeadership(name).isLeader() : leadership.isLeader()));
-  return { clusters, config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
+  const readiness = new Readiness(store, cluster);
+  return { clusters, readiness, config, installation, store, domains, notices, events, tokens, audit, auth, metrics, eventRecorder, auditRetention, cluster, registry, clock, orders, ports, deploys, workloads, updates, domainService, monitor, endpoints, deployHistory, usageHistory, history, usage, exec, reconciler, notifications, contacts, webhooks, notifier, podNotices };
 }
 
 function fencedWriter(cluster: ClusterGateway, leadership: Leadership, perCluster: ((name: string) => Leadership) | undefined, onRefused: () => void): ClusterWriter {

@@ -15,7 +15,7 @@
  * applies carries the region it is for (NAMESPACE_REGION_LABEL), which picks the member.
  */
 import type { Readable } from 'node:stream';
-import { UnavailableError } from '../domain/errors.js';
+import { UnavailableError } from '../kernel/errors.js';
 import type {
   ClusterChange,
   ClusterGateway,

@@ -202,7 +202,7 @@ export interface ExecOptions {
 
 /**
  * A live exec or port-forward stream to a pod: WebSocket messages in Kubernetes'
- * channel framing (src/domain/stream-channels.ts), one message per frame, both ways.
+ * channel framing (src/kernel/stream-channels.ts), one message per frame, both ways.
  * Events: 'frame' (a Buffer, channel byte first) and 'close' (code, reason), once.
  *
  * It starts paused, so nothing the API server sends first (a port-forward's port

@@ -5,8 +5,8 @@
  * 404 → NotFoundError, 409 → ConflictError.
  */
 import type { Readable } from 'node:stream';
-import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../domain/errors.js';
-import { parseBytes, parseMillicores } from '../domain/quantity.js';
+import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../kernel/errors.js';
+import { parseBytes, parseMillicores } from '../kernel/quantity.js';
 import type {
   ClusterChange,
   ClusterGateway,
@@ -32,7 +32,7 @@ import { ApiHeartbeat } from './api-heartbeat.js';
 import { summarizeHealth } from './cluster-health.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
 import { openKubeWebSocket } from './kube-websocket.js';
-import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4, PORT_FORWARD_PROTOCOL } from '../domain/stream-channels.js';
+import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4, PORT_FORWARD_PROTOCOL } from '../kernel/stream-channels.js';
 import { collectionPath, objectPath } from './resource-paths.js';
 import { WatchCache } from './watch-cache.js';
 

@@ -12,7 +12,7 @@
  * stops calling itself live and watches again. The gateway's heartbeat calls
  * `interrupt()` to do the same at once when the API server stops answering.
  */
-import { LineSplitter } from '../domain/line-splitter.js';
+import { LineSplitter } from '../kernel/line-splitter.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
 
 export interface KubeObject {

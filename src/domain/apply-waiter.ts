@@ -4,7 +4,8 @@
  * observe that generation, and answers either way: applied, or recorded with a warning
  * saying why not yet (the leader keeps retrying it from the work queue).
  */
-import type { OrderRecord, OrderStore, WorkQueueStore } from '../store/types.js';
+import type { OrderStore, WorkQueueStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
 
 export interface ApplyOutcome {
   /** The generation the request recorded. */

@@ -4,8 +4,8 @@
  * reconcile leader, and the deletion is idempotent (`DELETE … WHERE at < cutoff`), so
  * two replicas that both believe they lead for a moment do no harm.
  */
-import type { AuditStore } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { AuditStore } from './store-port.js';
+import type { Clock } from '../kernel/clock.js';
 
 const DAY_SECONDS = 86_400;
 /** Retention is counted in days: a few passes a day keep the table within hours of it. */

@@ -6,9 +6,10 @@
  */
 import bs58 from 'bs58';
 import { randomBytes } from 'node:crypto';
-import type { AccessToken, OrderRecord, OrderStore, TokenStore } from '../store/types.js';
-import type { Clock } from './clock.js';
-import { AuthenticationError, ForbiddenError, InputError, NotFoundError } from './errors.js';
+import type { OrderStore, TokenStore } from './store-port.js';
+import type { AccessToken, OrderRecord } from './records.js';
+import type { Clock } from '../kernel/clock.js';
+import { AuthenticationError, ForbiddenError, InputError, NotFoundError } from '../kernel/errors.js';
 import { type SecretHasher, secretCandidates } from './secrets.js';
 
 export const ACCESS_TOKEN_PREFIX = 'vkt_';

@@ -23,6 +23,11 @@ export class ClusterService {
     private readonly leads: (cluster: string) => boolean,
   ) {}
 
+  /** The seed's `GET /k8s/regions`: regions with Ready nodes, sorted; none while the cluster cannot be reached. */
+  regions(): string[] {
+    return this.cluster.regions() ?? [];
+  }
+
   list(): { clusters: ClusterView[]; conflicts: string[] } {
     const members = this.cluster.members?.() ?? [this.cluster];
     const clusters = members.map((c) => view(c.name, c.health(), this.leads(c.name), c.regionCapacity?.() ?? []));

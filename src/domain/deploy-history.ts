@@ -6,12 +6,13 @@
  * the very path and checks of a deploy: region, units, reserved ports, images in their
  * registry, host ports free now. It is then the newest entry of the history itself.
  */
-import type { DeployHistoryStore, OrderRecord } from '../store/types.js';
-import { DEPLOY_HISTORY_KEPT } from '../store/types.js';
+import type { DeployHistoryStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
+import { DEPLOY_HISTORY_KEPT } from './records.js';
 import type { CredentialBox } from './credential-box.js';
 import type { DeployResult, DeployService } from './deploy.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
-import { InputError, NotFoundError } from './errors.js';
+import { InputError, NotFoundError } from '../kernel/errors.js';
 
 export interface HistoryContainer {
   name: string;

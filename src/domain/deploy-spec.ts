@@ -11,8 +11,8 @@
  * the reserved ports) comes in a `DeployContext`.
  */
 import type { UnitCatalogue } from '../config.js';
-import { type FieldProblem, InputError } from './errors.js';
-import { parseBytes } from './quantity.js';
+import { type FieldProblem, InputError } from '../kernel/errors.js';
+import { parseBytes } from '../kernel/quantity.js';
 
 export type Protocol = 'TCP' | 'UDP';
 

@@ -8,13 +8,14 @@
 import type { ClusterReader } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
 import { BLOCKED_REASON, type ImageRegistry, InvalidImageReference } from '../registry/types.js';
-import type { OrderRecord, OrderStore, ServiceStatus } from '../store/types.js';
-import { ConcurrentChange, PortsTaken, StaleState } from '../store/types.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord, ServiceStatus } from './records.js';
+import { ConcurrentChange, PortsTaken, StaleState } from './store-port.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../kernel/clock.js';
 import type { CredentialBox } from './credential-box.js';
 import { type DeployContext, type DeploySpec, parseClientDeploy, parseSeedDeploy } from './deploy-spec.js';
-import { ConflictError, type FieldProblem, ForbiddenError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import { ConflictError, type FieldProblem, ForbiddenError, InputError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { namespaceOf } from './manifests.js';
 import { assignsRandomPorts, persistsStorage } from './order-options.js';
 import type { PortService } from './ports.js';

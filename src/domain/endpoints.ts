@@ -6,7 +6,10 @@
  * the endpoint says so (`host: null`) and carries the internal address marked as such.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { DomainView } from './domains.js';
+import type { DomainView } from './custom-domains.js';
+
+/** What of a pod its endpoints are read from. */
+export type EndpointPod = Pick<PodJson, 'spec' | 'status'>;
 
 export interface EndpointView {
   container: string;
@@ -36,7 +39,7 @@ export class EndpointService {
   ) {}
 
   /** The endpoints of `pod` (in `region`) and of the order's custom domains. */
-  endpoints(pod: Pick<PodJson, 'spec' | 'status'>, region: string, domains: readonly DomainView[]): EndpointView[] {
+  endpoints(pod: EndpointPod, region: string, domains: readonly DomainView[]): EndpointView[] {
     const out: EndpointView[] = [];
     const node = pod.spec.nodeName;
     const addresses = node ? (this.cluster.addressesOfNode(node) ?? []) : [];

@@ -14,7 +14,7 @@
  *   is skipped.
  */
 import type { ClusterChange, ClusterReader, EventJson, PodJson } from '../cluster/gateway.js';
-import type { EventStore } from '../store/types.js';
+import type { EventStore } from './store-port.js';
 import { ORDER_LABEL } from './manifests.js';
 
 const KEEP_EVENTS_PER_ORDER = 500;

@@ -10,14 +10,18 @@
  */
 import type { ClusterReader, PodJson, PodStream } from '../cluster/gateway.js';
 import type { ExecConfig } from '../config.js';
-import type { AuditStore, OrderRecord, OrderStore } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { AuditStore, OrderStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
+import type { Clock } from '../kernel/clock.js';
 import { assertActive } from './deploy.js';
-import { ConflictError, ForbiddenError, InputError, NotFoundError } from './errors.js';
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../kernel/errors.js';
 import { type EndReason, type Session, SessionRegistry, type SessionKind } from './sessions.js';
-import { CappedBuffer, closeFrame, EXEC_PROTOCOL, exitStatus, frame, parseFrame, STATUS, STDERR, STDIN, STDOUT } from './stream-channels.js';
+import { CappedBuffer, closeFrame, EXEC_PROTOCOL, exitStatus, frame, parseFrame, STATUS, STDERR, STDIN, STDOUT } from '../kernel/stream-channels.js';
 import type { WorkloadService } from './workload.js';
 import { randomUUID } from 'node:crypto';
+
+/** The byte stream of an exec or port-forward, as the routes relay it. */
+export type { PodStream };
 
 /** Largest stdin frame sent upstream: the API server relays frames of this order of size. */
 const STDIN_CHUNK = 32 * 1024;

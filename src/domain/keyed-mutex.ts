@@ -6,7 +6,7 @@
  * gave up keeps its place in the queue only as a marker: the next one in line still
  * waits for the task before it, never for a task that will not run.
  */
-import { LockTimeoutError } from './errors.js';
+import { LockTimeoutError } from '../kernel/errors.js';
 
 export interface KeyedMutexOptions {
   timeoutMs: number;

@@ -3,7 +3,7 @@
  * while the Lease it last renewed cannot yet have lapsed for the others. The cluster's
  * leader election implements it; a process without election is its own leader.
  */
-import { UnavailableError } from './errors.js';
+import { UnavailableError } from '../kernel/errors.js';
 
 export interface Leadership {
   /** Whether this replica runs the reconcile work now. */

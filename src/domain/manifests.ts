@@ -11,9 +11,9 @@
  */
 import { type KubeManifest, NAMESPACE_REGION_LABEL, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
-import type { DomainClaim, OrderRecord } from '../store/types.js';
+import type { DomainClaim, OrderRecord } from './records.js';
 import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
-import { formatBytes, formatMillicores } from './quantity.js';
+import { formatBytes, formatMillicores } from '../kernel/quantity.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vkube' } as const;
 export const ORDER_LABEL = 'vkube.dev/order';

@@ -5,10 +5,10 @@
  * containers' writable layers and logs) from the kubelet's Summary API (pod-usage.ts).
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord } from '../store/types.js';
-import { InputError } from './errors.js';
+import type { OrderRecord } from './records.js';
+import { InputError } from '../kernel/errors.js';
 import { NetworkRates, podKey, type Rate, readNode } from './pod-usage.js';
-import { parseBytes } from './quantity.js';
+import { parseBytes } from '../kernel/quantity.js';
 import type { WorkloadService } from './workload.js';
 
 export interface MonitorQuery {

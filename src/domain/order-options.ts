@@ -1,5 +1,5 @@
 /** The parts of an order's `serviceOptions` that V-Kube acts on. */
-import type { OrderRecord } from '../store/types.js';
+import type { OrderRecord } from './records.js';
 
 export const PORT_SPEC_USER = 'User Specified Service Port';
 export const PORT_SPEC_RANDOM = 'System Random Map Port';

@@ -4,12 +4,13 @@
  * secret (or the original clients' token built from it).
  */
 import bs58 from 'bs58';
-import type { OrderRecord, OrderStore, Page, ServiceStatus } from '../store/types.js';
-import { StaleState } from '../store/types.js';
-import type { Clock } from './clock.js';
-import { ConflictError, InputError, NotFoundError } from './errors.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord, Page, ServiceStatus } from './records.js';
+import { StaleState } from './store-port.js';
+import type { Clock } from '../kernel/clock.js';
+import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';
-import { sealSecret } from './magic.js';
+import { sealSecret } from './sealed-secret.js';
 import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js';
 
 export interface LifecycleKicker {

@@ -7,8 +7,8 @@
  * only for changes of pods in its own order's namespace.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord } from '../store/types.js';
-import { ConflictError, InputError, NotFoundError, UnavailableError } from './errors.js';
+import type { OrderRecord } from './records.js';
+import { ConflictError, InputError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { ORDER_LABEL, RESTART_ANNOTATION, namespaceOf } from './manifests.js';
 
 export type WaitTarget = 'Running' | 'Ready';

@@ -7,10 +7,10 @@
 import { randomInt } from 'node:crypto';
 import type { ClusterReader } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
-import type { OrderStore } from '../store/types.js';
+import type { OrderStore } from './store-port.js';
 import type { DeploySpec, PortSpec, Protocol } from './deploy-spec.js';
 import { isReserved } from './deploy-spec.js';
-import { ConflictError } from './errors.js';
+import { ConflictError } from '../kernel/errors.js';
 import { namespaceOf } from './manifests.js';
 
 export type CheckStatus = 'NotOccupied' | 'PortsOccupied' | 'NoResource' | 'InternalErr';

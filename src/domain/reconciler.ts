@@ -17,13 +17,14 @@
  */
 import type { ClusterChange, ClusterReader, ClusterWriter, KubeManifest, NamespaceJson } from '../cluster/gateway.js';
 import type { Config } from '../config.js';
-import type { DomainStore, NoticeStore, OrderRecord, Store } from '../store/types.js';
+import type { DomainStore, NoticeStore, Store } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import type { ApplyEvents } from './apply-waiter.js';
-import { StaleState } from '../store/types.js';
-import type { Clock } from './clock.js';
+import { StaleState } from './store-port.js';
+import type { Clock } from '../kernel/clock.js';
 import type { CredentialBox } from './credential-box.js';
 import type { DeploySpec } from './deploy-spec.js';
-import { UnavailableError } from './errors.js';
+import { UnavailableError } from '../kernel/errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   DATA_CLAIM,

@@ -15,7 +15,7 @@
  * make one replica hold, without shared state. Timers run only while sessions exist.
  */
 import { randomBytes } from 'node:crypto';
-import { TooManyRequestsError } from './errors.js';
+import { TooManyRequestsError } from '../kernel/errors.js';
 
 export type SessionKind = 'exec' | 'shell' | 'portforward' | 'logs';
 

@@ -10,14 +10,15 @@
  * row each.
  */
 import type { ClusterReader, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord, UsageStore } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { UsageStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
+import type { Clock } from '../kernel/clock.js';
 import type { DeploySpec } from './deploy-spec.js';
-import { InputError } from './errors.js';
+import { InputError } from '../kernel/errors.js';
 import { ORDER_LABEL } from './manifests.js';
 import { cores } from './monitor.js';
 import { NetworkRates, type NodeReadings, podKey, type Rate, readNode } from './pod-usage.js';
-import { parseBytes } from './quantity.js';
+import { parseBytes } from '../kernel/quantity.js';
 
 /** One sample of one order, as stored. */
 export interface UsageSample {

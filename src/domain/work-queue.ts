@@ -6,7 +6,8 @@
  * an exponential back-off, counts it and logs it: an error is never swallowed, and the
  * entry stays until an attempt succeeds.
  */
-import type { QueuedWork, WorkQueueStore } from '../store/types.js';
+import type { WorkQueueStore } from './store-port.js';
+import type { QueuedWork } from './records.js';
 import { FencedOut } from './leadership.js';
 
 /** What one attempt asks for: nothing more, or another look after a while (a namespace still going away). */

@@ -4,12 +4,13 @@
  * images (`PATCH /k8s/pod/images`), and the Deployment's description and label.
  * Each builds the next spec from the current one and commits it like a deploy.
  */
-import type { OrderRecord, OrderStore } from '../store/types.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../kernel/clock.js';
 import { assertActive, type DeployService, onLatest } from './deploy.js';
 import type { DeploySpec } from './deploy-spec.js';
-import { ConflictError, InputError, NotFoundError } from './errors.js';
+import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

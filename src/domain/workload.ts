@@ -4,16 +4,20 @@
  */
 import type { Readable } from 'node:stream';
 import type { ClusterReader, LogOptions, PodJson } from '../cluster/gateway.js';
-import type { OrderRecord, OrderStore } from '../store/types.js';
-import { StaleState } from '../store/types.js';
+import type { OrderStore } from './store-port.js';
+import type { OrderRecord } from './records.js';
+import { StaleState } from './store-port.js';
 import type { ApplyOutcome, ApplyWaiter } from './apply-waiter.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../kernel/clock.js';
 import { assertActive } from './deploy.js';
 import { type ContainerHealthView, containerHealth, needsExplaining } from './container-health.js';
-import { ConflictError, InputError, LogUnavailableError, NotFoundError, UnavailableError } from './errors.js';
+import { ConflictError, InputError, LogUnavailableError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import { PodWaiter, type WaitOutcome, type WaitRequest } from './pod-wait.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
+
+/** Which part of a container's log to read (the routes parse it from the query). */
+export type { LogOptions };
 
 export interface PodStatusView {
   name: string;

@@ -6,11 +6,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { Type } from 'typebox';
 import type { Authenticator, Principal } from '../domain/authenticator.js';
-import { AuthenticationError } from '../domain/errors.js';
-import type { OrderRecord } from '../store/types.js';
+import { AuthenticationError } from '../kernel/errors.js';
+import type { OrderRecord } from '../domain/records.js';
 import type { ClientLimiter } from './client-limiter.js';
-import { splitProtocols } from '../domain/stream-channels.js';
+import { splitProtocols } from '../kernel/stream-channels.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,6 +37,9 @@ export function presentedSecret(request: FastifyRequest): string | undefined {
   const upgrade = /^websocket$/i.test(header('upgrade') ?? '') ? splitProtocols(request.headers['sec-websocket-protocol']).secret : undefined;
   return header('secret') || header('token') || bearer || upgrade || undefined;
 }
+
+/** The tenant's credential as the OpenAPI document shows it on each tenant route. */
+export const SecretHeader = Type.Object({ secret: Type.Optional(Type.String({ description: "the order's secret (or the original clients' token)" })) });
 
 export function tenantAuth(auth: Authenticator, limiter: ClientLimiter) {
   return async (request: FastifyRequest): Promise<void> => {

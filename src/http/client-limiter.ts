@@ -4,7 +4,7 @@
  * back (429 with Retry-After). Kept in memory: each replica limits on its own, which
  * bounds abuse per replica and needs no shared state.
  */
-import { TooManyRequestsError } from '../domain/errors.js';
+import { TooManyRequestsError } from '../kernel/errors.js';
 
 export interface LimiterOptions {
   /** Steady requests per second per client; 0 turns request limiting off. */

@@ -4,7 +4,7 @@
  * Only 5xx are logged as errors, and a 500's message never carries internals.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type ErrorKind, TooManyRequestsError } from '../domain/errors.js';
+import { DomainError, type ErrorKind, TooManyRequestsError } from '../kernel/errors.js';
 import { wantsConsolePage } from './console.js';
 
 const STATUS: Record<ErrorKind, number> = {

@@ -10,7 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AuthenticationError } from '../domain/errors.js';
+import { AuthenticationError } from '../kernel/errors.js';
 
 export interface MetricSources {
   cacheSizes: () => Record<string, number>;

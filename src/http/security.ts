@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { AuditStore } from '../store/types.js';
+import type { AuditStore } from '../domain/store-port.js';
 import type { ClientLimiter } from './client-limiter.js';
 
 const UNLIMITED = /^\/(healthz|readyz|metrics)(\?|$)/;

@@ -14,7 +14,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { type Line, LineSplitter } from '../domain/line-splitter.js';
+import { type Line, LineSplitter } from '../kernel/line-splitter.js';
 
 export const SSE_MAX_LINE_BYTES = 64 * 1024;
 

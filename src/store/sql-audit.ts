@@ -1,7 +1,8 @@
 /** The audit log on SQL: append-only from the API's side. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { AuditEntry, AuditStore, Page } from './types.js';
+import type { AuditStore } from '../domain/store-port.js';
+import type { AuditEntry, Page } from '../domain/records.js';
 
 const PRUNE_BATCH = 5_000;
 

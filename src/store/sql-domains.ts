@@ -2,7 +2,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { PreparedQuery } from './prepared-query.js';
 import type { Database, DomainsTable } from './schema.js';
-import { type DomainClaim, type DomainStore, DomainsTaken } from './types.js';
+import { type DomainStore, DomainsTaken } from '../domain/store-port.js';
+import { type DomainClaim } from '../domain/records.js';
 
 export class SqlDomainStore implements DomainStore {
   /** Read by every `GET /k8s/pod/status`. */

@@ -1,7 +1,8 @@
 /** Pod events and restart counts on SQL. Upserts, so several V-Kube replicas recording the same event agree. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { ContainerRestarts, EventStore, PodEvent } from './types.js';
+import type { EventStore } from '../domain/store-port.js';
+import type { ContainerRestarts, PodEvent } from '../domain/records.js';
 
 export class SqlEventStore implements EventStore {
   constructor(private readonly db: Kysely<Database>) {}

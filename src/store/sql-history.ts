@@ -1,7 +1,8 @@
 /** The deploy history on SQL (written by SqlStore.recordDeploy, in the deploy's own transaction) and usage samples. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { DeployHistoryEntry, DeployHistoryStore, UsageRow, UsageStore } from './types.js';
+import type { DeployHistoryStore, UsageStore } from '../domain/store-port.js';
+import type { DeployHistoryEntry, UsageRow } from '../domain/records.js';
 
 export class SqlDeployHistoryStore implements DeployHistoryStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -1,9 +1,10 @@
 /** Notices to customers (expiry warnings and the like) on SQL. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { NewOutboxEvent } from './notification-types.js';
+import type { NewOutboxEvent } from '../domain/notify/store-port.js';
 import { appendOutboxIn } from './sql-notifications.js';
-import type { Notice, NoticeStore, Page } from './types.js';
+import type { NoticeStore } from '../domain/store-port.js';
+import type { Notice, Page } from '../domain/records.js';
 
 export class SqlNoticeStore implements NoticeStore {
   constructor(private readonly db: Kysely<Database>) {}

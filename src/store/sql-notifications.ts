@@ -6,6 +6,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import type { DeliveriesTable, Database, OutboxTable, WebhooksTable } from './schema.js';
+import type { ServiceStatus } from '../domain/records.js';
 import type {
   Contact,
   ContactOwner,
@@ -18,7 +19,7 @@ import type {
   OutboxEvent,
   PendingCode,
   Webhook,
-} from './notification-types.js';
+} from '../domain/notify/store-port.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -236,7 +237,7 @@ export async function appendOutboxIn(db: Db, event: NewOutboxEvent): Promise<boo
         address: row.address,
         region: row.region,
         units: Number(row.units),
-        serviceStatus: row.service_status,
+        serviceStatus: row.service_status as ServiceStatus,
         endAt: row.end_at === null ? null : Number(row.end_at),
         generation: Number(row.generation),
       };

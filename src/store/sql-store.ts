@@ -5,24 +5,11 @@
  */
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from './schema.js';
-import type { NewOutboxEvent } from './notification-types.js';
+import type { NewOutboxEvent } from '../domain/notify/store-port.js';
 import { appendOutboxIn } from './sql-notifications.js';
 import { PreparedQuery } from './prepared-query.js';
-import {
-  ConcurrentChange,
-  DEPLOY_HISTORY_KEPT,
-  type DeployRecord,
-  type NewOrder,
-  type OrderRecord,
-  type Page,
-  type PortLease,
-  PortsTaken,
-  type QueuedWork,
-  type ServiceStatus,
-  StaleState,
-  type Store,
-  type Teardown,
-} from './types.js';
+import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState, type Store } from '../domain/store-port.js';
+import { DEPLOY_HISTORY_KEPT, type NewOrder, type OrderRecord, type Page, type PortLease, type QueuedWork, type ServiceStatus, type Teardown } from '../domain/records.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 const ENDED: ServiceStatus[] = ['ServiceDone', 'ServiceAbort'];

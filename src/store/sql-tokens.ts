@@ -1,7 +1,8 @@
 /** Access tokens on SQL; only their keyed hashes are stored. */
 import type { Kysely, Selectable } from 'kysely';
 import type { AccessTokensTable, Database } from './schema.js';
-import type { AccessToken, TokenStore } from './types.js';
+import type { TokenStore } from '../domain/store-port.js';
+import type { AccessToken } from '../domain/records.js';
 
 export class SqlTokenStore implements TokenStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -4,13 +4,13 @@ import type { Database } from './schema.js';
 import { SqlDomainStore } from './sql-domains.js';
 import { SqlNoticeStore } from './sql-notices.js';
 import { SqlNotificationStore } from './sql-notifications.js';
-import type { NotificationStore } from './notification-types.js';
+import type { NotificationStore } from '../domain/notify/store-port.js';
 import { SqlStore } from './sql-store.js';
 import { SqlEventStore } from './sql-events.js';
 import { SqlAuditStore } from './sql-audit.js';
 import { SqlTokenStore } from './sql-tokens.js';
 import { SqlDeployHistoryStore, SqlUsageStore } from './sql-history.js';
-import type { AuditStore, DeployHistoryStore, DomainStore, EventStore, NoticeStore, Store, TokenStore, UsageStore } from './types.js';
+import type { AuditStore, DeployHistoryStore, DomainStore, EventStore, NoticeStore, Store, TokenStore, UsageStore } from '../domain/store-port.js';
 import { translateOutages } from './unavailable.js';
 
 export interface Stores {

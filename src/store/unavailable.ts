@@ -3,7 +3,7 @@
  * locked for too long) is an outage, not a bug: callers get UnavailableError (503,
  * "try again"), never a 500. Wraps a store so every method translates such errors.
  */
-import { UnavailableError } from '../domain/errors.js';
+import { UnavailableError } from '../kernel/errors.js';
 
 const SQLITE_UNAVAILABLE = /^SQLITE_(READONLY|BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
 // PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient resources,

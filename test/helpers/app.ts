@@ -11,7 +11,7 @@ import { buildApp } from '../../src/app.js';
 import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import type { Clock } from '../../src/domain/clock.js';
+import type { Clock } from '../../src/kernel/clock.js';
 import { OciRegistryClient, type OciRegistryClientOptions } from '../../src/registry/oci-client.js';
 import type { ImageRegistry } from '../../src/registry/types.js';
 import { type Services, createServices } from '../../src/services.js';

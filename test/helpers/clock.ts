@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/domain/clock.js';
+import type { Clock } from '../../src/kernel/clock.js';
 
 /** A clock the test moves by hand (unix seconds): expiry without waiting for it. */
 export class TestClock implements Clock {

@@ -11,7 +11,7 @@ import bs58 from 'bs58';
 import { testKubeClient } from '../../dev/cluster/testing.js';
 import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { namespaceOf } from '../../src/domain/manifests.js';
-import { activeLogStreams } from '../../src/http/routes/compat.js';
+import { activeLogStreams } from '../../src/http/routes/pod-log.js';
 import { startRegistry, type TestRegistry } from '../../dev/registry/testing.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setPodLog, testKubeClient } from '../../dev/cluster/testing.js';
 import { type SseEvent, SseParser } from '../../src/cli/sse.js';
 import { namespaceOf } from '../../src/domain/manifests.js';
-import { activeLogStreams } from '../../src/http/routes/compat.js';
+import { activeLogStreams } from '../../src/http/routes/pod-log.js';
 import { SSE_MAX_LINE_BYTES } from '../../src/http/sse-log.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';

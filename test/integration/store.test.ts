@@ -15,15 +15,8 @@ import { migrationProvider } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
 import { SqlNotificationStore } from '../../src/store/sql-notifications.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import {
-  ConcurrentChange,
-  type DeployRecord,
-  type NewOrder,
-  type OrderRecord,
-  type PortLease,
-  PortsTaken,
-  StaleState,
-} from '../../src/store/types.js';
+import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState } from '../../src/domain/store-port.js';
+import { type NewOrder, type OrderRecord, type PortLease } from '../../src/domain/records.js';
 
 interface OpenStore {
   store: SqlStore;

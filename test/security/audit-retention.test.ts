@@ -13,7 +13,7 @@ import { testPostgres, type TestPostgres } from '../../dev/postgres/testing.js';
 import { AuditRetention } from '../../src/domain/audit-retention.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { SqlAuditStore } from '../../src/store/sql-audit.js';
-import type { AuditEntry } from '../../src/store/types.js';
+import type { AuditEntry } from '../../src/domain/records.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { type DeployContext, type DeploySpec, isReserved, parseClientDeploy, parseSeedDeploy } from '../../src/domain/deploy-spec.js';
-import { InputError } from '../../src/domain/errors.js';
+import { InputError } from '../../src/kernel/errors.js';
 import { workloadManifests } from '../../src/domain/manifests.js';
 import { PortService, RANDOM_PORT_RANGE } from '../../src/domain/ports.js';
-import { parseBytes } from '../../src/domain/quantity.js';
+import { parseBytes } from '../../src/kernel/quantity.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { deployBody as body } from '../helpers/deploy-arbitraries.js';
 

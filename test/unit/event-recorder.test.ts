@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import type { ClusterChange, ClusterGateway, EventJson, PodJson } from '../../src/cluster/gateway.js';
 import { EventRecorder } from '../../src/domain/event-recorder.js';
 import { VkubeMetrics } from '../../src/http/metrics.js';
-import type { ContainerRestarts, EventStore, PodEvent } from '../../src/store/types.js';
+import type { EventStore } from '../../src/domain/store-port.js';
+import type { ContainerRestarts, PodEvent } from '../../src/domain/records.js';
 
 class FakeCluster {
   private listeners: Array<(c: ClusterChange) => void> = [];

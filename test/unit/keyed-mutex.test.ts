@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { LockTimeoutError, UnavailableError } from '../../src/domain/errors.js';
+import { LockTimeoutError, UnavailableError } from '../../src/kernel/errors.js';
 import { KeyedMutex } from '../../src/domain/keyed-mutex.js';
 import { installErrorHandling } from '../../src/http/errors.js';
 

@@ -11,7 +11,7 @@ import { CredentialBox } from '../../src/domain/credential-box.js';
 import { OutboxDispatcher, noticeMail } from '../../src/domain/notify/dispatcher.js';
 import { PodNotices } from '../../src/domain/notify/pod-notices.js';
 import { canonicalRequestHash, isAddressOf, isVsysAddress, verifyWalletRequest } from '../../src/domain/notify/wallet-signature.js';
-import type { Delivery, NotificationStore, OutboxEvent } from '../../src/store/notification-types.js';
+import type { Delivery, NotificationStore, OutboxEvent } from '../../src/domain/notify/store-port.js';
 import { marketWallet } from '../helpers/market-wallet.js';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -198,7 +198,7 @@ describe('codes when the relay fails', () => {
     const { SqlNotificationStore } = await import('../../src/store/sql-notifications.js');
     const { ContactService } = await import('../../src/domain/notify/contacts.js');
     const { SecretHasher } = await import('../../src/domain/secrets.js');
-    const { UnavailableError } = await import('../../src/domain/errors.js');
+    const { UnavailableError } = await import('../../src/kernel/errors.js');
     const { db } = openDatabase('sqlite::memory:');
     try {
       await migrateToLatest(db);

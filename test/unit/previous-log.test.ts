@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterReader, LogOptions, PodJson } from '../../src/cluster/gateway.js';
-import { LogUnavailableError, NotFoundError } from '../../src/domain/errors.js';
+import { LogUnavailableError, NotFoundError } from '../../src/kernel/errors.js';
 import { ORDER_LABEL, namespaceOf } from '../../src/domain/manifests.js';
 import { WorkloadService } from '../../src/domain/workload.js';
-import type { OrderRecord, OrderStore } from '../../src/store/types.js';
+import type { OrderStore } from '../../src/domain/store-port.js';
+import type { OrderRecord } from '../../src/domain/records.js';
 
 const ORDER = { id: 'o1', spec: {} } as unknown as OrderRecord;
 const KUBE_SAYS = 'previous terminated container "app" in pod "workload-abc" not found';

@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import { parseDeployFile } from '../../src/cli/deploy-file.js';
 import { loadConfig } from '../../src/config.js';
 import { type DeployContext, parseClientDeploy, parseSeedDeploy } from '../../src/domain/deploy-spec.js';
-import { InputError } from '../../src/domain/errors.js';
+import { InputError } from '../../src/kernel/errors.js';
 import { workloadManifests } from '../../src/domain/manifests.js';
-import { deploymentInfoView } from '../../src/domain/views.js';
-import type { OrderRecord } from '../../src/store/types.js';
+import { deploymentInfoView } from '../../src/http/order-views.js';
+import type { OrderRecord } from '../../src/domain/records.js';
 
 const config = loadConfig({}, '/tmp');
 const ctx: DeployContext = {

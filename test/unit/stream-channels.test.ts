@@ -1,12 +1,12 @@
 /**
  * The Kubernetes channel framing V-Kube speaks for exec and port-forward
- * (src/domain/stream-channels.ts), and the session registry's limits (sessions.ts),
+ * (src/kernel/stream-channels.ts), and the session registry's limits (sessions.ts),
  * without a cluster: frames, exit statuses, port prefixes split across frames, the
  * secret subprotocol, the output cap, the cap per order, idle and maximum length.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TooManyRequestsError } from '../../src/domain/errors.js';
+import { TooManyRequestsError } from '../../src/kernel/errors.js';
 import { PidLine } from '../../src/domain/exec.js';
 import { type EndReason, SessionRegistry } from '../../src/domain/sessions.js';
 import {
@@ -21,7 +21,7 @@ import {
   resizeFrame,
   secretProtocol,
   splitProtocols,
-} from '../../src/domain/stream-channels.js';
+} from '../../src/kernel/stream-channels.js';
 
 describe('exec frames', () => {
   it('puts the channel first and reads it back', () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { type KubeObject, WatchCache } from '../../src/cluster/watch-cache.js';
-import { LineSplitter, LineTooLongError } from '../../src/domain/line-splitter.js';
+import { LineSplitter, LineTooLongError } from '../../src/kernel/line-splitter.js';
 import { eventually } from '../helpers/eventually.js';
 
 /** Two, three and four bytes in UTF-8. */

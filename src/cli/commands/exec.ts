@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
-import { closeFrame, EXEC_PROTOCOL, exitStatus, frame, resizeFrame, STATUS, STDERR, STDIN, STDOUT } from '../../domain/stream-channels.js';
+import { closeFrame, EXEC_PROTOCOL, exitStatus, frame, resizeFrame, STATUS, STDERR, STDIN, STDOUT } from '../../kernel/stream-channels.js';
 import { connect } from '../api.js';
 import { type CommonOptions, durationArg, examples, withCommonOptions } from '../command-kit.js';
 import { resolveLogin } from '../credentials.js';

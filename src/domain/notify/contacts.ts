@@ -8,9 +8,9 @@
  * address cannot bind another). They are compared in constant time and never logged.
  */
 import { randomInt } from 'node:crypto';
-import type { ContactOwner, NotificationStore } from '../../store/notification-types.js';
-import type { Clock } from '../clock.js';
-import { InputError, TooManyRequestsError, UnavailableError } from '../errors.js';
+import type { ContactOwner, NotificationStore } from './store-port.js';
+import type { Clock } from '../../kernel/clock.js';
+import { InputError, TooManyRequestsError, UnavailableError } from '../../kernel/errors.js';
 import type { SecretHasher } from '../secrets.js';
 import type { Mailer } from './ports.js';
 

@@ -10,9 +10,9 @@
  * holds up another, nor anything of the API.
  */
 import { createHmac } from 'node:crypto';
-import type { Delivery, NotificationStore, OutboxEvent } from '../../store/notification-types.js';
+import type { Delivery, NotificationStore, OutboxEvent } from './store-port.js';
 import type { CredentialBox } from '../credential-box.js';
-import { isoSeconds } from '../clock.js';
+import { isoSeconds } from '../../kernel/clock.js';
 import { MAILED } from './events.js';
 import type { Mailer, MailMessage, WebhookSender } from './ports.js';
 

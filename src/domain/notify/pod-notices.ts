@@ -7,7 +7,7 @@
  * a restart of the order) may tell it again.
  */
 import type { ClusterChange, ClusterReader, PodJson } from '../../cluster/gateway.js';
-import type { NewOutboxEvent, NotificationStore } from '../../store/notification-types.js';
+import type { NewOutboxEvent, NotificationStore } from './store-port.js';
 import { ORDER_LABEL } from '../manifests.js';
 
 /** Keys recorded lately, remembered to spare the database a write per pod update. */

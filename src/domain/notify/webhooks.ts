@@ -3,11 +3,11 @@
  * The secret is shown never again after it is given; it is kept sealed (it must be
  * usable to sign, so it cannot be a hash).
  */
-import type { Delivery, DeliveryStatus, NotificationStore, Webhook } from '../../store/notification-types.js';
+import type { Delivery, DeliveryStatus, NotificationStore, Webhook } from './store-port.js';
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CredentialBox } from '../credential-box.js';
-import { InputError, NotFoundError } from '../errors.js';
+import { InputError, NotFoundError } from '../../kernel/errors.js';
 import { EVENT_TYPES, isEventType } from './events.js';
 import type { WebhookSender } from './ports.js';
 
@@ -19,19 +19,8 @@ export interface WebhookView {
   createdAt: number;
 }
 
-export interface DeliveryView {
-  id: string;
-  eventId: string;
-  type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  /** Unix milliseconds of the next attempt (pending) or of the last one's schedule. */
-  nextAt: number;
-  lastError: string;
-  lastStatus: number | null;
-  createdAt: number;
-  deliveredAt: number | null;
-}
+/** A delivery as the provider sees it: its event's type, never where it went (the webhook is the one asked about). */
+export type DeliveryView = Omit<Delivery, 'channel' | 'target'> & { type: string };
 
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'dead'];
 

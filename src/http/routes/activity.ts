@@ -1,13 +1,12 @@
 /** What happened to the customer's pods and volume claim, kept by V-Kube beyond Kubernetes' event retention. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
-import type { EventStore } from '../../store/types.js';
+import { InputError } from '../../kernel/errors.js';
+import type { EventStore } from '../../domain/store-port.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { orderOf, tenantOnly } from '../auth.js';
+import { SecretHeader, orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 export interface ActivityRouteDeps {
   auth: Authenticator;

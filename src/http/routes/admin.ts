@@ -1,12 +1,12 @@
 /** The provider's admin API: create, list, renew, abort orders and rotate their secrets. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import type { OrderService } from '../../domain/orders.js';
 import { tokenFor } from '../../domain/secrets.js';
-import { adminOrderView, orderView } from '../../domain/views.js';
-import type { ServiceStatus } from '../../store/types.js';
-import type { AuditStore } from '../../store/types.js';
+import { adminOrderView, orderView } from '../order-views.js';
+import type { ServiceStatus } from '../../domain/records.js';
+import type { AuditStore } from '../../domain/store-port.js';
 import { adminAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { Order, errorResponses, validatedByDomain } from '../schemas.js';

@@ -12,15 +12,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
-import type { Clock } from '../../domain/clock.js';
-import { AuthenticationError } from '../../domain/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { AuthenticationError } from '../../kernel/errors.js';
 import type { ContactService } from '../../domain/notify/contacts.js';
 import { SignatureRefused, verifyWalletRequest } from '../../domain/notify/wallet-signature.js';
-import type { ContactOwner, NotificationStore } from '../../store/notification-types.js';
-import { orderOf, tenantAuth } from '../auth.js';
+import type { ContactOwner, NotificationStore } from '../../domain/notify/store-port.js';
+import { SecretHeader, orderOf, tenantAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,12 +1,10 @@
 /** Liveness and readiness, for the orchestrator that runs V-Kube. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ClusterHealth, ClusterReader } from '../../cluster/gateway.js';
-import type { Store } from '../../store/types.js';
+import type { Readiness } from '../../domain/readiness.js';
 
 export interface HealthRouteDeps {
-  store: Store;
-  cluster: ClusterReader;
+  readiness: Pick<Readiness, 'check'>;
 }
 
 const Checks = Type.Object(
@@ -50,24 +48,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteDeps> = async (a
       },
     },
     async (_request, reply) => {
-      const database = await deps.store.ping().then(
-        () => 'ok',
-        (err: unknown) => `unreachable: ${(err as Error).message}`,
-      );
-      const h = deps.cluster.health();
-      const cluster = describe(h);
-      const sources = Object.fromEntries(
-        Object.entries(h.sources ?? {}).map(([name, s]) => [name, s.live ? 'ok' : `${s.essential ? '' : '(optional) '}${s.synced ? 'down' : 'not synced yet'}${s.lastError ? `: ${s.lastError}` : ''}`]),
-      );
-      const clusters = h.clusters ? Object.fromEntries(Object.entries(h.clusters).map(([name, c]) => [name, describe(c)])) : undefined;
-      const checks = { database, cluster, ...(h.sources ? { sources } : {}), ...(clusters ? { clusters } : {}) };
-      if (database === 'ok' && cluster === 'ok') return { status: 'ready' as const, checks };
-      const failing = Object.entries({ database, cluster }).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k} ${v}`);
-      return reply.code(503).send({ error: { code: 503, message: `not ready: ${failing.join('; ')}` }, checks });
+      const { ready, checks, failing } = await deps.readiness.check();
+      if (ready) return { status: 'ready' as const, checks };
+      return reply.code(503).send({ error: { code: 503, message: `not ready: ${failing}` }, checks });
     },
   );
 };
-
-function describe(h: ClusterHealth): string {
-  return h.synced && h.reachable ? 'ok' : h.synced ? `unreachable: ${h.detail ?? ''}` : `not synced yet${h.detail ? `: ${h.detail}` : ''}`;
-}

@@ -14,10 +14,9 @@ import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type WebSocket from 'ws';
-import type { PodStream } from '../../cluster/gateway.js';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { InputError } from '../../domain/errors.js';
-import type { AuditContext, ExecService, LiveSession } from '../../domain/exec.js';
+import { InputError } from '../../kernel/errors.js';
+import type { AuditContext, ExecService, LiveSession, PodStream } from '../../domain/exec.js';
 import type { EndReason } from '../../domain/sessions.js';
 import {
   CLOSE,
@@ -31,12 +30,11 @@ import {
   frame,
   SECRET_PROTOCOL_PREFIX,
   splitProtocols,
-} from '../../domain/stream-channels.js';
-import { orderOf, principalOf, tenantOnly } from '../auth.js';
+} from '../../kernel/stream-channels.js';
+import { SecretHeader, orderOf, principalOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendError } from '../errors.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 export interface PodSessionRouteDeps {
   auth: Authenticator;

@@ -2,10 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
-import { principalOf, tenantOnly } from '../auth.js';
+import { SecretHeader, principalOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { SecretHeader } from './tenant.js';
 
 export interface TokenRouteDeps {
   auth: Authenticator;

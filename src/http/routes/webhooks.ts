@@ -1,7 +1,7 @@
 /** The provider's webhooks (admin API): register, list, delete, and see each one's deliveries. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
+import { InputError } from '../../kernel/errors.js';
 import { EVENT_TYPES } from '../../domain/notify/events.js';
 import type { WebhookService } from '../../domain/notify/webhooks.js';
 import { adminAuth } from '../auth.js';

@@ -3,12 +3,13 @@
  * at most; it routes to one of the pod's TCP container ports, over HTTPS with a
  * certificate from cert-manager when asked.
  */
-import type { DomainClaim, DomainStore, OrderRecord, OrderStore } from '../store/types.js';
-import { DomainsTaken } from '../store/types.js';
+import type { DomainStore, OrderStore } from './store-port.js';
+import type { DomainClaim, OrderRecord } from './records.js';
+import { DomainsTaken } from './store-port.js';
 import type { ApplyWaiter } from './apply-waiter.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../kernel/clock.js';
 import { assertActive, type DeployService } from './deploy.js';
-import { ConflictError, InputError, NotFoundError } from './errors.js';
+import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const MAX_DOMAINS = 20;

@@ -1,82 +1,19 @@
-/** Seed endpoints that need no secret: regions, image check, port check. */
+/** Host ports: which are taken in a region (the seed's checkports), and how each stands for the caller. No secret needed. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthenticationError, InputError, UpstreamError } from '../../domain/errors.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { PortService } from '../../domain/ports.js';
-import type { ClusterReader } from '../../cluster/gateway.js';
-import { referenceFromImageAndTag } from '../../registry/reference.js';
-import { BLOCKED_REASON, type ImageRegistry, type RegistryCredentials } from '../../registry/types.js';
-import type { OrderRecord } from '../../store/types.js';
+import type { OrderRecord } from '../../domain/records.js';
+import { AuthenticationError, InputError } from '../../kernel/errors.js';
 import { presentedSecret } from '../auth.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
-import { sendError } from '../errors.js';
 
-export interface PublicRouteDeps {
-  cluster: ClusterReader;
-  registry: ImageRegistry;
+export interface PortRouteDeps {
   ports: PortService;
   auth: Authenticator;
 }
 
-const IMAGE_FORMAT = 'image format not allow.Format: image:tag';
-
-export const publicRoutes: FastifyPluginAsyncTypebox<PublicRouteDeps> = async (app, deps) => {
-  app.get(
-    '/k8s/regions',
-    {
-      schema: {
-        summary: 'Regions with Ready nodes',
-        description: 'Distinct values of the region label over Ready nodes, sorted. `[]` when the cluster cannot be reached.',
-        tags: ['seed'],
-        response: { 200: Type.Array(Type.String(), { examples: [['ausrine', 'giltine']] }) },
-      },
-    },
-    async () => deps.cluster.regions() ?? [],
-  );
-
-  app.get(
-    '/k8s/images',
-    {
-      schema: {
-        summary: 'Does an image exist?',
-        description:
-          'Checks `image:tag` in its registry (Docker Hub by default). Private registries: `Username` and `Password` headers, each base64. ' +
-          'A registry on a loopback, private, link-local or cluster address that the provider has not allowed is not contacted: 400 "image registry not allowed".',
-        tags: ['seed'],
-        querystring: Type.Object({ image: Type.Optional(Type.String()), tag: Type.Optional(Type.String()) }),
-        headers: Type.Object({ username: Type.Optional(Type.String()), password: Type.Optional(Type.String()) }),
-        response: { 200: Type.Object({ status: Type.Literal('OK') }), ...errorResponses(400, 403, 404, 502) },
-      },
-      ...validatedByDomain,
-    },
-    async (request, reply) => {
-      const q = (request.query ?? {}) as Record<string, unknown>;
-      if (typeof q.image !== 'string' || typeof q.tag !== 'string' || !q.image || !q.tag) return sendError(reply, 400, IMAGE_FORMAT);
-      let canonical: string;
-      try {
-        canonical = referenceFromImageAndTag(q.image, q.tag).canonical;
-      } catch {
-        return sendError(reply, 400, IMAGE_FORMAT);
-      }
-      const result = await deps.registry.check(canonical, credentialsFrom(request.headers));
-      switch (result.status) {
-        case 'exists':
-          return { status: 'OK' as const };
-        case 'missing':
-          return sendError(reply, 404, 'image does not exist.');
-        case 'denied':
-          return sendError(reply, 403, `the registry refused these credentials: ${result.detail}`);
-        case 'unreachable':
-          throw new UpstreamError(`the image registry could not be reached: ${result.detail}`);
-        case 'blocked':
-          // The same words whatever the address and whether anything listens there: the
-          // detail (which address, why) is in the provider's log.
-          return sendError(reply, 400, `image registry not allowed: ${BLOCKED_REASON}`);
-      }
-    },
-  );
-
+export const portRoutes: FastifyPluginAsyncTypebox<PortRouteDeps> = async (app, deps) => {
   app.post(
     '/k8s/checkports',
     {
@@ -186,18 +123,3 @@ export function parseCheckPorts(body: unknown): { region: string; ports: number[
   if (typeof b.userServiceID === 'string' && b.userServiceID) out.userServiceID = b.userServiceID;
   return out;
 }
-
-/** `Username` / `Password` headers, each base64 as the original clients send them. */
-function credentialsFrom(headers: Record<string, string | string[] | undefined>): RegistryCredentials | undefined {
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const username = one(headers.username);
-  const password = one(headers.password);
-  if (!username && !password) return undefined;
-  const decode = (v: string | undefined, field: string) => {
-    if (!v) return '';
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new InputError('must be base64', field);
-    return Buffer.from(v, 'base64').toString('utf8');
-  };
-  return { username: decode(username, 'Username'), password: decode(password, 'Password') };
-}
-

@@ -1,31 +1,15 @@
-/** The original clients' calls that carry no secret: the sealed secret of an order, and notices. */
+/** Notices (expiry warnings, …) for a wallet address: the original clients' `GET /k8s/notice`, no secret. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InputError } from '../../domain/errors.js';
-import type { OrderService } from '../../domain/orders.js';
-import type { NoticeStore } from '../../store/types.js';
+import type { NoticeStore } from '../../domain/store-port.js';
+import { InputError } from '../../kernel/errors.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 
-export interface PublicCompatRouteDeps {
-  orders: OrderService;
+export interface NoticeRouteDeps {
   notices: NoticeStore;
 }
 
-export const publicCompatRoutes: FastifyPluginAsyncTypebox<PublicCompatRouteDeps> = async (app, deps) => {
-  app.get(
-    '/userService/:id',
-    {
-      schema: {
-        summary: "An order's options and its secret sealed to the buyer's public key",
-        description: '`magic` is base58 of a libsodium sealed box of `{"Secret": …}` to the order\'s `publicKey`; only the buyer can open it.',
-        tags: ['clients'],
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: Type.Object({ id: Type.String(), serviceOptions: Type.Record(Type.String(), Type.String()), magic: Type.String() }), ...errorResponses(404) },
-      },
-    },
-    async (request) => deps.orders.publicView(request.params.id),
-  );
-
+export const noticeRoutes: FastifyPluginAsyncTypebox<NoticeRouteDeps> = async (app, deps) => {
   app.get(
     '/k8s/notice',
     {

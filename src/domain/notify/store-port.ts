@@ -1,9 +1,10 @@
 /**
  * The notification store port: e-mail contacts and their codes, signatures already
  * seen, the provider's webhooks, and the outbox with its deliveries. Kept apart from
- * `types.ts` (orders) so the two grow without touching each other. Times are unix
+ * `../store-port.ts` (orders) so the two grow without touching each other. Times are unix
  * seconds except where a field says milliseconds.
  */
+import type { OrderRecord } from '../records.js';
 
 /** Whose contact it is: an order (its secret) or a wallet address (a signed request). */
 export type ContactOwnerKind = 'service' | 'address';
@@ -32,16 +33,7 @@ export interface PendingCode {
 }
 
 /** What an order looked like when an event was recorded (the webhook's `order`). */
-export interface OrderSnapshot {
-  id: string;
-  serviceID: string;
-  address: string;
-  region: string;
-  units: number;
-  serviceStatus: string;
-  endAt: number | null;
-  generation: number;
-}
+export type OrderSnapshot = Pick<OrderRecord, 'id' | 'serviceID' | 'address' | 'region' | 'units' | 'serviceStatus' | 'endAt' | 'generation'>;
 
 /** An event to record in the outbox, in the same transaction as the change it tells of. */
 export interface NewOutboxEvent {

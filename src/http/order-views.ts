@@ -3,29 +3,15 @@
  * `GET /k8s/userService` each read their own fields; both are built from the same
  * record here so they never disagree.
  */
+import type { Static } from 'typebox';
 import type { UnitCatalogue } from '../config.js';
-import type { OrderRecord } from '../store/types.js';
-import { isoSeconds } from './clock.js';
-import type { DeploySpec } from './deploy-spec.js';
+import type { OrderRecord } from '../domain/records.js';
+import { isoSeconds } from '../kernel/clock.js';
+import type { DeploySpec } from '../domain/deploy-spec.js';
+import type { Order } from './schemas.js';
 
-export interface OrderView {
-  createdAt: number;
-  updatedAt: number;
-  duration: number;
-  serviceExpiredDate: string;
-  amount: number;
-  amountPaid: number;
-  serviceID: string;
-  service: string;
-  serviceCategoryID: string;
-  provider: string;
-  address: string;
-  recipient: string;
-  id: string;
-  serviceOptions: Record<string, string>;
-  status: string;
-  publicKey: string;
-}
+/** The seed's order on the wire: typed by its published schema, so a field the schema lacks cannot be added here. */
+export type OrderView = Static<typeof Order>;
 
 export function orderView(o: OrderRecord): OrderView {
   return {
@@ -95,7 +81,7 @@ export function userServiceView(o: OrderRecord, unit: UnitCatalogue): UserServic
 }
 
 /** What the provider's admin API shows of an order: both views and the service state. */
-export function adminOrderView(o: OrderRecord): OrderView & { serviceStatus: string; endAt: number | null; region: string; units: number } {
+export function adminOrderView(o: OrderRecord): OrderView & Pick<OrderRecord, 'serviceStatus' | 'endAt' | 'region' | 'units'> {
   return { ...orderView(o), serviceStatus: o.serviceStatus, endAt: o.endAt, region: o.region, units: o.units };
 }
 
