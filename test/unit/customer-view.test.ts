@@ -7,7 +7,7 @@ import type { DeploySpec } from '../../src/domain/deploy-spec.js';
 import { EndpointService } from '../../src/domain/endpoints.js';
 import { type UsageSample, UsageHistoryService } from '../../src/domain/usage-history.js';
 import type { PodMetricsJson } from '../../src/cluster/gateway.js';
-import type { UsageRow } from '../../src/store/types.js';
+import type { UsageRow } from '../../src/domain/records.js';
 
 const base = { DATABASE_URL: 'sqlite::memory:', KUBECONFIG: '' };
 
