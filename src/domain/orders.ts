@@ -24,7 +24,8 @@ export interface CreatedOrder {
   secret: string;
 }
 
-const MAX_HOURS = 24 * 365 * 10;
+export const MAX_ORDER_HOURS = 24 * 365 * 10;
+const MAX_HOURS = MAX_ORDER_HOURS;
 const LIVE: ServiceStatus[] = ['ServicePending', 'ServiceRunning', 'ServiceStop'];
 
 export class OrderService {

@@ -19,10 +19,12 @@ import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
 import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
 import { orderOf, tenantOnly } from '../auth.js';
+import { withSchemaProblems } from '../body-contract.js';
+import { AnnotationBody, ImagesBody, IngressAddBody, IngressPatchBody, LabelBody, PodUpdateBody } from '../body-schemas.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson } from '../plain-json.js';
 import { SSE_MAX_LINE_BYTES, pipeLogAsSse } from '../sse-log.js';
-import { DeployResult, DeployValidation, ProbeFields, errorResponses, validatedByDomain } from '../schemas.js';
+import { ClientDeployBody, DeployResult, DeployValidation, errorResponses, validatedByDomain } from '../schemas.js';
 import { LogQuery, SecretHeader, parseLogQuery, validation } from './tenant.js';
 
 export interface CompatRouteDeps {
@@ -50,31 +52,6 @@ const Ok = Type.Object(
   { additionalProperties: true },
 );
 const AnyObject = Type.Object({}, { additionalProperties: true });
-const ClientDeployBody = Type.Object(
-  {
-    nodeSelector: Type.Optional(Type.Object({ region: Type.String() })),
-    containers: Type.Array(
-      Type.Object({
-        name: Type.String(),
-        imageName: Type.String(),
-        resourceUnit: Type.Optional(Type.Integer({ minimum: 1 })),
-        ports: Type.Optional(Type.Array(Type.Object({ containerPort: Type.Integer(), hostPort: Type.Optional(Type.Integer()), protocol: Type.Optional(Type.String()) }))),
-        envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
-        command: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-        args: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-        mountPath: Type.Optional(Type.String()),
-        configMountPath: Type.Optional(Type.String()),
-        config: Type.Optional(Type.String()),
-        configMap: Type.Optional(Type.Record(Type.String(), Type.String())),
-        exposedPorts: Type.Optional(Type.Array(Type.Object({ path: Type.String(), rewrite: Type.Optional(Type.Boolean()), containerPort: Type.Integer() }))),
-        ...ProbeFields,
-      }),
-    ),
-    pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }))),
-  },
-  { $id: 'ClientDeployBody' },
-);
-
 export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (app, deps) => {
   tenantOnly(app, deps.auth, deps.limiter);
   const tags = ['clients'];
@@ -91,7 +68,8 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     ['/k8s/deployment', 'first', 'First deploy (the service must be ServicePending)'],
     ['/k8s/deployment/update', 'update', 'Change the deployed service'],
   ] as const) {
-    app.post(path, { ...doc(summary, { body: ClientDeployBody, response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) } }), ...validatedByDomain }, async (request) =>
+    const config = { bodyContract: { words: (request: FastifyRequest) => deps.deploys.validate(orderOf(request), request.body, 'clients') } };
+    app.post(path, { ...doc(summary, { body: ClientDeployBody, response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) } }), config, ...validatedByDomain }, async (request) =>
       deps.deploys.deploy(orderOf(request), request.body, mode),
     );
   }
@@ -105,9 +83,10 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
         body: ClientDeployBody,
         response: { 200: DeployValidation, ...errorResponses(401, 503) },
       }),
+      config: { bodyContract: { report: true } },
       ...validatedByDomain,
     },
-    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'clients')),
+    async (request) => validation(withSchemaProblems(await deps.deploys.validate(orderOf(request), request.body, 'clients'), request)),
   );
 
   app.get('/k8s/deployment/info', doc('The deployed configuration, in the deploy body shape', { response: { 200: AnyObject, ...errorResponses(401, 404) } }), async (request) => {
@@ -149,7 +128,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/update',
     {
       ...doc('Replace configuration files and set environment variables; the pod restarts with them', {
-        body: Type.Object({ config: Type.Optional(Type.Record(Type.String(), Type.String())), environment: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))) }),
+        body: PodUpdateBody,
         response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 503) },
       }),
       ...validatedByDomain,
@@ -168,7 +147,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/images',
     {
       ...doc('New images, one per container in order; each is checked in its registry first', {
-        body: Type.Array(Type.Object({ image: Type.String(), login: Type.Optional(Type.Object({ username: Type.String(), password: Type.String() })) })),
+        body: ImagesBody,
         response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 503) },
       }),
       ...validatedByDomain,
@@ -188,7 +167,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/ingress',
     {
       ...doc('Route a custom domain to a container port (HTTPS via cert-manager with isLetsencrypt)', {
-        body: Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isLetsencrypt: Type.Optional(Type.Boolean()), isEncryByself: Type.Optional(Type.Boolean()) }),
+        body: IngressAddBody,
         response: { 200: DomainsOut, ...errorResponses(400, 401, 403, 404, 409) },
       }),
       ...validatedByDomain,
@@ -199,7 +178,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
     '/k8s/pod/ingress',
     {
       ...doc('Add or remove domains', {
-        body: Type.Object({ action: Type.Union([Type.Literal('Add'), Type.Literal('Del')]), domains: Type.Array(Type.String()) }),
+        body: IngressPatchBody,
         response: { 200: DomainsOut, ...errorResponses(400, 401, 403, 404, 409) },
       }),
       ...validatedByDomain,
@@ -213,7 +192,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
 
   app.post(
     '/k8s/deployment/metadata/annotation',
-    { ...doc('Describe the service (an annotation on its Deployment)', { body: Type.Object({ description: Type.String() }), response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
+    { ...doc('Describe the service (an annotation on its Deployment)', { body: AnnotationBody, response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
     async (request) => {
       const order = await deps.updates.setDescription(orderOf(request), request.body);
       return { status: 'OK', description: order.description };
@@ -221,7 +200,7 @@ export const compatRoutes: FastifyPluginAsyncTypebox<CompatRouteDeps> = async (a
   );
   app.post(
     '/k8s/deployment/metadata/label',
-    { ...doc('Label the service (a label on its Deployment)', { body: Type.Object({ customizedLabel: Type.String() }), response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
+    { ...doc('Label the service (a label on its Deployment)', { body: LabelBody, response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
     async (request) => {
       const order = await deps.updates.setLabel(orderOf(request), request.body);
       return { status: 'OK', customizedLabel: order.customLabel };

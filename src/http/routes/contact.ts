@@ -20,6 +20,7 @@ import type { ContactOwner, NotificationStore } from '../../store/notification-t
 import { orderOf, tenantAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
+import { ContactBody, VerifyBody } from '../body-schemas.js';
 import { SecretHeader } from './tenant.js';
 
 declare module 'fastify' {
@@ -39,8 +40,6 @@ export interface ContactRouteDeps {
   signatureWindowSeconds: number;
 }
 
-const ContactBody = Type.Object({ type: Type.Literal('email'), contact: Type.String({ format: 'email', examples: ['me@example.com'] }) });
-const VerifyBody = Type.Object({ type: Type.Literal('email'), contact: Type.String({ format: 'email' }), code: Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code that was mailed' }) });
 const Sent = Type.Object({
   status: Type.Literal('OK'),
   type: Type.Literal('email'),

@@ -38,7 +38,7 @@ const DeployHistory = Type.Object(
   { $id: 'DeployHistory' },
 );
 
-const RollbackBody = Type.Object({ generation: Type.Integer({ minimum: 1, description: 'a generation GET /k8s/deployment/history lists' }) }, { $id: 'RollbackBody' });
+const RollbackBody = Type.Object({ generation: Type.Integer({ minimum: 1, maximum: 2 ** 31, description: 'a generation GET /k8s/deployment/history lists' }) }, { $id: 'RollbackBody' });
 const RollbackResult = Type.Object({ ...DeployResult.properties, rolledBackTo: Type.Integer({ description: 'the generation whose spec was deployed again' }) });
 
 const Point = Type.Tuple([Type.Integer({ description: 'unix seconds' }), Type.Number()]);

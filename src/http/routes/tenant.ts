@@ -13,6 +13,7 @@ import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../do
 import { orderView } from '../../domain/views.js';
 import type { WorkloadService } from '../../domain/workload.js';
 import type { Authenticator } from '../../domain/authenticator.js';
+import { withSchemaProblems } from '../body-contract.js';
 import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
@@ -84,6 +85,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
         body: SeedDeployBody,
         response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) },
       },
+      config: { bodyContract: { words: (request) => deps.deploys.validate(orderOf(request), request.body, 'seed') } },
       ...validatedByDomain,
     },
     async (request) => deps.deploys.deploy(orderOf(request), request.body, 'deploy'),
@@ -102,9 +104,10 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<TenantRouteDeps> = async (a
         body: SeedDeployBody,
         response: { 200: DeployValidation, ...errorResponses(401, 503) },
       },
+      config: { bodyContract: { report: true } },
       ...validatedByDomain,
     },
-    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'seed')),
+    async (request) => validation(withSchemaProblems(await deps.deploys.validate(orderOf(request), request.body, 'seed'), request)),
   );
 
   app.get(
