@@ -7,7 +7,7 @@ import bs58 from 'bs58';
 import type { OrderRecord, OrderStore, Page, ServiceStatus } from '../store/types.js';
 import { StaleState } from '../store/types.js';
 import type { Clock } from './clock.js';
-import { ConflictError, InputError, NotFoundError } from './errors.js';
+import { ConflictError, type FieldProblem, InputError, NotFoundError } from './errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';
 import { sealSecret } from './magic.js';
 import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js';
@@ -37,6 +37,17 @@ export class OrderService {
     /** Regions the cluster has now, or undefined when it cannot be read. */
     private readonly regions: () => string[] | undefined,
   ) {}
+
+  /** What is wrong with an order body, without creating anything (the words of a refusal at the edge). */
+  check(input: unknown): FieldProblem[] {
+    try {
+      parseNewOrder(input, this.regions());
+      return [];
+    } catch (err) {
+      if (err instanceof InputError) return [...err.problems];
+      throw err;
+    }
+  }
 
   async create(input: unknown): Promise<CreatedOrder> {
     const fields = parseNewOrder(input, this.regions());

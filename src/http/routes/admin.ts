@@ -51,6 +51,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRouteDeps> = async (app
         body: NewOrderBody,
         response: { 201: Created, ...errorResponses(400, 401) },
       },
+      config: { bodyContract: { words: (request) => deps.orders.check(request.body) } },
       ...validatedByDomain,
     },
     async (request, reply) => {
