@@ -88,8 +88,10 @@ export function requestBodyProblems(request: FastifyRequest): FieldProblem[] {
  * something: the validate routes' answer.
  */
 export function withSchemaProblems(domain: readonly FieldProblem[], request: FastifyRequest): FieldProblem[] {
-  if (domain.length) return [...domain];
-  return [...(request.bodyProblems ?? [])];
+  const schema = request.bodyProblems ?? [];
+  // A host port another order holds says nothing of the body's shape: the schema's words stand beside it.
+  if (!schema.length || domain.some((p) => !p.conflict)) return [...domain];
+  return [...schema, ...domain];
 }
 
 /** Puts every route that declares a body behind its schema (see the top of this file). */
