@@ -392,12 +392,13 @@ function port(value: unknown, at: string, ctx: DeployContext): PortSpec {
   const protocol = p.protocol === undefined || p.protocol === null || p.protocol === '' ? 'TCP' : string(p.protocol, `${at}.protocol`);
   if (protocol !== 'TCP' && protocol !== 'UDP') throw new InputError(`must be TCP or UDP (in capitals), not ${truncate(JSON.stringify(protocol))}`, `${at}.protocol`);
   const out: PortSpec = { containerPort: int(p.containerPort, `${at}.containerPort`, 1, 65535), protocol };
-  // Random-port orders get their host ports from V-Kube; whatever the client sent is ignored.
-  if (!ctx.order.randomPorts && p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0) {
-    const hostPort = int(p.hostPort, `${at}.hostPort`, 1, 65535);
-    if (isReserved(hostPort, ctx.reservedPorts)) throw new InputError(`${hostPort} is a reserved port and cannot be leased`, `${at}.hostPort`);
-    out.hostPort = hostPort;
-  }
+  // 0 (a Go client's zero value), null or absent: no host port. The published schema says 0–65535 for every order.
+  if (p.hostPort === undefined || p.hostPort === null || p.hostPort === 0) return out;
+  const hostPort = int(p.hostPort, `${at}.hostPort`, 0, 65535);
+  // Random-port orders get their host ports from V-Kube; a well-formed one the client sent is ignored.
+  if (ctx.order.randomPorts) return out;
+  if (isReserved(hostPort, ctx.reservedPorts)) throw new InputError(`${hostPort} is a reserved port and cannot be leased`, `${at}.hostPort`);
+  out.hostPort = hostPort;
   return out;
 }
 
@@ -438,12 +439,12 @@ function envs(value: unknown, at: string): Array<{ name: string; value: string }
 
 function configFiles(c: Record<string, unknown>, at: string): ConfigFile[] {
   const files: ConfigFile[] = [];
+  // Checked whenever given, as the published schema says, even without config.
+  const mountPath = c.configMountPath === undefined || c.configMountPath === null || c.configMountPath === '' ? undefined : absolutePath(c.configMountPath, `${at}.configMountPath`);
   if (c.config !== undefined && c.config !== null && c.config !== '') {
     const content = string(c.config, `${at}.config`);
-    if (c.configMountPath === undefined || c.configMountPath === null || c.configMountPath === '') {
-      throw new InputError('required when config is given: the path of the file in the container', `${at}.configMountPath`);
-    }
-    files.push({ path: absolutePath(c.configMountPath, `${at}.configMountPath`), content });
+    if (mountPath === undefined) throw new InputError('required when config is given: the path of the file in the container', `${at}.configMountPath`);
+    files.push({ path: mountPath, content });
   }
   if (c.configMap !== undefined && c.configMap !== null) {
     const map = object(c.configMap, `${at}.configMap`);

@@ -2,9 +2,15 @@
  * The published schema as the validator of bodies: its refusals become the API's
  * FieldProblems, one per field, named as the domain names them.
  */
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { type DeployContext, parseClientDeploy, parseSeedDeploy } from '../../src/domain/deploy-spec.js';
+import { InputError } from '../../src/domain/errors.js';
 import { schemaProblems } from '../../src/http/body-contract.js';
+import { parseReference } from '../../src/registry/reference.js';
+import { deployBody } from '../helpers/deploy-arbitraries.js';
 import { ClientDeployBody, ImagesBody, NewOrderBody, SeedDeployBody } from '../../src/http/body-schemas.js';
 
 type Schema = Parameters<typeof schemaProblems>[0];
@@ -43,4 +49,49 @@ describe('schemaProblems', () => {
   it('reads an empty body as the empty object where an object is expected', () => {
     assert.deepEqual(schemaProblems(NewOrderBody as unknown as Schema, undefined), [{ field: 'duration', message: 'required' }]);
   });
+});
+
+describe('the schema never refuses a deploy body the domain takes (property)', () => {
+  const config = loadConfig({}, '/tmp');
+  const context = (randomPorts: boolean, persistStorage: boolean): DeployContext => ({
+    order: { units: 3, region: '', randomPorts, persistStorage },
+    units: config.units,
+    reservedPorts: config.reservedPorts,
+    regions: ['ausrine', 'giltine'],
+    defaultRegion: 'ausrine',
+    isValidImage: (ref) => {
+      try {
+        parseReference(ref);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const runs = Number(process.env.PROPERTY_RUNS ?? 3000);
+
+  for (const [shape, parse, schema] of [
+    ['seed', parseSeedDeploy, SeedDeployBody],
+    ['clients', parseClientDeploy, ClientDeployBody],
+  ] as const) {
+    it(`${shape} body: every body the domain accepts, the published schema accepts (the gate in front of it refuses nothing more)`, () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(deployBody, fc.boolean(), fc.boolean(), (raw, randomPorts, persist) => {
+          const wire: unknown = JSON.parse(JSON.stringify(raw) ?? 'null');
+          try {
+            parse(wire, context(randomPorts, persist));
+          } catch (err) {
+            if (err instanceof InputError) return;
+            throw err;
+          }
+          accepted++;
+          assert.deepEqual(schemaProblems(schema as unknown as Schema, wire), [], JSON.stringify(wire).slice(0, 500));
+        }),
+        { numRuns: runs },
+      );
+      // The arbitrary errs in some field of most bodies (it is made to exercise refusals): about 1.5% pass whole.
+      assert.ok(accepted >= runs / 200, `enough bodies were accepted to say something: ${accepted} of ${runs}`);
+    });
+  }
 });
