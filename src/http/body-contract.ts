@@ -109,8 +109,9 @@ export function installBodyContract(app: FastifyInstance): void {
         request.bodyProblems = problems;
         return;
       }
-      // A host port another order holds is not a word about the body's shape.
-      const words = (how?.words ? await how.words(request) : []).filter((p) => !p.conflict);
+      // A host port another order holds is not a word about the body's shape; a domain that
+      // cannot look now (the cluster unreachable) leaves the words to the schema: bad input stays a 400.
+      const words = (how?.words ? await Promise.resolve().then(() => how.words!(request)).catch(() => []) : []).filter((p) => !p.conflict);
       throw InputError.several(words.length ? words : problems);
     };
     // Route-level preHandlers run after the plugin's: the caller is authenticated first (401 before 400).
