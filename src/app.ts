@@ -13,6 +13,7 @@ import { registerConsole } from './http/console.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { activityRoutes } from './http/routes/activity.js';
+import { installBodyContract } from './http/body-contract.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { clusterRoutes } from './http/routes/clusters.js';
 import { contactRoutes } from './http/routes/contact.js';
@@ -109,6 +110,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   installSecurity(app, { limiter, audit: services.audit, config, log: (err) => app.log.warn({ err }, 'could not write the audit log') });
 
   await registerOpenApi(app);
+  installBodyContract(app);
   registerMetrics(app, services.metrics, config.metricsToken);
 
   await app.register(healthRoutes, { readiness: services.readiness });

@@ -338,7 +338,7 @@ function vkubefilePorts(
       if (typeof raw.hostPort === 'number' && raw.hostPort > 0) port.hostPort = raw.hostPort;
       if (raw.protocol !== undefined && raw.protocol !== null) {
         if (typeof raw.protocol !== 'string' || !/^(tcp|udp)$/i.test(raw.protocol)) throw fail(`${p}.protocol: must be TCP or UDP`);
-        port.protocol = raw.protocol.toUpperCase();
+        port.protocol = raw.protocol.toUpperCase() as 'TCP' | 'UDP';
       }
       // `path` publishes the port over HTTP under that path (the clients' exposedPorts).
       if (raw.path !== undefined && raw.path !== null && raw.path !== '') {

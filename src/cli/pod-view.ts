@@ -211,7 +211,7 @@ type ContainerLike = Pick<ClientDeployBody['containers'][number], 'name' | 'imag
 export function podMatches(pod: PodStatusResponse, containers: ContainerLike[]): boolean {
   const running = list(pod.podSpec.containers);
   if (running.length !== containers.length) return false;
-  const lines = (v: string | string[] | undefined) => (v === undefined ? [] : typeof v === 'string' ? v.split('\n').filter((s) => s !== '') : v);
+  const lines = (v: string | string[] | null | undefined) => (v === undefined || v === null ? [] : typeof v === 'string' ? v.split('\n').filter((s) => s !== '') : v);
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   return containers.every((want, i) => {
     const have = running[i]!;

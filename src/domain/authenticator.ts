@@ -14,7 +14,8 @@ import { type SecretHasher, secretCandidates } from './secrets.js';
 
 export const ACCESS_TOKEN_PREFIX = 'vkt_';
 const MAX_TOKENS_PER_ORDER = 50;
-const MAX_HOURS = 24 * 365 * 10;
+export const MAX_TOKEN_HOURS = 24 * 365 * 10;
+const MAX_HOURS = MAX_TOKEN_HOURS;
 
 export interface Principal {
   order: OrderRecord;

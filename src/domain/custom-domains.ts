@@ -12,6 +12,8 @@ import { assertActive, type DeployService } from './deploy.js';
 import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** A domain name as it may be written (any case, a trailing dot): DOMAIN once lower-cased and the dot dropped. */
+export const DOMAIN_INPUT = /^(?=.{1,253}\.?$)(?:[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/;
 const MAX_DOMAINS = 20;
 
 export interface DomainView {

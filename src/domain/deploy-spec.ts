@@ -70,7 +70,7 @@ export const PROBE_BOUNDS = {
   successThreshold: [1, 10],
 } as const satisfies Record<string, readonly [number, number]>;
 const MAX_PROBE_COMMAND_BYTES = 4096;
-const MAX_PROBE_COMMAND_ITEMS = 64;
+export const MAX_PROBE_COMMAND_ITEMS = 64;
 
 export interface ContainerSpec {
   name: string;
@@ -119,9 +119,20 @@ export interface DeployContext {
   isValidImage: (ref: string) => boolean;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-const MAX_CONTAINERS = 20;
+// Exported for the published schemas (src/http/body-schemas.ts), so the two say the same.
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+export const MAX_ENV_NAME = 256;
+/** A memory quantity as customers write it (binary or decimal suffix), spaces around allowed. */
+export const MEMORY_QUANTITY = /^\s*\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?\s*$/;
+/** An absolute path inside the container: not "/" itself, no ".." step, no NUL, ":" or line break. */
+export const ABSOLUTE_PATH = /^(?!\/$)(?!.*(?:^|\/)\.\.(?:\/|$))\/[^\0:\n]*$/;
+export const MAX_PATH = 512;
+/** An exposed HTTP path, and a probe's: starts with "/", no white space (nor, for a probe, control characters). */
+export const URL_PATH = /^\/[^\s\x00-\x1f\x7f]*$/;
+export const MAX_EXPOSED_PATH = 256;
+export const MAX_PROBE_PATH = 1024;
+export const MAX_CONTAINERS = 20;
 const MAX_CONFIG_BYTES = 768 * 1024;
 const MAX_ARG_BYTES = 64 * 1024;
 const MIN_MEMORY = 4 * 2 ** 20;
@@ -332,9 +343,9 @@ export function probe(value: unknown, at: string, kind: ProbeKind): ProbeSpec {
   const h = object(p[handler], `${at}.${handler}`);
   if (handler === 'httpGet') {
     const path = h.path === undefined || h.path === null || h.path === '' ? '/' : string(h.path, `${at}.httpGet.path`);
-    if (!path.startsWith('/') || path.length > 1024 || /[\s\x00-\x1f\x7f]/.test(path)) throw new InputError('must be a URL path starting with /, without spaces', `${at}.httpGet.path`);
-    const scheme = h.scheme === undefined || h.scheme === null || h.scheme === '' ? 'HTTP' : string(h.scheme, `${at}.httpGet.scheme`).toUpperCase();
-    if (scheme !== 'HTTP' && scheme !== 'HTTPS') throw new InputError('must be HTTP or HTTPS', `${at}.httpGet.scheme`);
+    if (!URL_PATH.test(path) || path.length > MAX_PROBE_PATH) throw new InputError('must be a URL path starting with /, without spaces', `${at}.httpGet.path`);
+    const scheme = h.scheme === undefined || h.scheme === null || h.scheme === '' ? 'HTTP' : string(h.scheme, `${at}.httpGet.scheme`);
+    if (scheme !== 'HTTP' && scheme !== 'HTTPS') throw new InputError('must be HTTP or HTTPS (in capitals, as Kubernetes writes it)', `${at}.httpGet.scheme`);
     out.httpGet = { path, port: int(h.port, `${at}.httpGet.port`, 1, 65535), scheme };
   } else if (handler === 'tcpSocket') {
     out.tcpSocket = { port: int(h.port, `${at}.tcpSocket.port`, 1, 65535) };
@@ -377,22 +388,24 @@ function containerList(value: unknown): unknown[] {
 
 function port(value: unknown, at: string, ctx: DeployContext): PortSpec {
   const p = object(value, at, PORT_EXAMPLE);
-  const protocol = p.protocol === undefined || p.protocol === null || p.protocol === '' ? 'TCP' : string(p.protocol, `${at}.protocol`).toUpperCase();
-  if (protocol !== 'TCP' && protocol !== 'UDP') throw new InputError('must be TCP or UDP', `${at}.protocol`);
+  // Written as Kubernetes writes it (it refuses "udp" too); absent, null or "" (a Go client's zero value) is TCP.
+  const protocol = p.protocol === undefined || p.protocol === null || p.protocol === '' ? 'TCP' : string(p.protocol, `${at}.protocol`);
+  if (protocol !== 'TCP' && protocol !== 'UDP') throw new InputError(`must be TCP or UDP (in capitals), not ${truncate(JSON.stringify(protocol))}`, `${at}.protocol`);
   const out: PortSpec = { containerPort: int(p.containerPort, `${at}.containerPort`, 1, 65535), protocol };
-  // Random-port orders get their host ports from V-Kube; whatever the client sent is ignored.
-  if (!ctx.order.randomPorts && p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0) {
-    const hostPort = int(p.hostPort, `${at}.hostPort`, 1, 65535);
-    if (isReserved(hostPort, ctx.reservedPorts)) throw new InputError(`${hostPort} is a reserved port and cannot be leased`, `${at}.hostPort`);
-    out.hostPort = hostPort;
-  }
+  // 0 (a Go client's zero value), null or absent: no host port. The published schema says 0–65535 for every order.
+  if (p.hostPort === undefined || p.hostPort === null || p.hostPort === 0) return out;
+  const hostPort = int(p.hostPort, `${at}.hostPort`, 0, 65535);
+  // Random-port orders get their host ports from V-Kube; a well-formed one the client sent is ignored.
+  if (ctx.order.randomPorts) return out;
+  if (isReserved(hostPort, ctx.reservedPorts)) throw new InputError(`${hostPort} is a reserved port and cannot be leased`, `${at}.hostPort`);
+  out.hostPort = hostPort;
   return out;
 }
 
 function memory(value: unknown, at: string): number {
   const text = string(value, at);
   const bytes = parseBytes(text);
-  if (bytes === undefined || !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(text.trim())) {
+  if (bytes === undefined || !MEMORY_QUANTITY.test(text)) {
     throw new InputError(`"${truncate(text)}" is not a memory quantity such as 100Mi or 1Gi`, at);
   }
   if (bytes < MIN_MEMORY) throw new InputError(`at least 4Mi`, at);
@@ -416,7 +429,7 @@ function envs(value: unknown, at: string): Array<{ name: string; value: string }
   return array(value, at, '{"name": "MODE", "value": "production"}').map((raw, i) => {
     const e = object(raw, `${at}[${i}]`, '{"name": "MODE", "value": "production"}');
     const name = string(e.name, `${at}[${i}].name`);
-    if (!ENV_NAME.test(name) || name.length > 256) throw new InputError('not a valid environment variable name', `${at}[${i}].name`);
+    if (!ENV_NAME.test(name) || name.length > MAX_ENV_NAME) throw new InputError('not a valid environment variable name', `${at}[${i}].name`);
     if (seen.has(name)) throw new InputError(`"${name}" is set twice`, `${at}[${i}].name`);
     seen.add(name);
     const v = e.value === undefined || e.value === null ? '' : typeof e.value === 'number' || typeof e.value === 'boolean' ? String(e.value) : string(e.value, `${at}[${i}].value`);
@@ -426,12 +439,12 @@ function envs(value: unknown, at: string): Array<{ name: string; value: string }
 
 function configFiles(c: Record<string, unknown>, at: string): ConfigFile[] {
   const files: ConfigFile[] = [];
+  // Checked whenever given, as the published schema says, even without config.
+  const mountPath = c.configMountPath === undefined || c.configMountPath === null || c.configMountPath === '' ? undefined : absolutePath(c.configMountPath, `${at}.configMountPath`);
   if (c.config !== undefined && c.config !== null && c.config !== '') {
     const content = string(c.config, `${at}.config`);
-    if (c.configMountPath === undefined || c.configMountPath === null || c.configMountPath === '') {
-      throw new InputError('required when config is given: the path of the file in the container', `${at}.configMountPath`);
-    }
-    files.push({ path: absolutePath(c.configMountPath, `${at}.configMountPath`), content });
+    if (mountPath === undefined) throw new InputError('required when config is given: the path of the file in the container', `${at}.configMountPath`);
+    files.push({ path: mountPath, content });
   }
   if (c.configMap !== undefined && c.configMap !== null) {
     const map = object(c.configMap, `${at}.configMap`);
@@ -453,7 +466,7 @@ function exposed(value: unknown, at: string): ExposedPort[] {
   return array(value, at).map((raw, i) => {
     const e = object(raw, `${at}[${i}]`);
     const path = e.path === undefined || e.path === '' ? '/' : string(e.path, `${at}[${i}].path`);
-    if (!path.startsWith('/') || /\s/.test(path) || path.length > 256) throw new InputError('must be a URL path starting with /', `${at}[${i}].path`);
+    if (!URL_PATH.test(path) || path.length > MAX_EXPOSED_PATH) throw new InputError('must be a URL path starting with /', `${at}[${i}].path`);
     const rewrite = e.rewrite === undefined ? false : e.rewrite;
     if (typeof rewrite !== 'boolean') throw new InputError('must be true or false', `${at}[${i}].rewrite`);
     return { path, rewrite, containerPort: int(e.containerPort, `${at}[${i}].containerPort`, 1, 65535) };
@@ -475,7 +488,7 @@ function logins(value: unknown, containers: number): RegistryLogin[] {
 
 function absolutePath(value: unknown, at: string): string {
   const path = string(value, at);
-  if (!path.startsWith('/') || path === '/' || path.split('/').includes('..') || /[\0:\n]/.test(path) || path.length > 512) {
+  if (!ABSOLUTE_PATH.test(path) || path.length > MAX_PATH) {
     throw new InputError('must be an absolute path inside the container (not "/", no "..")', at);
   }
   return path.replace(/\/+$/, '');

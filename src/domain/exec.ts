@@ -33,7 +33,7 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
 const PID_MARK = 'vkube-exec-pid ';
 const PID_WRAPPER = ['/bin/sh', '-c', `printf '${PID_MARK}%s\\n' "$$" >&2 && exec "$@"`, 'vkube-exec'];
 /** Argument count and total size a command may have (the kernel's own limit is about 2 MiB). */
-const MAX_ARGS = 1024;
+export const MAX_ARGS = 1024;
 const MAX_COMMAND_BYTES = 128 * 1024;
 
 export interface ExecRequest {

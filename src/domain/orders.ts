@@ -8,7 +8,7 @@ import type { OrderStore } from './store-port.js';
 import type { OrderRecord, Page, ServiceStatus } from './records.js';
 import { StaleState } from './store-port.js';
 import type { Clock } from '../kernel/clock.js';
-import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
+import { ConflictError, type FieldProblem, InputError, NotFoundError } from '../kernel/errors.js';
 import { PORT_SPEC_RANDOM, PORT_SPEC_USER, parseResourceUnit } from './order-options.js';
 import { sealSecret } from './sealed-secret.js';
 import { generateOrderId, generateSecret, type SecretHasher } from './secrets.js';
@@ -25,7 +25,8 @@ export interface CreatedOrder {
   secret: string;
 }
 
-const MAX_HOURS = 24 * 365 * 10;
+export const MAX_ORDER_HOURS = 24 * 365 * 10;
+const MAX_HOURS = MAX_ORDER_HOURS;
 const LIVE: ServiceStatus[] = ['ServicePending', 'ServiceRunning', 'ServiceStop'];
 
 export class OrderService {
@@ -37,6 +38,17 @@ export class OrderService {
     /** Regions the cluster has now, or undefined when it cannot be read. */
     private readonly regions: () => string[] | undefined,
   ) {}
+
+  /** What is wrong with an order body, without creating anything (the words of a refusal at the edge). */
+  check(input: unknown): FieldProblem[] {
+    try {
+      parseNewOrder(input, this.regions());
+      return [];
+    } catch (err) {
+      if (err instanceof InputError) return [...err.problems];
+      throw err;
+    }
+  }
 
   async create(input: unknown): Promise<CreatedOrder> {
     const fields = parseNewOrder(input, this.regions());

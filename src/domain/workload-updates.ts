@@ -13,7 +13,7 @@ import type { DeploySpec } from './deploy-spec.js';
 import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 export class WorkloadUpdateService {
   constructor(

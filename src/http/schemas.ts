@@ -1,10 +1,9 @@
 /**
- * Schemas shared by the routes. They declare the wire format (and feed the OpenAPI
- * document); bodies that the domain validates itself are documented here and checked
- * there, so the field names in its errors match the contract.
+ * Schemas shared by the routes. They declare the wire format and feed the OpenAPI
+ * document; a route's body schema is also the validator of its bodies (body-contract.ts),
+ * so the document and the server cannot disagree.
  */
-import { type Static, Type } from 'typebox';
-import { PROBE_BOUNDS } from '../domain/deploy-spec.js';
+import { Type } from 'typebox';
 
 export const ErrorEnvelope = Type.Object(
   { error: Type.Object({ code: Type.Integer(), message: Type.String() }) },
@@ -40,89 +39,8 @@ export const Order = Type.Object(
   { $id: 'Order' },
 );
 
-export const PortSpecBody = Type.Object({
-  containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
-  hostPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  protocol: Type.Optional(Type.Union([Type.Literal('TCP'), Type.Literal('UDP')])),
-});
-
-const Argv = Type.Union([Type.String({ description: 'newline-separated' }), Type.Array(Type.String())]);
-
-const bounded = (field: keyof typeof PROBE_BOUNDS, description: string) =>
-  Type.Optional(Type.Integer({ minimum: PROBE_BOUNDS[field][0], maximum: PROBE_BOUNDS[field][1], description }));
-
-/** A container's health check, as Kubernetes takes it (documented here, validated in deploy-spec.ts). */
-export const ProbeBody = Type.Object(
-  {
-    httpGet: Type.Optional(
-      Type.Object({
-        path: Type.Optional(Type.String({ description: 'URL path, default /; 200–399 is healthy' })),
-        port: Type.Integer({ minimum: 1, maximum: 65535, description: 'a port the container listens on' }),
-        scheme: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')], { description: 'default HTTP; HTTPS skips certificate checks' })),
-      }),
-    ),
-    tcpSocket: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { description: 'healthy when a connection opens' })),
-    exec: Type.Optional(
-      Type.Object(
-        { command: Type.Array(Type.String(), { minItems: 1, maxItems: 64, description: 'run inside the container, no shell unless you name one (["sh", "-c", "…"]); exit 0 is healthy' }) },
-        { description: 'a program run in the container' },
-      ),
-    ),
-    initialDelaySeconds: bounded('initialDelaySeconds', 'wait this long after the container starts before the first check (default 0)'),
-    periodSeconds: bounded('periodSeconds', 'how often to check (default 10)'),
-    timeoutSeconds: bounded('timeoutSeconds', 'how long one check may take (default 1)'),
-    failureThreshold: bounded('failureThreshold', 'failures in a row before it counts (default 3)'),
-    successThreshold: bounded('successThreshold', 'successes in a row before it counts again (default 1; must be 1 except for readinessProbe)'),
-  },
-  {
-    $id: 'Probe',
-    description:
-      'Exactly one of httpGet, tcpSocket, exec. Other fields Kubernetes knows (httpGet.host, httpHeaders, grpc, …) are not taken: checks go to the pod itself.',
-    examples: [{ httpGet: { path: '/healthz', port: 80 }, periodSeconds: 5, failureThreshold: 3 }],
-  },
-);
-
-/**
- * A reference to the Probe component with a description of its own (a description beside
- * a bare $ref is dropped by the document generator; inside allOf it stays).
- */
-const probeRef = (description: string) => Type.Unsafe<Static<typeof ProbeBody>>({ allOf: [Type.Ref('Probe')], description });
-
-/** The three probes a container may carry, in both deploy bodies (one Probe component, registered in openapi.ts). */
-export const ProbeFields = {
-  startupProbe: Type.Optional(probeRef('Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters.')),
-  readinessProbe: Type.Optional(probeRef('While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted.')),
-  livenessProbe: Type.Optional(probeRef('When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it).')),
-};
-
-export const SeedDeployBody = Type.Object(
-  {
-    nodeSelector: Type.Optional(Type.Object({ region: Type.String() }, { description: "defaults to the order's region" })),
-    containers: Type.Array(
-      Type.Object({
-        name: Type.String({ description: 'DNS-1123 label, unique in the pod' }),
-        imageName: Type.String({ description: 'nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:…' }),
-        ports: Type.Optional(Type.Array(PortSpecBody)),
-        resource: Type.Object({ memory: Type.String({ description: 'Kubernetes quantity, e.g. 100Mi' }) }),
-        command: Type.Optional(Argv),
-        args: Type.Optional(Argv),
-        envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
-        ...ProbeFields,
-      }),
-      { minItems: 1 },
-    ),
-    pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }), { description: 'registry credentials, by container position' })),
-  },
-  {
-    $id: 'SeedDeployBody',
-    examples: [
-      {
-        nodeSelector: { region: 'ausrine' },
-        containers: [{ name: 'container1', imageName: 'nginx', ports: [{ containerPort: 80, hostPort: 2999 }], resource: { memory: '100Mi' } }],
-      },
-    ],
-  },
-);
+// The deploy bodies and their Probe component live in body-schemas.ts; re-exported for the routes that import them from here.
+export { ClientDeployBody, PortSpecBody, ProbeBody, ProbeFields, SeedDeployBody } from './body-schemas.js';
 
 /** `POST /k8s/deploy/validate` and `/k8s/deployment/validate`: every problem of a deploy body, nothing changed. */
 export const DeployValidation = Type.Object(
@@ -306,5 +224,9 @@ export const PodStatus = Type.Object(
   { $id: 'PodStatus', additionalProperties: true },
 );
 
-/** The domain validates these bodies itself, naming fields as the contract does. */
+/**
+ * Fastify's own validation off for the route: its body is checked against the published
+ * schema by body-contract.ts (strictly, after authentication), query and headers by the
+ * handler and the domain, naming fields as the contract does.
+ */
 export const validatedByDomain = { validatorCompiler: () => (data: unknown) => ({ value: data }) };

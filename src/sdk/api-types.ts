@@ -256,34 +256,35 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
-                        address?: string;
-                        amount?: number;
-                        amountPaid?: number;
+                        address?: string | null;
+                        amount?: number | null;
+                        /** @description default: amount */
+                        amountPaid?: number | null;
                         /** @description hours */
                         duration: number;
-                        email?: string;
-                        provider?: string;
-                        /** @description base58 Curve25519 public key */
-                        publicKey?: string;
-                        recipient?: string;
-                        service?: string;
-                        serviceCategoryID?: string;
-                        serviceID?: string;
-                        serviceOptions?: {
-                            /**
-                             * @example Yes
-                             * @example No
-                             */
-                            persistStorage?: string;
-                            /**
-                             * @example User Specified Service Port
-                             * @example System Random Map Port
-                             */
-                            portSpecification?: string;
+                        email?: string | null;
+                        provider?: string | null;
+                        publicKey?: string | null;
+                        recipient?: string | null;
+                        service?: string | null;
+                        serviceCategoryID?: string | null;
+                        /** @description default: a new id */
+                        serviceID?: string | null;
+                        serviceOptions?: ({
+                            /** @description default No */
+                            persistStorage?: "Yes" | "No";
+                            /** @description default User Specified Service Port */
+                            portSpecification?: "User Specified Service Port" | "System Random Map Port";
+                            /** @description one of GET /k8s/regions; "" or absent: none (a deploy may then name any) */
                             region?: string;
-                            /** @example 2-Unit-Resource */
+                            /**
+                             * @description N-Unit-Resource, N from 1 to 1000; default 1
+                             * @example 2-Unit-Resource
+                             */
                             resourceUnit?: string;
-                        };
+                        } & {
+                            [key: string]: string | number | boolean;
+                        }) | null;
                     };
                 };
             };
@@ -749,7 +750,7 @@ export interface paths {
                         events?: ("order.created" | "deploy.accepted" | "pod.running" | "pod.crashloop" | "pod.oomkilled" | "order.expiring" | "order.expired" | "order.aborted")[];
                         /** @description key of X-VKube-Signature; never shown again */
                         secret: string;
-                        /** @description http:// or https:// */
+                        /** @description http:// or https://, without credentials, to a public address */
                         url: string;
                     };
                 };
@@ -1007,7 +1008,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /**
-                         * Format: email
+                         * @description an e-mail address such as name@example.com
                          * @example me@example.com
                          */
                         contact: string;
@@ -1119,9 +1120,12 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description the 6-digit code that was mailed */
-                        code: string;
-                        /** Format: email */
+                        /** @description the 6-digit code that was mailed (a number is read with its leading zeros) */
+                        code: string | number;
+                        /**
+                         * @description an e-mail address such as name@example.com
+                         * @example me@example.com
+                         */
                         contact: string;
                         /** @enum {string} */
                         type: "email";
@@ -1345,7 +1349,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /**
-                         * Format: email
+                         * @description an e-mail address such as name@example.com
                          * @example me@example.com
                          */
                         contact: string;
@@ -1445,9 +1449,12 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description the 6-digit code that was mailed */
-                        code: string;
-                        /** Format: email */
+                        /** @description the 6-digit code that was mailed (a number is read with its leading zeros) */
+                        code: string | number;
+                        /**
+                         * @description an e-mail address such as name@example.com
+                         * @example me@example.com
+                         */
                         contact: string;
                         /** @enum {string} */
                         type: "email";
@@ -1598,9 +1605,11 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
+                        /** @description 1 to 1000 port numbers; none, or no region, is refused as "item field empty" */
                         ports: number[];
                         region: string;
-                        userServiceID?: string;
+                        /** @description with that order's `secret` header, leaves out the ports the order holds */
+                        userServiceID?: string | null;
                     };
                 };
             };
@@ -1697,42 +1706,72 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
+                        /** @description no more than the order's units allow */
                         containers: {
-                            args?: string | string[];
-                            command?: string | string[];
-                            envs?: {
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            args?: (string | string[]) | null;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            command?: (string | string[]) | null;
+                            config?: string | null;
+                            configMap?: {
+                                [key: string]: string;
+                            } | null;
+                            configMountPath?: string | null;
+                            /** @description the same as envs (the spelling of a VKubefile); envs wins when both are given */
+                            env?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
                                 name: string;
-                                value: string;
-                            }[];
-                            /** @description nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… */
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            /** @description environment variables */
+                            envs?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
+                                name: string;
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            exposedPorts?: {
+                                /** @description one of the container's TCP ports */
+                                containerPort: number;
+                                /** @description URL path starting with /, no spaces; "" or absent: / */
+                                path?: string;
+                                rewrite?: boolean;
+                            }[] | null;
+                            /** @description an image reference: nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… (its grammar is checked by the server) */
                             imageName: string;
                             /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
-                            livenessProbe?: components["schemas"]["Probe"];
-                            /** @description DNS-1123 label, unique in the pod */
+                            livenessProbe?: components["schemas"]["Probe"] | null;
+                            mountPath?: string | null;
+                            /** @description a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit; unique in the pod */
                             name: string;
                             ports?: {
+                                /** @description the port the container listens on; unique in the pod per protocol */
                                 containerPort: number;
-                                hostPort?: number;
-                                protocol?: "TCP" | "UDP";
-                            }[];
+                                /** @description the node port published for it: 1–65535, unique in the pod, never a port the provider reserved (22, the kubelet's, the NodePort range, …); 0, null or absent: none. Ignored when the order's portSpecification is "System Random Map Port" (V-Kube picks it) */
+                                hostPort?: number | null;
+                                /** @description TCP or UDP, in capitals; "", null or absent: TCP */
+                                protocol?: ("TCP" | "UDP" | "") | null;
+                            }[] | null;
                             /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
-                            readinessProbe?: components["schemas"]["Probe"];
+                            readinessProbe?: components["schemas"]["Probe"] | null;
                             resource: {
-                                /** @description Kubernetes quantity, e.g. 100Mi */
+                                /** @description a Kubernetes quantity such as 100Mi or 1Gi, at least 4Mi; the containers' sum at most the order's units × the memory of one unit */
                                 memory: string;
                             };
                             /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
-                            startupProbe?: components["schemas"]["Probe"];
+                            startupProbe?: components["schemas"]["Probe"] | null;
                         }[];
                         /** @description defaults to the order's region */
                         nodeSelector?: {
-                            region: string;
+                            /** @description one of GET /k8s/regions; "", null or absent: the order's region */
+                            region?: string | null;
                         };
-                        /** @description registry credentials, by container position */
-                        pvtLogin?: {
-                            password: string;
-                            username: string;
-                        }[];
+                        /** @description registry credentials, by container position (no more than containers) */
+                        pvtLogin?: ({
+                            password?: string | null;
+                            username?: string | null;
+                        } | null)[] | null;
                     };
                 };
             };
@@ -1874,42 +1913,72 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
+                        /** @description no more than the order's units allow */
                         containers: {
-                            args?: string | string[];
-                            command?: string | string[];
-                            envs?: {
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            args?: (string | string[]) | null;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            command?: (string | string[]) | null;
+                            config?: string | null;
+                            configMap?: {
+                                [key: string]: string;
+                            } | null;
+                            configMountPath?: string | null;
+                            /** @description the same as envs (the spelling of a VKubefile); envs wins when both are given */
+                            env?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
                                 name: string;
-                                value: string;
-                            }[];
-                            /** @description nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… */
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            /** @description environment variables */
+                            envs?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
+                                name: string;
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            exposedPorts?: {
+                                /** @description one of the container's TCP ports */
+                                containerPort: number;
+                                /** @description URL path starting with /, no spaces; "" or absent: / */
+                                path?: string;
+                                rewrite?: boolean;
+                            }[] | null;
+                            /** @description an image reference: nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… (its grammar is checked by the server) */
                             imageName: string;
                             /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
-                            livenessProbe?: components["schemas"]["Probe"];
-                            /** @description DNS-1123 label, unique in the pod */
+                            livenessProbe?: components["schemas"]["Probe"] | null;
+                            mountPath?: string | null;
+                            /** @description a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit; unique in the pod */
                             name: string;
                             ports?: {
+                                /** @description the port the container listens on; unique in the pod per protocol */
                                 containerPort: number;
-                                hostPort?: number;
-                                protocol?: "TCP" | "UDP";
-                            }[];
+                                /** @description the node port published for it: 1–65535, unique in the pod, never a port the provider reserved (22, the kubelet's, the NodePort range, …); 0, null or absent: none. Ignored when the order's portSpecification is "System Random Map Port" (V-Kube picks it) */
+                                hostPort?: number | null;
+                                /** @description TCP or UDP, in capitals; "", null or absent: TCP */
+                                protocol?: ("TCP" | "UDP" | "") | null;
+                            }[] | null;
                             /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
-                            readinessProbe?: components["schemas"]["Probe"];
+                            readinessProbe?: components["schemas"]["Probe"] | null;
                             resource: {
-                                /** @description Kubernetes quantity, e.g. 100Mi */
+                                /** @description a Kubernetes quantity such as 100Mi or 1Gi, at least 4Mi; the containers' sum at most the order's units × the memory of one unit */
                                 memory: string;
                             };
                             /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
-                            startupProbe?: components["schemas"]["Probe"];
+                            startupProbe?: components["schemas"]["Probe"] | null;
                         }[];
                         /** @description defaults to the order's region */
                         nodeSelector?: {
-                            region: string;
+                            /** @description one of GET /k8s/regions; "", null or absent: the order's region */
+                            region?: string | null;
                         };
-                        /** @description registry credentials, by container position */
-                        pvtLogin?: {
-                            password: string;
-                            username: string;
-                        }[];
+                        /** @description registry credentials, by container position (no more than containers) */
+                        pvtLogin?: ({
+                            password?: string | null;
+                            username?: string | null;
+                        } | null)[] | null;
                     };
                 };
             };
@@ -1990,46 +2059,70 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description no more than the order's units allow */
                         containers: {
-                            args?: string | string[];
-                            command?: string | string[];
-                            config?: string;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            args?: (string | string[]) | null;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            command?: (string | string[]) | null;
+                            config?: string | null;
                             configMap?: {
                                 [key: string]: string;
-                            };
-                            configMountPath?: string;
-                            envs?: {
+                            } | null;
+                            configMountPath?: string | null;
+                            /** @description the same as envs (the spelling of a VKubefile); envs wins when both are given */
+                            env?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
                                 name: string;
-                                value: string;
-                            }[];
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            /** @description environment variables */
+                            envs?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
+                                name: string;
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
                             exposedPorts?: {
+                                /** @description one of the container's TCP ports */
                                 containerPort: number;
-                                path: string;
+                                /** @description URL path starting with /, no spaces; "" or absent: / */
+                                path?: string;
                                 rewrite?: boolean;
-                            }[];
+                            }[] | null;
+                            /** @description an image reference: nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… (its grammar is checked by the server) */
                             imageName: string;
                             /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
-                            livenessProbe?: components["schemas"]["Probe"];
-                            mountPath?: string;
+                            livenessProbe?: components["schemas"]["Probe"] | null;
+                            mountPath?: string | null;
+                            /** @description a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit; unique in the pod */
                             name: string;
                             ports?: {
+                                /** @description the port the container listens on; unique in the pod per protocol */
                                 containerPort: number;
-                                hostPort?: number;
-                                protocol?: string;
-                            }[];
+                                /** @description the node port published for it: 1–65535, unique in the pod, never a port the provider reserved (22, the kubelet's, the NodePort range, …); 0, null or absent: none. Ignored when the order's portSpecification is "System Random Map Port" (V-Kube picks it) */
+                                hostPort?: number | null;
+                                /** @description TCP or UDP, in capitals; "", null or absent: TCP */
+                                protocol?: ("TCP" | "UDP" | "") | null;
+                            }[] | null;
                             /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
-                            readinessProbe?: components["schemas"]["Probe"];
+                            readinessProbe?: components["schemas"]["Probe"] | null;
+                            /** @description default 1; the containers' sum at most the order's units */
                             resourceUnit?: number;
                             /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
-                            startupProbe?: components["schemas"]["Probe"];
+                            startupProbe?: components["schemas"]["Probe"] | null;
                         }[];
+                        /** @description defaults to the order's region */
                         nodeSelector?: {
-                            region: string;
+                            /** @description one of GET /k8s/regions; "", null or absent: the order's region */
+                            region?: string | null;
                         };
-                        pvtLogin?: {
-                            password: string;
-                            username: string;
-                        }[];
+                        /** @description registry credentials, by container position (no more than containers) */
+                        pvtLogin?: ({
+                            password?: string | null;
+                            username?: string | null;
+                        } | null)[] | null;
                     };
                 };
             };
@@ -2391,6 +2484,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description a Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit */
                         customizedLabel: string;
                     };
                 };
@@ -2610,46 +2704,70 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description no more than the order's units allow */
                         containers: {
-                            args?: string | string[];
-                            command?: string | string[];
-                            config?: string;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            args?: (string | string[]) | null;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            command?: (string | string[]) | null;
+                            config?: string | null;
                             configMap?: {
                                 [key: string]: string;
-                            };
-                            configMountPath?: string;
-                            envs?: {
+                            } | null;
+                            configMountPath?: string | null;
+                            /** @description the same as envs (the spelling of a VKubefile); envs wins when both are given */
+                            env?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
                                 name: string;
-                                value: string;
-                            }[];
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            /** @description environment variables */
+                            envs?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
+                                name: string;
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
                             exposedPorts?: {
+                                /** @description one of the container's TCP ports */
                                 containerPort: number;
-                                path: string;
+                                /** @description URL path starting with /, no spaces; "" or absent: / */
+                                path?: string;
                                 rewrite?: boolean;
-                            }[];
+                            }[] | null;
+                            /** @description an image reference: nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… (its grammar is checked by the server) */
                             imageName: string;
                             /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
-                            livenessProbe?: components["schemas"]["Probe"];
-                            mountPath?: string;
+                            livenessProbe?: components["schemas"]["Probe"] | null;
+                            mountPath?: string | null;
+                            /** @description a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit; unique in the pod */
                             name: string;
                             ports?: {
+                                /** @description the port the container listens on; unique in the pod per protocol */
                                 containerPort: number;
-                                hostPort?: number;
-                                protocol?: string;
-                            }[];
+                                /** @description the node port published for it: 1–65535, unique in the pod, never a port the provider reserved (22, the kubelet's, the NodePort range, …); 0, null or absent: none. Ignored when the order's portSpecification is "System Random Map Port" (V-Kube picks it) */
+                                hostPort?: number | null;
+                                /** @description TCP or UDP, in capitals; "", null or absent: TCP */
+                                protocol?: ("TCP" | "UDP" | "") | null;
+                            }[] | null;
                             /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
-                            readinessProbe?: components["schemas"]["Probe"];
+                            readinessProbe?: components["schemas"]["Probe"] | null;
+                            /** @description default 1; the containers' sum at most the order's units */
                             resourceUnit?: number;
                             /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
-                            startupProbe?: components["schemas"]["Probe"];
+                            startupProbe?: components["schemas"]["Probe"] | null;
                         }[];
+                        /** @description defaults to the order's region */
                         nodeSelector?: {
-                            region: string;
+                            /** @description one of GET /k8s/regions; "", null or absent: the order's region */
+                            region?: string | null;
                         };
-                        pvtLogin?: {
-                            password: string;
-                            username: string;
-                        }[];
+                        /** @description registry credentials, by container position (no more than containers) */
+                        pvtLogin?: ({
+                            password?: string | null;
+                            username?: string | null;
+                        } | null)[] | null;
                     };
                 };
             };
@@ -2769,46 +2887,70 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description no more than the order's units allow */
                         containers: {
-                            args?: string | string[];
-                            command?: string | string[];
-                            config?: string;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            args?: (string | string[]) | null;
+                            /** @description a newline-separated string or a list of strings; at most 64 KiB in all; "" or null: the image's own */
+                            command?: (string | string[]) | null;
+                            config?: string | null;
                             configMap?: {
                                 [key: string]: string;
-                            };
-                            configMountPath?: string;
-                            envs?: {
+                            } | null;
+                            configMountPath?: string | null;
+                            /** @description the same as envs (the spelling of a VKubefile); envs wins when both are given */
+                            env?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
                                 name: string;
-                                value: string;
-                            }[];
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
+                            /** @description environment variables */
+                            envs?: {
+                                /** @description letters, digits, "_", "-", "."; not starting with a digit; unique in the container */
+                                name: string;
+                                /** @description a number or true/false is taken as its text; null or absent: "" */
+                                value?: (string | number | boolean) | null;
+                            }[] | null;
                             exposedPorts?: {
+                                /** @description one of the container's TCP ports */
                                 containerPort: number;
-                                path: string;
+                                /** @description URL path starting with /, no spaces; "" or absent: / */
+                                path?: string;
                                 rewrite?: boolean;
-                            }[];
+                            }[] | null;
+                            /** @description an image reference: nginx, nginx:1.27, user/app:tag, ghcr.io/o/app@sha256:… (its grammar is checked by the server) */
                             imageName: string;
                             /** @description When it fails failureThreshold times in a row the container is killed and restarted (its last termination then shows it). */
-                            livenessProbe?: components["schemas"]["Probe"];
-                            mountPath?: string;
+                            livenessProbe?: components["schemas"]["Probe"] | null;
+                            mountPath?: string | null;
+                            /** @description a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit; unique in the pod */
                             name: string;
                             ports?: {
+                                /** @description the port the container listens on; unique in the pod per protocol */
                                 containerPort: number;
-                                hostPort?: number;
-                                protocol?: string;
-                            }[];
+                                /** @description the node port published for it: 1–65535, unique in the pod, never a port the provider reserved (22, the kubelet's, the NodePort range, …); 0, null or absent: none. Ignored when the order's portSpecification is "System Random Map Port" (V-Kube picks it) */
+                                hostPort?: number | null;
+                                /** @description TCP or UDP, in capitals; "", null or absent: TCP */
+                                protocol?: ("TCP" | "UDP" | "") | null;
+                            }[] | null;
                             /** @description While it fails the container, and so the pod, is not Ready (GET /k8s/pod/status says so); nothing is restarted. */
-                            readinessProbe?: components["schemas"]["Probe"];
+                            readinessProbe?: components["schemas"]["Probe"] | null;
+                            /** @description default 1; the containers' sum at most the order's units */
                             resourceUnit?: number;
                             /** @description Until it succeeds, liveness and readiness checks wait; when it fails failureThreshold times the container is restarted. For slow starters. */
-                            startupProbe?: components["schemas"]["Probe"];
+                            startupProbe?: components["schemas"]["Probe"] | null;
                         }[];
+                        /** @description defaults to the order's region */
                         nodeSelector?: {
-                            region: string;
+                            /** @description one of GET /k8s/regions; "", null or absent: the order's region */
+                            region?: string | null;
                         };
-                        pvtLogin?: {
-                            password: string;
-                            username: string;
-                        }[];
+                        /** @description registry credentials, by container position (no more than containers) */
+                        pvtLogin?: ({
+                            password?: string | null;
+                            username?: string | null;
+                        } | null)[] | null;
                     };
                 };
             };
@@ -3673,14 +3815,16 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
+            /** @description one entry per container, in order (no more than the pod has) */
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description an image reference such as nginx:1.27 */
                         image: string;
                         login?: {
-                            password: string;
-                            username: string;
-                        };
+                            password?: string | null;
+                            username?: string | null;
+                        } | null;
                     }[];
                 };
             };
@@ -3826,9 +3970,16 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        containerPort: number;
+                        /** @description one of the pod's TCP container ports; null or absent: its only one */
+                        containerPort?: number | null;
+                        /** @description a domain name such as app.example.com (any case; a trailing dot is dropped) */
                         domain: string;
-                        isEncryByself?: boolean;
+                        /**
+                         * @description bringing your own certificate is not supported
+                         * @enum {boolean}
+                         */
+                        isEncryByself?: false;
+                        /** @description HTTPS with a certificate from cert-manager */
                         isLetsencrypt?: boolean;
                     };
                 };
@@ -3975,6 +4126,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         action: "Add" | "Del";
+                        /** @description at most 20 per order in all */
                         domains: string[];
                     };
                 };
@@ -4844,17 +4996,18 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
+            /** @description at least one of config and environment, naming containers the pod has */
             requestBody: {
                 content: {
                     "application/json": {
                         config?: {
                             [key: string]: string;
-                        };
+                        } | null;
                         environment?: {
                             [key: string]: {
-                                [key: string]: string;
+                                [key: string]: string | number | boolean;
                             };
-                        };
+                        } | null;
                     };
                 };
             };
@@ -4975,6 +5128,7 @@ export interface paths {
                      *     }
                      */
                     "application/json": {
+                        /** @description 1 to 1000 port numbers; none, or no region, is refused as "item field empty" */
                         ports: number[];
                         region: string;
                     };
@@ -5161,8 +5315,8 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        expiresInHours?: number;
-                        name?: string;
+                        expiresInHours?: number | null;
+                        name?: string | null;
                     };
                 };
             };
@@ -5822,7 +5976,7 @@ export interface components {
             updatedAt: number;
         };
         /**
-         * @description Exactly one of httpGet, tcpSocket, exec. Other fields Kubernetes knows (httpGet.host, httpHeaders, grpc, …) are not taken: checks go to the pod itself.
+         * @description Exactly one of httpGet, tcpSocket, exec (the others absent or null). Other fields Kubernetes knows (httpGet.host, httpHeaders, grpc, …) are not taken: checks go to the pod itself.
          * @example {
          *       "httpGet": {
          *         "path": "/healthz",
@@ -5833,33 +5987,31 @@ export interface components {
          *     }
          */
         Probe: {
-            /** @description a program run in the container */
             exec?: {
-                /** @description run inside the container, no shell unless you name one (["sh", "-c", "…"]); exit 0 is healthy */
-                command: string[];
-            };
+                /** @description run inside the container, no shell unless you name one (["sh", "-c", "…"]); exit 0 is healthy. The first item names the program (not ""); at most 64 items, 4 KiB in all */
+                command: string[] | string;
+            } | null;
             /** @description failures in a row before it counts (default 3) */
-            failureThreshold?: number;
+            failureThreshold?: number | null;
             httpGet?: {
-                /** @description URL path, default /; 200–399 is healthy */
-                path?: string;
+                /** @description URL path starting with /, no spaces; default /; 200–399 is healthy */
+                path?: string | null;
                 /** @description a port the container listens on */
                 port: number;
-                /** @description default HTTP; HTTPS skips certificate checks */
-                scheme?: "HTTP" | "HTTPS";
-            };
+                /** @description HTTP (default) or HTTPS, in capitals; HTTPS skips certificate checks */
+                scheme?: ("HTTP" | "HTTPS" | "") | null;
+            } | null;
             /** @description wait this long after the container starts before the first check (default 0) */
-            initialDelaySeconds?: number;
+            initialDelaySeconds?: number | null;
             /** @description how often to check (default 10) */
-            periodSeconds?: number;
+            periodSeconds?: number | null;
             /** @description successes in a row before it counts again (default 1; must be 1 except for readinessProbe) */
-            successThreshold?: number;
-            /** @description healthy when a connection opens */
+            successThreshold?: number | null;
             tcpSocket?: {
                 port: number;
-            };
+            } | null;
             /** @description how long one check may take (default 1) */
-            timeoutSeconds?: number;
+            timeoutSeconds?: number | null;
         };
         /** @description Present only when the request asked to wait: how the wait ended */
         WaitOutcome: {

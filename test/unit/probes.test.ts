@@ -60,7 +60,7 @@ describe('probes in the deploy bodies', () => {
   });
 
   it('takes the same fields in the clients’ body; without probes nothing is rendered (old bodies unchanged)', () => {
-    const spec = parseClientDeploy(client({ livenessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'https' } } }), ctx);
+    const spec = parseClientDeploy(client({ livenessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTPS' } } }), ctx);
     assert.deepEqual(spec.containers[0]!.probes, { livenessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTPS' } } });
     const plain = parseClientDeploy(client({}), ctx);
     assert.equal(plain.containers[0]!.probes, undefined);
@@ -81,7 +81,9 @@ describe('probes in the deploy bodies', () => {
       [{ readinessProbe: 'yes' }, /^containers\[0\]\.readinessProbe: must be an object, not "yes"$/],
       [{ readinessProbe: { httpGet: { port: 0 } } }, /^containers\[0\]\.readinessProbe\.httpGet\.port: must be an integer from 1 to 65535, not 0$/],
       [{ readinessProbe: { httpGet: { port: 80, path: 'healthz' } } }, /^containers\[0\]\.readinessProbe\.httpGet\.path: must be a URL path/],
-      [{ readinessProbe: { httpGet: { port: 80, scheme: 'FTP' } } }, /^containers\[0\]\.readinessProbe\.httpGet\.scheme: must be HTTP or HTTPS$/],
+      [{ readinessProbe: { httpGet: { port: 80, scheme: 'FTP' } } }, /^containers\[0\]\.readinessProbe\.httpGet\.scheme: must be HTTP or HTTPS \(in capitals/],
+      // Written as Kubernetes writes it: "https" is refused, as the published schema says.
+      [{ readinessProbe: { httpGet: { port: 80, scheme: 'https' } } }, /^containers\[0\]\.readinessProbe\.httpGet\.scheme: must be HTTP or HTTPS \(in capitals/],
       [{ startupProbe: { tcpSocket: {} } }, /^containers\[0\]\.startupProbe\.tcpSocket\.port: required$/],
       [{ startupProbe: { exec: { command: [] } } }, /^containers\[0\]\.startupProbe\.exec\.command: required/],
       [{ startupProbe: { exec: { command: [1] } } }, /^containers\[0\]\.startupProbe\.exec\.command\[0\]: must be a string$/],

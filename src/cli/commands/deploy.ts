@@ -138,7 +138,7 @@ async function checkImages(api: Api, out: Output, images: ImageToCheck[], warn: 
         warn(`image ${img.image} (container ${img.container}) not checked: a digest reference cannot be checked by tag`);
         return undefined;
       }
-      const header = img.login ? { username: b64(img.login.username), password: b64(img.login.password) } : {};
+      const header = img.login ? { username: b64(img.login.username ?? ''), password: b64(img.login.password ?? '') } : {};
       try {
         await api.call(api.client.GET('/api/v1/k8s/images', { params: { query: parts, header } }));
         return undefined;

@@ -122,8 +122,11 @@ export function parseContact(body: unknown): ContactRequest {
 }
 
 /** A plain mailbox: no display name, no spaces or line breaks (they would reach the mail's headers). */
+export const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const MAX_EMAIL = 254;
+
 function isEmail(text: string): boolean {
-  return text.length <= 254 && /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/.test(text);
+  return text.length <= MAX_EMAIL && EMAIL.test(text);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

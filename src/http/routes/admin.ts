@@ -10,6 +10,7 @@ import type { AuditStore } from '../../domain/store-port.js';
 import { adminAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { Order, errorResponses, validatedByDomain } from '../schemas.js';
+import { NewOrderBody, RenewBody } from '../body-schemas.js';
 
 export interface AdminRouteDeps {
   orders: OrderService;
@@ -47,32 +48,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRouteDeps> = async (app
       schema: {
         summary: 'Create an order',
         tags: ['admin'],
-        body: Type.Object(
-          {
-            serviceID: Type.Optional(Type.String()),
-            service: Type.Optional(Type.String()),
-            serviceCategoryID: Type.Optional(Type.String()),
-            provider: Type.Optional(Type.String()),
-            address: Type.Optional(Type.String()),
-            recipient: Type.Optional(Type.String()),
-            amount: Type.Optional(Type.Number()),
-            amountPaid: Type.Optional(Type.Number()),
-            duration: Type.Integer({ minimum: 1, description: 'hours' }),
-            serviceOptions: Type.Optional(
-              Type.Object({
-                region: Type.Optional(Type.String()),
-                resourceUnit: Type.Optional(Type.String({ examples: ['2-Unit-Resource'] })),
-                portSpecification: Type.Optional(Type.String({ examples: ['User Specified Service Port', 'System Random Map Port'] })),
-                persistStorage: Type.Optional(Type.String({ examples: ['Yes', 'No'] })),
-              }),
-            ),
-            publicKey: Type.Optional(Type.String({ description: 'base58 Curve25519 public key' })),
-            email: Type.Optional(Type.String()),
-          },
-          { examples: [{ duration: 720, serviceOptions: { region: 'ausrine', resourceUnit: '2-Unit-Resource' } }] },
-        ),
+        body: NewOrderBody,
         response: { 201: Created, ...errorResponses(400, 401) },
       },
+      config: { bodyContract: { words: (request) => deps.orders.check(request.body) } },
       ...validatedByDomain,
     },
     async (request, reply) => {
@@ -116,7 +95,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRouteDeps> = async (app
         description: 'A running service keeps running untouched; its expiry moves by the added hours.',
         tags: ['admin'],
         params: idParams,
-        body: Type.Object({ duration: Type.Integer({ minimum: 1, description: 'hours to add' }) }),
+        body: RenewBody,
         response: { 200: AdminOrder, ...errorResponses(400, 401, 404, 409) },
       },
       ...validatedByDomain,

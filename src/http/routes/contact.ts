@@ -20,6 +20,7 @@ import type { ContactOwner, NotificationStore } from '../../domain/notify/store-
 import { SecretHeader, orderOf, tenantAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
+import { ContactBody, VerifyBody } from '../body-schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,8 +39,6 @@ export interface ContactRouteDeps {
   signatureWindowSeconds: number;
 }
 
-const ContactBody = Type.Object({ type: Type.Literal('email'), contact: Type.String({ format: 'email', examples: ['me@example.com'] }) });
-const VerifyBody = Type.Object({ type: Type.Literal('email'), contact: Type.String({ format: 'email' }), code: Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code that was mailed' }) });
 const Sent = Type.Object({
   status: Type.Literal('OK'),
   type: Type.Literal('email'),

@@ -4,6 +4,7 @@
  * history with rollback. All behind the order's secret.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { DeployHistoryService } from '../../domain/deploy-history.js';
@@ -16,7 +17,9 @@ import { SecretHeader, orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { AnyObject, Ok, clientsDoc as doc } from '../clients-api.js';
 import { deploymentInfoView } from '../order-views.js';
-import { DeployResult, DeployValidation, ProbeFields, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
+import { withSchemaProblems } from '../body-contract.js';
+import { AnnotationBody, LabelBody } from '../body-schemas.js';
+import { ClientDeployBody, DeployResult, DeployValidation, SeedDeployBody, errorResponses, validatedByDomain } from '../schemas.js';
 
 export interface DeploymentRouteDeps {
   auth: Authenticator;
@@ -25,31 +28,6 @@ export interface DeploymentRouteDeps {
   updates: WorkloadUpdateService;
   deployHistory: DeployHistoryService;
 }
-
-const ClientDeployBody = Type.Object(
-  {
-    nodeSelector: Type.Optional(Type.Object({ region: Type.String() })),
-    containers: Type.Array(
-      Type.Object({
-        name: Type.String(),
-        imageName: Type.String(),
-        resourceUnit: Type.Optional(Type.Integer({ minimum: 1 })),
-        ports: Type.Optional(Type.Array(Type.Object({ containerPort: Type.Integer(), hostPort: Type.Optional(Type.Integer()), protocol: Type.Optional(Type.String()) }))),
-        envs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), value: Type.String() }))),
-        command: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-        args: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-        mountPath: Type.Optional(Type.String()),
-        configMountPath: Type.Optional(Type.String()),
-        config: Type.Optional(Type.String()),
-        configMap: Type.Optional(Type.Record(Type.String(), Type.String())),
-        exposedPorts: Type.Optional(Type.Array(Type.Object({ path: Type.String(), rewrite: Type.Optional(Type.Boolean()), containerPort: Type.Integer() }))),
-        ...ProbeFields,
-      }),
-    ),
-    pvtLogin: Type.Optional(Type.Array(Type.Object({ username: Type.String(), password: Type.String() }))),
-  },
-  { $id: 'ClientDeployBody' },
-);
 
 const Port = Type.Object({ containerPort: Type.Integer(), hostPort: Type.Optional(Type.Integer()), protocol: Type.String() });
 
@@ -72,7 +50,7 @@ const DeployHistory = Type.Object(
   { $id: 'DeployHistory' },
 );
 
-const RollbackBody = Type.Object({ generation: Type.Integer({ minimum: 1, description: 'a generation GET /k8s/deployment/history lists' }) }, { $id: 'RollbackBody' });
+const RollbackBody = Type.Object({ generation: Type.Integer({ minimum: 1, maximum: 2 ** 31, description: 'a generation GET /k8s/deployment/history lists' }) }, { $id: 'RollbackBody' });
 const RollbackResult = Type.Object({ ...DeployResult.properties, rolledBackTo: Type.Integer({ description: 'the generation whose spec was deployed again' }) });
 
 export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = async (app, deps) => {
@@ -92,6 +70,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = 
         body: SeedDeployBody,
         response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) },
       },
+      config: { bodyContract: { words: (request) => deps.deploys.validate(orderOf(request), request.body, 'seed') } },
       ...validatedByDomain,
     },
     async (request) => deps.deploys.deploy(orderOf(request), request.body, 'deploy'),
@@ -110,9 +89,10 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = 
         body: SeedDeployBody,
         response: { 200: DeployValidation, ...errorResponses(401, 503) },
       },
+      config: { bodyContract: { report: true } },
       ...validatedByDomain,
     },
-    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'seed')),
+    async (request) => validation(withSchemaProblems(await deps.deploys.validate(orderOf(request), request.body, 'seed'), request)),
   );
 
   // The original clients' deploy, in their body shape.
@@ -120,7 +100,8 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = 
     ['/k8s/deployment', 'first', 'First deploy (the service must be ServicePending)'],
     ['/k8s/deployment/update', 'update', 'Change the deployed service'],
   ] as const) {
-    app.post(path, { ...doc(summary, { body: ClientDeployBody, response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) } }), ...validatedByDomain }, async (request) =>
+    const config = { bodyContract: { words: (request: FastifyRequest) => deps.deploys.validate(orderOf(request), request.body, 'clients') } };
+    app.post(path, { ...doc(summary, { body: ClientDeployBody, response: { 200: DeployResult, ...errorResponses(400, 401, 403, 409, 503) } }), config, ...validatedByDomain }, async (request) =>
       deps.deploys.deploy(orderOf(request), request.body, mode),
     );
   }
@@ -134,9 +115,10 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = 
         body: ClientDeployBody,
         response: { 200: DeployValidation, ...errorResponses(401, 503) },
       }),
+      config: { bodyContract: { report: true } },
       ...validatedByDomain,
     },
-    async (request) => validation(await deps.deploys.validate(orderOf(request), request.body, 'clients')),
+    async (request) => validation(withSchemaProblems(await deps.deploys.validate(orderOf(request), request.body, 'clients'), request)),
   );
 
   app.get('/k8s/deployment/info', doc('The deployed configuration, in the deploy body shape', { response: { 200: AnyObject, ...errorResponses(401, 404) } }), async (request) => {
@@ -148,7 +130,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = 
 
   app.post(
     '/k8s/deployment/metadata/annotation',
-    { ...doc('Describe the service (an annotation on its Deployment)', { body: Type.Object({ description: Type.String() }), response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
+    { ...doc('Describe the service (an annotation on its Deployment)', { body: AnnotationBody, response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
     async (request) => {
       const order = await deps.updates.setDescription(orderOf(request), request.body);
       return { status: 'OK', description: order.description };
@@ -156,7 +138,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<DeploymentRouteDeps> = 
   );
   app.post(
     '/k8s/deployment/metadata/label',
-    { ...doc('Label the service (a label on its Deployment)', { body: Type.Object({ customizedLabel: Type.String() }), response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
+    { ...doc('Label the service (a label on its Deployment)', { body: LabelBody, response: { 200: Ok, ...errorResponses(400, 401, 403) } }), ...validatedByDomain },
     async (request) => {
       const order = await deps.updates.setLabel(orderOf(request), request.body);
       return { status: 'OK', customizedLabel: order.customLabel };

@@ -7,6 +7,7 @@ import { orderOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { clientsDoc as doc } from '../clients-api.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
+import { IngressAddBody, IngressPatchBody } from '../body-schemas.js';
 
 export interface DomainRouteDeps {
   auth: Authenticator;
@@ -26,7 +27,7 @@ export const domainRoutes: FastifyPluginAsyncTypebox<DomainRouteDeps> = async (a
     '/k8s/pod/ingress',
     {
       ...doc('Route a custom domain to a container port (HTTPS via cert-manager with isLetsencrypt)', {
-        body: Type.Object({ domain: Type.String(), containerPort: Type.Integer(), isLetsencrypt: Type.Optional(Type.Boolean()), isEncryByself: Type.Optional(Type.Boolean()) }),
+        body: IngressAddBody,
         response: { 200: DomainsOut, ...errorResponses(400, 401, 403, 404, 409) },
       }),
       ...validatedByDomain,
@@ -37,7 +38,7 @@ export const domainRoutes: FastifyPluginAsyncTypebox<DomainRouteDeps> = async (a
     '/k8s/pod/ingress',
     {
       ...doc('Add or remove domains', {
-        body: Type.Object({ action: Type.Union([Type.Literal('Add'), Type.Literal('Del')]), domains: Type.Array(Type.String()) }),
+        body: IngressPatchBody,
         response: { 200: DomainsOut, ...errorResponses(400, 401, 403, 404, 409) },
       }),
       ...validatedByDomain,

@@ -14,6 +14,7 @@ import type { ClientLimiter } from '../client-limiter.js';
 import { Ok, clientsDoc as doc } from '../clients-api.js';
 import { sendError } from '../errors.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
+import { ImagesBody } from '../body-schemas.js';
 
 export interface ImageRouteDeps {
   registry: ImageRegistry;
@@ -77,7 +78,7 @@ const podImageRoutes: FastifyPluginAsyncTypebox<ImageRouteDeps> = async (app, de
     '/k8s/pod/images',
     {
       ...doc('New images, one per container in order; each is checked in its registry first', {
-        body: Type.Array(Type.Object({ image: Type.String(), login: Type.Optional(Type.Object({ username: Type.String(), password: Type.String() })) })),
+        body: ImagesBody,
         response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 503) },
       }),
       ...validatedByDomain,

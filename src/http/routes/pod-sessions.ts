@@ -16,7 +16,7 @@ import { Type } from 'typebox';
 import type WebSocket from 'ws';
 import type { Authenticator } from '../../domain/authenticator.js';
 import { InputError } from '../../kernel/errors.js';
-import type { AuditContext, ExecService, LiveSession, PodStream } from '../../domain/exec.js';
+import { type AuditContext, type ExecService, type LiveSession, MAX_ARGS, type PodStream } from '../../domain/exec.js';
 import type { EndReason } from '../../domain/sessions.js';
 import {
   CLOSE,
@@ -54,8 +54,9 @@ const LOW_WATER = 256 * 1024;
 const ExecBody = Type.Object(
   {
     container: Type.Optional(Type.String({ description: 'default: the first container of the pod; one the pod does not have is a 404 naming it' })),
-    command: Type.Array(Type.String(), {
+    command: Type.Array(Type.String({ pattern: '^[^\\u0000]*$', description: 'no NUL character' }), {
       minItems: 1,
+      maxItems: MAX_ARGS,
       description: 'the program and its arguments, run as they are (no shell, unless you name one: ["sh", "-c", "echo $HOME"]); at most 1024 arguments, 128 KiB in all',
     }),
     stdin: Type.Optional(Type.String({ description: 'given to the command as its standard input, which then ends; without it the command reads an empty input' })),

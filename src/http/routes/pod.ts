@@ -18,6 +18,7 @@ import type { ClientLimiter } from '../client-limiter.js';
 import { Ok, appliedView, clientsDoc as doc } from '../clients-api.js';
 import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
 import { PodStatus, errorResponses, validatedByDomain } from '../schemas.js';
+import { PodUpdateBody } from '../body-schemas.js';
 
 export interface PodRouteDeps {
   auth: Authenticator;
@@ -98,7 +99,7 @@ export const podRoutes: FastifyPluginAsyncTypebox<PodRouteDeps> = async (app, de
     '/k8s/pod/update',
     {
       ...doc('Replace configuration files and set environment variables; the pod restarts with them', {
-        body: Type.Object({ config: Type.Optional(Type.Record(Type.String(), Type.String())), environment: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))) }),
+        body: PodUpdateBody,
         response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 503) },
       }),
       ...validatedByDomain,

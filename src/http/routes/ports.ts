@@ -6,6 +6,8 @@ import type { PortService } from '../../domain/ports.js';
 import type { OrderRecord } from '../../domain/records.js';
 import { AuthenticationError, InputError } from '../../kernel/errors.js';
 import { presentedSecret } from '../auth.js';
+import { wordsOf } from '../body-contract.js';
+import { CheckPortsBody, PortsStateBody } from '../body-schemas.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
 
 export interface PortRouteDeps {
@@ -17,17 +19,14 @@ export const portRoutes: FastifyPluginAsyncTypebox<PortRouteDeps> = async (app, 
   app.post(
     '/k8s/checkports',
     {
-      config: { audit: false },
+      config: { audit: false, bodyContract: { words: (request) => wordsOf(() => parseCheckPorts(request.body)) } },
       schema: {
         summary: 'Which host ports are taken in a region?',
         description:
           'A port is taken when a pod on one of the region\'s nodes uses it, another order holds it, or the provider reserved it. ' +
           '`userServiceID` (with that order\'s `secret` header) leaves out the ports the caller\'s own order holds.',
         tags: ['seed'],
-        body: Type.Object(
-          { region: Type.String(), ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1 }), userServiceID: Type.Optional(Type.String()) },
-          { examples: [{ region: 'ausrine', ports: [22, 3306, 1234, 1111] }] },
-        ),
+        body: CheckPortsBody,
         response: {
           200: Type.Object(
             {
@@ -56,7 +55,7 @@ export const portRoutes: FastifyPluginAsyncTypebox<PortRouteDeps> = async (app, 
   app.post(
     '/k8s/ports/state',
     {
-      config: { audit: false },
+      config: { audit: false, bodyContract: { words: (request) => wordsOf(() => parseCheckPorts(request.body)) } },
       schema: {
         summary: 'How each host port stands for you: free, yours, taken or reserved',
         description:
@@ -65,10 +64,7 @@ export const portRoutes: FastifyPluginAsyncTypebox<PortRouteDeps> = async (app, 
           '`free`: it can be had. Without a secret no port is `yours`. `status` is as checkports answers it.',
         tags: ['seed'],
         headers: Type.Object({ secret: Type.Optional(Type.String({ description: 'optional: the order whose own ports count as yours' })) }),
-        body: Type.Object(
-          { region: Type.String(), ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1, maxItems: 1000 }) },
-          { examples: [{ region: 'ausrine', ports: [22, 8080] }] },
-        ),
+        body: PortsStateBody,
         response: {
           200: Type.Object({
             status: Type.Union([Type.Literal('NotOccupied'), Type.Literal('PortsOccupied'), Type.Literal('NoResource'), Type.Literal('InternalErr')]),

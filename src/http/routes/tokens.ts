@@ -5,6 +5,7 @@ import type { Authenticator } from '../../domain/authenticator.js';
 import { SecretHeader, principalOf, tenantOnly } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
+import { TokenBody } from '../body-schemas.js';
 
 export interface TokenRouteDeps {
   auth: Authenticator;
@@ -34,7 +35,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app
         description: `An access token opens the order's tenant API like its secret, until it expires or is deactivated. ${ownerOnly}`,
         tags,
         headers: SecretHeader,
-        body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 100 })), expiresInHours: Type.Optional(Type.Integer({ minimum: 1 })) }),
+        body: TokenBody,
         response: { 201: Type.Object({ token: Type.String({ description: 'vkt_…; V-Kube keeps only a hash' }), accessToken: TokenView }), ...errorResponses(400, 401, 403) },
       },
       ...validatedByDomain,

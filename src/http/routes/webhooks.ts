@@ -7,6 +7,7 @@ import type { WebhookService } from '../../domain/notify/webhooks.js';
 import { adminAuth } from '../auth.js';
 import type { ClientLimiter } from '../client-limiter.js';
 import { errorResponses, validatedByDomain } from '../schemas.js';
+import { webhookBody } from '../body-schemas.js';
 
 export interface WebhookRouteDeps {
   webhooks: WebhookService;
@@ -53,14 +54,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteDeps> = async 
         summary: 'Register a webhook',
         description: delivery,
         tags,
-        body: Type.Object(
-          {
-            url: Type.String({ description: 'http:// or https://' }),
-            secret: Type.String({ minLength: 16, maxLength: 256, description: 'key of X-VKube-Signature; never shown again' }),
-            events: Type.Optional(Type.Array(EventType, { description: 'the events wanted; all when absent or []' })),
-          },
-          { examples: [{ url: 'https://provider.example.com/vkube-events', secret: 'a-long-random-secret', events: ['order.created', 'pod.crashloop'] }] },
-        ),
+        body: webhookBody(EventType),
         response: { 201: WebhookView, ...errorResponses(400, 401) },
       },
       ...validatedByDomain,
