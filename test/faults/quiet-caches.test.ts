@@ -10,15 +10,23 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { testKubeClient } from '../../dev/cluster/testing.js';
+import { type KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
+import { namespaceOf } from '../../src/domain/manifests.js';
 import { seedDeployBody } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server.js';
 
 const REGION = 'giltine';
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
+let kube: KubeHttp;
+before(async () => {
+  kube = await KubeHttp.fromKubeConfig(testKubeClient());
+});
 after(async () => {
   for (const c of cleanups.reverse()) await c();
+  kube.close();
 });
 
 /**
@@ -44,7 +52,11 @@ describe('status reads while the watches are quiet or the process is busy', () =
     const r = await startServerProcess({ env: { VKUBE_WATCH_STALL_SECONDS: '5', VKUBE_RECONCILE_INTERVAL_MS: '1000', VKUBE_QUEUE_POLL_MS: '100' } });
     cleanups.push(() => r.stop());
     const order = await r.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: REGION } });
-    cleanups.push(() => fetch(`${r.url}/api/v1/admin/orders/${order.id}/abort`, { method: 'POST', headers: { authorization: `Bearer ${r.adminToken}` } }).catch(() => undefined));
+    // Aborted, and its namespace gone before V-Kube stops: no other test's V-Kube finds a pod of an order it never sold.
+    cleanups.push(async () => {
+      await fetch(`${r.url}/api/v1/admin/orders/${order.id}/abort`, { method: 'POST', headers: { authorization: `Bearer ${r.adminToken}` } }).catch(() => undefined);
+      await eventually(async () => assert.equal(await kube.get(`/api/v1/namespaces/${namespaceOf(order.id)}`).then(() => 'there', (e: unknown) => (e as KubeError).status), 404), { timeoutMs: 120_000 }).catch(() => undefined);
+    });
     const port = 24_100 + (process.pid % 500);
     const deploy = await fetch(`${r.url}/api/v1/k8s/deploy`, {
       method: 'POST',

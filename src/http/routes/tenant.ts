@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { LogOptions } from '../../cluster/gateway.js';
 import type { DeployService } from '../../domain/deploy.js';
 import type { DomainService } from '../../domain/domains.js';
-import type { EndpointService, EndpointView } from '../../domain/endpoints.js';
+import { type EndpointService, type EndpointView, endpointsKey } from '../../domain/endpoints.js';
 import type { DeploySpec } from '../../domain/deploy-spec.js';
 import type { PodJson } from '../../cluster/gateway.js';
 import { InputError } from '../../domain/errors.js';
@@ -190,7 +190,7 @@ class OpenWaits {
  */
 const noDomains = new WeakMap<object, { key: string; view: object }>();
 function withNoDomains(status: object, endpoints: EndpointView[]): object {
-  const key = JSON.stringify(endpoints);
+  const key = endpointsKey(endpoints);
   let cached = noDomains.get(status);
   if (cached?.key !== key) {
     cached = { key, view: { ...status, domains: [], endpoints } };
