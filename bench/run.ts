@@ -103,14 +103,17 @@ async function main(): Promise<void> {
       killStartedVkubes();
     },
   });
-  let signals = 0;
+  let firstSignalAt = 0;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
-      if (++signals > 1) {
+      // One Ctrl-C comes twice: from the terminal to the whole process group, and relayed by tsx.
+      if (firstSignalAt && Date.now() - firstSignalAt < 2_000) return;
+      if (firstSignalAt) {
         log(`${sig} again: killing what is left`);
         void teardown.killNow().finally(() => process.exit(130));
         return;
       }
+      firstSignalAt = Date.now();
       log(`${sig}: cleaning up (again to kill what is left at once)`);
       void teardown.run(true).finally(() => process.exit(130));
     });
