@@ -18,6 +18,8 @@ export const REGION_LABEL = 'region';
 
 export interface BenchCluster {
   dir: string;
+  /** Where its processes are recorded (VKUBE_CLUSTER_DIR): `cluster:down` there takes it down. */
+  stateDir: string;
   kubeconfig: string;
   apiserverPort: number;
   configFile: string;
@@ -92,6 +94,7 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
 
   return {
     dir,
+    stateDir: stateDir(),
     kubeconfig: kubeconfigPath(),
     apiserverPort: p.apiserver,
     configFile,

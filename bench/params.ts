@@ -32,6 +32,8 @@ export interface Params {
   podsPerNode: number;
   /** First port of the bench cluster's block (apiserver; etcd, … follow). */
   portBase: number;
+  /** First port of the second cluster's block (the reads with two clusters); default portBase + 100. */
+  secondPortBase?: number;
   /** V-Kube's LOG_LEVEL. */
   logLevel: string;
   /** How V-Kube runs: compiled (`dist`, as production) or through tsx (as in development). */
@@ -96,6 +98,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --no-two-clusters       skip the reads with a second cluster beside the bench cluster
   --nodes 50              fake nodes in the bench region (120 pods each)
   --port-base 28443       first port of the bench cluster (7 consecutive ports)
+  --second-port-base N    first port of the second cluster (default: port base + 100)
   --log-level warn        V-Kube's LOG_LEVEL (info logs every request)
   --runtime dist          dist: V-Kube compiled to JavaScript, as production runs it; tsx: its sources through tsx
   --profile               CPU profile and heap snapshot of V-Kube into bench/out/profiles
@@ -154,6 +157,9 @@ export function parseParams(argv: string[]): Params {
         break;
       case '--port-base':
         p.portBase = positiveInt(value(), flag);
+        break;
+      case '--second-port-base':
+        p.secondPortBase = positiveInt(value(), flag);
         break;
       case '--log-level':
         p.logLevel = value();

@@ -15,7 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from '../dev/cluster/config.js';
-import { startRegistry, type TestRegistry } from '../dev/registry/testing.js';
+import { startRegistry } from '../dev/registry/testing.js';
 import { BENCH_REGION, type BenchCluster, REAL_REGION, REGION_LABEL, startBenchCluster } from './cluster.js';
 import { type DeployRound, measureDeploys } from './deploys.js';
 import { type ExecRound, measureExecOnOwnOrder } from './exec.js';
@@ -31,6 +31,7 @@ import { READ_PHASES, cpuLine, runReadPhases } from './reads.js';
 import { writeReport } from './report.js';
 import type { RunResult, ScaleResult } from './results.js';
 import { evaluateTargets } from './targets.js';
+import { Teardown } from './teardown.js';
 import { type Order, type Vkube, abortOrder, buildVkube, killStartedVkubes, startVkube } from './vkube.js';
 
 const OUT_DIR = join(repoRoot, 'bench', 'out');
@@ -87,42 +88,46 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadAverageAtStart}`);
 
   const notes: string[] = [];
-  let registry: TestRegistry | undefined;
   let cluster: BenchCluster | undefined;
   let vk: Vkube | undefined;
   let watch: PodWatch | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      // Teardown after the report: a failure to stop cannot change the figures.
+  // Everything the run starts is registered here as it starts: the end, an error and Ctrl-C all take it down.
+  const teardown = new Teardown(log);
+  teardown.add({
+    name: 'V-Kube',
+    phase: 'vkube',
+    stop: async (interrupted) => {
       await watch?.stop().catch(() => {});
-      if (vk) {
-        log('stopping V-Kube');
-        await vk.stop().catch((err: unknown) => log(`  could not stop V-Kube: ${(err as Error).message}`));
-      }
+      // Interrupted, the load still runs against it: a short grace, then SIGKILL (a profile is lost then).
+      await vk?.stop(interrupted ? 3_000 : 30_000);
       killStartedVkubes();
-      // Teardown after the report: a failure to stop cannot change the figures.
-      await registry?.stop().catch(() => {});
-      if (cluster && params.keepCluster) {
-        log(`leaving the bench cluster running: VKUBE_CLUSTER_DIR=${join(cluster.dir, 'cluster')} VKUBE_CLUSTER_PORT_BASE=${params.portBase} npm run cluster:down`);
-      } else if (cluster) {
-        log('stopping the bench cluster');
-        await cluster.stop().catch((err: unknown) => log(`  could not stop the bench cluster: ${(err as Error).message}`));
-      }
-    })());
+    },
+  });
+  let firstSignalAt = 0;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      log(`${sig}: cleaning up`);
-      void cleanup().finally(() => process.exit(130));
+    process.on(sig, () => {
+      // One Ctrl-C comes twice: from the terminal to the whole process group, and relayed by tsx.
+      if (firstSignalAt && Date.now() - firstSignalAt < 2_000) return;
+      if (firstSignalAt) {
+        log(`${sig} again: killing what is left`);
+        void teardown.killNow().finally(() => process.exit(130));
+        return;
+      }
+      firstSignalAt = Date.now();
+      log(`${sig}: cleaning up (again to kill what is left at once)`);
+      void teardown.run(true).finally(() => process.exit(130));
     });
   }
 
   try {
-    registry = await startRegistry();
+    const registry = await startRegistry();
+    teardown.add({ name: 'the registry', phase: 'other', stop: () => registry.stop() });
     await registry.pushImage('bench/app', '1');
     const image = `${registry.host}/bench/app:1`;
     log(`starting the bench cluster (ports ${params.portBase}–${params.portBase + 6}, ${params.benchNodes} bench nodes × ${params.podsPerNode} pods)`);
-    const c = await stage('cluster up', () => startBenchCluster({ portBase: params.portBase, benchNodes: params.benchNodes, podsPerNode: params.podsPerNode, log }));
+    const starting = stage('cluster up', () => startBenchCluster({ portBase: params.portBase, benchNodes: params.benchNodes, podsPerNode: params.podsPerNode, log }));
+    if (!params.keepCluster) teardown.cluster('the bench cluster', starting, (b) => b.stateDir, (b) => b.stop());
+    const c = await starting;
     cluster = c;
     log(`  up in ${(c.upMs / 1000).toFixed(1)} s: ${c.dir}`);
 
@@ -274,11 +279,12 @@ async function main(): Promise<void> {
             log,
           },
           planePids: Object.fromEntries(Object.entries(pids).filter(([name]) => name !== 'vkube')),
-          portBase: params.portBase + 100,
+          portBase: params.secondPortBase ?? params.portBase + 100,
           outDir: OUT_DIR,
           log,
           current: v,
           setCurrent: (next) => (vk = next),
+          teardown,
         }),
       );
       const [one, two] = [twoClusters.one.reads, twoClusters.two.reads];
@@ -314,7 +320,10 @@ async function main(): Promise<void> {
     for (const t of targets) log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured} — ${t.margin}`);
     log(`report: ${files.md} and ${files.json} (run took ${Math.round(run.durationSeconds / 6) / 10} min)`);
   } finally {
-    await cleanup();
+    await teardown.run();
+    if (cluster && params.keepCluster) {
+      log(`leaving the bench cluster running: VKUBE_CLUSTER_DIR=${cluster.stateDir} VKUBE_CLUSTER_PORT_BASE=${params.portBase} npm run cluster:down`);
+    }
   }
 }
 

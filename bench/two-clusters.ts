@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startSecondCluster } from '../dev/cluster/testing.js';
 import type { LoadResult } from './load.js';
 import { type ReadContext, type ReadPhase, runReadPhases } from './reads.js';
+import type { Teardown } from './teardown.js';
 import { type Vkube, type VkubeOptions, startVkube } from './vkube.js';
 
 export interface ClusterCountReads {
@@ -40,6 +41,8 @@ export interface TwoClusterOptions {
   /** The V-Kube now running (stopped first: one writer per database), and where the last one started goes. */
   current: Vkube;
   setCurrent: (vk: Vkube | undefined) => void;
+  /** The run's teardown: the second cluster is registered with it as it starts, so Ctrl-C takes it down too. */
+  teardown: Teardown;
 }
 
 const SECOND_REGION = 'perkunas';
@@ -47,7 +50,9 @@ const SECOND_REGION = 'perkunas';
 export async function measureTwoClusters(opts: TwoClusterOptions): Promise<TwoClusterRound> {
   const { log } = opts;
   log(`  second cluster (kwok only, region ${SECOND_REGION}, ports from ${opts.portBase})`);
-  const second = await startSecondCluster({ portBase: opts.portBase, regions: [{ name: SECOND_REGION, nodes: 2 }] });
+  const starting = startSecondCluster({ portBase: opts.portBase, regions: [{ name: SECOND_REGION, nodes: 2 }] });
+  const registered = opts.teardown.cluster('the second cluster', starting, (s) => s.dir, (s) => s.stop());
+  const second = await starting;
   try {
     await opts.current.stop();
     opts.setCurrent(undefined);
@@ -67,6 +72,6 @@ export async function measureTwoClusters(opts: TwoClusterOptions): Promise<TwoCl
     const two = await measure(2);
     return { pods: opts.reads.orders.length, secondRegions: [SECOND_REGION], one, two };
   } finally {
-    await second.stop().catch((err: unknown) => log(`  could not stop the second cluster: ${(err as Error).message}`));
+    await registered.stop();
   }
 }

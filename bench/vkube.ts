@@ -71,7 +71,8 @@ export interface Vkube {
   control: Endpoint;
   memory(): Memory | undefined;
   signal(sig: NodeJS.Signals): void;
-  stop(): Promise<void>;
+  /** SIGTERM (V-Kube shuts down, a CPU profile is written), SIGKILL after `graceMs` (default 30 s). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
@@ -121,10 +122,10 @@ export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
     control,
     memory: () => memoryOf(child.pid!),
     signal: (sig) => child.kill(sig),
-    async stop() {
-      if (child.exitCode !== null) return;
+    async stop(graceMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },

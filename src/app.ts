@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { registerConsole } from './http/console.js';
 import { installErrorHandling } from './http/errors.js';
+import { lazyChildLogger } from './http/lazy-logger.js';
 import { registerOpenApi } from './http/openapi.js';
 import { activityRoutes } from './http/routes/activity.js';
 import { installBodyContract } from './http/body-contract.js';
@@ -55,7 +56,7 @@ const WS_MAX_MESSAGE_BYTES = 1024 * 1024;
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: opts.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: config.bodyLimit,
     // Oversized request heads are refused by Node (431) before any of our code runs.
     serverFactory: (handler) => createServer({ maxHeaderSize: config.headerLimit }, handler),

@@ -239,7 +239,9 @@ export async function startSecondCluster(opts: {
       return rec.pid;
     },
     async stop() {
-      opts.log?.(await cli(['down']));
+      // Not `opts.log?.(await cli(…))`: without a log, optional chaining skips its argument too, and nothing was taken down.
+      const out = await cli(['down']);
+      opts.log?.(out);
     },
   };
 }

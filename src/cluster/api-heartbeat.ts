@@ -41,6 +41,11 @@ export class ApiHeartbeat {
     return { ...this.current };
   }
 
+  /** state.up without the copy. */
+  get up(): boolean {
+    return this.current.up;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

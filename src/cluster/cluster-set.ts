@@ -109,8 +109,19 @@ export class ClusterSet implements ClusterGateway {
     };
   }
 
+  /** health() reachable and synced, and so is healthOf(where) when it names a member: read without building either. */
+  canRead(where?: { namespace?: string; region?: string }): boolean {
+    const member = where ? this.memberOf(where) : undefined;
+    if (member) return canRead(member);
+    return this.clusters.some(canRead);
+  }
+
+  private memberOf(where: { namespace?: string; region?: string }): ClusterGateway | undefined {
+    return (where.namespace ? this.memberOfNamespace(where.namespace) : undefined) ?? (where.region ? this.ownerOf(where.region) : undefined);
+  }
+
   healthOf(where: { namespace?: string; region?: string }): ClusterHealth | undefined {
-    const member = (where.namespace ? this.memberOfNamespace(where.namespace) : undefined) ?? (where.region ? this.ownerOf(where.region) : undefined);
+    const member = this.memberOf(where);
     if (!member) return undefined;
     const h = member.health();
     if (h.reachable) return h;
@@ -342,4 +353,11 @@ export class ClusterSet implements ClusterGateway {
     if (!member) return Promise.reject(new UnavailableError(`no cluster is known to hold pod ${namespace}/${pod}`));
     return call(member);
   }
+}
+
+/** A member's health().reachable && synced, through its cheap check when it has one. */
+function canRead(member: ClusterGateway): boolean {
+  if (member.canRead) return member.canRead();
+  const h = member.health();
+  return h.reachable && h.synced;
 }

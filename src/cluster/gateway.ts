@@ -291,6 +291,12 @@ export interface ClusterReader {
    * owns the region; undefined when none is known. Absent for one cluster: health() is it.
    */
   healthOf?(where: { namespace?: string; region?: string }): ClusterHealth | undefined;
+  /**
+   * Whether reads can be answered now: health() is reachable and synced (with several
+   * clusters: so is the one holding `where`, as healthOf says) — without building either
+   * record. Asked on every read (the status route); health() and healthOf say why not.
+   */
+  canRead?(where?: { namespace?: string; region?: string }): boolean;
   /** Allocatable memory not yet requested by pods, per region (Ready nodes only); undefined when the cluster cannot be read. */
   freeMemoryByRegion(): Map<string, number> | undefined;
   /** The IP addresses the nodes report (InternalIP, ExternalIP), as last seen: image checks never contact them unless allowed. */

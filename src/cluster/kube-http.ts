@@ -267,7 +267,9 @@ export class KubeHttp {
     }
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
+      let finished = false;
       const clear = () => {
+        finished = true;
         clearTimeout(headTimer);
         clearTimeout(totalTimer);
       };
@@ -281,18 +283,25 @@ export class KubeHttp {
         (res) => {
           response = res;
           clearTimeout(headTimer);
+          res.once('end', clear);
           res.once('close', clear);
           resolve(res);
         },
       );
       // Destroying the response (not the request) hands the reader this message instead of a bare "aborted".
-      const expire = (ms: number, what: string) => () => {
-        const err = new Error(`${what} within ${ms} ms`);
-        if (response) response.destroy(err);
-        else req.destroy(err);
-      };
-      const headTimer = deadlines.headMs > 0 ? setTimeout(expire(deadlines.headMs, 'no answer'), deadlines.headMs) : undefined;
-      const totalTimer = deadlines.totalMs > 0 ? setTimeout(expire(deadlines.totalMs, 'not finished'), deadlines.totalMs) : undefined;
+      // Timers run before the event loop reads its sockets: when this process was busy (a long
+      // synchronous task, a stop by the scheduler) past the deadline, the answer may be waiting
+      // unread. The deadline is judged once more after the sockets have been read, so a busy
+      // process does not take its own delay for the API server's silence.
+      const expire = (ms: number, what: string, met: () => boolean) => () =>
+        setImmediate(() => {
+          if (met()) return;
+          const err = new Error(`${what} within ${ms} ms`);
+          if (response) response.destroy(err);
+          else req.destroy(err);
+        });
+      const headTimer = deadlines.headMs > 0 ? setTimeout(expire(deadlines.headMs, 'no answer', () => finished || response !== undefined), deadlines.headMs) : undefined;
+      const totalTimer = deadlines.totalMs > 0 ? setTimeout(expire(deadlines.totalMs, 'not finished', () => finished || response?.complete === true), deadlines.totalMs) : undefined;
       req.on('socket', (socket) => socket.setKeepAlive(true, TCP_KEEPALIVE_MS));
       req.on('error', fail);
       req.end(payload);

@@ -181,6 +181,11 @@ export class KubernetesGateway implements ClusterGateway {
     }
   }
 
+  /** The caches reads and writes depend on (not OPTIONAL_SOURCES), as health() names them. */
+  private get essential(): Array<WatchCache<never>> {
+    return [this.nodes, this.pods, this.namespaces, this.deployments, this.claims] as unknown as Array<WatchCache<never>>;
+  }
+
   private get caches(): Array<WatchCache<never>> {
     return [this.nodes, this.pods, this.namespaces, this.deployments, this.claims, this.events] as unknown as Array<WatchCache<never>>;
   }
@@ -219,6 +224,13 @@ export class KubernetesGateway implements ClusterGateway {
     const beat = this.heartbeat?.state;
     if (beat) sources.apiserver = { live: beat.up, synced: true, essential: true, ...(beat.lastError && !beat.up ? { lastError: beat.lastError } : {}) };
     return summarizeHealth(this.name, sources);
+  }
+
+  /** health().reachable && health().synced, without the record: every essential source live (live implies synced). */
+  canRead(): boolean {
+    if (this.heartbeat && !this.heartbeat.up) return false;
+    for (const c of this.essential) if (!c.live) return false;
+    return true;
   }
 
   connectionBudgets(): ReturnType<KubeHttp['budgets']> {

@@ -7,10 +7,15 @@
  * resumed from the last resourceVersion; an expired one (410 Gone) re-lists.
  *
  * A watch can also go quiet without ending: the API server, or the network in between,
- * accepts and never answers. The API server sends a bookmark to every watcher that asks
- * for them about once a minute, so a watch silent for `stallMs` is stalled: the cache
- * stops calling itself live and watches again. The gateway's heartbeat calls
- * `interrupt()` to do the same at once when the API server stops answering.
+ * accepts and never answers. A watch silent for `stallMs` is re-opened from the last
+ * resourceVersion. Silence alone does not make the cache stale, though: the API server
+ * sends bookmarks only when its own cache of that kind has moved past the watch's
+ * version, so a watch of a kind nothing changes (V-Kube's volume claims on a cluster
+ * without any) hears nothing for two minutes and more, and events get none at all. So
+ * the cache stays live while the re-open is asked, and stops being live only when the
+ * re-open fails or goes unanswered past its deadline. The gateway's heartbeat calls
+ * `interrupt()` when the API server stops answering: that stops the cache being live at
+ * once.
  */
 import { LineSplitter } from '../kernel/line-splitter.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
@@ -61,6 +66,8 @@ const MAX_WATCH_EVENT_BYTES = 16 * 1024 * 1024;
 /** The server ends a watch after `timeoutSeconds`; one that outlives it by this much is stuck. */
 const WATCH_DEADLINE_GRACE_SECONDS = 30;
 const DEFAULT_STALL_MS = 90_000;
+/** The reason a watch is ended for being quiet: the loop re-opens it at once and the cache stays live meanwhile. */
+const QUIET = 'WatchQuiet';
 
 export class WatchCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
@@ -113,26 +120,43 @@ export class WatchCache<T extends KubeObject> {
   }
 
   /**
-   * Synced, the watch connected, and heard from within `stallMs`: answers reflect the
-   * cluster. Silence counts whatever the watch is doing — waiting for an answer to its
-   * request included — so a server that stops answering shows here after stallMs at most.
+   * Synced, the watch connected, and not silent past the time a quiet watch gets to be
+   * re-opened and answered: answers reflect the cluster. Silence counts whatever the
+   * watch is doing — waiting for an answer to its request included — so a server that
+   * stops answering shows here after `stallMs` plus the re-open's deadline at most, even
+   * if the loop itself were stuck.
    */
   get live(): boolean {
-    return this.hasSynced && this.healthy && !this.silence();
+    return this.hasSynced && this.healthy && !this.silence(this.staleMs);
   }
 
   get status(): { synced: boolean; live: boolean; size: number; lastError?: string; lastContact: number } {
-    return { synced: this.hasSynced, live: this.live, size: this.objects.size, lastError: this.lastError ?? this.silence(), lastContact: this.lastContact };
+    return { synced: this.hasSynced, live: this.live, size: this.objects.size, lastError: this.lastError ?? this.silence(this.staleMs), lastContact: this.lastContact };
   }
 
-  /** Why the cache counts as stalled, or undefined while it has been heard from recently. */
-  private silence(): string | undefined {
+  /** Why the cache has been quiet too long, or undefined while it was heard from within `limitMs`. */
+  private silence(limitMs: number): string | undefined {
     const quiet = Date.now() - this.lastContact;
-    return this.lastContact && quiet >= this.stallMs ? `stalled: no event or bookmark for ${Math.round(quiet / 1000)} s` : undefined;
+    return this.lastContact && quiet >= limitMs ? `stalled: no event or bookmark for ${Math.round(quiet / 1000)} s` : undefined;
   }
 
   private get stallMs(): number {
     return this.opts.stallMs ?? DEFAULT_STALL_MS;
+  }
+
+  /** How often a watch checks whether it has been quiet for `stallMs`. */
+  private get stallCheckMs(): number {
+    return Math.min(this.stallMs, 5_000);
+  }
+
+  /** The longest a watch request may wait for its answer (a re-open after silence included). */
+  private get openMs(): number {
+    return Math.min(15_000, this.stallMs);
+  }
+
+  /** Silence past this is stale whatever the loop is doing: the quiet watch was due to be re-opened and answered by then. */
+  private get staleMs(): number {
+    return this.stallMs + this.stallCheckMs + this.openMs;
   }
 
   get size(): number {
@@ -196,6 +220,8 @@ export class WatchCache<T extends KubeObject> {
           this.resourceVersion = '';
           continue;
         }
+        // Quiet, not broken: ask again at once from the same version; only a failed re-open makes the cache stale.
+        if (err instanceof KubeError && err.reason === QUIET) continue;
         this.healthy = false;
         this.lastError = err instanceof Error ? err.message : String(err);
         this.opts.log?.(`watch ${this.opts.path} failed; retrying in ${backoff} ms`, err);
@@ -255,16 +281,23 @@ export class WatchCache<T extends KubeObject> {
         timeoutSeconds,
       },
       streamDeadlineMs: (timeoutSeconds + WATCH_DEADLINE_GRACE_SECONDS) * 1000,
-      timeoutMs: Math.min(15_000, this.stallMs),
+      timeoutMs: this.openMs,
       budget: 'watch',
       signal,
     });
     this.markContact();
-    // No event and no bookmark for stallMs: the stream is stuck, however open its socket looks.
-    const stallCheck = setInterval(() => {
-      const stalled = this.silence();
-      if (stalled) res.destroy(new Error(stalled));
-    }, Math.min(this.stallMs, 5_000));
+    // No event and no bookmark for stallMs: the stream may be stuck, however open its socket looks; ask again.
+    let quiet: string | undefined;
+    // Judged after the sockets have been read (setImmediate): events that came while this process was busy are not silence.
+    const stallCheck = setInterval(
+      () =>
+        setImmediate(() => {
+          if (res.destroyed) return;
+          quiet = this.silence(this.stallMs);
+          if (quiet) res.destroy(new Error(quiet));
+        }),
+      this.stallCheckMs,
+    );
     // One JSON event per line; a character split across chunks is joined before decoding.
     const lines = new LineSplitter({ maxLineBytes: MAX_WATCH_EVENT_BYTES, overlong: 'fail' });
     try {
@@ -274,6 +307,7 @@ export class WatchCache<T extends KubeObject> {
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof KubeError) throw err;
+      if (quiet && !signal.aborted) throw new KubeError(0, QUIET, `watch ${this.opts.path}: ${quiet}`, this.opts.http.clusterName, { cause: err });
       throw new KubeError(0, 'WatchBroken', `watch ${this.opts.path}: ${(err as Error).message}`, this.opts.http.clusterName, { cause: err });
     } finally {
       clearInterval(stallCheck);

@@ -32,7 +32,32 @@ export interface EndpointView {
 export const NO_PUBLIC_ADDRESS =
   'this node has no public address: the provider has not configured one for the region (VKUBE_PUBLIC_HOSTS) and the node reports no ExternalIP; the port answers on the internal address only, inside the provider’s network';
 
+/** What an order's endpoints without custom domains were made from, and them: see EndpointService.endpoints. */
+interface Made {
+  status: PodJson['status'];
+  addresses: Array<{ type: string; address: string }> | undefined;
+  region: string;
+  view: EndpointView[];
+}
+
+/** Each endpoint list's JSON text, made once (see endpointsKey). */
+const keys = new WeakMap<readonly EndpointView[], string>();
+
+/** The JSON text of an endpoint list, made once per list: the status route compares lists by it on every read. */
+export function endpointsKey(endpoints: readonly EndpointView[]): string {
+  let key = keys.get(endpoints);
+  if (key === undefined) keys.set(endpoints, (key = JSON.stringify(endpoints)));
+  return key;
+}
+
 export class EndpointService {
+  /**
+   * Endpoints without custom domains, by the pod's spec object: the watch cache replaces
+   * a pod (and its node) on every change, so the same objects mean the same endpoints,
+   * and a status read does not make them again. Callers must not modify the list.
+   */
+  private readonly made = new WeakMap<object, Made>();
+
   constructor(
     private readonly cluster: Pick<ClusterReader, 'addressesOfNode'>,
     private readonly publicHosts: Readonly<Record<string, string>>,
@@ -40,9 +65,19 @@ export class EndpointService {
 
   /** The endpoints of `pod` (in `region`) and of the order's custom domains. */
   endpoints(pod: EndpointPod, region: string, domains: readonly DomainView[]): EndpointView[] {
+    const node = pod.spec.nodeName;
+    const addresses = node ? this.cluster.addressesOfNode(node) : undefined;
+    if (domains.length > 0) return this.make(pod, region, domains, addresses ?? []);
+    const before = this.made.get(pod.spec);
+    if (before && before.status === pod.status && before.addresses === addresses && before.region === region) return before.view;
+    const view = this.make(pod, region, domains, addresses ?? []);
+    this.made.set(pod.spec, { status: pod.status, addresses, region, view });
+    return view;
+  }
+
+  private make(pod: EndpointPod, region: string, domains: readonly DomainView[], addresses: Array<{ type: string; address: string }>): EndpointView[] {
     const out: EndpointView[] = [];
     const node = pod.spec.nodeName;
-    const addresses = node ? (this.cluster.addressesOfNode(node) ?? []) : [];
     const configured = this.publicHosts[region];
     const external = addresses.find((a) => a.type === 'ExternalIP')?.address;
     const internal = addresses.find((a) => a.type === 'InternalIP')?.address ?? (typeof pod.status?.hostIP === 'string' ? pod.status.hostIP : undefined);

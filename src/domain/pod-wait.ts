@@ -83,8 +83,8 @@ export class PodWaiter {
     const ns = namespaceOf(order.id);
     const started = Date.now();
     const check = (final: boolean): { pod: PodJson; outcome: WaitOutcome } | undefined => {
-      const health = this.cluster.health();
-      if (!health.synced || !health.reachable) {
+      const readable = this.cluster.canRead ? this.cluster.canRead() : ((h) => h.synced && h.reachable)(this.cluster.health());
+      if (!readable) {
         if (final) throw new UnavailableError('the cluster cannot be read now; try again shortly');
         return undefined;
       }

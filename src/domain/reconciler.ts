@@ -69,6 +69,13 @@ export const NOTICE_ABORTED = 'ServiceAborted';
 const PASS_PAGE_SIZE = 250;
 /** The longest a pass holds the event loop before it lets requests in. */
 const PASS_SLICE_MS = 5;
+/**
+ * Orders a pass may queue only because their resync period is up, at least (see
+ * resyncBudget). A population deployed within minutes comes due for its resync within
+ * minutes too: one pass re-applying thousands of whole sets took over a minute of writes
+ * (the benchmark at 5,000 pods saw 72 s); spread over passes, the herd stays spread.
+ */
+const MIN_RESYNCS_PER_PASS = 100;
 /** How soon a teardown looks again at a namespace that is still going away (its DELETED event usually comes first). */
 const TEARDOWN_RECHECK_MS = 2000;
 
@@ -81,6 +88,8 @@ export class Reconciler {
   private running: Promise<void> | undefined;
   private stopped = true;
   private lastPass: { at: number; ok: boolean; detail?: string } = { at: 0, ok: false };
+  /** Live orders the last pass saw: sizes the next pass's resync budget. */
+  private liveOrders = 0;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.mutex = new KeyedMutex({ timeoutMs: deps.config.orderLockTimeoutMs, describe: (orderId) => `the reconcile of order ${orderId}` });
@@ -142,6 +151,8 @@ export class Reconciler {
     }
     const liveIds = new Set<string>();
     const failures: string[] = [];
+    let resyncsLeft = this.resyncBudget();
+    let resyncsDeferred = 0;
     // Thousands of orders: read them a page at a time and let requests in whenever the
     // pass has held the event loop for a few milliseconds, however slow the machine.
     let yielded = performance.now();
@@ -161,6 +172,14 @@ export class Reconciler {
           yielded = performance.now();
         }
         if (this.inLine(order)) continue;
+        // Out of line only because its resync period is up: within this pass's budget, else the next pass's.
+        if (this.inLine(order, { resyncDueToo: true })) {
+          if (resyncsLeft <= 0) {
+            resyncsDeferred++;
+            continue;
+          }
+          resyncsLeft--;
+        }
         try {
           await store.ensureQueued(order.id, Date.now());
         } catch (err) {
@@ -172,6 +191,8 @@ export class Reconciler {
       await new Promise((r) => setImmediate(r));
       yielded = performance.now();
     }
+    this.liveOrders = liveIds.size;
+    if (resyncsDeferred > 0) log.info({ deferred: resyncsDeferred }, 'resyncs due beyond this pass’s budget: left for the next pass');
     await this.queue.drain();
     try {
       // An order created after its page was read is not in liveIds; removeOrphans asks the database before it deletes anything.
@@ -191,11 +212,39 @@ export class Reconciler {
   }
 
   /**
+   * Resyncs a pass may queue: twice the pace that re-applies every live order once per
+   * resync period (so a backlog drains, and a herd spreads over passes), at least
+   * MIN_RESYNCS_PER_PASS; no limit with a resync period of 0 (every pass re-applies all).
+   */
+  private resyncBudget(): number {
+    const { intervalMs, resyncSeconds } = this.deps.config.reconcile;
+    if (resyncSeconds <= 0) return Infinity;
+    return Math.max(MIN_RESYNCS_PER_PASS, Math.ceil((2 * this.liveOrders * intervalMs) / (resyncSeconds * 1000)));
+  }
+
+  /** Its resync period is up: the whole set is re-applied (restores what no watch shows). */
+  private resyncDue(order: OrderRecord): boolean {
+    return Date.now() - order.observedAt >= this.deps.config.reconcile.resyncSeconds * 1000;
+  }
+
+  /**
    * Nothing to do for this order, judged from its listed record and the watch caches
    * alone (no database or API call): the common case of a pass over thousands of orders.
-   * Anything else is reconciled from a fresh read of the record.
+   * Anything else is reconciled from a fresh read of the record. `resyncDueToo`: in line
+   * but for a resync that is due (so the caller can tell that reason from the others).
    */
-  private inLine(order: OrderRecord): boolean {
+  private inLine(order: OrderRecord, opts: { resyncDueToo?: boolean } = {}): boolean {
+    if (!opts.resyncDueToo && this.resyncDue(order) && this.resyncApplies(order)) return false;
+    return this.inLineButResync(order);
+  }
+
+  /** The orders a resync re-applies: a sold order's isolation, a deployed order's whole set. */
+  private resyncApplies(order: OrderRecord): boolean {
+    if (order.serviceStatus === 'ServicePending') return true;
+    return (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop') && order.spec !== null;
+  }
+
+  private inLineButResync(order: OrderRecord): boolean {
     const { clock, config } = this.deps;
     if (order.observedGeneration < order.generation) return false;
     if (order.serviceStatus === 'ServicePending') return this.isolationInLine(order);
@@ -207,10 +256,10 @@ export class Reconciler {
 
   /**
    * A sold order not deployed yet holds its namespace (and, re-applied once per resync
-   * period, the quota, limits and network policy in it), as far as the caches can tell.
+   * period, the quota, limits and network policy in it), as far as the caches can tell;
+   * whether the resync is due is resyncDue's to say.
    */
   private isolationInLine(order: OrderRecord): boolean {
-    if (Date.now() - order.observedAt >= this.deps.config.reconcile.resyncSeconds * 1000) return false;
     return this.namespaceInPlace(this.deps.cluster.managedNamespace(namespaceOf(order.id)));
   }
 
@@ -224,11 +273,10 @@ export class Reconciler {
    * The cluster holds the order's applied set, as far as the watch caches can tell: its
    * namespace, its Deployment at the order's generations and replicas, its volume claim,
    * and no finished pod. What no cache shows (Secrets, and what V-Kube only applies) is
-   * re-applied whole once per resync period.
+   * re-applied whole once per resync period (resyncDue says when).
    */
   private workloadInLine(order: OrderRecord): boolean {
-    const { cluster, config } = this.deps;
-    if (Date.now() - order.observedAt >= config.reconcile.resyncSeconds * 1000) return false;
+    const { cluster } = this.deps;
     const ns = namespaceOf(order.id);
     const namespace = cluster.managedNamespace(ns);
     if (!this.namespaceInPlace(namespace)) return false;
@@ -307,7 +355,7 @@ export class Reconciler {
     await this.removeFinishedPods(ns);
     const replicas = order.serviceStatus === 'ServiceRunning' ? 1 : 0;
     // The whole set, every time: whatever was deleted or changed by hand comes back (server-side apply changes nothing that is in line).
-    if (order.observedGeneration >= order.generation && this.workloadInLine(order)) return false;
+    if (order.observedGeneration >= order.generation && !this.resyncDue(order) && this.workloadInLine(order)) return false;
     const spec = this.openSpec(order.spec as DeploySpec);
     const objects = workloadManifests({
       order,
@@ -343,7 +391,7 @@ export class Reconciler {
     this.requireCluster({ namespace: ns, region: order.region });
     const namespace = cluster.managedNamespace(ns);
     if (namespace?.metadata.deletionTimestamp) throw new UnavailableError(`namespace ${ns} is being deleted; it will be re-created when it is gone`);
-    if (order.observedGeneration >= order.generation && this.isolationInLine(order)) return false;
+    if (order.observedGeneration >= order.generation && !this.resyncDue(order) && this.isolationInLine(order)) return false;
     const objects = isolationManifests(order, config.units, null);
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
     await this.applyInOrder(ns, objects, undefined, this.namespaceInPlace(namespace));

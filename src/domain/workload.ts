@@ -57,11 +57,15 @@ export class WorkloadService {
 
   /** The order's live pod: the newest one while a replacement briefly runs two. */
   currentPod(order: OrderRecord): PodJson {
-    const health = this.cluster.health();
-    if (!health.synced || !health.reachable) throw new UnavailableError('the cluster cannot be read now; try again shortly');
-    // Several clusters: the one this order is in must answer, whatever the others do.
-    const own = this.cluster.healthOf?.({ namespace: namespaceOf(order.id), region: (order.spec as { region?: string } | null)?.region ?? order.region });
-    if (own && (!own.reachable || !own.synced)) throw new UnavailableError(`${own.detail ?? 'its cluster cannot be read now'}; try again shortly`);
+    const where = { namespace: namespaceOf(order.id), region: (order.spec as { region?: string } | null)?.region ?? order.region };
+    // Asked on every read: the cheap yes first; only a no builds the health records that say why.
+    if (this.cluster.canRead?.(where) !== true) {
+      const health = this.cluster.health();
+      if (!health.synced || !health.reachable) throw new UnavailableError('the cluster cannot be read now; try again shortly');
+      // Several clusters: the one this order is in must answer, whatever the others do.
+      const own = this.cluster.healthOf?.(where);
+      if (own && (!own.reachable || !own.synced)) throw new UnavailableError(`${own.detail ?? 'its cluster cannot be read now'}; try again shortly`);
+    }
     const pods = this.cluster.podsInNamespace(namespaceOf(order.id)).filter((p) => p.metadata.labels?.[ORDER_LABEL] === order.id);
     if (pods.length === 0) {
       throw new NotFoundError(order.spec ? 'no pod is running for this order (it may be stopped or starting)' : 'nothing is deployed for this order yet');

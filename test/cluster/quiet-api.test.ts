@@ -75,11 +75,13 @@ describe('an API server that stops answering', () => {
     try {
       assert.equal(await gateway.waitForSync(30_000), true);
       await eventually(() => assert.equal(gateway.health().reachable, true));
+      assert.equal(gateway.canRead(), true, 'the cheap check every read asks agrees with health()');
       proxy.blackHole();
       const holeAt = Date.now();
       await eventually(() => assert.equal(gateway.health().reachable, false), { timeoutMs: 20_000, intervalMs: 100 });
       const downMs = Date.now() - holeAt;
       const h = gateway.health();
+      assert.equal(gateway.canRead(), false, 'reads stop with health()');
       assert.equal(h.sources?.apiserver?.live, false, 'the heartbeat names the API server');
       assert.match(h.detail ?? '', /apiserver: the API server did not answer \/livez/);
       // Every cache stops calling itself live at once: none keeps answering from a dead socket.
@@ -87,6 +89,7 @@ describe('an API server that stops answering', () => {
       proxy.restore();
       const restoredAt = Date.now();
       await eventually(() => assert.equal(gateway.health().reachable, true), { timeoutMs: 60_000, intervalMs: 100 });
+      await eventually(() => assert.equal(gateway.canRead(), true));
       console.log(`heartbeat 500 ms: the API server counted as down ${downMs} ms after the hole opened, and up again ${Date.now() - restoredAt} ms after it closed`);
     } finally {
       proxy.restore();

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { entryView, specAsBody } from '../../src/domain/deploy-history.js';
 import type { DeploySpec } from '../../src/domain/deploy-spec.js';
-import { EndpointService } from '../../src/domain/endpoints.js';
+import { EndpointService, endpointsKey } from '../../src/domain/endpoints.js';
 import { type UsageSample, UsageHistoryService } from '../../src/domain/usage-history.js';
 import type { PodMetricsJson } from '../../src/cluster/gateway.js';
 import type { UsageRow } from '../../src/domain/records.js';
@@ -56,6 +56,23 @@ describe('endpoints', () => {
     assert.equal(none[0]!.url, undefined);
     assert.equal(none[0]!.internalHost, '10.0.0.5');
     assert.match(none[0]!.note!, /no public address/);
+  });
+
+  it('are made once per pod and node: the same objects give the same list, a changed node or pod a new one', () => {
+    let addresses = [{ type: 'ExternalIP', address: '198.51.100.4' }];
+    const service = new EndpointService({ addressesOfNode: () => addresses }, {});
+    const first = service.endpoints(pod, 'r', []);
+    assert.equal(service.endpoints({ spec: pod.spec, status: pod.status }, 'r', []), first, 'a status read makes nothing again');
+    assert.equal(endpointsKey(first), JSON.stringify(first));
+    // The watch cache replaces a node on every change: its new addresses show at once.
+    addresses = [{ type: 'ExternalIP', address: '198.51.100.9' }];
+    const moved = service.endpoints(pod, 'r', []);
+    assert.notEqual(moved, first);
+    assert.equal(moved[0]!.host, '198.51.100.9');
+    assert.equal(service.endpoints({ spec: pod.spec, status: { hostIP: '10.0.0.6' } }, 'r', [])[0]!.host, '198.51.100.9', 'a new pod status: made again, same answer');
+    const withDomain = service.endpoints(pod, 'r', [{ domain: 'shop.example.com', containerPort: 80, isHttps: true }]);
+    assert.equal(withDomain.length, 3, 'domains are never answered from the list made without them');
+    assert.equal(service.endpoints(pod, 'r', []).length, 2);
   });
 
   it('turns custom domains into URLs', () => {

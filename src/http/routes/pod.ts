@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { DomainService } from '../../domain/custom-domains.js';
 import type { DeploySpec } from '../../domain/deploy-spec.js';
-import type { EndpointPod, EndpointService, EndpointView } from '../../domain/endpoints.js';
+import { type EndpointPod, type EndpointService, type EndpointView, endpointsKey } from '../../domain/endpoints.js';
 import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
 import type { WorkloadService } from '../../domain/workload.js';
@@ -143,7 +143,7 @@ class OpenWaits {
  */
 const noDomains = new WeakMap<object, { key: string; view: object }>();
 function withNoDomains(status: object, endpoints: EndpointView[]): object {
-  const key = JSON.stringify(endpoints);
+  const key = endpointsKey(endpoints);
   let cached = noDomains.get(status);
   if (cached?.key !== key) {
     cached = { key, view: { ...status, domains: [], endpoints } };
