@@ -28,7 +28,13 @@ export class SqlUsageStore implements UsageStore {
   async recordUsage(rows: UsageRow[]): Promise<void> {
     // In chunks: one statement per tick however many orders, within the databases' parameter limits.
     for (let i = 0; i < rows.length; i += 200) {
-      const chunk = rows.slice(i, i + 200);
+      // Only orders this database knows: a pod labelled for an order it does not hold (a
+      // namespace left by another installation or restored from elsewhere) would fail the
+      // foreign key and, with it, every other order's sample of the tick.
+      const ids = [...new Set(rows.slice(i, i + 200).map((r) => r.orderId))];
+      const known = new Set((await this.db.selectFrom('orders').select('id').where('id', 'in', ids).execute()).map((o) => o.id));
+      const chunk = rows.slice(i, i + 200).filter((r) => known.has(r.orderId));
+      if (chunk.length === 0) continue;
       await this.db
         .insertInto('usage_samples')
         .values(chunk.map((r) => ({ order_id: r.orderId, at: r.at, sample: JSON.stringify(r.sample) })))

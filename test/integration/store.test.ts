@@ -15,6 +15,7 @@ import { migrationProvider } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
 import { SqlNotificationStore } from '../../src/store/sql-notifications.js';
 import { SqlStore } from '../../src/store/sql-store.js';
+import { SqlUsageStore } from '../../src/store/sql-history.js';
 import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState } from '../../src/domain/store-port.js';
 import { type NewOrder, type OrderRecord, type PortLease } from '../../src/domain/records.js';
 
@@ -753,6 +754,26 @@ for (const [databaseName, makeFactory] of DATABASES) {
           const last = requests[updates.findIndex((u) => u.specGeneration === 4)]!;
           assert.deepEqual((await store.leasesOfOrder(order.id)).map((l) => l.port), [...last].sort());
         }
+      });
+    });
+
+    describe('usage samples', () => {
+      it('stores the samples of known orders and leaves out a pod labelled for an order this database does not hold', async () => {
+        const a = await running();
+        const b = await running();
+        const usage = new SqlUsageStore(db);
+        const sample = (memory: number) => ({ containers: { app: { cpu: 0.1, memory } }, rx: null, tx: null });
+        await usage.recordUsage([
+          { orderId: a.id, at: T0 + 30, sample: sample(1) },
+          { orderId: 'order-of-another-installation', at: T0 + 30, sample: sample(2) },
+          { orderId: b.id, at: T0 + 30, sample: sample(3) },
+        ]);
+        assert.deepEqual(await usage.usageSince(a.id, T0), [{ orderId: a.id, at: T0 + 30, sample: sample(1) }]);
+        assert.deepEqual(await usage.usageSince(b.id, T0), [{ orderId: b.id, at: T0 + 30, sample: sample(3) }]);
+        assert.deepEqual(await usage.usageSince('order-of-another-installation', T0), []);
+        // Only strangers in a tick: nothing written, nothing thrown.
+        await usage.recordUsage([{ orderId: 'order-of-another-installation', at: T0 + 60, sample: sample(4) }]);
+        assert.equal((await db.selectFrom('usage_samples').select('order_id').execute()).length, 2);
       });
     });
   });
