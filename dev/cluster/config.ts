@@ -2,7 +2,9 @@
  * Where the local control plane keeps its state, which ports it listens on, and which
  * regions and fake nodes it has.
  *
- * Ports default to a block starting at 36443, away from common services. A second
+ * Ports default to a block starting at 26443, away from common services and below Linux's
+ * ephemeral range (32768–60999), where any client socket's source port may already hold
+ * one of them (kube-apiserver's connection to etcd once took kwok's 36448). A second
  * checkout on the same machine sets VKUBE_CLUSTER_PORT_BASE (or a port variable each)
  * to run its own cluster beside this one.
  */
@@ -51,7 +53,7 @@ export const portEnv: Record<keyof Ports, string> = {
   registry: 'VKUBE_LOCAL_REGISTRY_PORT',
 };
 
-export const DEFAULT_PORT_BASE = 36443;
+export const DEFAULT_PORT_BASE = 26443;
 /** The local registry's documented address for the default port block: 127.0.0.1:5000. */
 export const DEFAULT_REGISTRY_PORT = 5000;
 
