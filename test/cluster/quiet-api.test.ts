@@ -5,44 +5,28 @@
  * come back by themselves once the path is open again.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { testKubeconfig } from '../../dev/cluster/testing.js';
 import { KubeHttp } from '../../src/cluster/kube-http.js';
 import { KubernetesGateway } from '../../src/cluster/kubernetes-gateway.js';
 import { type KubeObject, WatchCache } from '../../src/cluster/watch-cache.js';
 import { eventually, uniqueSuffix } from '../helpers/eventually.js';
-import { type TcpProxy, startTcpProxy } from '../helpers/tcp-proxy.js';
+import { type ProxiedApi, proxiedApi } from '../helpers/proxied-api.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const ns = `quiet-api-test-${uniqueSuffix()}`;
 const configMaps = `/api/v1/namespaces/${ns}/configmaps`;
+let api: ProxiedApi;
 let direct: KubeHttp;
 let proxy: TcpProxy;
 let viaProxy: KubeHttp;
-let dir: string;
 
 before(async () => {
-  direct = await KubeHttp.connect(testKubeconfig());
-  await direct.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const text = await readFile(testKubeconfig(), 'utf8');
-  const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-  assert.ok(server, 'the kubeconfig names a loopback API server');
-  proxy = await startTcpProxy('127.0.0.1', Number(server[1]));
-  dir = await mkdtemp(join(tmpdir(), 'vkube-quiet-api-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, text.replace(server[0], `server: https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
-  viaProxy = await KubeHttp.connect(kubeconfig);
+  api = await proxiedApi(ns);
+  ({ direct, proxy, viaProxy } = api);
 });
 
 after(async () => {
-  proxy?.restore();
-  await direct.delete(`/api/v1/namespaces/${ns}`).catch(() => {});
-  direct.close();
-  viaProxy?.close();
-  await proxy?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 describe('an API server that stops answering', () => {
