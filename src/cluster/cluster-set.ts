@@ -26,6 +26,7 @@ import type {
   KubeletSummaryJson,
   ExecOptions,
   HostPortUse,
+  IsolationKind,
   KubeManifest,
   LogOptions,
   NamespaceJson,
@@ -192,6 +193,10 @@ export class ClusterSet implements ClusterGateway {
 
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimJson | undefined {
     return this.first((c) => c.persistentVolumeClaim(namespace, name));
+  }
+
+  holdsIsolation(kind: IsolationKind, namespace: string, name: string): boolean {
+    return this.memberOfNamespace(namespace)?.holdsIsolation(kind, namespace, name) ?? false;
   }
 
   claimEvents(namespace: string, name: string): EventJson[] {

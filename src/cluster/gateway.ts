@@ -7,6 +7,9 @@
  */
 import type { Readable } from 'node:stream';
 
+/** The objects that isolate an order's namespace, made when it is sold, before any pod. */
+export type IsolationKind = 'ResourceQuota' | 'LimitRange' | 'NetworkPolicy';
+
 export interface KubeManifest {
   apiVersion: string;
   kind: string;
@@ -319,6 +322,12 @@ export interface ClusterReader {
    * claim is known.
    */
   claimEvents(namespace: string, name: string): EventJson[];
+  /**
+   * Whether the cluster holds this isolation object of one of V-Kube's namespaces (its
+   * quota, limits or network policy), as a live watch shows it; false when it does not
+   * or when that watch is not live (then nothing can be taken as in place).
+   */
+  holdsIsolation(kind: IsolationKind, namespace: string, name: string): boolean;
   /**
    * The kubelet's events about killing a container of that pod because its liveness or
    * startup probe failed (reason Killing), as the events watch holds them (Kubernetes

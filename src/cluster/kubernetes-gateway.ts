@@ -15,6 +15,7 @@ import type {
   EventJson,
   ExecOptions,
   HostPortUse,
+  IsolationKind,
   KubeManifest,
   LogOptions,
   NamespaceJson,
@@ -34,7 +35,7 @@ import { KubeError, type KubeHttp, type Query } from './kube-http.js';
 import { openKubeWebSocket } from './kube-websocket.js';
 import { EXEC_PROTOCOL, EXEC_PROTOCOL_V4, PORT_FORWARD_PROTOCOL } from '../kernel/stream-channels.js';
 import { collectionPath, objectPath } from './resource-paths.js';
-import { WatchCache } from './watch-cache.js';
+import { type KubeObject, WatchCache } from './watch-cache.js';
 
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=vkube';
 const FIELD_MANAGER = 'vkube';
@@ -63,7 +64,9 @@ export interface KubernetesGatewayOptions {
  * watch must not stop deploys and status for everyone. Every other cache is read when
  * deciding what to write (host ports, the claim's class, what exists), so it is essential.
  */
-const OPTIONAL_SOURCES = new Set(['events']);
+// Not needed to read or write: without events the activity log waits, without the
+// isolation watches a deploy re-applies the isolation before its Deployment (one more round trip).
+const OPTIONAL_SOURCES = new Set(['events', 'quotas', 'limits', 'networkPolicies']);
 
 export class KubernetesGateway implements ClusterGateway {
   readonly name: string;
@@ -74,6 +77,7 @@ export class KubernetesGateway implements ClusterGateway {
   private readonly namespaces: WatchCache<NamespaceJson>;
   private readonly deployments: WatchCache<DeploymentJson>;
   private readonly claims: WatchCache<PersistentVolumeClaimJson>;
+  private readonly isolation: Record<IsolationKind, WatchCache<KubeObject>>;
   private readonly events: WatchCache<EventJson>;
   private readonly listeners = new Set<(change: ClusterChange) => void>();
   private readonly heartbeat: ApiHeartbeat | undefined;
@@ -148,6 +152,22 @@ export class KubernetesGateway implements ClusterGateway {
       stallMs,
       log,
     });
+    // The isolation objects of V-Kube's namespaces, names only: a deploy re-applies none of
+    // what the watch shows in place and unchanged, and so goes in one round trip.
+    const isolationCache = (path: string) =>
+      new WatchCache<KubeObject>({
+        http: this.http,
+        path,
+        labelSelector: MANAGED_SELECTOR,
+        transform: (o) => ({ metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(o.metadata.deletionTimestamp ? { deletionTimestamp: o.metadata.deletionTimestamp } : {}) } }),
+        stallMs,
+        log,
+      });
+    this.isolation = {
+      ResourceQuota: isolationCache('/api/v1/resourcequotas'),
+      LimitRange: isolationCache('/api/v1/limitranges'),
+      NetworkPolicy: isolationCache('/apis/networking.k8s.io/v1/networkpolicies'),
+    };
     // Events are streamed: those of V-Kube's namespaces go to the event recorder. Only
     // those about V-Kube's volume claims are also kept (Kubernetes drops them after an
     // hour, and so does this cache): they say why a claim waits.
@@ -187,7 +207,7 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   private get caches(): Array<WatchCache<never>> {
-    return [this.nodes, this.pods, this.namespaces, this.deployments, this.claims, this.events] as unknown as Array<WatchCache<never>>;
+    return [this.nodes, this.pods, this.namespaces, this.deployments, this.claims, this.events, ...Object.values(this.isolation)] as unknown as Array<WatchCache<never>>;
   }
 
   start(): void {
@@ -208,7 +228,17 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   health(): ClusterHealth {
-    const named = { nodes: this.nodes, pods: this.pods, namespaces: this.namespaces, deployments: this.deployments, claims: this.claims, events: this.events };
+    const named = {
+      nodes: this.nodes,
+      pods: this.pods,
+      namespaces: this.namespaces,
+      deployments: this.deployments,
+      claims: this.claims,
+      events: this.events,
+      quotas: this.isolation.ResourceQuota,
+      limits: this.isolation.LimitRange,
+      networkPolicies: this.isolation.NetworkPolicy,
+    };
     const now = Date.now();
     const sources: Record<string, SourceHealth> = {};
     for (const [name, c] of Object.entries(named)) {
@@ -350,6 +380,12 @@ export class KubernetesGateway implements ClusterGateway {
 
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimJson | undefined {
     return this.claims.get(namespace, name);
+  }
+
+  holdsIsolation(kind: IsolationKind, namespace: string, name: string): boolean {
+    const cache = this.isolation[kind];
+    const o = cache.live ? cache.get(namespace, name) : undefined;
+    return o !== undefined && !o.metadata.deletionTimestamp;
   }
 
   claimEvents(namespace: string, name: string): EventJson[] {

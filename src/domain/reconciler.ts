@@ -1,3 +1,4 @@
+import { AppliedObjects } from './applied-objects.js';
 /**
  * The reconcile loop: makes the cluster match the database, order by order.
  *
@@ -81,6 +82,8 @@ const TEARDOWN_RECHECK_MS = 2000;
 
 export class Reconciler {
   private readonly mutex: KeyedMutex;
+  /** What this replica applied and has not changed since: a deploy skips it (a resync does not). */
+  private readonly applied = new AppliedObjects();
   /** The leader's durable work queue; only this reconciler takes from it. */
   readonly queue: WorkQueue;
   private timer: NodeJS.Timeout | undefined;
@@ -374,7 +377,7 @@ export class Reconciler {
     // Prunable objects (Secrets, ConfigMaps, routing) come only from a deploy: the first
     // spec generation has nothing of an earlier one to prune, even in a namespace made at sale.
     const prune = namespace !== undefined && order.specGeneration > 1 ? order.specGeneration : undefined;
-    await this.applyInOrder(ns, objects, prune, this.namespaceInPlace(namespace));
+    await this.applyInOrder(ns, objects, prune, this.namespaceInPlace(namespace), this.resyncDue(order));
     return true;
   }
 
@@ -394,7 +397,7 @@ export class Reconciler {
     if (order.observedGeneration >= order.generation && !this.resyncDue(order) && this.isolationInLine(order)) return false;
     const objects = isolationManifests(order, config.units, null);
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, [INSTALLATION_LABEL]: this.deps.installation };
-    await this.applyInOrder(ns, objects, undefined, this.namespaceInPlace(namespace));
+    await this.applyInOrder(ns, objects, undefined, this.namespaceInPlace(namespace), this.resyncDue(order));
     return true;
   }
 
@@ -402,20 +405,50 @@ export class Reconciler {
    * Applies a workload with as few round trips in a row as its order allows: the
    * namespace first, unless the cache shows it in place (made when the order was sold);
    * then everything the pod relies on (quota, limits, network policy, secrets, config)
-   * side by side, re-applied before every Deployment so none of it can be missing when
-   * the pod is made; then the Deployment beside its Service and Ingresses; last, the
-   * pruning of what the spec no longer has (`pruneGeneration` undefined: nothing to prune).
+   * side by side, so none of it can be missing when the pod is made; then the Deployment
+   * beside its Service and Ingresses; last, the pruning of what the spec no longer has
+   * (`pruneGeneration` undefined: nothing to prune). Unless `full` (a resync), what this
+   * leader applied unchanged is skipped and a network policy already in place is updated
+   * beside the Deployment: a first deploy after the sale is then one round trip.
    */
-  private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined, namespaceInPlace: boolean): Promise<void> {
+  private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined, namespaceInPlace: boolean, full: boolean): Promise<void> {
     const { writer } = this.deps;
     const namespace = objects.filter((o) => o.kind === 'Namespace');
     const last = new Set(['Deployment', 'Service', 'Ingress']);
-    const before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind));
-    const after = objects.filter((o) => last.has(o.kind));
-    if (!namespaceInPlace) await writer.apply(namespace);
-    await Promise.all(before.map((o) => writer.apply([o])));
-    await Promise.all(after.map((o) => writer.apply([o])));
+    let before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind));
+    let after = objects.filter((o) => last.has(o.kind));
+    if (!namespaceInPlace) {
+      this.applied.forget(ns);
+      await Promise.all(namespace.map((o) => this.applyOne(o)));
+    } else if (!full) {
+      // What the watches show in place, as this leader applied it (the quota and limits
+      // made at sale), is not re-applied before the Deployment; a resync re-applies it.
+      before = before.filter((o) => !(this.inPlace(ns, o) && this.applied.unchanged(o)));
+      // A network policy of the order's in place already denies by default; its new version
+      // only changes which ports are open, so it goes beside the Deployment, not before it.
+      const beside = before.filter((o) => o.kind === 'NetworkPolicy' && this.inPlace(ns, o));
+      before = before.filter((o) => !beside.includes(o));
+      after = [...beside, ...after];
+    }
+    await Promise.all(before.map((o) => this.applyOne(o)));
+    await Promise.all(after.map((o) => this.applyOne(o)));
     if (pruneGeneration !== undefined) await writer.prune(ns, pruneGeneration);
+  }
+
+  /** An isolation object the watches show in the namespace (false for any other kind: no watch shows those). */
+  private inPlace(ns: string, o: KubeManifest): boolean {
+    return (o.kind === 'ResourceQuota' || o.kind === 'LimitRange' || o.kind === 'NetworkPolicy') && this.deps.cluster.holdsIsolation(o.kind, ns, o.metadata.name);
+  }
+
+  /** Applies one object and remembers it as applied (forgotten when the apply fails: its state is then unknown). */
+  private async applyOne(o: KubeManifest): Promise<void> {
+    try {
+      await this.deps.writer.apply([o]);
+    } catch (err) {
+      this.applied.drop(o);
+      throw err;
+    }
+    this.applied.record(o);
   }
 
   /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
@@ -459,6 +492,7 @@ export class Reconciler {
     const namespace = cluster.managedNamespace(ns);
     if (namespace && !namespace.metadata.deletionTimestamp) {
       await writer.deleteNamespace(ns);
+      this.applied.forget(ns);
       log.info({ order: order.id, status: order.serviceStatus }, 'workload torn down: namespace deleted');
     }
     if (order.teardown !== 'Terminating') return {};
@@ -484,6 +518,7 @@ export class Reconciler {
       else {
         this.requireCluster({ namespace: ns.metadata.name });
         await this.deps.writer.deleteNamespace(ns.metadata.name);
+        this.applied.forget(ns.metadata.name);
         this.deps.log.warn({ namespace: ns.metadata.name }, 'deleted a V-Kube namespace that belongs to no order');
       }
     }

@@ -69,7 +69,7 @@ describe('an API server that stops answering', () => {
       assert.equal(h.sources?.apiserver?.live, false, 'the heartbeat names the API server');
       assert.match(h.detail ?? '', /apiserver: the API server did not answer \/livez/);
       // Every cache stops calling itself live at once: none keeps answering from a dead socket.
-      for (const name of ['nodes', 'pods', 'namespaces', 'deployments', 'claims', 'events']) assert.equal(h.sources?.[name]?.live, false, `${name} is not live`);
+      for (const name of ['nodes', 'pods', 'namespaces', 'deployments', 'claims', 'events', 'quotas', 'limits', 'networkPolicies']) assert.equal(h.sources?.[name]?.live, false, `${name} is not live`);
       proxy.restore();
       const restoredAt = Date.now();
       await eventually(() => assert.equal(gateway.health().reachable, true), { timeoutMs: 60_000, intervalMs: 100 });

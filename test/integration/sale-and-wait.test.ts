@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testKubeClient } from '../../dev/cluster/testing.js';
+import type { ClusterWriter } from '../../src/cluster/gateway.js';
 import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
 import { namespaceOf } from '../../src/domain/manifests.js';
 import { type TestApp, seedDeployBody, startTestApp } from '../helpers/app.js';
@@ -104,6 +105,51 @@ describe('sale-time provisioning', () => {
       (policy.spec.ingress ?? []).some((rule) => rule.ports?.some((port) => port.port === 80)),
       'the published container port is open to the outside',
     );
+  });
+});
+
+describe('the first deploy after the sale', () => {
+  it('applies the Deployment and the network policy side by side, and nothing the watches show in place unchanged; a resync re-applies the whole set', { timeout: 60_000 }, async () => {
+    const order = await t.createOrder({ serviceOptions: { resourceUnit: '1-Unit-Resource', region: 'ausrine' } });
+    const ns = namespaceOf(order.id);
+    const gateway = t.services.cluster;
+    await eventually(() => {
+      for (const [kind, name] of [['ResourceQuota', 'order-quota'], ['LimitRange', 'order-limits'], ['NetworkPolicy', 'order-isolation']] as const) {
+        assert.ok(gateway.holdsIsolation(kind, ns, name), `the watch shows ${kind} ${name}`);
+      }
+    });
+    // Every apply of the order's objects, in the order they start and end (the API server is real).
+    const steps: string[] = [];
+    // The reconciler's fenced writer calls the gateway the app reads from (one cluster).
+    const writer = gateway as unknown as ClusterWriter;
+    const apply = writer.apply.bind(writer);
+    writer.apply = async (objects, opts) => {
+      const what = objects.map((o) => o.kind).join(',');
+      if (objects.some((o) => o.metadata.namespace === ns || o.metadata.name === ns)) steps.push(`start ${what}`);
+      await apply(objects, opts);
+      if (objects.some((o) => o.metadata.namespace === ns || o.metadata.name === ns)) steps.push(`end ${what}`);
+    };
+    try {
+      const res = await t.tenant(order.secret).post('/api/v1/k8s/deploy', seedDeployBody(23614));
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json<{ applied: boolean }>().applied, true);
+      assert.deepEqual(steps.slice(0, 2).sort(), ['start Deployment', 'start NetworkPolicy'], `one round trip: ${steps.join(' · ')}`);
+      assert.ok(!steps.some((s) => /ResourceQuota|LimitRange|Namespace/.test(s)), `the quota, limits and namespace made at sale are not applied again: ${steps.join(' · ')}`);
+      const policy = await kube.get<NetworkPolicyJson>(isolation(ns).policy);
+      assert.ok((policy.spec.ingress ?? []).some((rule) => rule.ports?.some((port) => port.port === 80)), 'the published port is open');
+
+      // A resync puts everything back in its order: the isolation before the Deployment.
+      steps.length = 0;
+      await t.services.store.markObserved(order.id, (await t.services.store.findOrder(order.id))!.generation, 0);
+      await t.services.reconciler.reconcile(order.id);
+      const started = (kind: string) => steps.indexOf(`start ${kind}`);
+      const ended = (kind: string) => steps.indexOf(`end ${kind}`);
+      for (const kind of ['ResourceQuota', 'LimitRange', 'NetworkPolicy']) {
+        assert.ok(ended(kind) >= 0 && ended(kind) < started('Deployment'), `a resync applies ${kind} before the Deployment: ${steps.join(' · ')}`);
+      }
+    } finally {
+      writer.apply = apply;
+    }
   });
 });
 

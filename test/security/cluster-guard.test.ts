@@ -357,7 +357,7 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
     assert.ok(!review.status.userInfo.groups.includes('system:masters'));
   });
 
-  it('lists and watches nodes, pods (cluster-wide), its namespaces, deployments, volume claims and events', async () => {
+  it('lists and watches nodes, pods (cluster-wide), its namespaces, deployments, volume claims, isolation objects and events', async () => {
     assert.equal(await gateway.waitForSync(30_000), true, JSON.stringify(gateway.health()));
     await eventually(() => {
       const h = gateway.health();
@@ -365,7 +365,7 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
       assert.equal(h.synced, true);
       // Every watch, and the heartbeat: V-Kube's identity may read /livez (system:public-info-viewer).
       assert.deepEqual(Object.entries(h.sources ?? {}).filter(([, s]) => !s.live), []);
-      assert.deepEqual(Object.keys(h.sources ?? {}).sort(), ['apiserver', 'claims', 'deployments', 'events', 'namespaces', 'nodes', 'pods']);
+      assert.deepEqual(Object.keys(h.sources ?? {}).sort(), ['apiserver', 'claims', 'deployments', 'events', 'limits', 'namespaces', 'networkPolicies', 'nodes', 'pods', 'quotas']);
     });
     assert.ok(gateway.regions()?.includes('giltine'));
     assert.ok(gateway.hostPortsInRegion('giltine'));
