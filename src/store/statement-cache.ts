@@ -11,22 +11,19 @@
  */
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
+import { LruMap } from '../kernel/lru-map.js';
 
 export const STATEMENT_CACHE_SIZE = 500;
 
 export function withStatementCache(database: SQLite.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new LruMap<string, SQLite.Statement>(size);
   return {
     prepare(sql: string) {
       let statement = statements.get(sql);
-      if (statement) {
-        // Most recently used last: Map keeps insertion order.
-        statements.delete(sql);
-      } else {
+      if (!statement) {
         statement = database.prepare(sql);
-        if (statements.size >= size) statements.delete(statements.keys().next().value!);
+        statements.set(sql, statement);
       }
-      statements.set(sql, statement);
       return statement;
     },
     close: () => database.close(),
