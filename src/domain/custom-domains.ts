@@ -10,6 +10,7 @@ import type { ApplyWaiter } from './apply-waiter.js';
 import type { Clock } from '../kernel/clock.js';
 import { assertActive, type DeployService } from './deploy.js';
 import { ConflictError, InputError, NotFoundError } from '../kernel/errors.js';
+import { LruMap } from '../kernel/lru-map.js';
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** A domain name as it may be written (any case, a trailing dot): DOMAIN once lower-cased and the dot dropped. */
@@ -22,7 +23,12 @@ export interface DomainView {
   isHttps: boolean;
 }
 
+/** Domain lists kept by atVersion, one per order (the least recently read go first). */
+const KEPT_LISTS = 20_000;
+
 export class DomainService {
+  private readonly byVersion = new LruMap<string, { version: number; views: DomainView[] }>(KEPT_LISTS);
+
   constructor(
     private readonly domains: DomainStore,
     private readonly store: OrderStore,
@@ -33,6 +39,19 @@ export class DomainService {
 
   async list(order: OrderRecord): Promise<DomainView[]> {
     return (await this.domains.domainsOf(order.id)).map(view);
+  }
+
+  /**
+   * The domains as they were at `order`'s version (a record just read: the status read of
+   * every request). The version covers the order's domains, so the list read once per
+   * version is exact; after a change, use `list`, which reads.
+   */
+  async atVersion(order: OrderRecord): Promise<DomainView[]> {
+    const known = this.byVersion.get(order.id);
+    if (known?.version === order.version) return known.views;
+    const views = await this.list(order);
+    this.byVersion.set(order.id, { version: order.version, views });
+    return views;
   }
 
   /** POST: `{"domain","containerPort","isLetsencrypt"?,"isEncryByself":false}`. */

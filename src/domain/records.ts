@@ -63,6 +63,11 @@ export interface OrderRecord {
   observedAt: number;
   /** Ended orders only: Terminating until the namespace is gone, then Done (its leases released in that same change). */
   teardown: Teardown | null;
+  /**
+   * Bumped by the database on every change of the order's record or of its custom domains,
+   * whoever makes it: a copy read at the same version is current, its domains included.
+   */
+  version: number;
 }
 
 export type Teardown = 'Terminating' | 'Done';
@@ -84,6 +89,7 @@ export type NewOrder = Omit<
   | 'generation'
   | 'observedGeneration'
   | 'observedAt'
+  | 'version'
   | 'teardown'
 >;
 

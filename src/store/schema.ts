@@ -38,6 +38,8 @@ export interface OrdersTable {
   observed_generation: Generated<number>;
   observed_at: Generated<number>;
   teardown: string | null;
+  /** Bumped by the database (triggers of migration 010) on every change of the row or of the order's domains. */
+  version: Generated<number>;
 }
 
 export interface DomainsTable {

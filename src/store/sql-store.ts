@@ -8,6 +8,7 @@ import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from
 import type { NewOutboxEvent } from '../domain/notify/store-port.js';
 import { appendOutboxIn } from './sql-notifications.js';
 import { PreparedQuery } from './prepared-query.js';
+import { KnownOrders } from './known-orders.js';
 import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState, type Store } from '../domain/store-port.js';
 import { DEPLOY_HISTORY_KEPT, type NewOrder, type OrderRecord, type Page, type PortLease, type QueuedWork, type ServiceStatus, type Teardown } from '../domain/records.js';
 
@@ -15,11 +16,17 @@ type Db = Kysely<Database> | Transaction<Database>;
 const ENDED: ServiceStatus[] = ['ServiceDone', 'ServiceAbort'];
 
 export class SqlStore implements Store {
-  /** The lookup of every tenant request. */
-  private readonly bySecretHash: PreparedQuery<Selectable<OrdersTable>, [string]>;
+  /** The lookup of every tenant request: the order's id and version only (KnownOrders has the rest). */
+  private readonly bySecretHash: PreparedQuery<{ id: string; version: number | string }, [string]>;
+  private readonly versionById: PreparedQuery<{ version: number | string }, [string]>;
+  private readonly byId: PreparedQuery<Selectable<OrdersTable>, [string]>;
+  private readonly known = new KnownOrders();
 
   constructor(private readonly db: Kysely<Database>) {
-    this.bySecretHash = new PreparedQuery(db as unknown as Kysely<never>, () => db.selectFrom('orders').selectAll().where('secret_hash', '=', ''));
+    const never = db as unknown as Kysely<never>;
+    this.bySecretHash = new PreparedQuery(never, () => db.selectFrom('orders').select(['id', 'version']).where('secret_hash', '=', ''));
+    this.versionById = new PreparedQuery(never, () => db.selectFrom('orders').select('version').where('id', '=', ''));
+    this.byId = new PreparedQuery(never, () => db.selectFrom('orders').selectAll().where('id', '=', ''));
   }
 
   async ping(): Promise<void> {
@@ -43,13 +50,19 @@ export class SqlStore implements Store {
   }
 
   async findOrder(id: string): Promise<OrderRecord | undefined> {
-    const row = await this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && fromRow(row);
+    const [head] = await this.versionById.run(id);
+    return head && (this.known.at(id, Number(head.version)) ?? this.readOrder(id));
   }
 
   async findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined> {
-    const [row] = await this.bySecretHash.run(hash);
-    return row && fromRow(row);
+    const [head] = await this.bySecretHash.run(hash);
+    return head && (this.known.at(head.id, Number(head.version)) ?? this.readOrder(head.id));
+  }
+
+  /** The whole row, kept for the next lookup at the same version (undefined if it went meanwhile). */
+  private async readOrder(id: string): Promise<OrderRecord | undefined> {
+    const [row] = await this.byId.run(id);
+    return row && this.known.keep(fromRow(row));
   }
 
   async listOrders(opts: { limit: number; offset: number; status?: ServiceStatus }): Promise<Page<OrderRecord>> {
@@ -360,7 +373,7 @@ function leaseFromRow(r: Selectable<PortLeasesTable>): PortLease {
   return { region: r.region, port: r.port, protocol: r.protocol as PortLease['protocol'], orderId: r.order_id };
 }
 
-type InsertableOrderRow = Omit<OrdersTable, 'spec_generation' | 'restart_generation' | 'description' | 'custom_label' | 'magic' | 'generation' | 'observed_generation' | 'observed_at'>;
+type InsertableOrderRow = Omit<OrdersTable, 'spec_generation' | 'restart_generation' | 'description' | 'custom_label' | 'magic' | 'generation' | 'observed_generation' | 'observed_at' | 'version'>;
 
 function toRow(o: NewOrder): InsertableOrderRow {
   return {
@@ -445,6 +458,7 @@ function fromRow(r: Selectable<OrdersTable>): OrderRecord {
     observedGeneration: Number(r.observed_generation),
     observedAt: Number(r.observed_at),
     teardown: r.teardown as Teardown | null,
+    version: Number(r.version),
   };
 }
 

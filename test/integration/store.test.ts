@@ -204,6 +204,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
           observedGeneration: 0,
           observedAt: 0,
           teardown: null,
+          version: 0,
         };
         assert.deepEqual(await store.insertOrder(input), expected);
         assert.deepEqual(await store.findOrder(input.id), expected);
@@ -217,6 +218,35 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.equal((await store.findOrderBySecretHash(order.secretHash))?.id, order.id);
         assert.equal(await store.findOrder('no-such-order'), undefined);
         assert.equal(await store.findOrderBySecretHash('no-such-hash'), undefined);
+      });
+
+      it('a kept order is as current as a fresh read: the database bumps its version on every change of the row or its domains, whoever writes', async () => {
+        const order = await seed();
+        const first = (await store.findOrderBySecretHash(order.secretHash))!;
+        assert.equal(await store.findOrder(order.id), first, 'read again unchanged: the same kept copy');
+        assert.ok(Object.isFrozen(first), 'shared by requests: frozen');
+
+        const versions = [first.version];
+        const read = async () => {
+          const o = (await store.findOrderBySecretHash(order.secretHash))!;
+          assert.ok(o.version > versions.at(-1)!, `version ${o.version} after ${versions.at(-1)}`);
+          versions.push(o.version);
+          return o;
+        };
+        await store.transition(order.id, ['ServicePending'], 'ServiceAbort', { abortedAt: T0 + 1 }, T0 + 1);
+        assert.equal((await read()).serviceStatus, 'ServiceAbort');
+        // A change made by hand, outside V-Kube (another replica, a provider's SQL).
+        await db.updateTable('orders').set({ description: 'by hand' }).where('id', '=', order.id).execute();
+        assert.equal((await read()).description, 'by hand');
+        assert.equal((await store.findOrder(order.id))?.description, 'by hand', 'by id too');
+        // Its domains are part of what the version covers.
+        await db.insertInto('domains').values({ domain: 'kept.example.com', order_id: order.id, container_port: 80, https: 0, created_at: T0 }).execute();
+        await read();
+        await db.updateTable('domains').set({ https: 1 }).where('order_id', '=', order.id).execute();
+        await read();
+        await db.deleteFrom('domains').where('order_id', '=', order.id).execute();
+        await read();
+        assert.equal((await store.findOrder(order.id))!.version, versions.at(-1), 'a read changes nothing');
       });
 
       it('setSecretHash replaces the hash: the new one finds the order, the old one nothing', async () => {
@@ -398,6 +428,8 @@ for (const [databaseName, makeFactory] of DATABASES) {
           restartGeneration: 1,
           generation: 2,
           updatedAt: T0 + 10,
+          // One change of the row: the database bumped its version once.
+          version: order.version + 1,
         });
         assert.deepEqual(await store.findOrder(order.id), deployed);
         assert.equal((await store.queuedWork(order.id))?.attempts, 0, 'queued for the leader in the same transaction');

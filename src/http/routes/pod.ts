@@ -76,7 +76,7 @@ export const podRoutes: FastifyPluginAsyncTypebox<PodRouteDeps> = async (app, de
       const wait = query.wait === undefined && query.timeout === undefined ? undefined : parseWaitQuery(query.wait, query.timeout);
       const status = wait ? await waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply) : deps.workloads.status(order);
       // The original clients' domain menu reads the bound domains here: always present, [] when none.
-      const domains = await deps.domains.list(order);
+      const domains = await deps.domains.atVersion(order);
       const region = (order.spec as DeploySpec | null)?.region ?? order.region;
       const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as EndpointPod['spec'], status: status.podStatus as EndpointPod['status'] }, region, domains);
       // An answer to a wait carries its own outcome: made for this request, not cached.

@@ -12,6 +12,7 @@ import * as m006 from './006_one_writer.js';
 import * as m007 from './007_audit_detail.js';
 import * as m008 from './008_notifications.js';
 import * as m009 from './009_customer_view.js';
+import * as m010 from './010_order_version.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '007_audit_detail': m007,
   '008_notifications': m008,
   '009_customer_view': m009,
+  '010_order_version': m010,
 };
 
 export const migrationProvider: MigrationProvider = {
