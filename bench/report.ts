@@ -143,7 +143,8 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
 
   lines.push('## 3. Deploy-to-Running', '');
   lines.push(
-    'V-Kube: `POST /api/v1/k8s/deploy` for a fresh order, then `GET /k8s/pod/status` every 10 ms until the phase is Running. ' +
+    'V-Kube: `POST /api/v1/k8s/deploy` for an order sold beforehand (its namespace and isolation made at sale, as a customer meets it), then ' +
+      '`GET /k8s/pod/status?wait=Running`, which V-Kube answers from its pod watch. ' +
       'Direct: create a namespace and the same Deployment V-Kube makes (copied from the cluster, relabelled) in kube-apiserver, then wait for ' +
       'a pod watch to report it Running. The two alternate, one at a time. "watch" is when the bench\'s own pod watch saw the pod Running (same yardstick for both).',
     '',
