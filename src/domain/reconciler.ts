@@ -409,14 +409,16 @@ export class Reconciler {
    * beside its Service and Ingresses; last, the pruning of what the spec no longer has
    * (`pruneGeneration` undefined: nothing to prune). Unless `full` (a resync), what this
    * leader applied unchanged is skipped and a network policy already in place is updated
-   * beside the Deployment: a first deploy after the sale is then one round trip.
+   * right after the Deployment: a first deploy after the sale is then one round trip
+   * before its pod.
    */
   private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined, namespaceInPlace: boolean, full: boolean): Promise<void> {
     const { writer } = this.deps;
     const namespace = objects.filter((o) => o.kind === 'Namespace');
     const last = new Set(['Deployment', 'Service', 'Ingress']);
     let before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind));
-    let after = objects.filter((o) => last.has(o.kind));
+    const after = objects.filter((o) => last.has(o.kind));
+    let afterwards: KubeManifest[] = [];
     if (!namespaceInPlace) {
       this.applied.forget(ns);
       await Promise.all(namespace.map((o) => this.applyOne(o)));
@@ -425,13 +427,16 @@ export class Reconciler {
       // made at sale), is not re-applied before the Deployment; a resync re-applies it.
       before = before.filter((o) => !(this.inPlace(ns, o) && this.applied.unchanged(o)));
       // A network policy of the order's in place already denies by default; its new version
-      // only changes which ports are open, so it goes beside the Deployment, not before it.
-      const beside = before.filter((o) => o.kind === 'NetworkPolicy' && this.inPlace(ns, o));
-      before = before.filter((o) => !beside.includes(o));
-      after = [...beside, ...after];
+      // only changes which ports are open, so it goes after the Deployment, not before it.
+      const opening = before.filter((o) => o.kind === 'NetworkPolicy' && this.inPlace(ns, o));
+      before = before.filter((o) => !opening.includes(o));
+      afterwards = opening;
     }
     await Promise.all(before.map((o) => this.applyOne(o)));
     await Promise.all(after.map((o) => this.applyOne(o)));
+    // After the Deployment, not beside it: kube-apiserver gives its whole attention to the
+    // write the pod waits for, and the pod appears only some 30 ms later anyway.
+    await Promise.all(afterwards.map((o) => this.applyOne(o)));
     if (pruneGeneration !== undefined) await writer.prune(ns, pruneGeneration);
   }
 

@@ -42,7 +42,8 @@ export function backoffMs(attempts: number, backoff = DEFAULT_BACKOFF, random = 
 }
 
 export class WorkQueue {
-  private timer: NodeJS.Timeout | undefined;
+  /** The next look at the queue: a timer, or an immediate when woken (setTimeout(0) waits a millisecond or more). */
+  private timer: { cancel(): void } | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private started = false;
@@ -60,7 +61,7 @@ export class WorkQueue {
 
   async stop(): Promise<void> {
     this.started = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     await this.running;
   }
@@ -94,13 +95,20 @@ export class WorkQueue {
   }
 
   private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer?.cancel();
+    const look = () => {
       this.timer = undefined;
       void this.drain().finally(() => {
         if (this.started && !this.timer) this.schedule(this.deps.pollMs);
       });
-    }, ms);
+    };
+    if (ms === 0) {
+      const immediate = setImmediate(look);
+      this.timer = { cancel: () => clearImmediate(immediate) };
+    } else {
+      const timeout = setTimeout(look, ms);
+      this.timer = { cancel: () => clearTimeout(timeout) };
+    }
   }
 
   private async drainOnce(): Promise<void> {
