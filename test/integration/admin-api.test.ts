@@ -160,7 +160,7 @@ describe('health', () => {
     assert.deepEqual((await t.app.inject('/healthz')).json(), { status: 'ok' });
     const ready = await t.app.inject('/readyz');
     assert.equal(ready.statusCode, 200);
-    const ok = { nodes: 'ok', pods: 'ok', namespaces: 'ok', deployments: 'ok', claims: 'ok', events: 'ok', apiserver: 'ok' };
+    const ok = { nodes: 'ok', pods: 'ok', namespaces: 'ok', deployments: 'ok', claims: 'ok', events: 'ok', quotas: 'ok', limits: 'ok', networkPolicies: 'ok', apiserver: 'ok' };
     assert.deepEqual(ready.json(), { status: 'ready', checks: { database: 'ok', cluster: 'ok', sources: ok } });
   });
 });
