@@ -43,20 +43,22 @@ export class SecretHasher {
 
 /**
  * The secret inside whatever the client sent: the secret itself, or the original
- * clients' token (base58 of `host:secret`, split at the last colon).
+ * clients' token (base58 of `host:secret`, split at the last colon). Lazily: the token
+ * is decoded only when the value was not the secret itself (a secret is base58 too, and
+ * decoding it on every request cost 2 % of a status read).
  */
-export function secretCandidates(presented: string): string[] {
+export function* secretCandidates(presented: string): Generator<string> {
   const value = presented.trim();
-  if (!value || value.length > 512) return [];
-  const out = [value];
+  if (!value || value.length > 512) return;
+  yield value;
+  let decoded: string;
   try {
-    const decoded = Buffer.from(bs58.decode(value)).toString('utf8');
-    const colon = decoded.lastIndexOf(':');
-    if (colon > 0 && colon < decoded.length - 1 && /^[\x21-\x7e]+$/.test(decoded)) out.push(decoded.slice(colon + 1));
+    decoded = Buffer.from(bs58.decode(value)).toString('utf8');
   } catch {
-    // not base58: only the plain secret
+    return; // not base58: only the plain secret
   }
-  return out;
+  const colon = decoded.lastIndexOf(':');
+  if (colon > 0 && colon < decoded.length - 1 && /^[\x21-\x7e]+$/.test(decoded)) yield decoded.slice(colon + 1);
 }
 
 /** The original clients' token for a secret and the API host they should call. */
