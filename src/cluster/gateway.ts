@@ -8,7 +8,12 @@
 import type { Readable } from 'node:stream';
 
 /** The objects that isolate an order's namespace, made when it is sold, before any pod. */
-export type IsolationKind = 'ResourceQuota' | 'LimitRange' | 'NetworkPolicy';
+export const ISOLATION_KINDS = ['ResourceQuota', 'LimitRange', 'NetworkPolicy'] as const;
+export type IsolationKind = (typeof ISOLATION_KINDS)[number];
+
+export function isIsolationKind(kind: string): kind is IsolationKind {
+  return (ISOLATION_KINDS as readonly string[]).includes(kind);
+}
 
 export interface KubeManifest {
   apiVersion: string;

@@ -1,5 +1,5 @@
 /**
- * What this replica has applied to Kubernetes, object by object, as a digest of the
+ * The isolation objects this replica has applied to Kubernetes, as a digest of the
  * manifest it sent: with the watch showing the object still there, a deploy need not
  * re-apply what has not changed since (an order's quota and limits, made when it was
  * sold) and goes in one round trip. A namespace that is (re)created or deleted forgets

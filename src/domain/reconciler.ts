@@ -1,4 +1,3 @@
-import { AppliedObjects } from './applied-objects.js';
 /**
  * The reconcile loop: makes the cluster match the database, order by order.
  *
@@ -16,7 +15,8 @@ import { AppliedObjects } from './applied-objects.js';
  * It never deletes a workload because something is unreachable: when the cluster's
  * watches or the database are down it does nothing and tries again later.
  */
-import type { ClusterChange, ClusterReader, ClusterWriter, KubeManifest, NamespaceJson } from '../cluster/gateway.js';
+import { type ClusterChange, type ClusterReader, type ClusterWriter, type KubeManifest, type NamespaceJson, isIsolationKind } from '../cluster/gateway.js';
+import { AppliedObjects } from './applied-objects.js';
 import type { Config } from '../config.js';
 import type { DomainStore, NoticeStore, Store } from './store-port.js';
 import type { OrderRecord } from './records.js';
@@ -442,18 +442,23 @@ export class Reconciler {
 
   /** An isolation object the watches show in the namespace (false for any other kind: no watch shows those). */
   private inPlace(ns: string, o: KubeManifest): boolean {
-    return (o.kind === 'ResourceQuota' || o.kind === 'LimitRange' || o.kind === 'NetworkPolicy') && this.deps.cluster.holdsIsolation(o.kind, ns, o.metadata.name);
+    return isIsolationKind(o.kind) && this.deps.cluster.holdsIsolation(o.kind, ns, o.metadata.name);
   }
 
-  /** Applies one object and remembers it as applied (forgotten when the apply fails: its state is then unknown). */
+  /**
+   * Applies one object; an isolation object is remembered as applied (and forgotten when
+   * the apply fails: its state is then unknown). Nothing else is ever skipped, so nothing
+   * else is remembered.
+   */
   private async applyOne(o: KubeManifest): Promise<void> {
+    const remembered = isIsolationKind(o.kind);
     try {
       await this.deps.writer.apply([o]);
     } catch (err) {
-      this.applied.drop(o);
+      if (remembered) this.applied.drop(o);
       throw err;
     }
-    this.applied.record(o);
+    if (remembered) this.applied.record(o);
   }
 
   /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
