@@ -40,6 +40,8 @@ export interface Params {
   runtime: 'dist' | 'tsx';
   /** Run V-Kube with --cpu-prof and take a heap snapshot at the largest scale. */
   profile: boolean;
+  /** Pause the real node's NetworkPolicy enforcer after its phases (the kwok phases' pods are not on its node). */
+  pauseEnforcer: boolean;
   /** Leave the bench cluster running at the end (prints its directory). */
   keepCluster: boolean;
   seed: number;
@@ -65,6 +67,7 @@ const FULL: Params = {
   logLevel: 'warn',
   runtime: 'dist',
   profile: false,
+  pauseEnforcer: true,
   keepCluster: false,
   seed: 20240601,
 };
@@ -102,6 +105,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --log-level warn        V-Kube's LOG_LEVEL (info logs every request)
   --runtime dist          dist: V-Kube compiled to JavaScript, as production runs it; tsx: its sources through tsx
   --profile               CPU profile and heap snapshot of V-Kube into bench/out/profiles
+  --keep-enforcer         leave the real node's NetworkPolicy enforcer running through the kwok phases
   --keep-cluster          leave the bench cluster running afterwards`;
 
 export function parseParams(argv: string[]): Params {
@@ -172,6 +176,9 @@ export function parseParams(argv: string[]): Params {
       }
       case '--profile':
         p.profile = true;
+        break;
+      case '--keep-enforcer':
+        p.pauseEnforcer = false;
         break;
       case '--keep-cluster':
         p.keepCluster = true;

@@ -25,7 +25,7 @@ import { kubeAccess, PodWatch } from './kube.js';
 import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
 import { parseParams } from './params.js';
 import { populate } from './populate.js';
-import { prepareRealNode } from './real-node.js';
+import { pauseNetworkPolicyEnforcer, prepareRealNode } from './real-node.js';
 import { CpuMeter } from './proc.js';
 import { READ_PHASES, cpuLine, runReadPhases } from './reads.js';
 import { writeReport } from './report.js';
@@ -183,6 +183,17 @@ async function main(): Promise<void> {
           log(`  median real deploy-to-Running: V-Kube ${round.vkube.runningMedianMs} ms (p99 ${round.vkube.runningP99Ms} ms), direct ${round.direct.runningMedianMs} ms (${round.ratio}×)`);
         }
         await abortOrder(v, real.warm);
+      }
+    }
+
+    if (params.pauseEnforcer) {
+      const resume = pauseNetworkPolicyEnforcer(c.pids);
+      if (resume) {
+        teardown.add({ name: "the real node's policy enforcer (resumed)", phase: 'vkube', stop: async () => resume() });
+        log("the real node's NetworkPolicy enforcer (kube-router) is paused for the kwok phases: it re-syncs every order's policy, and no kwok pod is on its node");
+        notes.push(
+          "The real node's NetworkPolicy enforcer (kube-router) was paused (SIGSTOP) after the real-node phases: it re-writes iptables for every policy in the cluster on each change, and would charge the kwok phases for a node none of their pods is on (`--keep-enforcer` keeps it running).",
+        );
       }
     }
 
