@@ -245,6 +245,14 @@ export class ClusterSet implements ClusterGateway {
     return this.podCall(namespace, pod, (c) => c.podMetrics(namespace, pod));
   }
 
+  /** Every member's list, merged; a member that cannot answer is left out (its pods fall back to the kubelet's figures), unless none can. */
+  async managedPodMetrics(): Promise<Map<string, PodMetricsJson>> {
+    const lists = await Promise.allSettled(this.clusters.map((c) => c.managedPodMetrics()));
+    const got = lists.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
+    if (got.length === 0 && lists[0]?.status === 'rejected') throw lists[0].reason;
+    return new Map(got.flatMap((m) => [...m]));
+  }
+
   addressesOfNode(name: string): Array<{ type: string; address: string }> | undefined {
     return this.first((c) => c.addressesOfNode(name));
   }

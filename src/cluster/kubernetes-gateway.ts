@@ -129,11 +129,13 @@ export class KubernetesGateway implements ClusterGateway {
       http: this.http,
       path: '/apis/apps/v1/deployments',
       labelSelector: MANAGED_SELECTOR,
-      // The reconciler compares generations and replicas; the pod template itself lives in the pods.
+      // The reconciler compares generations and replicas; the pod template itself lives in
+      // the pods, and of the status only the counts are kept (its conditions' messages were
+      // most of a Deployment's memory).
       transform: (d) => ({
         metadata: d.metadata,
         spec: { ...(d.spec?.replicas !== undefined ? { replicas: d.spec.replicas } : {}), template: { metadata: { annotations: d.spec?.template?.metadata?.annotations ?? {} } } },
-        ...(d.status ? { status: d.status } : {}),
+        ...(d.status ? { status: deploymentCounts(d.status) } : {}),
       }),
       onChange: (type, deployment) => emit({ kind: 'deployment', type, deployment }),
       onSync: resync,
@@ -510,6 +512,15 @@ export class KubernetesGateway implements ClusterGateway {
     }
   }
 
+  async managedPodMetrics(): Promise<Map<string, PodMetricsJson>> {
+    const list = await this.call('list the metrics of V-Kube\'s pods', () =>
+      this.http.get<{ items?: PodMetricsJson[] }>('/apis/metrics.k8s.io/v1beta1/pods', { query: { labelSelector: MANAGED_SELECTOR }, timeoutMs: 20_000 }),
+    );
+    const out = new Map<string, PodMetricsJson>();
+    for (const m of list.items ?? []) if (m.metadata?.namespace) out.set(`${m.metadata.namespace}/${m.metadata.name}`, m);
+    return out;
+  }
+
   async kubeletSummary(node: string): Promise<KubeletSummaryJson> {
     return this.call(`read the kubelet stats of node ${node}`, () => this.http.get<KubeletSummaryJson>(`/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`, { timeoutMs: 10_000 }));
   }
@@ -543,6 +554,11 @@ export class KubernetesGateway implements ClusterGateway {
       throw err;
     }
   }
+}
+
+function deploymentCounts(s: NonNullable<DeploymentJson['status']>): NonNullable<DeploymentJson['status']> {
+  const { replicas, readyReplicas, availableReplicas, observedGeneration } = s;
+  return { replicas, readyReplicas, availableReplicas, observedGeneration };
 }
 
 function slimForeignPod(p: PodJson): PodJson {

@@ -3,13 +3,16 @@
  * leader samples every running order's pod every `VKUBE_USAGE_INTERVAL_SECONDS` (≤ 30 s):
  * CPU and memory per container from the metrics API (the kubelet's Summary API when the
  * metrics API has no figure yet), the pod's network rates from the Summary API
- * (pod-usage.ts; one read per node per tick, not per pod) — the readings `/monitor` uses. Samples go to the database and are deleted after
+ * (pod-usage.ts) — the readings `/monitor` uses. A tick reads the metrics API once per
+ * cluster (a label-selected LIST) and each node's Summary once: never per pod, so a
+ * tick over 5,000 orders costs the API servers some fifty reads, not 5,000.
+ * Samples go to the database and are deleted after
  * `VKUBE_USAGE_RETENTION_HOURS` (24 h), so every replica answers the same history, only
  * one replica loads the metrics API, and a new leader carries on the same series.
  * Bound: retention / interval samples per running order (2 880 a day at 30 s), one
  * row each.
  */
-import type { ClusterReader, PodJson } from '../cluster/gateway.js';
+import type { ClusterReader, PodJson, PodMetricsJson } from '../cluster/gateway.js';
 import type { UsageStore } from './store-port.js';
 import type { OrderRecord } from './records.js';
 import type { Clock } from '../kernel/clock.js';
@@ -49,7 +52,7 @@ export interface UsageHistoryView {
 }
 
 export interface UsageHistoryDeps {
-  cluster: Pick<ClusterReader, 'managedNamespaces' | 'podsInNamespace' | 'podMetrics' | 'kubeletSummary'>;
+  cluster: Pick<ClusterReader, 'managedNamespaces' | 'podsInNamespace' | 'managedPodMetrics' | 'kubeletSummary'>;
   /** Network counters per pod, shared with `/monitor` (pod-usage.ts). */
   rates?: NetworkRates;
   usage: UsageStore;
@@ -59,8 +62,6 @@ export interface UsageHistoryDeps {
   log: { warn(obj: object, msg: string): void };
 }
 
-/** Metrics API reads at once, so a tick over many pods neither queues the control sockets nor takes long. */
-const CONCURRENCY = 8;
 const PRUNE_EVERY_SECONDS = 600;
 
 export class UsageHistoryService {
@@ -101,35 +102,33 @@ export class UsageHistoryService {
   async sampleOnce(): Promise<number> {
     const now = this.deps.clock.now();
     const pods = this.runningPods();
-    const readings = await this.readingsByPod([...new Set(pods.map((p) => p.pod.spec.nodeName!))]);
+    const [readings, metrics] = await Promise.all([
+      this.readingsByPod([...new Set(pods.map((p) => p.pod.spec.nodeName!))]),
+      // Unreadable (no metrics-server, say): the kubelet's figures stand in, as for a pod not scraped yet.
+      this.deps.cluster.managedPodMetrics().catch(() => new Map<string, PodMetricsJson>()),
+    ]);
     const rows: Array<{ orderId: string; at: number; sample: UsageSample }> = [];
     const seen = new Set<string>();
-    for (let i = 0; i < pods.length; i += CONCURRENCY) {
-      await Promise.all(
-        pods.slice(i, i + CONCURRENCY).map(async ({ orderId, pod }) => {
-          const metrics = await this.deps.cluster.podMetrics(pod.metadata.namespace!, pod.metadata.name).catch(() => undefined);
-          const usage = new Map((metrics?.containers ?? []).map((c) => [c.name, c.usage]));
-          const reading = readings.get(podKey(pod.metadata.namespace!, pod.metadata.name));
-          // The metrics API first (what `/monitor` shows); the kubelet's own figure when
-          // metrics-server has not scraped the pod yet, or cannot (a busy node): the same
-          // numbers, one scrape sooner, so a new pod's graph starts at once.
-          const containers = Object.fromEntries(
-            pod.spec.containers.map((c) => {
-              const u = usage.get(c.name);
-              const k = reading?.usage[c.name];
-              const cpu = u?.cpu ? cores(u.cpu) : (k?.cpu ?? null);
-              const memory = (u?.memory ? parseBytes(u.memory) : undefined) ?? k?.memory ?? null;
-              return [c.name, { cpu, memory }];
-            }),
-          );
-          const uid = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
-          seen.add(uid);
-          const rate = reading?.network && this.rates.update(uid, reading.at, reading.network);
-          const rx = rate?.rx ?? null;
-          const tx = rate?.tx ?? null;
-          rows.push({ orderId, at: now, sample: { containers, rx, tx } });
+    for (const { orderId, pod } of pods) {
+      const key = podKey(pod.metadata.namespace!, pod.metadata.name);
+      const usage = new Map((metrics.get(key)?.containers ?? []).map((c) => [c.name, c.usage]));
+      const reading = readings.get(key);
+      // The metrics API first (what `/monitor` shows); the kubelet's own figure when
+      // metrics-server has not scraped the pod yet, or cannot (a busy node): the same
+      // numbers, one scrape sooner, so a new pod's graph starts at once.
+      const containers = Object.fromEntries(
+        pod.spec.containers.map((c) => {
+          const u = usage.get(c.name);
+          const k = reading?.usage[c.name];
+          const cpu = u?.cpu ? cores(u.cpu) : (k?.cpu ?? null);
+          const memory = (u?.memory ? parseBytes(u.memory) : undefined) ?? k?.memory ?? null;
+          return [c.name, { cpu, memory }];
         }),
       );
+      const uid = pod.metadata.uid ?? key;
+      seen.add(uid);
+      const rate = reading?.network && this.rates.update(uid, reading.at, reading.network);
+      rows.push({ orderId, at: now, sample: { containers, rx: rate?.rx ?? null, tx: rate?.tx ?? null } });
     }
     this.rates.retain(seen);
     if (rows.length) await this.deps.usage.recordUsage(rows);

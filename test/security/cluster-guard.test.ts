@@ -417,6 +417,17 @@ describe("(d) V-Kube's identity: what it needs works, nothing more", { timeout: 
       { timeoutMs: 80_000, intervalMs: 1000 },
     );
     assert.ok(metrics.containers.some((c) => c.name === 'web'));
+    // The usage sampler's read: one label-selected LIST (RBAC's list verb), V-Kube's pods only.
+    const all = await eventually(
+      async () => {
+        const m = await gateway.managedPodMetrics();
+        assert.ok(m.has(`${ns}/${pod.metadata.name}`), 'the pod is not in the list yet');
+        return m;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    assert.ok(all.get(`${ns}/${pod.metadata.name}`)!.containers.some((c) => c.name === 'web'));
+    assert.ok([...all.keys()].every((k) => k.startsWith('vkube-')), `only V-Kube's namespaces: ${[...all.keys()].join(', ')}`);
     try {
       assert.ok(Array.isArray((await gateway.kubeletSummary(pod.spec.nodeName!)).pods));
     } catch (err) {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { entryView, specAsBody } from '../../src/domain/deploy-history.js';
 import type { DeploySpec } from '../../src/domain/deploy-spec.js';
-import { EndpointService, endpointsKey } from '../../src/domain/endpoints.js';
+import { EndpointService } from '../../src/domain/endpoints.js';
 import { type UsageSample, UsageHistoryService } from '../../src/domain/usage-history.js';
 import type { PodMetricsJson } from '../../src/cluster/gateway.js';
 import type { UsageRow } from '../../src/domain/records.js';
@@ -63,7 +63,6 @@ describe('endpoints', () => {
     const service = new EndpointService({ addressesOfNode: () => addresses }, {});
     const first = service.endpoints(pod, 'r', []);
     assert.equal(service.endpoints({ spec: pod.spec, status: pod.status }, 'r', []), first, 'a status read makes nothing again');
-    assert.equal(endpointsKey(first), JSON.stringify(first));
     // The watch cache replaces a node on every change: its new addresses show at once.
     addresses = [{ type: 'ExternalIP', address: '198.51.100.9' }];
     const moved = service.endpoints(pod, 'r', []);
@@ -163,7 +162,7 @@ describe('usage samples', () => {
       cluster: {
         managedNamespaces: () => [{ metadata: { name: 'vkube-o1' } }] as never,
         podsInNamespace: () => [pod('app', ['web', 'side'])] as never,
-        podMetrics: async () => metrics,
+        managedPodMetrics: async () => new Map(metrics ? [['vkube-o1/app', metrics]] : []),
         kubeletSummary: async () => summary,
       },
       usage: { recordUsage: async (r) => void rows.push(...r), usageSince: async () => [], pruneUsage: async () => 0 },
@@ -179,6 +178,38 @@ describe('usage samples', () => {
   it("takes the metrics API's figures when it has them", async () => {
     const s = await sampleWith({ containers: [{ name: 'web', usage: { cpu: '100m', memory: '64Mi' } }, { name: 'side', usage: { cpu: '2m', memory: '3Mi' } }] });
     assert.deepEqual(s.containers, { web: { cpu: 0.1, memory: 64 * 2 ** 20 }, side: { cpu: 0.002, memory: 3 * 2 ** 20 } });
+  });
+
+  it('reads the metrics API once a tick and each node once, however many pods', async () => {
+    const calls = { metrics: 0, summary: 0 };
+    const rows: UsageRow[] = [];
+    const pods = Array.from({ length: 50 }, (_, i) => ({ ...pod(`app-${i}`, ['web']), metadata: { ...pod(`app-${i}`, ['web']).metadata, namespace: `vkube-o${i}`, labels: { 'vkube.dev/order': `o${i}` } } }));
+    const service = new UsageHistoryService({
+      cluster: {
+        managedNamespaces: () => pods.map((p) => ({ metadata: { name: p.metadata.namespace } })) as never,
+        podsInNamespace: (ns: string) => pods.filter((p) => p.metadata.namespace === ns) as never,
+        managedPodMetrics: async () => {
+          calls.metrics++;
+          return new Map(pods.map((p, i) => [`${p.metadata.namespace}/${p.metadata.name}`, { containers: [{ name: 'web', usage: { cpu: `${i + 1}m`, memory: '1Mi' } }] }]));
+        },
+        kubeletSummary: async () => {
+          calls.summary++;
+          return { pods: [] };
+        },
+      },
+      usage: { recordUsage: async (r) => void rows.push(...r), usageSince: async () => [], pruneUsage: async () => 0 },
+      clock: { now: () => 1_000 },
+      intervalSeconds: 30,
+      retentionHours: 24,
+      log: { warn: () => undefined },
+    });
+    assert.equal(await service.sampleOnce(), 50);
+    assert.deepEqual(calls, { metrics: 1, summary: 1 });
+    // Each pod gets its own figure from the one list.
+    assert.deepEqual(
+      rows.map((r) => [r.orderId, (r.sample as UsageSample).containers.web!.cpu]),
+      pods.map((_, i) => [`o${i}`, (i + 1) / 1000]),
+    );
   });
 
   it("takes the kubelet's own figures for what metrics-server has not scraped yet", async () => {
