@@ -40,16 +40,6 @@ interface Made {
   view: EndpointView[];
 }
 
-/** Each endpoint list's JSON text, made once (see endpointsKey). */
-const keys = new WeakMap<readonly EndpointView[], string>();
-
-/** The JSON text of an endpoint list, made once per list: the status route compares lists by it on every read. */
-export function endpointsKey(endpoints: readonly EndpointView[]): string {
-  let key = keys.get(endpoints);
-  if (key === undefined) keys.set(endpoints, (key = JSON.stringify(endpoints)));
-  return key;
-}
-
 export class EndpointService {
   /**
    * Endpoints without custom domains, by the pod's spec object: the watch cache replaces

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { LruMap } from '../kernel/lru-map.js';
 
 /**
  * Sends `value` through JSON.stringify instead of the route's schema serializer, for
@@ -13,13 +14,20 @@ export function sendPlainJson<T>(reply: FastifyReply, value: T): FastifyReply {
     .send(value);
 }
 
-/** JSON texts of values that never change once made, by value (see sendUnchangingJson). */
-const texts = new WeakMap<object, string>();
+/**
+ * The texts of the values sent most recently (see sendUnchangingJson). Bounded, not one
+ * per live value: a pod's text is some 5 KB, and kept for every pod it was the largest
+ * thing V-Kube held (26 MiB of its heap with 5,000 pods). The orders polled most stay
+ * here; one polled once in a while is serialized again (a few tens of µs).
+ */
+const TEXTS_KEPT = 1_000;
+const texts = new LruMap<object, string>(TEXTS_KEPT);
 
 /**
  * sendPlainJson for a value that is never modified once made — a pod's status view, one
  * per version of the pod — serialized the first time it is sent and sent as that text
- * after: a busy status route serializes a pod once per change, not once per request.
+ * while it is among the last TEXTS_KEPT sent: a busy status route serializes a pod once
+ * per change, not once per request.
  */
 export function sendUnchangingJson(reply: FastifyReply, value: object): FastifyReply {
   let text = texts.get(value);

@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import type { Authenticator } from '../../domain/authenticator.js';
 import type { DomainService } from '../../domain/custom-domains.js';
 import type { DeploySpec } from '../../domain/deploy-spec.js';
-import { type EndpointPod, type EndpointService, type EndpointView, endpointsKey } from '../../domain/endpoints.js';
+import type { EndpointPod, EndpointService, EndpointView } from '../../domain/endpoints.js';
 import { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, parseWaitQuery } from '../../domain/pod-wait.js';
 import type { WorkloadUpdateService } from '../../domain/workload-updates.js';
 import type { WorkloadService } from '../../domain/workload.js';
@@ -138,15 +138,15 @@ class OpenWaits {
 }
 
 /**
- * One `{...status, domains: [], endpoints}` per status view and endpoints, so its serialized
- * text is still made once per pod change (endpoints change only with the node's addresses).
+ * One `{...status, domains: [], endpoints}` per status view and endpoint list, so its
+ * serialized text is still made once per pod change. The endpoint service hands out the
+ * same list while the pod and its node's addresses are unchanged: a new list is a change.
  */
-const noDomains = new WeakMap<object, { key: string; view: object }>();
+const noDomains = new WeakMap<object, { endpoints: EndpointView[]; view: object }>();
 function withNoDomains(status: object, endpoints: EndpointView[]): object {
-  const key = endpointsKey(endpoints);
   let cached = noDomains.get(status);
-  if (cached?.key !== key) {
-    cached = { key, view: { ...status, domains: [], endpoints } };
+  if (cached?.endpoints !== endpoints) {
+    cached = { endpoints, view: { ...status, domains: [], endpoints } };
     noDomains.set(status, cached);
   }
   return cached.view;
