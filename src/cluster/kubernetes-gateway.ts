@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { parseBytes, parseMillicores } from '../kernel/quantity.js';
+import { StringPool } from '../kernel/string-pool.js';
 import type {
   ClusterChange,
   ClusterGateway,
@@ -38,6 +39,8 @@ import { collectionPath, objectPath } from './resource-paths.js';
 import { type KubeObject, WatchCache } from './watch-cache.js';
 
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=vkube';
+/** Strings per generation of the caches' pool (see StringPool): some 1 MiB of map for both. */
+const STRINGS_PER_GENERATION = 10_000;
 const FIELD_MANAGER = 'vkube';
 const PRUNED_KINDS = ['Secret', 'ConfigMap', 'Service', 'Ingress'] as const;
 const NAMESPACE_PREFIX = 'vkube-';
@@ -92,11 +95,14 @@ export class KubernetesGateway implements ClusterGateway {
       for (const l of this.listeners) l(change);
     };
     const resync = () => emit({ kind: 'resync' });
+    // One pool for every cache kept whole: a namespace's name, an image, a timestamp is held once across pods, Deployments and the rest.
+    const strings = new StringPool(STRINGS_PER_GENERATION);
     this.nodes = new WatchCache<NodeJson>({
       http: this.http,
       path: '/api/v1/nodes',
       indexes: { region: (n) => (n.metadata.labels?.[this.regionLabel] ? [n.metadata.labels[this.regionLabel]!] : []) },
       stallMs,
+      strings,
       log,
     });
     this.pods = new WatchCache<PodJson>({
@@ -114,6 +120,7 @@ export class KubernetesGateway implements ClusterGateway {
       },
       onSync: resync,
       stallMs,
+      strings,
       log,
     });
     this.namespaces = new WatchCache<NamespaceJson>({
@@ -123,6 +130,7 @@ export class KubernetesGateway implements ClusterGateway {
       onChange: (type, namespace) => emit({ kind: 'namespace', type, namespace }),
       onSync: resync,
       stallMs,
+      strings,
       log,
     });
     this.deployments = new WatchCache<DeploymentJson>({
@@ -140,6 +148,7 @@ export class KubernetesGateway implements ClusterGateway {
       onChange: (type, deployment) => emit({ kind: 'deployment', type, deployment }),
       onSync: resync,
       stallMs,
+      strings,
       log,
     });
     // The order's volume claim, for why its pod waits (GET /k8s/pod/status) and the class
@@ -152,6 +161,7 @@ export class KubernetesGateway implements ClusterGateway {
       path: '/api/v1/persistentvolumeclaims',
       labelSelector: MANAGED_SELECTOR,
       stallMs,
+      strings,
       log,
     });
     // The isolation objects of V-Kube's namespaces, names only: a deploy re-applies none of
@@ -163,6 +173,7 @@ export class KubernetesGateway implements ClusterGateway {
         labelSelector: MANAGED_SELECTOR,
         transform: (o) => ({ metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(o.metadata.deletionTimestamp ? { deletionTimestamp: o.metadata.deletionTimestamp } : {}) } }),
         stallMs,
+        strings,
         log,
       });
     this.isolation = {

@@ -18,6 +18,7 @@
  * once.
  */
 import { LineSplitter } from '../kernel/line-splitter.js';
+import type { StringPool } from '../kernel/string-pool.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
 
 export interface KubeObject {
@@ -46,6 +47,8 @@ export interface WatchCacheOptions<T extends KubeObject> {
   emitOnList?: boolean;
   /** Keeps only what readers need of each object (memory grows with the cluster). */
   transform?: (obj: T) => T;
+  /** Shares repeated strings among the kept objects (and with other caches given the same pool). */
+  strings?: StringPool;
   /** A watch with neither event nor bookmark for this long is stalled (default 90 s; bookmarks come about every minute). */
   stallMs?: number;
   log?: (msg: string, err?: unknown) => void;
@@ -346,7 +349,8 @@ export class WatchCache<T extends KubeObject> {
 
   private shape(obj: T): T {
     const slimmed = slim(obj);
-    return this.opts.transform ? this.opts.transform(slimmed) : slimmed;
+    const shaped = this.opts.transform ? this.opts.transform(slimmed) : slimmed;
+    return this.opts.strings ? this.opts.strings.internAll(shaped) : shaped;
   }
 
   private markContact(): void {
