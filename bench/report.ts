@@ -257,14 +257,15 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
 
   lines.push('## 5. Memory (V-Kube resident set, /proc/<pid>/status)', '');
   table(
-    ['Pods', 'orders in database', 'RSS after populating', 'RSS after the read phases', 'peak so far (VmHWM)', 'V8 heap used (from /metrics, last phase)'],
+    ['Pods', 'orders in database', 'RSS after populating', 'RSS after the read phases', 'RSS 15 s later, without load', 'peak so far (VmHWM)', 'V8 heap used (from /metrics, last phase)'],
     [
-      [0, 0, mib(run.memoryAtStart?.rssMiB), '', mib(run.memoryAtStart?.peakMiB), ''],
+      [0, 0, mib(run.memoryAtStart?.rssMiB), '', '', mib(run.memoryAtStart?.peakMiB), ''],
       ...run.scales.map((s) => [
         s.pods,
         s.ordersInDatabase,
         mib(s.memoryAfterPopulate?.rssMiB),
         mib(s.memoryAfterReads?.rssMiB),
+        mib(s.memoryAtRest?.rssMiB),
         mib(s.memoryAfterReads?.peakMiB),
         mib(s.reads['direct checkports'].server.heapUsedMiB),
       ]),
@@ -276,9 +277,9 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     lines.push(
       `V-Kube started at ${run.memoryAtStart.rssMiB} MiB with no orders and an empty bench region; with ${last.pods} pods and ` +
         `${last.ordersInDatabase} orders it held ${last.memoryAfterReads.rssMiB} MiB: ${round(grew)} MiB more, about ` +
-        `${round((grew / last.pods) * 1000)} MiB per 1,000 pods+orders. The start-up share is ` +
+        `${round((grew / (last.pods + last.ordersInDatabase)) * 1000)} MiB per 1,000 pods+orders. The start-up share is ` +
         `${Math.round((run.memoryAtStart.rssMiB / last.memoryAfterReads.rssMiB) * 100)}% of it. (RSS moves with garbage collection; the V8 heap ` +
-        'column is steadier.)',
+        `column is steadier${last.memoryAtRest ? `; 15 s without load it held ${last.memoryAtRest.rssMiB} MiB` : ''}.)`,
       '',
     );
   }

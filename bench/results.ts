@@ -18,6 +18,11 @@ export interface ScaleResult {
   /** V-Kube's memory once the population was Running, and after the read phases. */
   memoryAfterPopulate: Memory | undefined;
   memoryAfterReads: Memory | undefined;
+  /**
+   * And after REST_MS of no load: what it holds for the population, once V8 has collected
+   * (its memory reducer runs when allocation stops); the difference is garbage-collector slack.
+   */
+  memoryAtRest?: Memory | undefined;
 }
 
 export interface TargetResult {
