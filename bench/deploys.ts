@@ -69,6 +69,9 @@ interface KubeObject {
   spec?: unknown;
 }
 
+/** The longest a round waits for its pods to be gone afterwards. */
+const POD_TEARDOWN_MAX_MS = 180_000;
+
 /** What V-Kube put in one order's namespace, as templates for the direct creates. */
 interface Templates {
   deployment: DeploymentJson;
@@ -135,10 +138,15 @@ export async function measureDeploys(opts: {
   }
 
   const monoEndUs = monoUs();
-  // Put the population back as it was.
+  // Put the population back as it was, and wait for the pods to be gone: on the real node
+  // stopping 60 containers keeps the kubelet, containerd and the controllers busy for a
+  // minute or more, which the next reads would be charged with.
   for (const o of orders) await abortOrder(vk, o);
   for (const ns of directNamespaces) await deleteNamespace(kube, ns);
   kube.agent.destroy();
+  const waitedFrom = Date.now();
+  const left = await watch.podsGone(new Set([...orders.map((o) => o.namespace), ...directNamespaces]), POD_TEARDOWN_MAX_MS);
+  opts.log(`    the round's pods ${left ? `still ${left} after ${POD_TEARDOWN_MAX_MS / 1000} s` : `gone in ${((Date.now() - waitedFrom) / 1000).toFixed(1)} s`}`);
 
   const side = (samples: DeploySample[]): DeploySide => ({
     samples: samples.map((s) => ({

@@ -133,6 +133,20 @@ export class PodWatch {
     return seen.size;
   }
 
+  /** How many pods (in any phase, not yet deleted) `namespaces` hold now. */
+  countPods(namespaces: ReadonlySet<string>): number {
+    let n = 0;
+    for (const key of this.phases.keys()) if (namespaces.has(key.slice(0, key.indexOf('/')))) n++;
+    return n;
+  }
+
+  /** Waits (up to `maxMs`) until `namespaces` hold no pod; resolves with how many are left. */
+  async podsGone(namespaces: ReadonlySet<string>, maxMs: number): Promise<number> {
+    const deadline = Date.now() + maxMs;
+    while (this.countPods(namespaces) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+    return this.countPods(namespaces);
+  }
+
   /** When `namespace` first had a Running pod (performance.now() of the event). */
   running(namespace: string): Promise<number> {
     const t = this.firstRunning.get(namespace);

@@ -188,6 +188,7 @@ async function main(): Promise<void> {
           log(`  median real deploy-to-Running: V-Kube ${round.vkube.runningMedianMs} ms (p99 ${round.vkube.runningP99Ms} ms), direct ${round.direct.runningMedianMs} ms (${round.ratio}×)`);
         }
         await abortOrder(v, real.warm);
+        await w.podsGone(new Set([real.warm.namespace]), 120_000);
       }
     }
 
