@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { entryView, specAsBody } from '../../src/domain/deploy-history.js';
 import type { DeploySpec } from '../../src/domain/deploy-spec.js';
 import { EndpointService } from '../../src/domain/endpoints.js';
-import { type UsageSample, UsageHistoryService } from '../../src/domain/usage-history.js';
+import { type UsageHistoryDeps, type UsageSample, UsageHistoryService } from '../../src/domain/usage-history.js';
 import type { PodMetricsJson } from '../../src/cluster/gateway.js';
 import type { UsageRow } from '../../src/domain/records.js';
 
@@ -140,8 +140,8 @@ describe('deploy history', () => {
 });
 
 describe('usage samples', () => {
-  const pod = (name: string, containers: string[]) => ({
-    metadata: { name, namespace: 'vkube-o1', uid: `uid-${name}`, labels: { 'vkube.dev/order': 'o1' }, creationTimestamp: '2026-12-03T10:00:00Z' },
+  const pod = (name: string, containers: string[], order = 'o1') => ({
+    metadata: { name, namespace: `vkube-${order}`, uid: `uid-${name}`, labels: { 'vkube.dev/order': order }, creationTimestamp: '2026-12-03T10:00:00Z' },
     spec: { nodeName: 'laima-1', containers: containers.map((n) => ({ name: n })) },
     status: { phase: 'Running' },
   });
@@ -156,14 +156,13 @@ describe('usage samples', () => {
       },
     ],
   };
-  async function sampleWith(metrics: PodMetricsJson | undefined): Promise<UsageSample> {
-    const rows: UsageRow[] = [];
-    const service = new UsageHistoryService({
+  /** A sampler over these pods and readings; what it stores goes to `rows`. */
+  function sampler(pods: Array<ReturnType<typeof pod>>, readings: Pick<UsageHistoryDeps['cluster'], 'managedPodMetrics' | 'kubeletSummary'>, rows: UsageRow[]): UsageHistoryService {
+    return new UsageHistoryService({
       cluster: {
-        managedNamespaces: () => [{ metadata: { name: 'vkube-o1' } }] as never,
-        podsInNamespace: () => [pod('app', ['web', 'side'])] as never,
-        managedPodMetrics: async () => new Map(metrics ? [['vkube-o1/app', metrics]] : []),
-        kubeletSummary: async () => summary,
+        managedNamespaces: () => [...new Set(pods.map((p) => p.metadata.namespace))].map((name) => ({ metadata: { name } })) as never,
+        podsInNamespace: (ns: string) => pods.filter((p) => p.metadata.namespace === ns) as never,
+        ...readings,
       },
       usage: { recordUsage: async (r) => void rows.push(...r), usageSince: async () => [], pruneUsage: async () => 0 },
       clock: { now: () => 1_000 },
@@ -171,6 +170,11 @@ describe('usage samples', () => {
       retentionHours: 24,
       log: { warn: () => undefined },
     });
+  }
+
+  async function sampleWith(metrics: PodMetricsJson | undefined): Promise<UsageSample> {
+    const rows: UsageRow[] = [];
+    const service = sampler([pod('app', ['web', 'side'])], { managedPodMetrics: async () => new Map(metrics ? [['vkube-o1/app', metrics]] : []), kubeletSummary: async () => summary }, rows);
     assert.equal(await service.sampleOnce(), 1);
     return rows[0]!.sample as UsageSample;
   }
@@ -183,11 +187,10 @@ describe('usage samples', () => {
   it('reads the metrics API once a tick and each node once, however many pods', async () => {
     const calls = { metrics: 0, summary: 0 };
     const rows: UsageRow[] = [];
-    const pods = Array.from({ length: 50 }, (_, i) => ({ ...pod(`app-${i}`, ['web']), metadata: { ...pod(`app-${i}`, ['web']).metadata, namespace: `vkube-o${i}`, labels: { 'vkube.dev/order': `o${i}` } } }));
-    const service = new UsageHistoryService({
-      cluster: {
-        managedNamespaces: () => pods.map((p) => ({ metadata: { name: p.metadata.namespace } })) as never,
-        podsInNamespace: (ns: string) => pods.filter((p) => p.metadata.namespace === ns) as never,
+    const pods = Array.from({ length: 50 }, (_, i) => pod(`app-${i}`, ['web'], `o${i}`));
+    const service = sampler(
+      pods,
+      {
         managedPodMetrics: async () => {
           calls.metrics++;
           return new Map(pods.map((p, i) => [`${p.metadata.namespace}/${p.metadata.name}`, { containers: [{ name: 'web', usage: { cpu: `${i + 1}m`, memory: '1Mi' } }] }]));
@@ -197,12 +200,8 @@ describe('usage samples', () => {
           return { pods: [] };
         },
       },
-      usage: { recordUsage: async (r) => void rows.push(...r), usageSince: async () => [], pruneUsage: async () => 0 },
-      clock: { now: () => 1_000 },
-      intervalSeconds: 30,
-      retentionHours: 24,
-      log: { warn: () => undefined },
-    });
+      rows,
+    );
     assert.equal(await service.sampleOnce(), 50);
     assert.deepEqual(calls, { metrics: 1, summary: 1 });
     // Each pod gets its own figure from the one list.
