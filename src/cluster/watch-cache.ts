@@ -74,7 +74,12 @@ const QUIET = 'WatchQuiet';
 
 export class WatchCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  /**
+   * Index → value → the keys filed under it: one key alone as a string, a Set from the
+   * second on. Most values file one object (a pod's namespace, its host port), and a Set
+   * each was some 2 MiB of the pod cache's memory at 5,000 pods.
+   */
+  private readonly indexes = new Map<string, Map<string, string | Set<string>>>();
   private resourceVersion = '';
   private stopped = false;
   private abort: AbortController | undefined;
@@ -176,9 +181,9 @@ export class WatchCache<T extends KubeObject> {
 
   byIndex(index: string, value: string): T[] {
     const keys = this.indexes.get(index)?.get(value);
-    if (!keys) return [];
+    if (keys === undefined) return [];
     const out: T[] = [];
-    for (const k of keys) {
+    for (const k of typeof keys === 'string' ? [keys] : keys) {
       const obj = this.objects.get(k);
       if (obj) out.push(obj);
     }
@@ -363,9 +368,10 @@ export class WatchCache<T extends KubeObject> {
     for (const [name, fn] of Object.entries(this.opts.indexes ?? {})) {
       const idx = this.indexes.get(name)!;
       for (const v of fn(obj)) {
-        let set = idx.get(v);
-        if (!set) idx.set(v, (set = new Set()));
-        set.add(k);
+        const filed = idx.get(v);
+        if (filed === undefined) idx.set(v, k);
+        else if (typeof filed !== 'string') filed.add(k);
+        else if (filed !== k) idx.set(v, new Set([filed, k]));
       }
     }
   }
@@ -374,9 +380,12 @@ export class WatchCache<T extends KubeObject> {
     for (const [name, fn] of Object.entries(this.opts.indexes ?? {})) {
       const idx = this.indexes.get(name)!;
       for (const v of fn(obj)) {
-        const set = idx.get(v);
-        set?.delete(k);
-        if (set?.size === 0) idx.delete(v);
+        const filed = idx.get(v);
+        if (filed === k) idx.delete(v);
+        else if (typeof filed === 'object') {
+          filed.delete(k);
+          if (filed.size === 1) idx.set(v, filed.values().next().value!);
+        }
       }
     }
   }
