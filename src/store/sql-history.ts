@@ -3,6 +3,10 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { DeployHistoryStore, UsageStore } from '../domain/store-port.js';
 import type { DeployHistoryEntry, UsageRow } from '../domain/records.js';
+import { fixedSizeChunks } from './statement-cache.js';
+
+/** Rows per statement of the usage sampler's writes. */
+const CHUNK = 128;
 
 export class SqlDeployHistoryStore implements DeployHistoryStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -26,18 +30,22 @@ export class SqlUsageStore implements UsageStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async recordUsage(rows: UsageRow[]): Promise<void> {
-    // In chunks, within the databases' parameter limits. SQLite runs them synchronously,
+    // In chunks, within the databases' parameter limits, of a few fixed lengths (each
+    // length is a statement SQLite compiles and keeps). SQLite runs them synchronously,
     // and its promise resolves without letting I/O in: a tick of thousands of orders held
     // the event loop for all its chunks at once. So requests get a turn between chunks.
-    for (let i = 0; i < rows.length; i += 200) {
-      if (i > 0) await new Promise((r) => setImmediate(r));
-      // Only orders this database knows: a pod labelled for an order it does not hold (a
-      // namespace left by another installation or restored from elsewhere) would fail the
-      // foreign key and, with it, every other order's sample of the tick.
-      const ids = [...new Set(rows.slice(i, i + 200).map((r) => r.orderId))];
-      const known = new Set((await this.db.selectFrom('orders').select('id').where('id', 'in', ids).execute()).map((o) => o.id));
-      const chunk = rows.slice(i, i + 200).filter((r) => known.has(r.orderId));
-      if (chunk.length === 0) continue;
+    let turns = 0;
+    const turn = () => (turns++ === 0 ? Promise.resolve() : new Promise<void>((r) => setImmediate(r)));
+    // Only orders this database knows: a pod labelled for an order it does not hold (a
+    // namespace left by another installation or restored from elsewhere) would fail the
+    // foreign key and, with it, every other order's sample of the tick.
+    const known = new Set<string>();
+    for (const ids of fixedSizeChunks([...new Set(rows.map((r) => r.orderId))], CHUNK)) {
+      await turn();
+      for (const o of await this.db.selectFrom('orders').select('id').where('id', 'in', ids).execute()) known.add(o.id);
+    }
+    for (const chunk of fixedSizeChunks(rows.filter((r) => known.has(r.orderId)), CHUNK)) {
+      await turn();
       await this.db
         .insertInto('usage_samples')
         .values(chunk.map((r) => ({ order_id: r.orderId, at: r.at, sample: JSON.stringify(r.sample) })))

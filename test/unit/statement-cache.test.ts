@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { withStatementCache } from '../../src/store/statement-cache.js';
+import { fixedSizeChunks, withStatementCache } from '../../src/store/statement-cache.js';
 
 describe('withStatementCache', () => {
   it('compiles a SQL text once and hands back the same statement after', () => {
@@ -45,5 +45,19 @@ describe('withStatementCache', () => {
       { id: 2, v: 'v2' },
     ]);
     await db.destroy();
+  });
+});
+
+describe('fixedSizeChunks', () => {
+  it('splits any number of items, in order, into chunks of a few fixed lengths', () => {
+    const lengths = new Set<number>();
+    for (let n = 0; n <= 700; n++) {
+      const items = Array.from({ length: n }, (_, i) => i);
+      const chunks = fixedSizeChunks(items, 200);
+      assert.deepEqual(chunks.flat(), items, `${n} items come back whole and in order`);
+      for (const c of chunks) lengths.add(c.length);
+    }
+    // 200, then 128, 64, …, 1: one compiled statement each, whatever the counts were.
+    assert.deepEqual([...lengths].sort((a, b) => a - b), [1, 2, 4, 8, 16, 32, 64, 128, 200]);
   });
 });
