@@ -44,6 +44,8 @@ export interface Params {
   pauseEnforcer: boolean;
   /** Leave the bench cluster running at the end (prints its directory). */
   keepCluster: boolean;
+  /** Run V-Kube as in its pod: its manifest's memory limit and NODE_OPTIONS (bench/memory-limit.ts). */
+  asInPod: boolean;
   seed: number;
 }
 
@@ -69,6 +71,7 @@ const FULL: Params = {
   profile: false,
   pauseEnforcer: true,
   keepCluster: false,
+  asInPod: false,
   seed: 20240601,
 };
 
@@ -106,7 +109,8 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --runtime dist          dist: V-Kube compiled to JavaScript, as production runs it; tsx: its sources through tsx
   --profile               CPU profile and heap snapshot of V-Kube into bench/out/profiles
   --keep-enforcer         leave the real node's NetworkPolicy enforcer running through the kwok phases
-  --keep-cluster          leave the bench cluster running afterwards`;
+  --keep-cluster          leave the bench cluster running afterwards
+  --as-in-pod             run V-Kube under its manifest's memory limit and NODE_OPTIONS, as in its pod`;
 
 export function parseParams(argv: string[]): Params {
   const quick = argv.includes('--quick');
@@ -182,6 +186,9 @@ export function parseParams(argv: string[]): Params {
         break;
       case '--keep-cluster':
         p.keepCluster = true;
+        break;
+      case '--as-in-pod':
+        p.asInPod = true;
         break;
       case '--help':
       case '-h':

@@ -23,6 +23,7 @@ import { type TwoClusterRound, measureTwoClusters } from './two-clusters.js';
 import { findingsFor } from './findings.js';
 import { kubeAccess, PodWatch } from './kube.js';
 import { describeMachine, describeVersions, loadAverageNow } from './machine.js';
+import { manifestMemoryLimit, manifestNodeOptions } from './memory-limit.js';
 import { parseParams } from './params.js';
 import { populate } from './populate.js';
 import { pauseNetworkPolicyEnforcer, prepareRealNode } from './real-node.js';
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
     }
     const profileDir = join(OUT_DIR, 'profiles');
     if (params.profile) await mkdir(profileDir, { recursive: true });
+    const asInPod = params.asInPod ? { asInPod: { memoryLimitBytes: manifestMemoryLimit(), nodeOptions: manifestNodeOptions() } } : {};
     const v = await stage('V-Kube start', () =>
       startVkube({
         runtime,
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
         kubeconfig: c.kubeconfig,
         logFile: join(OUT_DIR, 'vkube.log'),
         logLevel: params.logLevel,
+        ...asInPod,
         ...(params.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--diagnostic-dir=${profileDir}`, '--heapsnapshot-signal=SIGUSR2'] } : {}),
       }),
     );
@@ -161,6 +164,11 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
     const memoryAtStart = v.memory();
     log(`V-Kube ready in ${(v.startMs / 1000).toFixed(1)} s at ${v.url} (pid ${v.pid}, log bench/out/vkube.log), RSS ${memoryAtStart?.rssMiB} MiB`);
+    notes.push(
+      v.memoryLimit
+        ? `V-Kube ran under its manifest's memory limit (deploy/kubernetes/vkube.yaml), imposed by ${v.memoryLimit}: Node sizes its heap from it as in its pod.`
+        : "V-Kube ran without a memory limit, as in every earlier report: Node sized its heap from the machine's memory (`--as-in-pod` runs it under its manifest's limit).",
+    );
 
     const access = await kubeAccess(c.kubeconfig);
     const w = new PodWatch(access);
@@ -286,7 +294,7 @@ async function main(): Promise<void> {
       log(`two clusters against one: the reads again on ${orders.length} pods, V-Kube started afresh each time`);
       twoClusters = await stage('two clusters', () =>
         measureTwoClusters({
-          vkube: { runtime, dir: c.dir, kubeconfig: c.kubeconfig, logFile: join(OUT_DIR, 'vkube.log'), logLevel: params.logLevel },
+          vkube: { runtime, dir: c.dir, kubeconfig: c.kubeconfig, logFile: join(OUT_DIR, 'vkube.log'), logLevel: params.logLevel, ...asInPod },
           reads: {
             kube: access,
             orders,

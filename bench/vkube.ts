@@ -16,6 +16,7 @@ import { repoRoot } from '../dev/cluster/config.js';
 import { freeLoopbackPort } from '../dev/free-port.js';
 import { type Endpoint, call, endpoint, request } from './http.js';
 import { type Memory, memoryOf } from './proc.js';
+import { memoryLimit } from './memory-limit.js';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 
@@ -61,12 +62,16 @@ export interface VkubeOptions {
   nodeFlags?: string[];
   /** Extra environment (e.g. VKUBE_KUBECONFIGS for several clusters). */
   env?: Record<string, string>;
+  /** Run as in its pod: under its memory limit, with its NODE_OPTIONS (bench/memory-limit.ts); none: on the machine's memory. */
+  asInPod?: { memoryLimitBytes: number; nodeOptions: string[] };
 }
 
 export interface Vkube {
   url: string;
   pid: number;
   startMs: number;
+  /** How its memory is limited (as in its pod), for the report; undefined: not at all. */
+  memoryLimit: string | undefined;
   /** A pool for control calls (orders, deploys, polls), apart from the load phases' pools. */
   control: Endpoint;
   memory(): Memory | undefined;
@@ -74,6 +79,8 @@ export interface Vkube {
   /** SIGTERM (V-Kube shuts down, a CPU profile is written), SIGKILL after `graceMs` (default 30 s). */
   stop(graceMs?: number): Promise<void>;
 }
+
+let limitsMade = 0;
 
 export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
   const port = await freeLoopbackPort();
@@ -94,13 +101,18 @@ export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
     // The image of the real-node deploys is in the bench cluster's own registry, on
     // loopback: image checks contact such an address only when allowed.
     VKUBE_PRIVATE_REGISTRIES: '127.0.0.1',
+    ...(opts.asInPod?.nodeOptions.length ? { NODE_OPTIONS: opts.asInPod.nodeOptions.join(' ') } : {}),
     ...opts.env,
   };
+  const limit = opts.asInPod && memoryLimit(opts.asInPod.memoryLimitBytes, `vkube-bench-${process.pid}-${++limitsMade}`);
+  const argv = [process.execPath, ...(limit?.nodeFlags ?? []), ...(opts.nodeFlags ?? []), ...(opts.runtime.kind === 'dist' ? [opts.runtime.main] : ['--import', 'tsx', 'src/main.ts'])];
+  const [command, ...args] = limit ? limit.wrap(argv) : argv;
   const startedAt = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...(opts.runtime.kind === 'dist' ? [opts.runtime.main] : ['--import', 'tsx', 'src/main.ts'])], { cwd: repoRoot, env, stdio: ['ignore', out, out] });
+  // Under a cgroup, a shell joins it and execs node: the child's pid is V-Kube's.
+  const child: ChildProcess = spawn(command!, args, { cwd: repoRoot, env, stdio: ['ignore', out, out] });
   closeSync(out);
   started.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => (started.delete(child), resolve())));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => (started.delete(child), limit?.release(), resolve())));
 
   const control = endpoint(url, 64);
   const deadline = Date.now() + 90_000;
@@ -118,6 +130,7 @@ export async function startVkube(opts: VkubeOptions): Promise<Vkube> {
   return {
     url,
     pid: child.pid!,
+    memoryLimit: limit && `${limit.how}${opts.asInPod?.nodeOptions.length ? `, NODE_OPTIONS ${opts.asInPod.nodeOptions.join(' ')}` : ''}`,
     startMs: Date.now() - startedAt,
     control,
     memory: () => memoryOf(child.pid!),
