@@ -74,9 +74,15 @@ export const podRoutes: FastifyPluginAsyncTypebox<PodRouteDeps> = async (app, de
       const order = orderOf(request);
       const query = request.query as Record<string, unknown>;
       const wait = query.wait === undefined && query.timeout === undefined ? undefined : parseWaitQuery(query.wait, query.timeout);
-      const status = wait ? await waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply) : deps.workloads.status(order);
       // The original clients' domain menu reads the bound domains here: always present, [] when none.
-      const domains = await deps.domains.atVersion(order);
+      // They are those of the order as this request found it, so a wait looks them up while it
+      // waits: the first read after a deploy is of a new version, and reading it only once the
+      // pod is Running put a database read (queued behind the writes the same change
+      // causes) between the pod's change and the answer: 4.3 ms of a 64 ms deploy.
+      const [status, domains] = await Promise.all([
+        wait ? waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply) : deps.workloads.status(order),
+        deps.domains.atVersion(order),
+      ]);
       const region = (order.spec as DeploySpec | null)?.region ?? order.region;
       const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as EndpointPod['spec'], status: status.podStatus as EndpointPod['status'] }, region, domains);
       // An answer to a wait carries its own outcome: made for this request, not cached.
