@@ -13,6 +13,7 @@
  *   event, and the same event uid and count (or the same restart count of a container)
  *   is skipped.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ClusterChange, ClusterReader, EventJson, PodJson } from '../cluster/gateway.js';
 import type { EventStore } from './store-port.js';
 import { ORDER_LABEL } from './manifests.js';
@@ -161,10 +162,14 @@ export class EventRecorder {
 
   private kick(): void {
     if (this.draining) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.queue.size > 0) this.kick();
-    });
+    // From the event loop's next turn: a pod's change may answer a request waiting for it
+    // (`?wait=Running`), and that answer goes out before these records are written.
+    this.draining = nextTurn()
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        if (this.queue.size > 0) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import bs58 from 'bs58';
-import type { PodJson } from '../../src/cluster/gateway.js';
+import type { ClusterChange, ClusterReader, PodJson } from '../../src/cluster/gateway.js';
 import { CredentialBox } from '../../src/domain/credential-box.js';
 import { OutboxDispatcher, noticeMail } from '../../src/domain/notify/dispatcher.js';
 import { PodNotices } from '../../src/domain/notify/pod-notices.js';
@@ -110,6 +110,23 @@ describe('pod notices', () => {
   it('says nothing of a pod not Ready, or of a pod that is not an order\'s', () => {
     assert.deepEqual(PodNotices.eventsOf(pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] }), 1), []);
     assert.deepEqual(PodNotices.eventsOf(pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }, {}), 1), []);
+  });
+
+  it('records a pod notice from the next turn, once: a request waiting for the same change is answered first', async () => {
+    let listener: ((c: ClusterChange) => void) | undefined;
+    const cluster = { onChange: (l: (c: ClusterChange) => void) => ((listener = l), () => undefined), managedNamespaces: () => [], podsInNamespace: () => [] };
+    const written: string[] = [];
+    const store = { appendEvent: async (e: { dedupeKey?: string }) => void written.push(e.dedupeKey ?? '') };
+    const notices = new PodNotices(cluster as unknown as ClusterReader, store as unknown as NotificationStore, { warn() {} });
+    notices.start();
+    const running = pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    listener!({ kind: 'pod', type: 'MODIFIED', pod: running });
+    listener!({ kind: 'pod', type: 'MODIFIED', pod: running });
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.deepEqual(written, [], 'nothing written while the change is still being handled');
+    await notices.flush();
+    assert.deepEqual(written, ['pod.running/uid-1'], 'written once');
   });
 });
 

@@ -6,6 +6,7 @@
  * container that keeps crashing never tells the same thing twice; a new pod (an update,
  * a restart of the order) may tell it again.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ClusterChange, ClusterReader, PodJson } from '../../cluster/gateway.js';
 import type { NewOutboxEvent, NotificationStore } from './store-port.js';
 import { ORDER_LABEL } from '../manifests.js';
@@ -78,7 +79,9 @@ export class PodNotices {
       if (this.seen.has(key)) continue;
       this.remember(key);
       // One write at a time, in the order seen; a failure forgets the key so the next sight retries.
-      this.pending = this.pending.then(() =>
+      // Each waits for the event loop's next turn: the same change may answer a request
+      // waiting for it (`?wait=Running`), and that answer goes out first.
+      this.pending = this.pending.then(nextTurn).then(() =>
         this.store.appendEvent(event).then(
           () => undefined,
           (err: unknown) => {
