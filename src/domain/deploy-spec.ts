@@ -113,8 +113,11 @@ export interface DeployContext {
   reservedPorts: ReadonlyArray<readonly [number, number]>;
   /** Regions the cluster has now. */
   regions: readonly string[];
-  /** Where to deploy when neither the order nor the request names a region: the one with most free memory. */
-  defaultRegion?: string;
+  /**
+   * Where to deploy when neither the order nor the request names a region: the one with
+   * most free memory. Asked only then: it adds up the requests of every pod in the cluster.
+   */
+  defaultRegion?: () => string | undefined;
   /** Decides whether an image reference is well formed. */
   isValidImage: (ref: string) => boolean;
 }
@@ -370,7 +373,8 @@ function parseRegion(value: unknown, at: string, ctx: DeployContext, required: b
   if (value === undefined || value === null || value === '') {
     if (ctx.order.region) return ctx.order.region;
     if (required) throw new InputError('required: one of the regions GET /k8s/regions lists', at);
-    if (ctx.defaultRegion) return ctx.defaultRegion;
+    const roomiest = ctx.defaultRegion?.();
+    if (roomiest) return roomiest;
     throw new InputError('required: the order names no region and the cluster has none with room', at);
   }
   const region = string(value, at);

@@ -162,8 +162,7 @@ export class DeployService {
     };
     // A redeploy stays where it is; a first one without a region goes where there is most room.
     const previous = order.spec as DeploySpec | null;
-    const defaultRegion = previous?.region ?? mostRoom(this.deps.cluster.freeMemoryByRegion());
-    if (defaultRegion) ctx.defaultRegion = defaultRegion;
+    ctx.defaultRegion = () => previous?.region ?? mostRoom(this.deps.cluster.freeMemoryByRegion());
     return ctx;
   }
 

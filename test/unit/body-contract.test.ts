@@ -58,7 +58,7 @@ describe('the schema never refuses a deploy body the domain takes (property)', (
     units: config.units,
     reservedPorts: config.reservedPorts,
     regions: ['ausrine', 'giltine'],
-    defaultRegion: 'ausrine',
+    defaultRegion: () => 'ausrine',
     isValidImage: (ref) => {
       try {
         parseReference(ref);

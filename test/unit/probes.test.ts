@@ -19,7 +19,7 @@ const ctx: DeployContext = {
   units: config.units,
   reservedPorts: config.reservedPorts,
   regions: ['ausrine'],
-  defaultRegion: 'ausrine',
+  defaultRegion: () => 'ausrine',
   isValidImage: () => true,
 };
 
