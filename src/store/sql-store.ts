@@ -76,10 +76,18 @@ export class SqlStore implements Store {
   }
 
   async listLiveOrders(page: { after?: string; limit: number }): Promise<OrderRecord[]> {
+    // Walks the primary key in id order and stops after `limit` live rows. With the bare
+    // columns the planner took the status and teardown indexes (a MULTI-INDEX OR), read
+    // every live order and sorted them all by id for each page: a pass over 5,000 orders
+    // read 21 pages of ~7 ms, each blocking the event loop, growing with the square of the
+    // population. `|| ''` keeps the values and hides the columns from their indexes, in
+    // SQLite and PostgreSQL alike.
     let q = this.db
       .selectFrom('orders')
       .selectAll()
-      .where((eb) => eb.or([eb('service_status', 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop']), eb('teardown', '=', 'Terminating')]))
+      .where((eb) =>
+        eb.or([eb(sql<string>`service_status || ''`, 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop']), eb(sql<string>`teardown || ''`, '=', 'Terminating')]),
+      )
       .orderBy('id')
       .limit(page.limit);
     if (page.after !== undefined) q = q.where('id', '>', page.after);
