@@ -78,7 +78,7 @@ export const podRoutes: FastifyPluginAsyncTypebox<PodRouteDeps> = async (app, de
       // They are those of the order as this request found it, so a wait looks them up while it
       // waits: the first read after a deploy is of a new version, and reading it only once the
       // pod is Running put a database read (queued behind the writes the same change
-      // causes) between the pod's change and the answer: 4.3 ms of a 64 ms deploy.
+      // causes) between the pod's change and the answer.
       const [status, domains] = await Promise.all([
         wait ? waitings.run((signal) => deps.workloads.statusWhen(order, wait, signal), reply) : deps.workloads.status(order),
         deps.domains.atVersion(order),
