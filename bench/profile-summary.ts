@@ -7,6 +7,8 @@
  *   npx tsx bench/profile-summary.ts <profile> --phase "deploys@100"   # a deploy round
  *   npx tsx bench/profile-summary.ts <profile> --from <µs> --to <µs>     # monotonic clock, as in report.json
  *   npx tsx bench/profile-summary.ts <profile> --focus reconcileAll      # only stacks through that function
+ *   npx tsx bench/profile-summary.ts <profile> --phase "status@5000" --blocks 10
+ *                                # the tasks that held the event loop ≥ 10 ms, and in what
  *
  * Profiles come from `npm run bench -- --profile` (V-Kube runs with --cpu-prof).
  */
@@ -31,7 +33,7 @@ interface CpuProfile {
 function main(): void {
   const args = process.argv.slice(2);
   const file = args.find((a) => !a.startsWith('--') && !isFlagValue(args, a));
-  if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [--phase "<phase>@<pods>" | --from <µs> --to <µs>] [--top 25]');
+  if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [--phase "<phase>@<pods>" | --from <µs> --to <µs>] [--top 25] [--focus <function> | --blocks <ms>]');
   const flag = (name: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
@@ -54,7 +56,9 @@ function main(): void {
   }
   const top = Number(flag('--top') ?? 25);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  summarize(profile, windows, top, flag('--focus'));
+  const blocks = flag('--blocks');
+  if (blocks !== undefined) longBlocks(profile, windows, Number(blocks), top);
+  else summarize(profile, windows, top, flag('--focus'));
 }
 
 function isFlagValue(args: string[], a: string): boolean {
@@ -100,6 +104,73 @@ function summarize(profile: CpuProfile, windows: Array<[number, number]>, top: n
   };
   print('self time', self);
   print('inclusive time', inclusive);
+}
+
+/**
+ * The tasks that held the event loop for at least `minMs`: runs of consecutive samples
+ * under the same child of the profile's root (one macrotask: a timer, an immediate, an
+ * I/O callback, a garbage collection), with the deepest frame they all share, which names
+ * what held the loop, and their hottest self frames. A loaded server's loop is never idle,
+ * so busy time alone does not separate tasks; the stack's root does.
+ */
+function longBlocks(profile: CpuProfile, windows: Array<[number, number]>, minMs: number, top: number): void {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const rootId = profile.nodes[0]!.id;
+  const path = (id: number) => {
+    const out: number[] = [];
+    for (let at: number | undefined = id; at !== undefined && at !== rootId; at = parent.get(at)) out.push(at);
+    return out.reverse();
+  };
+  type Run = { startUs: number; us: number; paths: number[][] };
+  const runs: Run[] = [];
+  let current: Run | undefined;
+  let currentTask: number | undefined;
+  let t = profile.startTime;
+  const close = () => {
+    if (current && current.us >= minMs * 1000) runs.push(current);
+    current = undefined;
+    currentTask = undefined;
+  };
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    const p = path(profile.samples[i]!);
+    const task = p[0];
+    const name = task === undefined ? '' : byId.get(task)!.callFrame.functionName;
+    if (!windows.some(([from, to]) => t >= from && t <= to) || task === undefined || name === '(idle)' || name === '(program)') {
+      close();
+      continue;
+    }
+    if (task !== currentTask) {
+      close();
+      current = { startUs: t, us: 0, paths: [] };
+      currentTask = task;
+    }
+    current!.us += dt;
+    current!.paths.push(p);
+  }
+  close();
+  const total = runs.reduce((s, r) => s + r.us, 0);
+  console.log(`${runs.length} tasks held the loop ≥ ${minMs} ms: ${(total / 1000).toFixed(1)} ms in all`);
+  for (const r of runs.sort((a, b) => b.us - a.us).slice(0, top)) {
+    let shared = r.paths[0]!;
+    for (const p of r.paths) {
+      let k = 0;
+      while (k < shared.length && k < p.length && shared[k] === p[k]) k++;
+      shared = shared.slice(0, k);
+    }
+    const selfMs = new Map<string, number>();
+    for (const p of r.paths) {
+      const l = label(byId.get(p[p.length - 1]!)!);
+      selfMs.set(l, (selfMs.get(l) ?? 0) + r.us / r.paths.length);
+    }
+    const hot = [...selfMs].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([l, us]) => `${(us / 1000).toFixed(1)} ms ${l}`);
+    console.log(`\n${(r.us / 1000).toFixed(1)} ms at ${((r.startUs - profile.startTime) / 1e6).toFixed(2)} s`);
+    console.log(`  held by: ${shared.slice(-3).reverse().map((id) => label(byId.get(id)!)).join('  <  ') || '(several)'}`);
+    for (const h of hot) console.log(`  self: ${h}`);
+  }
 }
 
 function onStack(id: number, fn: string, byId: Map<number, ProfileNode>, parent: Map<number, number>): boolean {
