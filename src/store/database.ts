@@ -10,12 +10,15 @@ import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
+import { type WalCheckpointer, startWalCheckpointer } from './wal-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** SQLite files: the worker that checkpoints the log off the event loop (wal-checkpointer.ts). */
+  checkpointer?: WalCheckpointer;
 }
 
 // PostgreSQL returns int8 (bigint) as a string to protect precision; our bigints are
@@ -54,7 +57,14 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
     database.pragma('synchronous = NORMAL');
-    return { db: new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
+    const checkpointer = file === ':memory:' ? undefined : startWalCheckpointer(database, file);
+    const statements = withStatementCache(database);
+    const close = statements.close.bind(statements);
+    statements.close = () => {
+      void checkpointer?.stop();
+      return close();
+    };
+    return { db: new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect({ database: statements }) }), dialect: 'sqlite', ...(checkpointer ? { checkpointer } : {}) };
   }
   const statementTimeoutMs = opts.statementTimeoutMs ?? 15_000;
   const pool = new pg.Pool({
