@@ -26,6 +26,7 @@ import type { Clock } from '../kernel/clock.js';
 import type { CredentialBox } from './credential-box.js';
 import type { DeploySpec } from './deploy-spec.js';
 import { UnavailableError } from '../kernel/errors.js';
+import { TimeSlice } from '../kernel/time-slice.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   DATA_CLAIM,
@@ -158,7 +159,7 @@ export class Reconciler {
     let resyncsDeferred = 0;
     // Thousands of orders: read them a page at a time and let requests in whenever the
     // pass has held the event loop for a few milliseconds, however slow the machine.
-    let yielded = performance.now();
+    const slice = new TimeSlice(PASS_SLICE_MS);
     let after: string | undefined;
     for (;;) {
       let page: OrderRecord[];
@@ -170,10 +171,7 @@ export class Reconciler {
       }
       for (const order of page) {
         liveIds.add(order.id);
-        if (performance.now() - yielded >= PASS_SLICE_MS) {
-          await new Promise((r) => setImmediate(r));
-          yielded = performance.now();
-        }
+        if (slice.spent()) await slice.yield();
         if (this.inLine(order)) continue;
         // Out of line only because its resync period is up: within this pass's budget, else the next pass's.
         if (this.inLine(order, { resyncDueToo: true })) {
@@ -191,8 +189,7 @@ export class Reconciler {
       }
       if (page.length < PASS_PAGE_SIZE) break;
       after = page[page.length - 1]!.id;
-      await new Promise((r) => setImmediate(r));
-      yielded = performance.now();
+      await slice.yield();
     }
     this.liveOrders = liveIds.size;
     if (resyncsDeferred > 0) log.info({ deferred: resyncsDeferred }, 'resyncs due beyond this pass’s budget: left for the next pass');
