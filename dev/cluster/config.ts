@@ -107,6 +107,12 @@ export interface ClusterConfig {
   regionLabel: string;
   node: NodeResources;
   regions: RegionConfig[];
+  /**
+   * How often metrics-server scrapes every node (default 10 s, so that tests see a new
+   * pod's usage soon). kwok serves all the fake nodes' scrapes from this machine, at a
+   * cost that grows with their pods; on a real cluster each node's kubelet serves its own.
+   */
+  metricResolutionSeconds: number;
 }
 
 export interface FakeNode {
@@ -145,10 +151,14 @@ export function loadClusterConfig(path = clusterConfigPath()): ClusterConfig {
     if (!Number.isInteger(r.nodes) || r.nodes < 1 || r.nodes > 1000) throw bad(`region ${r.name}: "nodes" must be an integer from 1 to 1000`);
   }
   if (c.regions.filter((r) => r.real).length > 1) throw bad('at most one region can be real (this machine runs one kubelet per cluster)');
+  const resolution = c.metricResolutionSeconds ?? 10;
+  // metrics-server's own bounds: at least 10 s; past a few minutes its figures would be stale.
+  if (!Number.isInteger(resolution) || resolution < 10 || resolution > 300) throw bad('"metricResolutionSeconds" must be an integer from 10 to 300');
   return {
     regionLabel: typeof c.regionLabel === 'string' && c.regionLabel ? c.regionLabel : 'region',
     node: { cpu: '8', memory: '32Gi', pods: '110', ...c.node },
     regions: c.regions,
+    metricResolutionSeconds: resolution,
   };
 }
 

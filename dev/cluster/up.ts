@@ -117,7 +117,7 @@ export async function up(opts: { log?: (line: string) => void } = {}): Promise<U
   // Pods cannot be created in a namespace until its "default" ServiceAccount exists.
   await step('default ServiceAccount', () => waitFor(kcm, () => serviceAccountExists(kc), 60_000, 'the default ServiceAccount'));
 
-  const metricsServer = await startProcess(state, 'metrics-server', binaryPath('metrics-server'), metricsServerArgs(state, pki, kubeconfig, ports));
+  const metricsServer = await startProcess(state, 'metrics-server', binaryPath('metrics-server'), metricsServerArgs(state, pki, kubeconfig, ports, config.metricResolutionSeconds));
   await step('metrics-server serving', async () => {
     await waitFor(metricsServer, () => probe(`https://127.0.0.1:${ports.metricsServer}/livez`).then((r) => r.status === 200), 60_000, 'metrics-server /livez');
     await registerMetricsApi(kc, ports.metricsServer);
@@ -179,7 +179,7 @@ async function serviceAccountExists(kc: ReturnType<typeof kubeClient>): Promise<
   return true;
 }
 
-function metricsServerArgs(state: string, pki: Pki, kubeconfig: string, p: Ports): string[] {
+function metricsServerArgs(state: string, pki: Pki, kubeconfig: string, p: Ports, resolutionSeconds: number): string[] {
   return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
@@ -193,7 +193,7 @@ function metricsServerArgs(state: string, pki: Pki, kubeconfig: string, p: Ports
     '--kubelet-insecure-tls',
     '--kubelet-use-node-status-port',
     '--kubelet-preferred-address-types=InternalDNS,InternalIP',
-    '--metric-resolution=10s',
+    `--metric-resolution=${resolutionSeconds}s`,
     '--kubelet-request-timeout=5s',
   ];
 }
