@@ -24,7 +24,7 @@ export const CHECKPOINT_EVERY_MS = 1000;
 export interface WalCheckpointer {
   /** Stops the worker (after the checkpoint it may be running); resolves once it has exited. */
   stop(): Promise<void>;
-  /** The next checkpoint that found the log not empty: its length and how much of it was copied, in pages. */
+  /** The next checkpoint that copied something new: the log's length and how much of it was copied, in pages. */
   checkpointed(): Promise<{ log: number; checkpointed: number }>;
 }
 
@@ -43,10 +43,17 @@ function checkpointLoop(require: NodeJS.Require, input: WorkerInput): void {
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const Database = require(input.driver) as typeof SQLite;
   const db = new Database(input.file, { fileMustExist: true });
-  db.pragma('busy_timeout = 1000');
+  // Nothing to do (nor to tell) while the log is all copied and no other connection has
+  // written since (data_version unchanged): an idle database costs one pragma a second.
+  let seenVersion = -1;
+  let allCopied = false;
   const timer = setInterval(() => {
     try {
+      const version = db.pragma('data_version', { simple: true }) as number;
+      if (allCopied && version === seenVersion) return;
+      seenVersion = version;
       const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
+      allCopied = !!result && result.checkpointed === result.log;
       if (result && result.log > 0) parentPort!.postMessage(result);
     } catch {
       // A busy or locked database: the next tick tries again.
