@@ -166,7 +166,11 @@ export interface SettingsStore {
 export interface WorkQueueStore {
   /** A new request: queues the order now (or makes its entry due now, its attempts and error reset). */
   enqueue(orderId: string, at: number): Promise<void>;
-  /** A re-check (a pass, a watch event): queues the order unless it is queued already, leaving a back-off that runs as it is. */
+  /**
+   * A re-check (a pass, a watch event): queues the order at `at` unless it is queued
+   * already; an entry not tried yet comes forward to `at` if that is sooner, a back-off
+   * runs as it is.
+   */
   ensureQueued(orderId: string, at: number): Promise<void>;
   /** Entries due at `at`, earliest first. */
   dueWork(at: number, limit: number): Promise<QueuedWork[]>;

@@ -96,7 +96,7 @@ export class VkubeMetrics {
     });
     new Gauge({
       name: 'vkube_work_queue_depth',
-      help: "Orders in the leader's work queue (due or waiting for their back-off)",
+      help: "Orders in the leader's work queue (due, waiting for their back-off, or resyncs paced over the reconcile interval)",
       registers: [this.registry],
       async collect() {
         this.set(await sources.queueDepth().catch(() => NaN));

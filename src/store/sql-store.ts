@@ -279,7 +279,15 @@ export class SqlStore implements Store {
     await this.db
       .insertInto('reconcile_queue')
       .values({ order_id: orderId, stamp: 1, due_at: at, attempts: 0, last_error: '', enqueued_at: at })
-      .onConflict((oc) => oc.column('order_id').doNothing())
+      // Queued already: a back-off runs as it is; an entry not yet tried (a resync paced
+      // for later) comes forward to the sooner time, so a watch event is not kept waiting.
+      .onConflict((oc) =>
+        oc
+          .column('order_id')
+          .doUpdateSet({ due_at: (eb) => eb.ref('excluded.due_at') })
+          .where('reconcile_queue.attempts', '=', 0)
+          .where('reconcile_queue.due_at', '>', (eb) => eb.ref('excluded.due_at')),
+      )
       .execute();
   }
 

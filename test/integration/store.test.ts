@@ -622,6 +622,20 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.equal(await store.queueDepth(), 0);
       });
 
+      it('a re-check brings an entry not tried yet forward, never back: a resync paced for later does not keep a watch event waiting', async () => {
+        const order = await running();
+        await store.completeWork(order.id, (await store.queuedWork(order.id))!.stamp);
+        const now = Date.now();
+        await store.ensureQueued(order.id, now + 20_000);
+        assert.deepEqual(await store.dueWork(now, 10), [], 'the paced resync waits for its time');
+        await store.ensureQueued(order.id, now + 40_000);
+        assert.equal((await store.queuedWork(order.id))?.dueAt, now + 20_000, 'a later re-check does not push it back');
+        await store.ensureQueued(order.id, now);
+        assert.deepEqual((await store.dueWork(now, 10)).map((w) => w.orderId), [order.id], 'a re-check due now brings it forward');
+        assert.equal(await store.queueDepth(), 1, 'still one entry');
+        await store.completeWork(order.id, (await store.queuedWork(order.id))!.stamp);
+      });
+
       it('markObserved records the applied generation and never moves it back', async () => {
         const order = await running();
         await store.markObserved(order.id, 5, 1000);

@@ -21,6 +21,9 @@ function pendingOrder(n: number, overrides: Partial<OrderRecord> = {}): OrderRec
   return { id: `order-${String(n).padStart(4, '0')}`, serviceStatus: 'ServicePending', generation: 1, observedGeneration: 1, observedAt: 0, spec: null, region: 'r', endAt: null, ...overrides } as unknown as OrderRecord;
 }
 
+/** Every pass's queued orders, with the time each was queued for. */
+const dueTimes = new Map<string, number>();
+
 function passes(orders: OrderRecord[], count: number): Promise<string[][]> {
   const byId = new Map(orders.map((o) => [o.id, o]));
   let queued: string[] = [];
@@ -29,8 +32,9 @@ function passes(orders: OrderRecord[], count: number): Promise<string[][]> {
       return orders.filter((o) => after === undefined || o.id > after).slice(0, limit);
     },
     // Queued is as good as applied here: the order's resync period starts over.
-    async ensureQueued(id: string) {
+    async ensureQueued(id: string, at: number) {
       queued.push(id);
+      dueTimes.set(id, at);
       byId.get(id)!.observedAt = Date.now();
     },
     async dueWork() {
@@ -81,6 +85,20 @@ describe('the resync budget of a pass', () => {
     const orders = Array.from({ length: 5000 }, (_, i) => pendingOrder(i));
     const queued = await passes(orders, 3);
     assert.deepEqual(queued.map((q) => q.length), [100, 500, 500]);
+  });
+
+  it('paces a pass’s resyncs over the interval until the next pass, and queues other work at once', async () => {
+    // 250 orders: a budget of 100, one every 30 s / 100 = 300 ms.
+    const orders = [...Array.from({ length: 250 }, (_, i) => pendingOrder(i)), pendingOrder(999, { generation: 2 })];
+    const before = Date.now();
+    const [first] = await passes(orders, 1);
+    const after = Date.now();
+    const resyncs = first!.filter((id) => id !== 'order-0999').map((id) => dueTimes.get(id)! - before);
+    assert.equal(resyncs.length, 100);
+    for (let i = 1; i < resyncs.length; i++) assert.ok(resyncs[i]! - resyncs[i - 1]! >= 299 && resyncs[i]! - resyncs[i - 1]! <= 301, `300 ms apart: ${resyncs.slice(0, 5).join(', ')}…`);
+    assert.ok(resyncs[0]! <= after - before, 'the first right away');
+    assert.ok(resyncs.at(-1)! < 30_000, `the last before the next pass: ${resyncs.at(-1)} ms`);
+    assert.ok(dueTimes.get('order-0999')! <= after, 'a newer generation is not paced');
   });
 
   it('queues an order out of line for another reason whatever the budget', async () => {
