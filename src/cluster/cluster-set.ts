@@ -199,6 +199,10 @@ export class ClusterSet implements ClusterGateway {
     return this.memberOfNamespace(namespace)?.holdsIsolation(kind, namespace, name) ?? false;
   }
 
+  watchedVersion(kind: string, namespace: string, name: string): string | undefined {
+    return this.memberOfNamespace(namespace)?.watchedVersion(kind, namespace, name);
+  }
+
   claimEvents(namespace: string, name: string): EventJson[] {
     const member = this.memberOfNamespace(namespace);
     return member ? member.claimEvents(namespace, name) : [];
@@ -268,11 +272,13 @@ export class ClusterSet implements ClusterGateway {
     return () => offs.forEach((off) => off());
   }
 
-  async apply(objects: KubeManifest[], opts?: WriteOptions): Promise<void> {
+  async apply(objects: KubeManifest[], opts?: WriteOptions): Promise<Array<string | undefined>> {
+    const versions: Array<string | undefined> = [];
     for (const obj of objects) {
       const member = this.memberForWrite(obj);
-      await this.writerOf(member).apply([obj], opts);
+      versions.push(...(await this.writerOf(member).apply([obj], opts)));
     }
+    return versions;
   }
 
   async prune(namespace: string, generation: number, opts?: WriteOptions): Promise<void> {

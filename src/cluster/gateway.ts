@@ -27,6 +27,8 @@ export interface ObjectMeta {
   namespace?: string;
   uid?: string;
   resourceVersion?: string;
+  /** Moves with the spec only, on the kinds that keep it (a Deployment's). */
+  generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
   labels?: Record<string, string>;
@@ -258,8 +260,12 @@ export interface WriteOptions {
  * services that serve requests (on every replica) are handed no way to write.
  */
 export interface ClusterWriter {
-  /** Server-side applies each object in order (creating or updating it). */
-  apply(objects: KubeManifest[], opts?: WriteOptions): Promise<void>;
+  /**
+   * Server-side applies each object in order (creating or updating it). Answers each
+   * object's content version as the API server stored it (see ClusterReader.watchedVersion;
+   * undefined for the kinds no watch follows).
+   */
+  apply(objects: KubeManifest[], opts?: WriteOptions): Promise<Array<string | undefined>>;
   /**
    * Deletes V-Kube's Secrets, ConfigMaps, Services and Ingresses in the namespace that
    * were applied for another spec generation than `generation` (SPEC_GENERATION_LABEL):
@@ -334,6 +340,14 @@ export interface ClusterReader {
    * or when that watch is not live (then nothing can be taken as in place).
    */
   holdsIsolation(kind: IsolationKind, namespace: string, name: string): boolean;
+  /**
+   * The content version of one of V-Kube's objects as a live watch shows it now: it moves
+   * when the object's desired content does (a Deployment's generation, a digest of an
+   * isolation object's spec), not with its status. Equal to what `apply` answered when
+   * nobody changed the object since. Undefined when the object is absent or going away,
+   * when no watch follows its kind, or when that watch is not live.
+   */
+  watchedVersion(kind: string, namespace: string, name: string): string | undefined;
   /**
    * The kubelet's events about killing a container of that pod because its liveness or
    * startup probe failed (reason Killing), as the events watch holds them (Kubernetes

@@ -4,6 +4,7 @@
  * become domain errors here, naming the cluster: unreachable or 5xx → UnavailableError,
  * 404 → NotFoundError, 409 → ConflictError.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { parseBytes, parseMillicores } from '../kernel/quantity.js';
@@ -30,7 +31,7 @@ import type {
   RegionCapacity,
   WriteOptions,
 } from './gateway.js';
-import { SPEC_GENERATION_LABEL } from './gateway.js';
+import { SPEC_GENERATION_LABEL, isIsolationKind } from './gateway.js';
 import { ApiHeartbeat } from './api-heartbeat.js';
 import { summarizeHealth } from './cluster-health.js';
 import { KubeError, type KubeHttp, type Query } from './kube-http.js';
@@ -82,7 +83,7 @@ export class KubernetesGateway implements ClusterGateway {
   private readonly namespaces: WatchCache<NamespaceJson>;
   private readonly deployments: WatchCache<DeploymentJson>;
   private readonly claims: WatchCache<PersistentVolumeClaimJson>;
-  private readonly isolation: Record<IsolationKind, WatchCache<KubeObject>>;
+  private readonly isolation: Record<IsolationKind, WatchCache<IsolationEntry>>;
   private readonly events: WatchCache<EventJson>;
   private readonly listeners = new Set<(change: ClusterChange) => void>();
   private readonly heartbeat: ApiHeartbeat | undefined;
@@ -145,7 +146,7 @@ export class KubernetesGateway implements ClusterGateway {
       // the pods, and of the status only the counts are kept (its conditions' messages were
       // most of a Deployment's memory).
       transform: (d) => ({
-        metadata: ownMetadata(d.metadata),
+        metadata: { ...ownMetadata(d.metadata), ...(d.metadata.generation !== undefined ? { generation: d.metadata.generation } : {}) },
         spec: { ...(d.spec?.replicas !== undefined ? { replicas: d.spec.replicas } : {}), template: { metadata: { annotations: ownAnnotations(d.spec?.template?.metadata?.annotations) ?? {} } } },
         ...(d.status ? { status: deploymentCounts(d.status) } : {}),
       }),
@@ -168,14 +169,18 @@ export class KubernetesGateway implements ClusterGateway {
       strings,
       log,
     });
-    // The isolation objects of V-Kube's namespaces, names only: a deploy re-applies none of
-    // what the watch shows in place and unchanged, and so goes in one round trip.
+    // The isolation objects of V-Kube's namespaces, their names and a digest of their spec:
+    // a deploy or a resync re-applies none of what the watch shows as V-Kube applied it.
     const isolationCache = (path: string) =>
-      new WatchCache<KubeObject>({
+      new WatchCache<IsolationEntry>({
         http: this.http,
         path,
         labelSelector: MANAGED_SELECTOR,
-        transform: (o) => ({ metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(o.metadata.deletionTimestamp ? { deletionTimestamp: o.metadata.deletionTimestamp } : {}) } }),
+        transform: (o) => ({
+          metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(o.metadata.deletionTimestamp ? { deletionTimestamp: o.metadata.deletionTimestamp } : {}) },
+          // The cache is typed by what it keeps; what arrives is the whole object.
+          specDigest: specDigest(o as { spec?: unknown }),
+        }),
         stallMs,
         strings,
         log,
@@ -405,6 +410,17 @@ export class KubernetesGateway implements ClusterGateway {
     return o !== undefined && !o.metadata.deletionTimestamp;
   }
 
+  watchedVersion(kind: string, namespace: string, name: string): string | undefined {
+    if (kind === 'Deployment') {
+      const d = this.deployments.live ? this.deployments.get(namespace, name) : undefined;
+      return d && !d.metadata.deletionTimestamp ? contentVersion(kind, d) : undefined;
+    }
+    if (!isIsolationKind(kind)) return undefined;
+    const cache = this.isolation[kind];
+    const o = cache.live ? cache.get(namespace, name) : undefined;
+    return o && !o.metadata.deletionTimestamp ? o.specDigest : undefined;
+  }
+
   claimEvents(namespace: string, name: string): EventJson[] {
     const uid = this.claims.get(namespace, name)?.metadata.uid;
     const events = this.events.byIndex('claim', `${namespace}/${name}`);
@@ -429,12 +445,15 @@ export class KubernetesGateway implements ClusterGateway {
     return list.items.length === 0;
   }
 
-  async apply(objects: KubeManifest[], opts: WriteOptions = {}): Promise<void> {
+  async apply(objects: KubeManifest[], opts: WriteOptions = {}): Promise<Array<string | undefined>> {
+    const versions: Array<string | undefined> = [];
     for (const obj of objects) {
-      await this.call(`apply ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, () =>
-        this.http.apply(objectPath(obj.kind, obj.metadata.name, obj.metadata.namespace), obj, FIELD_MANAGER, opts),
+      const stored = await this.call(`apply ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, () =>
+        this.http.apply<KubeObject & { spec?: unknown }>(objectPath(obj.kind, obj.metadata.name, obj.metadata.namespace), obj, FIELD_MANAGER, opts),
       );
+      versions.push(contentVersion(obj.kind, stored));
     }
+    return versions;
   }
 
   async prune(namespace: string, generation: number, opts: WriteOptions = {}): Promise<void> {
@@ -577,6 +596,31 @@ export class KubernetesGateway implements ClusterGateway {
  * Its uid, resourceVersion, timestamps and Kubernetes' annotations are never read, and at
  * 5,000 orders they were a third of these caches' memory.
  */
+/** An isolation object as its cache keeps it: where it is, and what its spec is (see watchedVersion). */
+interface IsolationEntry {
+  metadata: ObjectMeta;
+  specDigest: string;
+}
+
+/**
+ * What moves with an object's desired content and only with it (see watchedVersion): a
+ * Deployment's generation; for an isolation object a digest of its spec, since a quota's
+ * status, and with it its resourceVersion, changes with every pod it counts. Both the
+ * apply's answer and the watch's events come from the API server's one serializer, so the
+ * same spec gives the same text. Undefined for kinds no watch follows.
+ */
+function contentVersion(kind: string, o: { metadata: ObjectMeta; spec?: unknown }): string | undefined {
+  if (kind === 'Deployment') return o.metadata.generation !== undefined ? `g${o.metadata.generation}` : undefined;
+  return isIsolationKind(kind) ? specDigest(o) : undefined;
+}
+
+function specDigest(o: { spec?: unknown }): string {
+  return createHash('sha1')
+    .update(JSON.stringify(o.spec ?? null))
+    .digest('base64url')
+    .slice(0, 12);
+}
+
 function ownMetadata(m: ObjectMeta): ObjectMeta {
   const annotations = ownAnnotations(m.annotations);
   return {

@@ -28,11 +28,13 @@ export class FencedWriter implements ClusterWriter {
     private readonly onRefused: (what: string) => void = () => {},
   ) {}
 
-  async apply(objects: KubeManifest[]): Promise<void> {
+  async apply(objects: KubeManifest[]): Promise<Array<string | undefined>> {
+    const versions: Array<string | undefined> = [];
     for (const o of objects) {
       const what = `apply ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-      await this.timed(what, (opts) => this.cluster.apply([o], opts));
+      versions.push(...(await this.timed(what, (opts) => this.cluster.apply([o], opts))));
     }
+    return versions;
   }
 
   async prune(namespace: string, generation: number): Promise<void> {
@@ -47,12 +49,13 @@ export class FencedWriter implements ClusterWriter {
     return this.timed(`delete pod ${namespace}/${name}`, (opts) => this.cluster.deletePod(namespace, name, opts));
   }
 
-  private async timed(what: string, write: (opts: WriteOptions) => Promise<void>): Promise<void> {
+  private async timed<T>(what: string, write: (opts: WriteOptions) => Promise<T>): Promise<T> {
     const opts = await this.window(what);
     const started = Date.now();
-    await write(opts);
+    const result = await write(opts);
     const ms = Date.now() - started;
     this.typicalWriteMs = this.typicalWriteMs === 0 ? ms : this.typicalWriteMs * 0.8 + ms * 0.2;
+    return result;
   }
 
   /** The bound of the next write; throws FencedOut when this replica may not write now. */

@@ -413,25 +413,25 @@ export class Reconciler {
    * then everything the pod relies on (quota, limits, network policy, secrets, config)
    * side by side, so none of it can be missing when the pod is made; then the Deployment
    * beside its Service and Ingresses; last, the pruning of what the spec no longer has
-   * (`pruneGeneration` undefined: nothing to prune). Unless `full` (a resync), what this
-   * leader applied unchanged is skipped and a network policy already in place is updated
-   * right after the Deployment: a first deploy after the sale is then one round trip
-   * before its pod.
+   * (`pruneGeneration` undefined: nothing to prune). What the watches show exactly as
+   * this leader applied it is skipped, a resync's too (AppliedObjects): a first deploy
+   * after the sale is one round trip before its pod, and a resync of an order nobody
+   * touched re-applies only the kinds no watch follows. Unless `full` (a resync), a
+   * network policy already in place is updated right after the Deployment.
    */
   private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined, namespaceInPlace: boolean, full: boolean): Promise<void> {
     const { writer } = this.deps;
     const namespace = objects.filter((o) => o.kind === 'Namespace');
     const last = new Set(['Deployment', 'Service', 'Ingress']);
-    let before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind));
-    const after = objects.filter((o) => last.has(o.kind));
-    let afterwards: KubeManifest[] = [];
     if (!namespaceInPlace) {
       this.applied.forget(ns);
       await Promise.all(namespace.map((o) => this.applyOne(o)));
-    } else if (!full) {
-      // What the watches show in place, as this leader applied it (the quota and limits
-      // made at sale), is not re-applied before the Deployment; a resync re-applies it.
-      before = before.filter((o) => !(this.inPlace(ns, o) && this.applied.unchanged(o)));
+    }
+    const stale = (o: KubeManifest) => !this.applied.current(o, this.deps.cluster.watchedVersion(o.kind, ns, o.metadata.name));
+    let before = objects.filter((o) => o.kind !== 'Namespace' && !last.has(o.kind) && stale(o));
+    const after = objects.filter((o) => last.has(o.kind) && stale(o));
+    let afterwards: KubeManifest[] = [];
+    if (namespaceInPlace && !full) {
       // A network policy of the order's in place already denies by default; its new version
       // only changes which ports are open, so it goes after the Deployment, not before it.
       const opening = before.filter((o) => o.kind === 'NetworkPolicy' && this.inPlace(ns, o));
@@ -446,28 +446,26 @@ export class Reconciler {
     if (pruneGeneration !== undefined) await writer.prune(ns, pruneGeneration);
   }
 
-  /** An isolation object the watches show in the namespace (false for any other kind: no watch shows those). */
+  /** An isolation object the watches show in the namespace (false for any other kind). */
   private inPlace(ns: string, o: KubeManifest): boolean {
     return isIsolationKind(o.kind) && this.deps.cluster.holdsIsolation(o.kind, ns, o.metadata.name);
   }
 
   /**
-   * Applies one object; an isolation object is remembered as applied (and forgotten when
-   * the apply fails: its state is then unknown). Nothing else is ever skipped, so nothing
-   * else is remembered.
+   * Applies one object and remembers the version the API server answered (forgotten when
+   * the apply fails: what the cluster holds of it is then unknown).
    */
   private async applyOne(o: KubeManifest): Promise<void> {
-    const remembered = isIsolationKind(o.kind);
+    let version: string | undefined;
     try {
-      await this.deps.writer.apply([o]);
+      [version] = await this.deps.writer.apply([o]);
     } catch (err) {
-      if (remembered) this.applied.drop(o);
+      this.applied.drop(o);
       throw err;
     }
-    if (remembered) this.applied.record(o);
+    this.applied.record(o, version);
   }
 
-  /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
   private async raiseNotices(order: OrderRecord): Promise<void> {
     const { clock, config, notices } = this.deps;
     const base = { orderId: order.id, serviceID: order.serviceID, address: order.address };

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { testKubeClient } from '../../dev/cluster/testing.js';
 import type { ClusterWriter } from '../../src/cluster/gateway.js';
 import { KubeError, KubeHttp } from '../../src/cluster/kube-http.js';
-import { namespaceOf } from '../../src/domain/manifests.js';
+import { DEPLOYMENT_NAME, namespaceOf } from '../../src/domain/manifests.js';
 import { type TestApp, seedDeployBody, startTestApp } from '../helpers/app.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -126,8 +126,9 @@ describe('the first deploy after the sale', () => {
     writer.apply = async (objects, opts) => {
       const what = objects.map((o) => o.kind).join(',');
       if (objects.some((o) => o.metadata.namespace === ns || o.metadata.name === ns)) steps.push(`start ${what}`);
-      await apply(objects, opts);
+      const versions = await apply(objects, opts);
       if (objects.some((o) => o.metadata.namespace === ns || o.metadata.name === ns)) steps.push(`end ${what}`);
+      return versions;
     };
     try {
       const res = await t.tenant(order.secret).post('/api/v1/k8s/deploy', seedDeployBody(23614));
@@ -139,15 +140,38 @@ describe('the first deploy after the sale', () => {
       const policy = await kube.get<NetworkPolicyJson>(isolation(ns).policy);
       assert.ok((policy.spec.ingress ?? []).some((rule) => rule.ports?.some((port) => port.port === 80)), 'the published port is open');
 
-      // A resync puts everything back in its order: the isolation before the Deployment.
-      steps.length = 0;
-      await t.services.store.markObserved(order.id, (await t.services.store.findOrder(order.id))!.generation, 0);
-      await t.services.reconciler.reconcile(order.id);
+      // Once the watches show what the deploy applied, a resync of an order nobody touched applies nothing they follow.
+      const resync = async () => {
+        steps.length = 0;
+        await t.services.store.markObserved(order.id, (await t.services.store.findOrder(order.id))!.generation, 0);
+        await t.services.reconciler.reconcile(order.id);
+      };
+      const names = { ResourceQuota: 'order-quota', LimitRange: 'order-limits', NetworkPolicy: 'order-isolation', Deployment: DEPLOYMENT_NAME };
+      const kinds = Object.keys(names) as Array<keyof typeof names>;
+      const deployment = `/apis/apps/v1/namespaces/${ns}/deployments/${DEPLOYMENT_NAME}`;
+      const seen = async () => Object.fromEntries(kinds.map((kind) => [kind, gateway.watchedVersion(kind, ns, names[kind])]));
+      const applied = await seen();
+      await eventually(async () => {
+        await resync();
+        assert.deepEqual(steps, [], 'nothing applied again');
+      });
+
+      // Someone changes the quota and the Deployment by hand: the resync puts both back, in order (the isolation before the Deployment).
+      await kube.mergePatch(isolation(ns).quota, { spec: { hard: { pods: '20' } } });
+      await kube.mergePatch(deployment, { spec: { template: { spec: { terminationGracePeriodSeconds: 3 } } } });
+      await eventually(async () => {
+        const now = await seen();
+        assert.notEqual(now.ResourceQuota, applied.ResourceQuota, 'the watch shows the quota edited');
+        assert.notEqual(now.Deployment, applied.Deployment, 'the watch shows the Deployment edited');
+      });
+      await resync();
       const started = (kind: string) => steps.indexOf(`start ${kind}`);
       const ended = (kind: string) => steps.indexOf(`end ${kind}`);
-      for (const kind of ['ResourceQuota', 'LimitRange', 'NetworkPolicy']) {
-        assert.ok(ended(kind) >= 0 && ended(kind) < started('Deployment'), `a resync applies ${kind} before the Deployment: ${steps.join(' · ')}`);
-      }
+      assert.ok(ended('ResourceQuota') >= 0 && ended('ResourceQuota') < started('Deployment'), `the quota before the Deployment: ${steps.join(' · ')}`);
+      assert.ok(!steps.some((s) => /LimitRange|NetworkPolicy/.test(s)), `what nobody touched is not applied: ${steps.join(' · ')}`);
+      assert.equal((await kube.get<{ spec: { hard: Record<string, string> } }>(isolation(ns).quota)).spec.hard.pods, '2', 'the quota is put back');
+      const restored = await kube.get<{ spec: { template: { spec: { terminationGracePeriodSeconds?: number } } } }>(deployment);
+      assert.notEqual(restored.spec.template.spec.terminationGracePeriodSeconds, 3, 'the Deployment is put back');
     } finally {
       writer.apply = apply;
     }

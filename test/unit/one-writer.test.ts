@@ -25,8 +25,9 @@ describe('work queue back-off', () => {
 
 class RecordingWriter implements ClusterWriter {
   readonly writes: Array<{ what: string; timeoutMs: number | undefined }> = [];
-  async apply(objects: KubeManifest[], opts?: WriteOptions): Promise<void> {
+  async apply(objects: KubeManifest[], opts?: WriteOptions): Promise<Array<string | undefined>> {
     for (const o of objects) this.writes.push({ what: `apply ${o.metadata.name}`, timeoutMs: opts?.timeoutMs });
+    return objects.map(() => undefined);
   }
   async prune(namespace: string, _generation: number, opts?: WriteOptions): Promise<void> {
     this.writes.push({ what: `prune ${namespace}`, timeoutMs: opts?.timeoutMs });
@@ -70,7 +71,7 @@ describe('fenced writer', () => {
     let window = 10_000;
     let renewals = 0;
     const slow = new (class extends RecordingWriter {
-      override apply = () => new Promise<void>((resolve) => setTimeout(resolve, 40));
+      override apply = () => new Promise<Array<string | undefined>>((resolve) => setTimeout(() => resolve([undefined]), 40));
     })();
     const leadership = {
       isLeader: () => true,
