@@ -231,7 +231,7 @@ export class Reconciler {
     return Math.max(MIN_RESYNCS_PER_PASS, Math.ceil((2 * this.liveOrders * intervalMs) / (resyncSeconds * 1000)));
   }
 
-  /** Its resync period is up: the whole set is re-applied (restores what no watch shows). */
+  /** Its resync period is up: what no watch follows, or what the watches show changed, is re-applied. */
   private resyncDue(order: OrderRecord): boolean {
     return Date.now() - order.observedAt >= this.deps.config.reconcile.resyncSeconds * 1000;
   }
@@ -247,7 +247,7 @@ export class Reconciler {
     return this.inLineButResync(order);
   }
 
-  /** The orders a resync re-applies: a sold order's isolation, a deployed order's whole set. */
+  /** The orders a resync looks at: a sold order's isolation, a deployed order's whole set. */
   private resyncApplies(order: OrderRecord): boolean {
     if (order.serviceStatus === 'ServicePending') return true;
     return (order.serviceStatus === 'ServiceRunning' || order.serviceStatus === 'ServiceStop') && order.spec !== null;
@@ -264,8 +264,8 @@ export class Reconciler {
   }
 
   /**
-   * A sold order not deployed yet holds its namespace (and, re-applied once per resync
-   * period, the quota, limits and network policy in it), as far as the caches can tell;
+   * A sold order not deployed yet holds its namespace (and the quota, limits and network
+   * policy in it, looked at once per resync period), as far as the caches can tell;
    * whether the resync is due is resyncDue's to say.
    */
   private isolationInLine(order: OrderRecord): boolean {
@@ -281,8 +281,9 @@ export class Reconciler {
   /**
    * The cluster holds the order's applied set, as far as the watch caches can tell: its
    * namespace, its Deployment at the order's generations and replicas, its volume claim,
-   * and no finished pod. What no cache shows (Secrets, and what V-Kube only applies) is
-   * re-applied whole once per resync period (resyncDue says when).
+   * and no finished pod. The rest is looked at once per resync period (resyncDue says
+   * when): what no watch follows (Secrets, Services) is re-applied then, and what the
+   * watches show changed since the leader applied it (applyInOrder).
    */
   private workloadInLine(order: OrderRecord): boolean {
     const { cluster } = this.deps;
@@ -363,7 +364,7 @@ export class Reconciler {
     }
     await this.removeFinishedPods(ns);
     const replicas = order.serviceStatus === 'ServiceRunning' ? 1 : 0;
-    // The whole set, every time: whatever was deleted or changed by hand comes back (server-side apply changes nothing that is in line).
+    // The whole set is built every time; what the watches show as the leader applied it is skipped (applyInOrder), anything deleted or changed by hand comes back.
     if (order.observedGeneration >= order.generation && !this.resyncDue(order) && this.workloadInLine(order)) return false;
     const spec = this.openSpec(order.spec as DeploySpec);
     const objects = workloadManifests({
