@@ -22,7 +22,11 @@ const KEEP_EVENTS_PER_ORDER = 500;
 const NAMESPACE_PREFIX = 'vkube-';
 /** Records waiting to be written, at most (an event storm in many namespaces at once). */
 export const DEFAULT_MAX_QUEUED = 10_000;
-/** What was written is remembered for this many records, oldest forgotten first (forgetting only costs a repeated write). */
+/**
+ * What was written is remembered for this many records, oldest forgotten first
+ * (forgetting only costs a repeated write). Each as two numbers: a 53-bit digest of its
+ * key and the version. With string keys, the 25,000 records of 5,000 pods held 4.4 MiB.
+ */
 const REMEMBERED = 50_000;
 /** stop() writes what is still queued for at most this long; the rest is dropped. */
 const STOP_DRAIN_MS = 5_000;
@@ -35,7 +39,7 @@ export interface EventRecorderOptions {
 
 interface Job {
   /** What was seen: an event's count, a container's restart count. */
-  version: string;
+  version: number;
   write: () => Promise<void>;
 }
 
@@ -44,8 +48,8 @@ type Log = { warn(obj: object, msg: string): void };
 export class EventRecorder {
   private unsubscribe: (() => void) | undefined;
   private readonly queue = new Map<string, Job>();
-  /** Record key → the version written (or being written). */
-  private readonly written = new Map<string, string>();
+  /** Digest of a record's key (keyDigest) → the version written (or being written). */
+  private readonly written = new Map<number, number>();
   private draining: Promise<void> | undefined;
   private stopping = false;
   private overflowing = false;
@@ -115,7 +119,7 @@ export class EventRecorder {
       firstSeen: seconds(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) || last,
       lastSeen: last,
     };
-    this.enqueue(eventKey(e), String(record.count), async () => {
+    this.enqueue(eventKey(e), record.count, async () => {
       await this.events.recordEvent(record);
       if (++this.writes % 100 === 0) await this.events.trimEvents(orderId, KEEP_EVENTS_PER_ORDER);
     });
@@ -137,12 +141,12 @@ export class EventRecorder {
         lastExitCode: last?.exitCode ?? null,
         updatedAt: Math.floor(Date.now() / 1000),
       };
-      this.enqueue(restartKey(pod, c.name), String(c.restartCount), () => this.events.recordRestarts(record));
+      this.enqueue(restartKey(pod, c.name), c.restartCount, () => this.events.recordRestarts(record));
     }
   }
 
-  private enqueue(key: string, version: string, write: () => Promise<void>): void {
-    if (this.written.get(key) === version) return;
+  private enqueue(key: string, version: number, write: () => Promise<void>): void {
+    if (this.written.get(keyDigest(key)) === version) return;
     if (this.queue.has(key)) {
       // A newer version of a record still waiting: it takes the old one's place.
       this.queue.set(key, { version, write });
@@ -184,7 +188,7 @@ export class EventRecorder {
         await job.write();
       } catch (err) {
         // Not written after all: the next sight of this record (a change, a re-list) tries again.
-        if (this.written.get(key) === job.version) this.written.delete(key);
+        if (this.written.get(keyDigest(key)) === job.version) this.written.delete(keyDigest(key));
         this.reportFailure(err);
       }
     }
@@ -197,16 +201,35 @@ export class EventRecorder {
     this.log.warn({ err: (err as Error).message }, 'could not record a pod event');
   }
 
-  private remember(key: string, version: string): void {
-    this.written.delete(key);
-    this.written.set(key, version);
+  private remember(key: string, version: number): void {
+    const digest = keyDigest(key);
+    this.written.delete(digest);
+    this.written.set(digest, version);
     if (this.written.size > REMEMBERED) this.written.delete(this.written.keys().next().value!);
   }
 
   /** The object is gone from the cluster: it will not be replayed, so it need not be remembered. */
   private forget(key: string): void {
-    this.written.delete(key);
+    this.written.delete(keyDigest(key));
   }
+}
+
+/**
+ * 53 bits of two 32-bit multiplicative hashes (FNV-1a and a MurmurHash-style mix) of a
+ * record's key, as a number. Two of the 50,000 keys remembered share a digest with a
+ * chance of about 1 in 7 million; one record could then be taken for written when both
+ * had the same count.
+ */
+export function keyDigest(key: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) + (b >>> 11) * 2 ** 32;
 }
 
 function eventKey(e: EventJson): string {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterChange, ClusterGateway, EventJson, PodJson } from '../../src/cluster/gateway.js';
-import { EventRecorder } from '../../src/domain/event-recorder.js';
+import { EventRecorder, keyDigest } from '../../src/domain/event-recorder.js';
 import { VkubeMetrics } from '../../src/http/metrics.js';
 import type { EventStore } from '../../src/domain/store-port.js';
 import type { ContainerRestarts, PodEvent } from '../../src/domain/records.js';
@@ -188,5 +188,18 @@ describe('EventRecorder', () => {
     assert.match(text, /^vkube_event_records_queued 1$/m);
     release();
     await r.stop();
+  });
+});
+
+describe('keyDigest', () => {
+  it('tells apart the keys of 100,000 records much alike, and gives a key the same digest every time', () => {
+    const digests = new Set<number>();
+    for (let i = 0; i < 50_000; i++) {
+      digests.add(keyDigest(`event vkube-order-${String(i).padStart(6, '0')}/0b7c1f9e-${i}`));
+      digests.add(keyDigest(`restarts vkube-order-${i}/workload-5d8f7-abcde/app`));
+    }
+    assert.equal(digests.size, 100_000);
+    assert.equal(keyDigest('restarts vkube-a/p/app'), keyDigest('restarts vkube-a/p/app'));
+    for (const d of [...digests].slice(0, 1000)) assert.ok(Number.isSafeInteger(d) && d >= 0, `a whole number within 53 bits: ${d}`);
   });
 });
