@@ -159,9 +159,9 @@ export class Reconciler {
     let resyncsLeft = budget;
     let resyncsDeferred = 0;
     // Resyncs are upkeep, not anyone's request: queued a budget's share of the interval
-    // apart, so that a pass's worth of whole-set applies runs as a trickle until the next
-    // pass instead of as one burst that every request in flight meets (at 5,000 orders
-    // a burst of 100 took over a second of the event loop's and the API server's time).
+    // apart, so that a pass's worth runs as a trickle until the next pass instead of as
+    // one burst that every request in flight meets (at 5,000 orders, a burst of 100 that
+    // re-applied whole sets took over a second of the event loop's and the API server's time).
     const resyncSpacingMs = Number.isFinite(budget) ? config.reconcile.intervalMs / budget : 0;
     let resyncsQueued = 0;
     // Thousands of orders: read them a page at a time and let requests in whenever the
