@@ -590,12 +590,6 @@ export class KubernetesGateway implements ClusterGateway {
   }
 }
 
-/**
- * What a cache keeps of the metadata of an object V-Kube made: its name, labels, V-Kube's
- * own annotations (`vkube.dev/…`: generations, description) and whether it is going away.
- * Its uid, resourceVersion, timestamps and Kubernetes' annotations are never read, and at
- * 5,000 orders they were a third of these caches' memory.
- */
 /** An isolation object as its cache keeps it: where it is, and what its spec is (see watchedVersion). */
 interface IsolationEntry {
   metadata: ObjectMeta;
@@ -621,6 +615,12 @@ function specDigest(o: { spec?: unknown }): string {
     .slice(0, 12);
 }
 
+/**
+ * What a cache keeps of the metadata of an object V-Kube made: its name, labels, V-Kube's
+ * own annotations (`vkube.dev/…`: generations, description) and whether it is going away.
+ * Its uid, resourceVersion, timestamps and Kubernetes' annotations are never read, and at
+ * 5,000 orders they were a third of these caches' memory.
+ */
 function ownMetadata(m: ObjectMeta): ObjectMeta {
   const annotations = ownAnnotations(m.annotations);
   return {

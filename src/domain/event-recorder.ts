@@ -188,7 +188,8 @@ export class EventRecorder {
         await job.write();
       } catch (err) {
         // Not written after all: the next sight of this record (a change, a re-list) tries again.
-        if (this.written.get(keyDigest(key)) === job.version) this.written.delete(keyDigest(key));
+        const digest = keyDigest(key);
+        if (this.written.get(digest) === job.version) this.written.delete(digest);
         this.reportFailure(err);
       }
     }

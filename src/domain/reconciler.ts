@@ -467,6 +467,7 @@ export class Reconciler {
     this.applied.record(o, version);
   }
 
+  /** Tells the customer ahead of the end, and at it (`GET /k8s/notice`); each notice once. */
   private async raiseNotices(order: OrderRecord): Promise<void> {
     const { clock, config, notices } = this.deps;
     const base = { orderId: order.id, serviceID: order.serviceID, address: order.address };

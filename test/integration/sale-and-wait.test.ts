@@ -149,8 +149,8 @@ describe('the first deploy after the sale', () => {
       const names = { ResourceQuota: 'order-quota', LimitRange: 'order-limits', NetworkPolicy: 'order-isolation', Deployment: DEPLOYMENT_NAME };
       const kinds = Object.keys(names) as Array<keyof typeof names>;
       const deployment = `/apis/apps/v1/namespaces/${ns}/deployments/${DEPLOYMENT_NAME}`;
-      const seen = async () => Object.fromEntries(kinds.map((kind) => [kind, gateway.watchedVersion(kind, ns, names[kind])]));
-      const applied = await seen();
+      const seen = () => Object.fromEntries(kinds.map((kind) => [kind, gateway.watchedVersion(kind, ns, names[kind])]));
+      const applied = seen();
       await eventually(async () => {
         await resync();
         assert.deepEqual(steps, [], 'nothing applied again');
@@ -160,7 +160,7 @@ describe('the first deploy after the sale', () => {
       await kube.mergePatch(isolation(ns).quota, { spec: { hard: { pods: '20' } } });
       await kube.mergePatch(deployment, { spec: { template: { spec: { terminationGracePeriodSeconds: 3 } } } });
       await eventually(async () => {
-        const now = await seen();
+        const now = seen();
         assert.notEqual(now.ResourceQuota, applied.ResourceQuota, 'the watch shows the quota edited');
         assert.notEqual(now.Deployment, applied.Deployment, 'the watch shows the Deployment edited');
       });
