@@ -13,6 +13,7 @@
  * has a pool of its own (a *budget*): a flood of one kind waits only for its own sockets.
  * A call's deadline starts when it is made, so time spent queued for a socket counts.
  */
+import { awakeMs } from '../kernel/awake-clock.js';
 import { type ClusterAccess, fromClientNodeConfig, loadClusterAccess } from './kubeconfig.js';
 import { Agent, request as httpsRequest } from 'node:https';
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
@@ -270,8 +271,8 @@ export class KubeHttp {
       let finished = false;
       const clear = () => {
         finished = true;
-        clearTimeout(headTimer);
-        clearTimeout(totalTimer);
+        head.clear();
+        total.clear();
       };
       const fail = (err: Error) => {
         clear();
@@ -282,26 +283,38 @@ export class KubeHttp {
         { method, headers, agent: this.agents[opts.budget ?? 'control'], signal: opts.signal },
         (res) => {
           response = res;
-          clearTimeout(headTimer);
+          head.clear();
           res.once('end', clear);
           res.once('close', clear);
           resolve(res);
         },
       );
-      // Destroying the response (not the request) hands the reader this message instead of a bare "aborted".
       // Timers run before the event loop reads its sockets: when this process was busy (a long
       // synchronous task, a stop by the scheduler) past the deadline, the answer may be waiting
-      // unread. The deadline is judged once more after the sockets have been read, so a busy
-      // process does not take its own delay for the API server's silence.
-      const expire = (ms: number, what: string, met: () => boolean) => () =>
-        setImmediate(() => {
-          if (met()) return;
-          const err = new Error(`${what} within ${ms} ms`);
-          if (response) response.destroy(err);
-          else req.destroy(err);
-        });
-      const headTimer = deadlines.headMs > 0 ? setTimeout(expire(deadlines.headMs, 'no answer', () => finished || response !== undefined), deadlines.headMs) : undefined;
-      const totalTimer = deadlines.totalMs > 0 ? setTimeout(expire(deadlines.totalMs, 'not finished', () => finished || response?.complete === true), deadlines.totalMs) : undefined;
+      // unread. The deadline is judged once more after the sockets have been read, and on the
+      // awake clock, so a busy or stopped process does not take its own delay for the API
+      // server's silence: a request it had not even sent yet gets its whole time.
+      const startedAwake = awakeMs();
+      const deadline = (ms: number, what: string, met: () => boolean) => {
+        let timer: NodeJS.Timeout | undefined;
+        const expire = () =>
+          setImmediate(() => {
+            if (met()) return;
+            const left = ms - (awakeMs() - startedAwake);
+            if (left > 0) {
+              timer = setTimeout(expire, left);
+              return;
+            }
+            const err = new Error(`${what} within ${ms} ms`);
+            // Destroying the response (not the request) hands the reader this message instead of a bare "aborted".
+            if (response) response.destroy(err);
+            else req.destroy(err);
+          });
+        if (ms > 0) timer = setTimeout(expire, ms);
+        return { clear: () => clearTimeout(timer) };
+      };
+      const head = deadline(deadlines.headMs, 'no answer', () => finished || response !== undefined);
+      const total = deadline(deadlines.totalMs, 'not finished', () => finished || response?.complete === true);
       req.on('socket', (socket) => socket.setKeepAlive(true, TCP_KEEPALIVE_MS));
       req.on('error', fail);
       req.end(payload);

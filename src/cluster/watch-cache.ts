@@ -17,6 +17,7 @@
  * `interrupt()` when the API server stops answering: that stops the cache being live at
  * once.
  */
+import { awakeMs } from '../kernel/awake-clock.js';
 import { LineSplitter } from '../kernel/line-splitter.js';
 import type { StringPool } from '../kernel/string-pool.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
@@ -90,6 +91,8 @@ export class WatchCache<T extends KubeObject> {
   private healthy = false;
   private lastError: string | undefined;
   private lastContact = 0;
+  /** lastContact on the awake clock, which silence is judged on. */
+  private lastContactAwake = 0;
   private syncWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: WatchCacheOptions<T>) {
@@ -144,7 +147,8 @@ export class WatchCache<T extends KubeObject> {
 
   /** Why the cache has been quiet too long, or undefined while it was heard from within `limitMs`. */
   private silence(limitMs: number): string | undefined {
-    const quiet = Date.now() - this.lastContact;
+    // On the awake clock: time this process spent stopped is not the server's silence (its events may wait unread).
+    const quiet = awakeMs() - this.lastContactAwake;
     return this.lastContact && quiet >= limitMs ? `stalled: no event or bookmark for ${Math.round(quiet / 1000)} s` : undefined;
   }
 
@@ -362,6 +366,7 @@ export class WatchCache<T extends KubeObject> {
     this.healthy = true;
     this.lastError = undefined;
     this.lastContact = Date.now();
+    this.lastContactAwake = awakeMs();
   }
 
   private addToIndexes(k: string, obj: T): void {

@@ -98,4 +98,25 @@ describe('a process too busy to read its sockets', () => {
       await cache.stop();
     }
   });
+
+  it('keeps its caches live when stopped past the stale time, even when asked before the loop turns', { timeout: 60_000 }, async () => {
+    // stallMs 1 s: stale after 3 s of silence (stall + check + re-open). Stopped 4 s, with the
+    // watch already quiet before: a read served on waking, before any timer or socket, would
+    // take the process's own stop for the API server's silence.
+    const cache = new WatchCache<KubeObject>({ http: direct, path: configMaps, stallMs: 1_000 });
+    cache.start();
+    try {
+      assert.equal(await cache.waitForSync(30_000), true);
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      await new Promise((resolve) => setImmediate(resolve));
+      busyFor(4_000);
+      assert.equal(cache.live, true, `stopped is not silent: ${JSON.stringify(cache.status)}`);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      assert.equal(cache.live, true, `and it stays live once running: ${JSON.stringify(cache.status)}`);
+      await direct.post(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after-the-stop' } });
+      await eventually(() => assert.ok(cache.get(ns, 'after-the-stop')));
+    } finally {
+      await cache.stop();
+    }
+  });
 });
