@@ -135,7 +135,7 @@ export function combine(rounds: LoadRound[]): LoadResult {
   set('eventLoopLagP99Ms', max('eventLoopLagP99Ms'));
   set('reconcilePasses', sum('reconcilePasses'));
   set('majorGcMs', sum('majorGcMs'));
-  set('heapUsedMiB', all('heapUsedMiB').at(-1));
+  for (const key of ['heapUsedMiB', 'heapTotalMiB', 'externalMiB']) set(key, all(key).at(-1));
   const passes = rounds.filter((r) => r.server.reconcilePasses);
   if (passes.length) {
     const n = passes.reduce((s, r) => s + r.server.reconcilePasses!, 0);

@@ -1,7 +1,7 @@
 /**
  * V-Kube's own view of a load phase, from its Prometheus endpoint (`/metrics`), when
  * the running version has one: how long the event loop stalled, how many reconcile
- * passes ran and how long they took, the heap in use. Missing metrics are left out.
+ * passes ran and how long they took, the heap in use and committed, memory outside it. Missing metrics are left out.
  */
 import { type Endpoint, request } from './http.js';
 
@@ -39,8 +39,14 @@ export function windowFigures(before: Samples | undefined, after: Samples | unde
   const passSeconds = delta(before, after, 'vkube_reconcile_pass_duration_seconds_sum');
   if (passes !== undefined) out.reconcilePasses = passes;
   if (passes && passSeconds !== undefined) out.reconcilePassMeanMs = Math.round((passSeconds / passes) * 1000);
-  const heap = pick('vkube_nodejs_heap_size_used_bytes');
-  if (heap !== undefined) out.heapUsedMiB = Math.round((heap / 2 ** 20) * 10) / 10;
+  const mib = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10);
+  const heap = mib(pick('vkube_nodejs_heap_size_used_bytes'));
+  if (heap !== undefined) out.heapUsedMiB = heap;
+  // What RSS holds beside the live heap: the heap V8 has committed (live + room to grow) and memory outside it (Buffers).
+  const committed = mib(pick('vkube_nodejs_heap_size_total_bytes'));
+  if (committed !== undefined) out.heapTotalMiB = committed;
+  const external = mib(pick('vkube_nodejs_external_memory_bytes'));
+  if (external !== undefined) out.externalMiB = external;
   const gc = delta(before, after, 'vkube_nodejs_gc_duration_seconds_sum{kind="major"}');
   if (gc !== undefined) out.majorGcMs = Math.round(gc * 1000);
   return out;

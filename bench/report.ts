@@ -257,9 +257,9 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
 
   lines.push('## 5. Memory (V-Kube resident set, /proc/<pid>/status)', '');
   table(
-    ['Pods', 'orders in database', 'RSS after populating', 'RSS after the read phases', 'RSS 15 s later, without load', 'peak so far (VmHWM)', 'V8 heap used (from /metrics, last phase)'],
+    ['Pods', 'orders in database', 'RSS after populating', 'RSS after the read phases', 'RSS 15 s later, without load', 'peak so far (VmHWM)', 'V8 heap used', 'V8 heap committed', 'outside the heap (Buffers)'],
     [
-      [0, 0, mib(run.memoryAtStart?.rssMiB), '', '', mib(run.memoryAtStart?.peakMiB), ''],
+      [0, 0, mib(run.memoryAtStart?.rssMiB), '', '', mib(run.memoryAtStart?.peakMiB), '', '', ''],
       ...run.scales.map((s) => [
         s.pods,
         s.ordersInDatabase,
@@ -268,6 +268,8 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
         mib(s.memoryAtRest?.rssMiB),
         mib(s.memoryAfterReads?.peakMiB),
         mib(s.reads['direct checkports'].server.heapUsedMiB),
+        mib(s.reads['direct checkports'].server.heapTotalMiB),
+        mib(s.reads['direct checkports'].server.externalMiB),
       ]),
     ],
   );
@@ -279,7 +281,7 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
         `${last.ordersInDatabase} orders it held ${last.memoryAfterReads.rssMiB} MiB: ${round(grew)} MiB more, about ` +
         `${round((grew / (last.pods + last.ordersInDatabase)) * 1000)} MiB per 1,000 pods+orders. The start-up share is ` +
         `${Math.round((run.memoryAtStart.rssMiB / last.memoryAfterReads.rssMiB) * 100)}% of it. (RSS moves with garbage collection; the V8 heap ` +
-        `column is steadier${last.memoryAtRest ? `; 15 s without load it held ${last.memoryAtRest.rssMiB} MiB` : ''}.)`,
+        `columns, from /metrics at the end of the last read phase, are steadier${last.memoryAtRest ? `; 15 s without load it held ${last.memoryAtRest.rssMiB} MiB` : ''}.)`,
       '',
     );
   }

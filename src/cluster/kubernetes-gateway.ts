@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { ConflictError, LogUnavailableError, NotFoundError, UnavailableError } from '../kernel/errors.js';
 import { parseBytes, parseMillicores } from '../kernel/quantity.js';
 import { StringPool } from '../kernel/string-pool.js';
+import { ValuePool } from '../kernel/value-pool.js';
 import type {
   ClusterChange,
   ClusterGateway,
@@ -43,6 +44,12 @@ import { type KubeObject, WatchCache } from './watch-cache.js';
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=vkube';
 /** Strings per generation of the caches' pool (see StringPool): the pool held 0.55 MiB at 5,000 pods. */
 const STRINGS_PER_GENERATION = 10_000;
+/**
+ * Small pieces per generation (see ValuePool): a pod brings some fifteen pieces of its own (its
+ * addresses, its times) besides the shared ones, so a generation turns every few hundred pod
+ * events, and pieces every pod has are found again each time. Each entry costs its key.
+ */
+const PIECES_PER_GENERATION = 4_000;
 const FIELD_MANAGER = 'vkube';
 const PRUNED_KINDS = ['Secret', 'ConfigMap', 'Service', 'Ingress'] as const;
 const NAMESPACE_PREFIX = 'vkube-';
@@ -98,14 +105,14 @@ export class KubernetesGateway implements ClusterGateway {
       for (const l of this.listeners) l(change);
     };
     const resync = () => emit({ kind: 'resync' });
-    // One pool for every cache kept whole: a namespace's name, an image, a timestamp is held once across pods, Deployments and the rest.
-    const strings = new StringPool(STRINGS_PER_GENERATION);
+    // One pool for every cache kept whole: a namespace's name, an image, a timestamp, a toleration is held once across pods, Deployments and the rest.
+    const pool = new ValuePool(new StringPool(STRINGS_PER_GENERATION), PIECES_PER_GENERATION);
     this.nodes = new WatchCache<NodeJson>({
       http: this.http,
       path: '/api/v1/nodes',
       indexes: { region: (n) => (n.metadata.labels?.[this.regionLabel] ? [n.metadata.labels[this.regionLabel]!] : []) },
       stallMs,
-      strings,
+      pool,
       log,
     });
     this.pods = new WatchCache<PodJson>({
@@ -123,7 +130,7 @@ export class KubernetesGateway implements ClusterGateway {
       },
       onSync: resync,
       stallMs,
-      strings,
+      pool,
       log,
     });
     this.namespaces = new WatchCache<NamespaceJson>({
@@ -135,7 +142,7 @@ export class KubernetesGateway implements ClusterGateway {
       onChange: (type, namespace) => emit({ kind: 'namespace', type, namespace }),
       onSync: resync,
       stallMs,
-      strings,
+      pool,
       log,
     });
     this.deployments = new WatchCache<DeploymentJson>({
@@ -153,7 +160,7 @@ export class KubernetesGateway implements ClusterGateway {
       onChange: (type, deployment) => emit({ kind: 'deployment', type, deployment }),
       onSync: resync,
       stallMs,
-      strings,
+      pool,
       log,
     });
     // The order's volume claim, for why its pod waits (GET /k8s/pod/status) and the class
@@ -166,7 +173,7 @@ export class KubernetesGateway implements ClusterGateway {
       path: '/api/v1/persistentvolumeclaims',
       labelSelector: MANAGED_SELECTOR,
       stallMs,
-      strings,
+      pool,
       log,
     });
     // The isolation objects of V-Kube's namespaces, their names and a digest of their spec:
@@ -182,7 +189,7 @@ export class KubernetesGateway implements ClusterGateway {
           specDigest: specDigest(o as { spec?: unknown }),
         }),
         stallMs,
-        strings,
+        pool,
         log,
       });
     this.isolation = {

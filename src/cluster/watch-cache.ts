@@ -19,7 +19,7 @@
  */
 import { awakeMs } from '../kernel/awake-clock.js';
 import { LineSplitter } from '../kernel/line-splitter.js';
-import type { StringPool } from '../kernel/string-pool.js';
+import type { ValuePool } from '../kernel/value-pool.js';
 import { KubeError, type KubeHttp } from './kube-http.js';
 
 export interface KubeObject {
@@ -48,8 +48,8 @@ export interface WatchCacheOptions<T extends KubeObject> {
   emitOnList?: boolean;
   /** Keeps only what readers need of each object (memory grows with the cluster). */
   transform?: (obj: T) => T;
-  /** Shares repeated strings among the kept objects (and with other caches given the same pool). */
-  strings?: StringPool;
+  /** Shares repeated strings and small pieces among the kept objects (and with other caches given the same pool). */
+  pool?: ValuePool;
   /** A watch with neither event nor bookmark for this long is stalled (default 90 s; bookmarks come about every minute). */
   stallMs?: number;
   log?: (msg: string, err?: unknown) => void;
@@ -359,7 +359,7 @@ export class WatchCache<T extends KubeObject> {
   private shape(obj: T): T {
     const slimmed = slim(obj);
     const shaped = this.opts.transform ? this.opts.transform(slimmed) : slimmed;
-    return this.opts.strings ? this.opts.strings.internAll(shaped) : shaped;
+    return this.opts.pool ? this.opts.pool.share(shaped) : shaped;
   }
 
   private markContact(): void {

@@ -32,25 +32,6 @@ export class StringPool {
     return canonical;
   }
 
-  /** Replaces, in place, every string value inside `value` (objects and arrays, at any depth) by its pooled copy. */
-  internAll<T>(value: T): T {
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const v: unknown = value[i];
-        if (typeof v === 'string') value[i] = this.intern(v);
-        else if (v !== null && typeof v === 'object') this.internAll(v);
-      }
-    } else if (value !== null && typeof value === 'object') {
-      const o = value as Record<string, unknown>;
-      for (const k in o) {
-        const v = o[k];
-        if (typeof v === 'string') o[k] = this.intern(v);
-        else if (v !== null && typeof v === 'object') this.internAll(v);
-      }
-    }
-    return value;
-  }
-
   /** Whether `s` is pooled now (for tests). */
   has(s: string): boolean {
     return this.young.has(s) || this.old.has(s);
