@@ -44,7 +44,10 @@ export interface Params {
   pauseEnforcer: boolean;
   /** Leave the bench cluster running at the end (prints its directory). */
   keepCluster: boolean;
-  /** Run V-Kube as in its pod: its manifest's memory limit and NODE_OPTIONS (bench/memory-limit.ts). */
+  /**
+   * Run V-Kube as in its pod: its manifest's memory limit and NODE_OPTIONS (bench/memory-limit.ts).
+   * The default: the memory a provider pays for is what V-Kube holds under its limit.
+   */
   asInPod: boolean;
   seed: number;
 }
@@ -71,7 +74,7 @@ const FULL: Params = {
   profile: false,
   pauseEnforcer: true,
   keepCluster: false,
-  asInPod: false,
+  asInPod: true,
   seed: 20240601,
 };
 
@@ -110,7 +113,8 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --profile               CPU profile and heap snapshot of V-Kube into bench/out/profiles
   --keep-enforcer         leave the real node's NetworkPolicy enforcer running through the kwok phases
   --keep-cluster          leave the bench cluster running afterwards
-  --as-in-pod             run V-Kube under its manifest's memory limit and NODE_OPTIONS, as in its pod`;
+  --as-in-pod             run V-Kube under its manifest's memory limit and NODE_OPTIONS, as in its pod (the default)
+  --machine-memory        run V-Kube on the machine's memory instead, without a limit (as reports before December 2026 did)`;
 
 export function parseParams(argv: string[]): Params {
   const quick = argv.includes('--quick');
@@ -189,6 +193,9 @@ export function parseParams(argv: string[]): Params {
         break;
       case '--as-in-pod':
         p.asInPod = true;
+        break;
+      case '--machine-memory':
+        p.asInPod = false;
         break;
       case '--help':
       case '-h':

@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     notes.push(
       v.memoryLimit
         ? `V-Kube ran under its manifest's memory limit (deploy/kubernetes/vkube.yaml), imposed by ${v.memoryLimit}: Node sizes its heap from it as in its pod.`
-        : "V-Kube ran without a memory limit, as in every earlier report: Node sized its heap from the machine's memory (`--as-in-pod` runs it under its manifest's limit).",
+        : "V-Kube ran without a memory limit (`--machine-memory`): Node sized its heap from the machine's memory, not as in its pod.",
     );
 
     const access = await kubeAccess(c.kubeconfig);
