@@ -1,7 +1,8 @@
 /**
  * V-Kube's own view of a load phase, from its Prometheus endpoint (`/metrics`), when
  * the running version has one: how long the event loop stalled, how many reconcile
- * passes ran and how long they took, the heap in use and committed, memory outside it. Missing metrics are left out.
+ * passes ran and how long they took, the heap in use and committed, the memory outside
+ * it. Missing metrics are left out.
  */
 import { type Endpoint, request } from './http.js';
 

@@ -35,7 +35,7 @@ export class ValuePool {
    * repeated: they carry a name, an address or a time).
    */
   constructor(
-    readonly strings: StringPool,
+    private readonly strings: StringPool,
     private readonly generation: number,
     private readonly maxKeyLength = 256,
   ) {}

@@ -154,10 +154,9 @@ describe('database outages', () => {
     }
     // A write may still fit in room SQLite already holds (a write-ahead log the checkpointer
     // reset for reuse is not shrunk): the first that needs a new block must answer 503.
-    let res = await t.admin('POST', '/api/v1/admin/orders', { duration: 1, serviceOptions: { resourceUnit: '1-Unit-Resource' }, address: 'x'.repeat(200) });
-    for (let i = 0; res.statusCode === 201 && i < 500; i++) {
-      res = await t.admin('POST', '/api/v1/admin/orders', { duration: 1, serviceOptions: { resourceUnit: '1-Unit-Resource' }, address: 'x'.repeat(200) });
-    }
+    const write = () => t.admin('POST', '/api/v1/admin/orders', { duration: 1, serviceOptions: { resourceUnit: '1-Unit-Resource' }, address: 'x'.repeat(200) });
+    let res = await write();
+    for (let i = 0; res.statusCode === 201 && i < 500; i++) res = await write();
     assert.equal(res.statusCode, 503, res.body);
     assert.match(res.json<{ error: { message: string } }>().error.message, /disk is full|cannot be reached|read-only/);
     assert.equal((await t.tenant(order.secret).get('/api/v1/k8s/order')).statusCode, 200, 'reads work');
