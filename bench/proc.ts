@@ -7,13 +7,32 @@ export interface Memory {
   rssMiB: number;
   /** VmHWM: the most resident so far, MiB. */
   peakMiB: number;
+  /**
+   * Resident in the C allocator's main heap (the `[heap]` mapping of /proc/<pid>/smaps), MiB:
+   * what Node, SQLite and Buffers allocate on the main thread. It keeps the holes that freed
+   * memory leaves between blocks still in use, where V8 compacts its own heap.
+   */
+  mallocHeapMiB?: number;
 }
 
 export function memoryOf(pid: number): Memory | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rssMiB: round1(kib('VmRSS') / 1024), peakMiB: round1(kib('VmHWM') / 1024) };
+    const heap = mallocHeapKiB(pid);
+    return { rssMiB: round1(kib('VmRSS') / 1024), peakMiB: round1(kib('VmHWM') / 1024), ...(heap !== undefined ? { mallocHeapMiB: round1(heap / 1024) } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Rss of the `[heap]` mapping, KiB (undefined where smaps cannot be read). */
+function mallocHeapKiB(pid: number): number | undefined {
+  try {
+    const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+    const at = smaps.indexOf(' [heap]\n');
+    if (at < 0) return 0;
+    return Number(/^Rss:\s+(\d+) kB/m.exec(smaps.slice(at))?.[1] ?? NaN);
   } catch {
     return undefined;
   }

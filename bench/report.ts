@@ -257,9 +257,9 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
 
   lines.push('## 5. Memory (V-Kube resident set, /proc/<pid>/status)', '');
   table(
-    ['Pods', 'orders in database', 'RSS after populating', 'RSS after the read phases', 'RSS 15 s later, without load', 'peak so far (VmHWM)', 'V8 heap used', 'V8 heap committed', 'outside the heap (Buffers)'],
+    ['Pods', 'orders in database', 'RSS after populating', 'RSS after the read phases', 'RSS 15 s later, without load', 'peak so far (VmHWM)', 'V8 heap used', 'V8 heap committed', 'outside the heap (Buffers)', 'C allocator heap'],
     [
-      [0, 0, mib(run.memoryAtStart?.rssMiB), '', '', mib(run.memoryAtStart?.peakMiB), '', '', ''],
+      [0, 0, mib(run.memoryAtStart?.rssMiB), '', '', mib(run.memoryAtStart?.peakMiB), '', '', '', mib(run.memoryAtStart?.mallocHeapMiB)],
       ...run.scales.map((s) => [
         s.pods,
         s.ordersInDatabase,
@@ -270,6 +270,7 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
         mib(s.reads['direct checkports'].server.heapUsedMiB),
         mib(s.reads['direct checkports'].server.heapTotalMiB),
         mib(s.reads['direct checkports'].server.externalMiB),
+        mib(s.memoryAfterReads?.mallocHeapMiB),
       ]),
     ],
   );
