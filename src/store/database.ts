@@ -50,7 +50,7 @@ const KEEPALIVE_IDLE_MS = 10_000;
 /**
  * The SQLite connection's page cache, KiB: SQLite's own default. better-sqlite3 builds
  * SQLite with 16,000 KiB, and as the database grew with the orders that cache filled up
- * to it: at 5,000 orders, most of the C allocator's heap growth (13.5 → 47.5 MiB). V-Kube's
+ * to it: at 5,000 orders, most of the C allocator's heap growth (13.6 → 47.5 MiB). V-Kube's
  * hot reads are served from memory already (known orders, watch caches); a page the cache
  * no longer holds is read again from the operating system's file cache.
  */
