@@ -234,15 +234,12 @@ async function prepareIsolated(kube: Endpoint, templates: Templates, ns: string)
  * then the quota admission of a pod has no usage to add to. An order's quota, made at
  * sale, has long been counted when it is deployed.
  */
-async function quotasCounted(kube: Endpoint, namespaces: string[]): Promise<void> {
-  const deadline = performance.now() + 60_000;
-  for (const ns of namespaces) {
-    for (;;) {
-      const quota = await getJson<{ status?: { used?: Record<string, string> } }>(kube, `/api/v1/namespaces/${ns}/resourcequotas/order-quota`).catch(() => undefined);
-      if (!quota || quota.status?.used || performance.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+function quotasCounted(kube: Endpoint, namespaces: string[]): Promise<void> {
+  return pollEach<{ status?: { used?: Record<string, string> } }>(
+    kube,
+    namespaces.map((ns) => `/api/v1/namespaces/${ns}/resourcequotas/order-quota`),
+    (quota) => !quota || quota.status?.used !== undefined,
+  );
 }
 
 /** Creates the Deployment (and, with `createNamespace`, its namespace first), timed to its pod Running in the watch. */
@@ -264,15 +261,21 @@ async function direct(kube: Endpoint, watch: PodWatch, template: DeploymentJson,
 }
 
 /** Waits (up to 60 s) until every order's namespace holds its NetworkPolicy, the last of what V-Kube provisions at sale. */
-async function provisioned(kube: Endpoint, orders: Order[]): Promise<void> {
+function provisioned(kube: Endpoint, orders: Order[]): Promise<void> {
+  return pollEach(
+    kube,
+    orders.map((o) => `/apis/networking.k8s.io/v1/namespaces/${o.namespace}/networkpolicies/order-isolation`),
+    (policy) => policy !== undefined,
+  );
+}
+
+/** Reads each path every 100 ms until `ready` accepts the answer (undefined: not readable), 60 s at most for them all. */
+async function pollEach<T>(kube: Endpoint, paths: string[], ready: (answer: T | undefined) => boolean): Promise<void> {
   const deadline = performance.now() + 60_000;
-  for (const o of orders) {
+  for (const path of paths) {
     for (;;) {
-      const ok = await getJson(kube, `/apis/networking.k8s.io/v1/namespaces/${o.namespace}/networkpolicies/order-isolation`).then(
-        () => true,
-        () => false,
-      );
-      if (ok || performance.now() > deadline) break;
+      const answer = await getJson<T>(kube, path).catch(() => undefined);
+      if (ready(answer) || performance.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
