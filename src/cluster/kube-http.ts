@@ -14,6 +14,7 @@
  * A call's deadline starts when it is made, so time spent queued for a socket counts.
  */
 import { awakeMs } from '../kernel/awake-clock.js';
+import { listItems } from '../kernel/list-items.js';
 import { type ClusterAccess, fromClientNodeConfig, loadClusterAccess } from './kubeconfig.js';
 import { Agent, request as httpsRequest } from 'node:https';
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
@@ -195,6 +196,14 @@ export class KubeHttp {
 
   async get<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     return this.json<T>('GET', path, opts);
+  }
+
+  /**
+   * GET of a list that cannot be paginated (the metrics API's), its items parsed a few
+   * at a time so a large one does not hold the event loop (kernel/list-items.ts).
+   */
+  async listItems<T>(path: string, opts: RequestOptions = {}): Promise<T[]> {
+    return listItems<T>(await this.exchange('GET', path, opts));
   }
 
   async delete<T>(path: string, opts: RequestOptions = {}): Promise<T> {

@@ -554,11 +554,12 @@ export class KubernetesGateway implements ClusterGateway {
   }
 
   async managedPodMetrics(): Promise<Map<string, PodMetricsJson>> {
-    const list = await this.call('list the metrics of V-Kube\'s pods', () =>
-      this.http.get<{ items?: PodMetricsJson[] }>('/apis/metrics.k8s.io/v1beta1/pods', { query: { labelSelector: MANAGED_SELECTOR }, timeoutMs: 20_000 }),
+    // Some 2 MB at 5,000 pods, in one answer (the metrics API does not paginate).
+    const items = await this.call('list the metrics of V-Kube\'s pods', () =>
+      this.http.listItems<PodMetricsJson>('/apis/metrics.k8s.io/v1beta1/pods', { query: { labelSelector: MANAGED_SELECTOR }, timeoutMs: 20_000 }),
     );
     const out = new Map<string, PodMetricsJson>();
-    for (const m of list.items ?? []) if (m.metadata?.namespace) out.set(`${m.metadata.namespace}/${m.metadata.name}`, m);
+    for (const m of items) if (m.metadata?.namespace) out.set(`${m.metadata.namespace}/${m.metadata.name}`, m);
     return out;
   }
 
