@@ -21,6 +21,7 @@
 import { type Endpoint, request } from './http.js';
 import { type KubeAccess, type PodWatch, createObject, deleteNamespace, getJson, kubeEndpoint } from './kube.js';
 import { monoUs } from './load.js';
+import { CpuMeter } from './proc.js';
 import { median, percentile, round } from './stats.js';
 import { type Order, type Vkube, abortOrder, createOrder, deployBody } from './vkube.js';
 
@@ -34,6 +35,8 @@ export interface DeploySample {
   /** Until the pod watch first saw the pod (created by the ReplicaSet controller), and bound to a node. */
   podCreatedMs?: number;
   podScheduledMs?: number;
+  /** CPU each process used from the deploy's start until it was seen Running, ms (10 ms ticks). */
+  cpuMs?: Record<string, number>;
 }
 
 export interface DeploySide {
@@ -45,6 +48,12 @@ export interface DeploySide {
   watchMedianMs: number;
   podCreatedMedianMs: number;
   podScheduledMedianMs: number;
+  /**
+   * Mean CPU per deploy, from its start until Running, ms per process (`load generator`:
+   * the bench; `other`: the rest of the machine). A mean, not a median: /proc counts in
+   * 10 ms ticks, so one deploy reads 0, 10 or 20 ms, and only many average out.
+   */
+  cpuMsMean: Record<string, number>;
 }
 
 export interface DeployRound {
@@ -101,6 +110,8 @@ export async function measureDeploys(opts: {
   image: string;
   /** Deploys go to the real node: its containers really start (the image is already pulled). */
   real?: boolean;
+  /** The processes whose CPU each deploy is charged with (V-Kube's and the control plane's). */
+  pids: Record<string, number>;
   log: (line: string) => void;
 }): Promise<DeployRound> {
   const { vk, watch } = opts;
@@ -123,15 +134,19 @@ export async function measureDeploys(opts: {
   const directSamples: DeploySample[] = [];
   const isolatedSamples: DeploySample[] = [];
   const directNamespaces: string[] = [...isolatedNamespaces];
-  for (let i = 0; i < opts.count; i++) {
-    vkSamples.push(await viaVkube(vk, watch, orders[i]!, opts.region, opts.image));
+  const metered = async (deploy: () => Promise<DeploySample>): Promise<DeploySample> => {
+    const meter = new CpuMeter(opts.pids);
+    const sample = await deploy();
+    const cpuMs = Object.fromEntries(Object.entries(meter.usedSeconds()).map(([name, s]) => [name, s * 1000]));
     await pause();
+    return { ...sample, cpuMs };
+  };
+  for (let i = 0; i < opts.count; i++) {
+    vkSamples.push(await metered(() => viaVkube(vk, watch, orders[i]!, opts.region, opts.image)));
     const ns = `bench-direct-${opts.round}-${i}`;
     directNamespaces.push(ns);
-    directSamples.push(await direct(kube, watch, templates.deployment, ns, portBase + 100 + i, { createNamespace: true }));
-    await pause();
-    isolatedSamples.push(await direct(kube, watch, templates.deployment, isolatedNamespaces[i]!, portBase + 150 + i, { createNamespace: false }));
-    await pause();
+    directSamples.push(await metered(() => direct(kube, watch, templates.deployment, ns, portBase + 100 + i, { createNamespace: true })));
+    isolatedSamples.push(await metered(() => direct(kube, watch, templates.deployment, isolatedNamespaces[i]!, portBase + 150 + i, { createNamespace: false })));
     opts.log(
       `    deploy ${i + 1}/${opts.count}: V-Kube ${Math.round(vkSamples[i]!.runningMs)} ms (accepted ${Math.round(vkSamples[i]!.acceptedMs)} ms), ` +
         `direct ${Math.round(directSamples[i]!.runningMs)} ms, direct into an isolated namespace ${Math.round(isolatedSamples[i]!.runningMs)} ms`,
@@ -163,6 +178,7 @@ export async function measureDeploys(opts: {
     watchMedianMs: round(median(samples.map((s) => s.watchMs))),
     podCreatedMedianMs: round(median(samples.map((s) => s.podCreatedMs ?? NaN).filter(Number.isFinite))),
     podScheduledMedianMs: round(median(samples.map((s) => s.podScheduledMs ?? NaN).filter(Number.isFinite))),
+    cpuMsMean: meanCpu(samples),
   });
   const v = side(vkSamples);
   const d = side(directSamples);
@@ -284,6 +300,12 @@ async function pollEach<T>(kube: Endpoint, paths: string[], ready: (answer: T | 
 function milestones(watch: PodWatch, ns: string, t0: number): Pick<DeploySample, 'podCreatedMs' | 'podScheduledMs'> {
   const m = watch.milestones(ns);
   return { ...(m.created !== undefined ? { podCreatedMs: m.created - t0 } : {}), ...(m.scheduled !== undefined ? { podScheduledMs: m.scheduled - t0 } : {}) };
+}
+
+function meanCpu(samples: DeploySample[]): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const s of samples) for (const [name, ms] of Object.entries(s.cpuMs ?? {})) sums[name] = (sums[name] ?? 0) + ms;
+  return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, round(sum / samples.length)]));
 }
 
 function pause(): Promise<void> {

@@ -183,6 +183,33 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     '',
   );
 
+  const cpuTable = (rounds: Array<{ atPods: number | string; sides: Array<[string, DeploySide]> }>) => {
+    const all = rounds.flatMap((r) => r.sides.map(([, d]) => d));
+    if (!all.some((d) => d.cpuMsMean && Object.keys(d.cpuMsMean).length)) return;
+    // The processes that used at least 1 ms per deploy somewhere, heaviest first; the rest in one column.
+    const total = (d: DeploySide) => Object.values(d.cpuMsMean ?? {}).reduce((a, b) => a + b, 0);
+    const weight = new Map<string, number>();
+    for (const d of all) for (const [name, v] of Object.entries(d.cpuMsMean ?? {})) weight.set(name, Math.max(weight.get(name) ?? 0, v));
+    const shown = [...weight].filter(([name, v]) => v >= 1 && name !== 'other').sort((a, b) => b[1] - a[1]).map(([name]) => name);
+    const meanRunning = (d: DeploySide) => d.samples.reduce((a, x) => a + x.runningMs, 0) / d.samples.length;
+    table(
+      ['At pods', 'Side', 'machine CPU', 'cores busy', ...shown, 'everything else'],
+      rounds.flatMap((r) =>
+        r.sides.map(([name, d]) => {
+          const rest = total(d) - shown.reduce((a, p) => a + (d.cpuMsMean?.[p] ?? 0), 0);
+          return [r.atPods, name, ms(round(total(d))), String(round(total(d) / meanRunning(d))), ...shown.map((p) => ms(d.cpuMsMean?.[p] ?? 0)), ms(round(rest))];
+        }),
+      ),
+    );
+    lines.push(
+      'CPU per deploy, from its start until it was seen Running: the mean over the deploys, in ms, from /proc (10 ms ticks, so one deploy ' +
+        'alone means little). *cores busy*: machine CPU over the mean time to Running. *load generator*: the bench itself; *everything else*: ' +
+        'the other processes, the registry and whatever else ran on the machine.',
+      '',
+    );
+  };
+  cpuTable(run.deploys.map((d) => ({ atPods: d.atPods, sides: [['V-Kube', d.vkube], ['direct', d.direct], ['direct, isolated namespace', d.directIsolated]] })));
+
   if (run.realDeploys) {
     const r = run.realDeploys;
     lines.push(`### Real containers (region ${r.region}, the machine's own kubelet, containerd and runc)`, '');
@@ -199,6 +226,7 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
         ['direct, isolated namespace', r.directIsolated, `(V-Kube ${round(r.vkube.runningMedianMs / r.directIsolated.runningMedianMs)}× this)`] as const,
       ].map(([name, d, ratio]) => [name, d.samples.length, ms(d.acceptedMedianMs), ms(d.podScheduledMedianMs), ms(d.watchMedianMs), ms(d.runningMedianMs), ms(d.runningP99Ms), range(d.samples.map((x) => x.runningMs)), ratio]),
     );
+    cpuTable([{ atPods: 'real node', sides: [['V-Kube', r.vkube], ['direct', r.direct], ['direct, isolated namespace', r.directIsolated]] }]);
   }
 
   if (run.exec) {

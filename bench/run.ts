@@ -174,6 +174,8 @@ async function main(): Promise<void> {
     const w = new PodWatch(access);
     watch = w;
     await w.start();
+    // A deploy is charged with every process of the cluster (the real node's kubelet and containerd too).
+    const deployPids: Record<string, number> = { vkube: v.pid, ...c.pids };
 
     let realDeploys: DeployRound | undefined;
     let exec: ExecRound | undefined;
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
         if (params.realDeploys > 0) {
           log(`  real deploy-to-Running: ${params.realDeploys} deploys each way, alternating (image ${real.image}, already pulled)`);
           const round = await stage('real node deploys', () =>
-            measureDeploys({ vk: v, kube: access, watch: w, templateOrder: real.warm, atPods: 0, count: params.realDeploys, round: 9, region: REAL_REGION, image: real.image, real: true, log }),
+            measureDeploys({ vk: v, kube: access, watch: w, templateOrder: real.warm, atPods: 0, count: params.realDeploys, round: 9, region: REAL_REGION, image: real.image, real: true, pids: deployPids, log }),
           );
           realDeploys = round;
           log(`  median real deploy-to-Running: V-Kube ${round.vkube.runningMedianMs} ms (p99 ${round.vkube.runningP99Ms} ms), direct ${round.direct.runningMedianMs} ms (${round.ratio}×)`);
@@ -280,7 +282,7 @@ async function main(): Promise<void> {
       if (params.deployAt.includes(target)) {
         log(`  deploy-to-Running: ${params.deploys} deploys each way, alternating`);
         const round = await stage(`deploys at ${target}`, () =>
-          measureDeploys({ vk: v, kube: access, watch: w, templateOrder: orders[0]!, atPods: target, count: params.deploys, round: deploys.length, region: BENCH_REGION, image, log }),
+          measureDeploys({ vk: v, kube: access, watch: w, templateOrder: orders[0]!, atPods: target, count: params.deploys, round: deploys.length, region: BENCH_REGION, image, pids: deployPids, log }),
         );
         abortedOrders += params.deploys;
         deploys.push(round);
