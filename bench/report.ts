@@ -186,11 +186,16 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
   const cpuTable = (rounds: Array<{ atPods: number | string; sides: Array<[string, DeploySide]> }>) => {
     const all = rounds.flatMap((r) => r.sides.map(([, d]) => d));
     if (!all.some((d) => d.cpuMsMean && Object.keys(d.cpuMsMean).length)) return;
-    // The processes that used at least 1 ms per deploy somewhere, heaviest first; the rest in one column.
+    // The processes that used at least 1 ms per deploy somewhere: the usual ones in a fixed
+    // order (so reports compare column by column), others after them, heaviest first; the rest in one column.
     const total = (d: DeploySide) => Object.values(d.cpuMsMean ?? {}).reduce((a, b) => a + b, 0);
     const weight = new Map<string, number>();
     for (const d of all) for (const [name, v] of Object.entries(d.cpuMsMean ?? {})) weight.set(name, Math.max(weight.get(name) ?? 0, v));
-    const shown = [...weight].filter(([name, v]) => v >= 1 && name !== 'other').sort((a, b) => b[1] - a[1]).map(([name]) => name);
+    const rank = (name: string) => (CPU_COLUMNS.includes(name) ? CPU_COLUMNS.indexOf(name) : CPU_COLUMNS.length);
+    const shown = [...weight]
+      .filter(([name, v]) => v >= 1 && name !== 'other')
+      .sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1])
+      .map(([name]) => name);
     const meanRunning = (d: DeploySide) => d.samples.reduce((a, x) => a + x.runningMs, 0) / d.samples.length;
     table(
       ['At pods', 'Side', 'machine CPU', 'cores busy', ...shown, 'everything else'],
@@ -345,6 +350,9 @@ function row(name: string, r: LoadResult): Array<string | number> {
     cpuLine(r.cpu),
   ];
 }
+
+/** The processes of a deploy's CPU table, in this order when they appear. */
+const CPU_COLUMNS = ['vkube', 'kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubelet', 'containerd', 'load generator'];
 
 function ms(x: number): string {
   return Number.isFinite(x) ? `${x} ms` : '–';
