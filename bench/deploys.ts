@@ -302,6 +302,18 @@ function milestones(watch: PodWatch, ns: string, t0: number): Pick<DeploySample,
   return { ...(m.created !== undefined ? { podCreatedMs: m.created - t0 } : {}), ...(m.scheduled !== undefined ? { podScheduledMs: m.scheduled - t0 } : {}) };
 }
 
+/**
+ * A side's CPU per deploy in all (ms), and how many cores that kept busy until Running;
+ * undefined for a report written before CPU was measured.
+ */
+export function cpuPerDeploy(side: DeploySide): { totalMs: number; cores: number } | undefined {
+  const perProcess = Object.values(side.cpuMsMean ?? {});
+  if (!perProcess.length || !side.samples.length) return undefined;
+  const totalMs = perProcess.reduce((a, b) => a + b, 0);
+  const meanRunningMs = side.samples.reduce((a, x) => a + x.runningMs, 0) / side.samples.length;
+  return { totalMs, cores: totalMs / meanRunningMs };
+}
+
 function meanCpu(samples: DeploySample[]): Record<string, number> {
   const sums: Record<string, number> = {};
   for (const s of samples) for (const [name, ms] of Object.entries(s.cpuMs ?? {})) sums[name] = (sums[name] ?? 0) + ms;

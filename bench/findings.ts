@@ -6,7 +6,7 @@
  * and from reading the code paths named; each is printed only when this run's figures
  * show the symptom it explains.
  */
-import type { DeployRound, DeploySide } from './deploys.js';
+import { type DeployRound, cpuPerDeploy } from './deploys.js';
 import type { RunResult, ScaleResult } from './results.js';
 import { round } from './stats.js';
 
@@ -148,25 +148,24 @@ function statusAgainstDirect(run: RunResult): string[] {
  * machine whose cores are all busy during a deploy, CPU is latency.
  */
 function cpuOfDeploys(rounds: DeployRound[]): string[] {
-  const measured = rounds.filter((d) => d.vkube.cpuMsMean && Object.keys(d.vkube.cpuMsMean).length && d.directIsolated.cpuMsMean);
-  if (!measured.length) return [];
-  const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
-  const meanRunning = (s: DeploySide) => s.samples.reduce((a, x) => a + x.runningMs, 0) / s.samples.length;
   const one = (d: DeployRound) => {
-    const v = d.vkube.cpuMsMean;
-    const i = d.directIsolated.cpuMsMean;
-    const more = Object.keys({ ...v, ...i })
-      .map((name) => [name, (v[name] ?? 0) - (i[name] ?? 0)] as const)
+    const v = cpuPerDeploy(d.vkube);
+    const i = cpuPerDeploy(d.directIsolated);
+    if (!v || !i) return undefined;
+    const more = Object.keys({ ...d.vkube.cpuMsMean, ...d.directIsolated.cpuMsMean })
+      .map((name) => [name, (d.vkube.cpuMsMean[name] ?? 0) - (d.directIsolated.cpuMsMean[name] ?? 0)] as const)
       .filter(([, ms]) => Math.abs(ms) >= 1)
       .sort((a, b) => b[1] - a[1])
       .map(([name, ms]) => `${name} ${ms > 0 ? '+' : ''}${round(ms)} ms`);
     return (
-      `${d.atPods} pods: the machine used ${round(total(v))} ms of CPU per V-Kube deploy (${round(total(v) / meanRunning(d.vkube))} cores busy until Running) ` +
-      `against ${round(total(i))} ms (${round(total(i) / meanRunning(d.directIsolated))} cores) for the isolated direct one: ${more.join(', ') || 'no process 1 ms apart'}`
+      `${d.atPods} pods: the machine used ${round(v.totalMs)} ms of CPU per V-Kube deploy (${round(v.cores)} cores busy until Running) ` +
+      `against ${round(i.totalMs)} ms (${round(i.cores)} cores) for the isolated direct one: ${more.join(', ') || 'no process 1 ms apart'}`
     );
   };
+  const measured = rounds.map(one).filter((line) => line !== undefined);
+  if (!measured.length) return [];
   return [
-    `**What a deploy costs the CPU** (means, /proc). ${measured.map(one).join('; ')}. With the cores this busy, a deploy waits for CPU: ` +
+    `**What a deploy costs the CPU** (means, /proc). ${measured.join('; ')}. With the cores this busy, a deploy waits for CPU: ` +
       'every ms of CPU V-Kube adds (its own work, and what its server-side applies and watches cost kube-apiserver) lengthens the deploy, ' +
       'which a V-Kube on its own cores, away from the control plane, would not.',
     '',

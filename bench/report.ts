@@ -1,7 +1,7 @@
 /** Writes a run's results as bench/out/report.json and a readable bench/out/report.md. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeploySide } from './deploys.js';
+import { type DeployRound, type DeploySide, cpuPerDeploy } from './deploys.js';
 import type { LoadResult } from './load.js';
 import { cpuLine } from './reads.js';
 import type { RunResult, ScaleResult } from './results.js';
@@ -183,12 +183,11 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     '',
   );
 
-  const cpuTable = (rounds: Array<{ atPods: number | string; sides: Array<[string, DeploySide]> }>) => {
-    const all = rounds.flatMap((r) => r.sides.map(([, d]) => d));
-    if (!all.some((d) => d.cpuMsMean && Object.keys(d.cpuMsMean).length)) return;
+  const cpuTable = (rounds: DeployRound[], atPods: (d: DeployRound) => number | string) => {
+    const all = rounds.flatMap((r) => sidesOf(r).map(([, d]) => d));
+    if (!all.some((d) => cpuPerDeploy(d))) return;
     // The processes that used at least 1 ms per deploy somewhere: the usual ones in a fixed
     // order (so reports compare column by column), others after them, heaviest first; the rest in one column.
-    const total = (d: DeploySide) => Object.values(d.cpuMsMean ?? {}).reduce((a, b) => a + b, 0);
     const weight = new Map<string, number>();
     for (const d of all) for (const [name, v] of Object.entries(d.cpuMsMean ?? {})) weight.set(name, Math.max(weight.get(name) ?? 0, v));
     const rank = (name: string) => (CPU_COLUMNS.includes(name) ? CPU_COLUMNS.indexOf(name) : CPU_COLUMNS.length);
@@ -196,13 +195,14 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
       .filter(([name, v]) => v >= 1 && name !== 'other')
       .sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1])
       .map(([name]) => name);
-    const meanRunning = (d: DeploySide) => d.samples.reduce((a, x) => a + x.runningMs, 0) / d.samples.length;
     table(
       ['At pods', 'Side', 'machine CPU', 'cores busy', ...shown, 'everything else'],
       rounds.flatMap((r) =>
-        r.sides.map(([name, d]) => {
-          const rest = total(d) - shown.reduce((a, p) => a + (d.cpuMsMean?.[p] ?? 0), 0);
-          return [r.atPods, name, ms(round(total(d))), String(round(total(d) / meanRunning(d))), ...shown.map((p) => ms(d.cpuMsMean?.[p] ?? 0)), ms(round(rest))];
+        sidesOf(r).map(([name, d]) => {
+          const cpu = cpuPerDeploy(d);
+          if (!cpu) return [atPods(r), name, '–', '–', ...shown.map(() => '–'), '–'];
+          const rest = cpu.totalMs - shown.reduce((a, p) => a + (d.cpuMsMean[p] ?? 0), 0);
+          return [atPods(r), name, ms(round(cpu.totalMs)), String(round(cpu.cores)), ...shown.map((p) => ms(d.cpuMsMean[p] ?? 0)), ms(round(rest))];
         }),
       ),
     );
@@ -213,7 +213,7 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
       '',
     );
   };
-  cpuTable(run.deploys.map((d) => ({ atPods: d.atPods, sides: [['V-Kube', d.vkube], ['direct', d.direct], ['direct, isolated namespace', d.directIsolated]] })));
+  cpuTable(run.deploys, (d) => d.atPods);
 
   if (run.realDeploys) {
     const r = run.realDeploys;
@@ -223,15 +223,12 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
         'p99 is the nearest rank, so with 20 deploys it is the slowest.',
       '',
     );
+    const ratios = [`${round(r.ratio)}×`, '', `(V-Kube ${round(r.vkube.runningMedianMs / r.directIsolated.runningMedianMs)}× this)`];
     table(
       ['Side', 'deploys', 'accepted', 'pod scheduled', 'watch saw Running', 'Running (as measured)', 'p99 Running', 'min–max Running', 'ratio'],
-      [
-        ['V-Kube', r.vkube, `${round(r.ratio)}×`] as const,
-        ['direct', r.direct, ''] as const,
-        ['direct, isolated namespace', r.directIsolated, `(V-Kube ${round(r.vkube.runningMedianMs / r.directIsolated.runningMedianMs)}× this)`] as const,
-      ].map(([name, d, ratio]) => [name, d.samples.length, ms(d.acceptedMedianMs), ms(d.podScheduledMedianMs), ms(d.watchMedianMs), ms(d.runningMedianMs), ms(d.runningP99Ms), range(d.samples.map((x) => x.runningMs)), ratio]),
+      sidesOf(r).map(([name, d], i) => [name, d.samples.length, ms(d.acceptedMedianMs), ms(d.podScheduledMedianMs), ms(d.watchMedianMs), ms(d.runningMedianMs), ms(d.runningP99Ms), range(d.samples.map((x) => x.runningMs)), ratios[i]!]),
     );
-    cpuTable([{ atPods: 'real node', sides: [['V-Kube', r.vkube], ['direct', r.direct], ['direct, isolated namespace', r.directIsolated]] }]);
+    cpuTable([r], () => 'real node');
   }
 
   if (run.exec) {
@@ -348,6 +345,15 @@ function row(name: string, r: LoadResult): Array<string | number> {
     sv.cpuMsPerRequest !== undefined ? `${sv.cpuMsPerRequest} ms` : '–',
     sv.eventLoopLagMaxMs !== undefined ? `${sv.eventLoopLagMaxMs} ms${passes}` : '–',
     cpuLine(r.cpu),
+  ];
+}
+
+/** A round's three sides, named as the report names them. */
+function sidesOf(d: DeployRound): Array<[string, DeploySide]> {
+  return [
+    ['V-Kube', d.vkube],
+    ['direct', d.direct],
+    ['direct, isolated namespace', d.directIsolated],
   ];
 }
 
