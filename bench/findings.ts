@@ -207,8 +207,9 @@ function deployAgainstDirect(run: RunResult): string[] {
     '**What the deploy path is** (a trace at 100 pods, 4 December 2026; bench/README.md, "Where a deploy\'s time goes"): ' +
       'authentication, validation, image and host-port checks about 1 ms; the `recordDeploy` transaction about 2 ms; the leader ' +
       'takes the order from the work queue and builds the manifests about 1.5 ms later; then one server-side apply of the Deployment ' +
-      '(9–14 ms), and after it the NetworkPolicy that opens the new ports. The namespace, quota, limits and deny-by-default policy were ' +
-      'made at sale and are not applied again while the watches show them as the leader applied them.',
+      '(9–14 ms). The namespace, quota, limits and deny-by-default policy were made at sale and are not applied again while the ' +
+      'watches show them as the leader applied them; since 5 December the policy opens the published ports by the names the pod ' +
+      'gives them, so a deploy no longer updates it after the Deployment.',
     '',
     '**What is left to try:** a create (POST) instead of a server-side apply for a Deployment the cache shows absent is cheaper for ' +
       'kube-apiserver (1.5 ms to the answer on a quiet cluster), but it would leave fields owned by an "Update" manager that later ' +

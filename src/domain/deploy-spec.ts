@@ -105,6 +105,13 @@ export interface DeploySpec {
   registryLogins: RegistryLogin[];
   /** Which request shape it came from; `GET /k8s/deployment/info` answers in it. */
   shape: 'seed' | 'client';
+  /**
+   * Its published ports carry names, which the order's NetworkPolicy opens (manifests.ts),
+   * so deploys leave the policy as it is. Set on every spec recorded (DeployService.commit);
+   * absent in specs recorded before: their pods keep unnamed ports, and the policy lists
+   * their numbers, until the next deploy (no running pod is restarted to rename its ports).
+   */
+  namedPorts?: true;
 }
 
 export interface DeployContext {

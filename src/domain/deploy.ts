@@ -183,6 +183,7 @@ export class DeployService {
           : {};
     const stored: DeploySpec = {
       ...spec,
+      namedPorts: true,
       registryLogins: spec.registryLogins.map((l) => ({ username: l.username, password: this.deps.credentials.seal(l.password) })),
     };
     let recorded: OrderRecord;

@@ -12,7 +12,7 @@
 import { type KubeManifest, NAMESPACE_REGION_LABEL, SPEC_GENERATION_LABEL } from '../cluster/gateway.js';
 import type { UnitCatalogue } from '../config.js';
 import type { DomainClaim, OrderRecord } from './records.js';
-import type { ContainerSpec, DeploySpec } from './deploy-spec.js';
+import type { ContainerSpec, DeploySpec, PortSpec, Protocol } from './deploy-spec.js';
 import { formatBytes, formatMillicores } from '../kernel/quantity.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vkube' } as const;
@@ -75,8 +75,8 @@ export function namespaceManifest(orderId: string): KubeManifest {
 
 /**
  * What isolates an order's namespace: the namespace, a ResourceQuota and LimitRange sized
- * from the order's units, and the deny-by-default NetworkPolicy (which opens the ports
- * `spec` publishes; none before the first deploy). Applied when the order is sold, so a
+ * from the order's units, and the deny-by-default NetworkPolicy (which opens the pod's
+ * published ports by name, see `networkPolicy`). Applied when the order is sold, so a
  * first deploy only adds the workload, and again before every Deployment: no pod of an
  * order ever exists without them.
  */
@@ -127,7 +127,7 @@ export function isolationManifests(order: Pick<OrderRecord, 'id' | 'units'> & Pa
         ],
       },
     },
-    networkPolicy(ns, labels, spec),
+    networkPolicy(ns, labels, spec, order.units * units.hostPorts),
   ];
 }
 
@@ -247,6 +247,7 @@ function deployment(input: WorkloadInput, ns: string, labels: Record<string, str
     .map((l, i) => (l.username || l.password ? { name: pullSecretName(i) } : undefined))
     .filter((s): s is { name: string } => s !== undefined);
 
+  const portNames = publishedPortNames(spec);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -277,14 +278,14 @@ function deployment(input: WorkloadInput, ns: string, labels: Record<string, str
           terminationGracePeriodSeconds: 30,
           ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
           ...(volumes.length ? { volumes } : {}),
-          containers: spec.containers.map((c) => container(c, withVolume)),
+          containers: spec.containers.map((c, i) => container(c, withVolume, portNames?.[i])),
         },
       },
     },
   };
 }
 
-function container(c: ContainerSpec, withVolume: boolean): Record<string, unknown> {
+function container(c: ContainerSpec, withVolume: boolean, portNames: Array<string | undefined> | undefined): Record<string, unknown> {
   const mounts: unknown[] = [];
   if (withVolume && c.mountPath) mounts.push({ name: DATA_CLAIM, mountPath: c.mountPath, subPath: c.name });
   c.configFiles.forEach((f, i) => mounts.push({ name: configVolumeName(c.name), mountPath: f.path, subPath: configKey(i), readOnly: true }));
@@ -294,7 +295,7 @@ function container(c: ContainerSpec, withVolume: boolean): Record<string, unknow
     imagePullPolicy: 'IfNotPresent',
     ...(c.command ? { command: c.command } : {}),
     ...(c.args ? { args: c.args } : {}),
-    ports: c.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort ? { hostPort: p.hostPort } : {}) })),
+    ports: c.ports.map((p, i) => ({ ...(portNames?.[i] ? { name: portNames[i] } : {}), containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort ? { hostPort: p.hostPort } : {}) })),
     ...(c.env.length ? { env: c.env } : {}),
     resources: {
       requests: { memory: formatBytes(c.memoryBytes), cpu: formatMillicores(c.cpuMillis) },
@@ -312,12 +313,62 @@ function container(c: ContainerSpec, withVolume: boolean): Record<string, unknow
   };
 }
 
-function networkPolicy(ns: string, labels: Record<string, string>, spec: DeploySpec | null): KubeManifest {
-  const published = (spec?.containers ?? []).flatMap((c) =>
-    c.ports.filter((p) => p.hostPort !== undefined || c.exposedPorts.some((e) => e.containerPort === p.containerPort)).map((p) => ({ port: p.containerPort, protocol: p.protocol })),
-  );
+/**
+ * A port is published when it has a host port, or when a custom domain's paths expose it
+ * (the ingress controller, in another namespace, connects to it).
+ */
+function isPublished(c: ContainerSpec, p: PortSpec): boolean {
+  return p.hostPort !== undefined || (p.protocol === 'TCP' && c.exposedPorts.some((e) => e.containerPort === p.containerPort));
+}
+
+/**
+ * Names of each protocol the policy opens ahead of a deploy, at most: a provider allowing
+ * hundreds of host ports per unit would otherwise get a policy of thousands of entries for
+ * every order. A spec publishing more gets them opened at its deploy.
+ */
+export const NAMES_OPENED_AHEAD = 16;
+
+/** The name of the `index`-th published port of a protocol in a pod (at most 15 characters, as Kubernetes requires). */
+export function publishedPortName(protocol: Protocol, index: number): string {
+  return `pub-${protocol.toLowerCase()}-${index}`;
+}
+
+/**
+ * The names of a pod's published ports, by container and port (undefined: not published),
+ * numbered per protocol in the spec's order: `pub-tcp-0`, `pub-tcp-1`, `pub-udp-0`, …
+ * Undefined for a spec recorded before ports were named (`DeploySpec.namedPorts`).
+ */
+function publishedPortNames(spec: DeploySpec): Array<Array<string | undefined>> | undefined {
+  if (!spec.namedPorts) return undefined;
+  const next: Record<Protocol, number> = { TCP: 0, UDP: 0 };
+  return spec.containers.map((c) => c.ports.map((p) => (isPublished(c, p) ? publishedPortName(p.protocol, next[p.protocol]++) : undefined)));
+}
+
+/**
+ * Deny by default, in and out: the pod talks to its own namespace, to DNS and to public
+ * addresses, and is reached from its own namespace and, from anywhere, on its published
+ * ports. Those are opened by name (the pod's published ports carry the names,
+ * `publishedPortNames`), as many of each protocol as the order may publish as host ports
+ * (`capacity`, up to NAMES_OPENED_AHEAD), or as the spec publishes when that is more. So
+ * the policy made at sale is the one every deploy of the order needs: a deploy writes no
+ * policy (one write fewer before its pod runs), and the node's policy enforcer
+ * (kube-router, Calico, …) has no policy change to apply at each deploy. A spec recorded
+ * before ports were named keeps a policy of port numbers until its next deploy, so that no
+ * running pod is restarted to rename its ports.
+ */
+function networkPolicy(ns: string, labels: Record<string, string>, spec: DeploySpec | null, capacity: number): KubeManifest {
+  const opened: Array<{ port: number | string; protocol: Protocol }> = [];
+  if (spec && !spec.namedPorts) {
+    for (const c of spec.containers) for (const p of c.ports) if (isPublished(c, p)) opened.push({ port: p.containerPort, protocol: p.protocol });
+  } else {
+    const used: Record<Protocol, number> = { TCP: 0, UDP: 0 };
+    for (const c of spec?.containers ?? []) for (const p of c.ports) if (isPublished(c, p)) used[p.protocol]++;
+    for (const protocol of ['TCP', 'UDP'] as const) {
+      for (let i = 0; i < Math.max(Math.min(capacity, NAMES_OPENED_AHEAD), used[protocol]); i++) opened.push({ port: publishedPortName(protocol, i), protocol });
+    }
+  }
   const ingress: unknown[] = [{ from: [{ podSelector: {} }] }];
-  if (published.length) ingress.push({ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: published });
+  if (opened.length) ingress.push({ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: opened });
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

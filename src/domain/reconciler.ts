@@ -417,8 +417,11 @@ export class Reconciler {
    * (`pruneGeneration` undefined: nothing to prune). What the watches show exactly as
    * this leader applied it is skipped, a resync's too (AppliedObjects): a first deploy
    * after the sale is one round trip before its pod, and a resync of an order nobody
-   * touched re-applies only the kinds no watch follows. Unless `full` (a resync), a
-   * network policy already in place is updated right after the Deployment.
+   * touched re-applies only the kinds no watch follows. The policy made at sale opens the
+   * published ports by name, so a deploy rarely changes it; when it does (a spec publishing
+   * more ports than the units allow as host ports, or the first deploy of a spec recorded
+   * before ports were named) and the policy is in place, it is updated right after the
+   * Deployment unless `full` (a resync).
    */
   private async applyInOrder(ns: string, objects: KubeManifest[], pruneGeneration: number | undefined, namespaceInPlace: boolean, full: boolean): Promise<void> {
     const { writer } = this.deps;
@@ -433,7 +436,7 @@ export class Reconciler {
     const after = objects.filter((o) => last.has(o.kind) && stale(o));
     let afterwards: KubeManifest[] = [];
     if (namespaceInPlace && !full) {
-      // A network policy of the order's in place already denies by default; its new version
+      // A network policy of the order's in place already denies by default; a new version
       // only changes which ports are open, so it goes after the Deployment, not before it.
       const opening = before.filter((o) => o.kind === 'NetworkPolicy' && this.inPlace(ns, o));
       before = before.filter((o) => !opening.includes(o));

@@ -10,8 +10,9 @@
  * loopback, and the node's address. Each pod serves a probe, /cgi-bin/probe?<ip>:<port>,
  * that fetches http://<ip>:<port>/ from inside the pod, so the test asks for each
  * attempt once kube-router has written the pod's rules (no race with its sync). Each order
- * is deployed once its sale-time isolation is in place, as customers meet it: the deploy
- * applies the Deployment first and opens the published ports right after it.
+ * is deployed once its sale-time isolation is in place, as customers meet it: the policy
+ * made at sale already opens the published ports by the names the pod gives them, and the
+ * deploy writes the Deployment alone.
  */
 import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
@@ -83,7 +84,7 @@ interface PodView {
 async function deployOrder(n: RealNodeHandle, containers: Array<Record<string, unknown>>): Promise<{ namespace: string; pod: string; ip: string }> {
   const order = await orders.create({ serviceOptions: { resourceUnit: '2-Unit-Resource', region: n.region } });
   // Deployed once its sale-time isolation is in place, as a customer meets it: the deploy then
-  // applies the Deployment alone first and opens the ports after it (one round trip before the pod).
+  // writes the Deployment alone (its published ports carry the names the policy opens).
   await eventually(() => assert.ok(t.services.cluster.holdsIsolation('NetworkPolicy', namespaceOf(order.id), 'order-isolation'), 'deny-by-default policy made at sale'), { timeoutMs: 30_000 });
   const tenant = t.tenant(order.secret);
   const res = await tenant.post('/api/v1/k8s/deploy', { nodeSelector: { region: n.region }, containers });
