@@ -4,8 +4,11 @@
  * container restarted after Kubernetes dropped the event (after an hour) or replaced
  * the pod. Recording is best effort: a failed write is logged, never fatal.
  *
- * Writes go through one bounded queue, written one at a time (so a newer version of
+ * Writes go through one bounded queue, written a batch at a time (so a newer version of
  * an event is never overwritten by an older one finishing late):
+ * - a batch is what the queue holds a moment (BATCH_DELAY_MS) after its first record:
+ *   the half-dozen events of a deploy or a whole event storm become one transaction, and
+ *   the writing comes after the busy moment that raised them (a deploy's pod starting);
  * - at most `maxQueued` records wait; a newer version of a queued record replaces it
  *   in place. When the queue is full, new records are dropped, counted (`onDrop`,
  *   the `vkube_event_records_dropped_total` metric) and logged once per overflow.
@@ -13,9 +16,10 @@
  *   event, and the same event uid and count (or the same restart count of a container)
  *   is skipped.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterChange, ClusterReader, EventJson, PodJson } from '../cluster/gateway.js';
-import type { EventStore } from './store-port.js';
+import type { ContainerRestarts, PodEvent } from './records.js';
+import type { EventBatch, EventStore } from './store-port.js';
 import { ORDER_LABEL } from './manifests.js';
 
 const KEEP_EVENTS_PER_ORDER = 500;
@@ -30,6 +34,12 @@ export const DEFAULT_MAX_QUEUED = 10_000;
 const REMEMBERED = 50_000;
 /** stop() writes what is still queued for at most this long; the rest is dropped. */
 const STOP_DRAIN_MS = 5_000;
+/** How long the first record of a batch waits for others: the events of one deploy come within some 50 ms. */
+export const BATCH_DELAY_MS = 100;
+/** Records in one batch, at most. */
+const MAX_BATCH = 500;
+/** Every this many events written, the orders of the batch are trimmed to their newest KEEP_EVENTS_PER_ORDER. */
+const TRIM_EVERY = 100;
 
 export interface EventRecorderOptions {
   maxQueued?: number;
@@ -38,9 +48,10 @@ export interface EventRecorderOptions {
 }
 
 interface Job {
+  key: string;
   /** What was seen: an event's count, a container's restart count. */
   version: number;
-  write: () => Promise<void>;
+  record: { event: PodEvent } | { restarts: ContainerRestarts };
 }
 
 type Log = { warn(obj: object, msg: string): void };
@@ -119,10 +130,7 @@ export class EventRecorder {
       firstSeen: seconds(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) || last,
       lastSeen: last,
     };
-    this.enqueue(eventKey(e), record.count, async () => {
-      await this.events.recordEvent(record);
-      if (++this.writes % 100 === 0) await this.events.trimEvents(orderId, KEEP_EVENTS_PER_ORDER);
-    });
+    this.enqueue(eventKey(e), record.count, { event: record });
   }
 
   private observeRestarts(pod: PodJson): void {
@@ -141,15 +149,15 @@ export class EventRecorder {
         lastExitCode: last?.exitCode ?? null,
         updatedAt: Math.floor(Date.now() / 1000),
       };
-      this.enqueue(restartKey(pod, c.name), c.restartCount, () => this.events.recordRestarts(record));
+      this.enqueue(restartKey(pod, c.name), c.restartCount, { restarts: record });
     }
   }
 
-  private enqueue(key: string, version: number, write: () => Promise<void>): void {
+  private enqueue(key: string, version: number, record: Job['record']): void {
     if (this.written.get(keyDigest(key)) === version) return;
     if (this.queue.has(key)) {
       // A newer version of a record still waiting: it takes the old one's place.
-      this.queue.set(key, { version, write });
+      this.queue.set(key, { key, version, record });
       return;
     }
     if (this.queue.size >= this.maxQueued) {
@@ -160,15 +168,16 @@ export class EventRecorder {
       }
       return;
     }
-    this.queue.set(key, { version, write });
+    this.queue.set(key, { key, version, record });
     this.kick();
   }
 
   private kick(): void {
     if (this.draining) return;
-    // From the event loop's next turn: a pod's change may answer a request waiting for it
-    // (`?wait=Running`), and that answer goes out before these records are written.
-    this.draining = nextTurn()
+    // A moment later, not in the turn of the change: a pod's change may answer a request
+    // waiting for it (`?wait=Running`), and that answer goes out before these records are
+    // written; and the records that come meanwhile join the batch.
+    this.draining = sleep(BATCH_DELAY_MS)
       .then(() => this.drain())
       .finally(() => {
         this.draining = undefined;
@@ -177,23 +186,52 @@ export class EventRecorder {
   }
 
   private async drain(): Promise<void> {
-    for (const [key, job] of this.queue) {
-      this.queue.delete(key);
+    while (this.queue.size > 0) {
+      const jobs: Job[] = [];
+      for (const job of this.queue.values()) {
+        if (jobs.length === MAX_BATCH) break;
+        jobs.push(job);
+      }
+      for (const job of jobs) this.queue.delete(job.key);
       if (this.stopping) {
-        this.opts.onDrop?.();
+        for (let i = 0; i < jobs.length; i++) this.opts.onDrop?.();
         continue;
       }
-      this.remember(key, job.version);
+      for (const job of jobs) this.remember(job.key, job.version);
       try {
-        await job.write();
+        await this.events.recordBatch(batchOf(jobs));
       } catch (err) {
-        // Not written after all: the next sight of this record (a change, a re-list) tries again.
-        const digest = keyDigest(key);
-        if (this.written.get(digest) === job.version) this.written.delete(digest);
+        // Not written after all: the next sight of these records (a change, a re-list) tries again.
+        for (const job of jobs) {
+          const digest = keyDigest(job.key);
+          if (this.written.get(digest) === job.version) this.written.delete(digest);
+        }
+        this.reportFailure(err);
+      }
+      await this.trim(jobs);
+    }
+    this.overflowing = false;
+  }
+
+  /** Every TRIM_EVERY events written, the orders of the latest batch keep their newest KEEP_EVENTS_PER_ORDER. */
+  private async trim(jobs: Job[]): Promise<void> {
+    const orders = new Set<string>();
+    let events = 0;
+    for (const { record } of jobs) {
+      if (!('event' in record)) continue;
+      events++;
+      orders.add(record.event.orderId);
+    }
+    const before = this.writes;
+    this.writes += events;
+    if (Math.floor(before / TRIM_EVERY) === Math.floor(this.writes / TRIM_EVERY)) return;
+    for (const orderId of orders) {
+      try {
+        await this.events.trimEvents(orderId, KEEP_EVENTS_PER_ORDER);
+      } catch (err) {
         this.reportFailure(err);
       }
     }
-    this.overflowing = false;
   }
 
   private reportFailure(err: unknown): void {
@@ -231,6 +269,15 @@ export function keyDigest(key: string): number {
     b ^= b >>> 15;
   }
   return (a >>> 0) + (b >>> 11) * 2 ** 32;
+}
+
+function batchOf(jobs: Job[]): EventBatch {
+  const batch: EventBatch = { events: [], restarts: [] };
+  for (const { record } of jobs) {
+    if ('event' in record) batch.events.push(record.event);
+    else batch.restarts.push(record.restarts);
+  }
+  return batch;
 }
 
 function eventKey(e: EventJson): string {

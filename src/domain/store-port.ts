@@ -126,10 +126,20 @@ export interface NoticeStore {
   listNotices(filter: { address: string; serviceID?: string; limit: number; offset: number }): Promise<Page<Notice>>;
 }
 
+/** Pod events and restart counts written together (EventStore.recordBatch). */
+export interface EventBatch {
+  events: PodEvent[];
+  restarts: ContainerRestarts[];
+}
+
 export interface EventStore {
-  recordEvent(event: PodEvent): Promise<void>;
-  /** Keeps the highest restart count seen for the container of that pod. */
-  recordRestarts(restarts: ContainerRestarts): Promise<void>;
+  /**
+   * Writes every record of the batch in one transaction, or none. An event already stored
+   * takes the new count, message and last time; a container's restart count only rises.
+   * Records of orders the database does not hold (a namespace of another installation)
+   * are left out. At most one record per event and per container in a batch.
+   */
+  recordBatch(batch: EventBatch): Promise<void>;
   recentEvents(orderId: string, limit: number): Promise<PodEvent[]>;
   restarts(orderId: string): Promise<ContainerRestarts[]>;
   /** Drops all but the newest `keep` events of the order. */

@@ -1,60 +1,82 @@
-/** Pod events and restart counts on SQL. Upserts, so several V-Kube replicas recording the same event agree. */
+/**
+ * Pod events and restart counts on SQL. Upserts, so several V-Kube replicas recording the
+ * same event agree; a batch is one transaction of multi-row statements, not one commit per record.
+ */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { EventStore } from '../domain/store-port.js';
+import type { EventBatch, EventStore } from '../domain/store-port.js';
 import type { ContainerRestarts, PodEvent } from '../domain/records.js';
+import { fixedSizeChunks } from './statement-cache.js';
+
+/** Rows per INSERT: a few statement texts (64, 32, …, 1 rows) for every batch size. */
+const ROWS_PER_STATEMENT = 64;
 
 export class SqlEventStore implements EventStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async recordEvent(e: PodEvent): Promise<void> {
-    await this.db
-      .insertInto('pod_events')
-      .values({
-        order_id: e.orderId,
-        uid: e.uid,
-        object: e.object,
-        type: e.type,
-        reason: e.reason,
-        message: e.message,
-        count: e.count,
-        first_seen: e.firstSeen,
-        last_seen: e.lastSeen,
-      })
-      .onConflict((oc) =>
-        oc.columns(['order_id', 'uid']).doUpdateSet((eb) => ({
-          count: eb.ref('excluded.count'),
-          message: eb.ref('excluded.message'),
-          last_seen: eb.ref('excluded.last_seen'),
-        })),
-      )
-      .execute();
-  }
-
-  async recordRestarts(r: ContainerRestarts): Promise<void> {
-    await this.db
-      .insertInto('container_restarts')
-      .values({
-        order_id: r.orderId,
-        pod: r.pod,
-        container: r.container,
-        restart_count: r.restartCount,
-        last_reason: r.lastReason,
-        last_exit_code: r.lastExitCode,
-        updated_at: r.updatedAt,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['order_id', 'pod', 'container'])
-          .doUpdateSet((eb) => ({
-            restart_count: eb.ref('excluded.restart_count'),
-            last_reason: eb.ref('excluded.last_reason'),
-            last_exit_code: eb.ref('excluded.last_exit_code'),
-            updated_at: eb.ref('excluded.updated_at'),
-          }))
-          .where('container_restarts.restart_count', '<', (eb) => eb.ref('excluded.restart_count')),
-      )
-      .execute();
+  async recordBatch(batch: EventBatch): Promise<void> {
+    if (batch.events.length === 0 && batch.restarts.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      // Only orders this database knows: an event of a namespace left by another
+      // installation would fail the foreign key and, with it, the whole batch.
+      const known = new Set<string>();
+      for (const ids of fixedSizeChunks([...new Set([...batch.events, ...batch.restarts].map((r) => r.orderId))], ROWS_PER_STATEMENT)) {
+        for (const o of await trx.selectFrom('orders').select('id').where('id', 'in', ids).execute()) known.add(o.id);
+      }
+      const ours = <T extends { orderId: string }>(records: T[]) => records.filter((r) => known.has(r.orderId));
+      for (const events of fixedSizeChunks(ours(batch.events), ROWS_PER_STATEMENT)) {
+        await trx
+          .insertInto('pod_events')
+          .values(
+            events.map((e) => ({
+              order_id: e.orderId,
+              uid: e.uid,
+              object: e.object,
+              type: e.type,
+              reason: e.reason,
+              message: e.message,
+              count: e.count,
+              first_seen: e.firstSeen,
+              last_seen: e.lastSeen,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['order_id', 'uid']).doUpdateSet((eb) => ({
+              count: eb.ref('excluded.count'),
+              message: eb.ref('excluded.message'),
+              last_seen: eb.ref('excluded.last_seen'),
+            })),
+          )
+          .execute();
+      }
+      for (const restarts of fixedSizeChunks(ours(batch.restarts), ROWS_PER_STATEMENT)) {
+        await trx
+          .insertInto('container_restarts')
+          .values(
+            restarts.map((r) => ({
+              order_id: r.orderId,
+              pod: r.pod,
+              container: r.container,
+              restart_count: r.restartCount,
+              last_reason: r.lastReason,
+              last_exit_code: r.lastExitCode,
+              updated_at: r.updatedAt,
+            })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['order_id', 'pod', 'container'])
+              .doUpdateSet((eb) => ({
+                restart_count: eb.ref('excluded.restart_count'),
+                last_reason: eb.ref('excluded.last_reason'),
+                last_exit_code: eb.ref('excluded.last_exit_code'),
+                updated_at: eb.ref('excluded.updated_at'),
+              }))
+              .where('container_restarts.restart_count', '<', (eb) => eb.ref('excluded.restart_count')),
+          )
+          .execute();
+      }
+    });
   }
 
   async recentEvents(orderId: string, limit: number): Promise<PodEvent[]> {

@@ -16,6 +16,7 @@ import type { Database } from '../../src/store/schema.js';
 import { SqlNotificationStore } from '../../src/store/sql-notifications.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { SqlUsageStore } from '../../src/store/sql-history.js';
+import { SqlEventStore } from '../../src/store/sql-events.js';
 import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState } from '../../src/domain/store-port.js';
 import { type NewOrder, type OrderRecord, type PortLease } from '../../src/domain/records.js';
 
@@ -800,6 +801,39 @@ for (const [databaseName, makeFactory] of DATABASES) {
           const last = requests[updates.findIndex((u) => u.specGeneration === 4)]!;
           assert.deepEqual((await store.leasesOfOrder(order.id)).map((l) => l.port), [...last].sort());
         }
+      });
+    });
+
+    describe('pod events', () => {
+      const event = (orderId: string, uid: string, count = 1) => ({ orderId, uid, object: 'Pod/workload-1', type: 'Normal', reason: 'Started', message: `started ${count}`, count, firstSeen: T0, lastSeen: T0 + count });
+      const restarts = (orderId: string, restartCount: number) => ({ orderId, pod: 'workload-1', container: 'app', restartCount, lastReason: 'Error', lastExitCode: 1, updatedAt: T0 + restartCount });
+
+      it('writes a batch of events and restart counts in one go: a newer event replaces its count, a restart count only rises', async () => {
+        const a = await running();
+        const b = await running();
+        const events = new SqlEventStore(db);
+        // 150 events: several statements of the fixed lengths (64, 64, 16, 4, 2).
+        const many = Array.from({ length: 150 }, (_, i) => event(i % 2 ? a.id : b.id, `uid-${i}`));
+        await events.recordBatch({ events: many, restarts: [restarts(a.id, 3)] });
+        assert.equal((await events.recentEvents(a.id, 500)).length, 75);
+        assert.equal((await events.recentEvents(b.id, 500)).length, 75);
+        await events.recordBatch({ events: [event(a.id, 'uid-1', 4)], restarts: [restarts(a.id, 2), restarts(b.id, 1)] });
+        const updated = (await events.recentEvents(a.id, 500)).find((e) => e.uid === 'uid-1');
+        assert.deepEqual(updated && { count: updated.count, message: updated.message, lastSeen: updated.lastSeen }, { count: 4, message: 'started 4', lastSeen: T0 + 4 });
+        assert.equal((await events.restarts(a.id))[0]?.restartCount, 3, 'a lower restart count does not replace a higher one');
+        assert.equal((await events.restarts(b.id))[0]?.restartCount, 1);
+      });
+
+      it('leaves out the records of an order this database does not hold, and writes the others of the batch', async () => {
+        const a = await running();
+        const events = new SqlEventStore(db);
+        await events.recordBatch({
+          events: [event(a.id, 'mine-1'), event('order-of-another-installation', 'theirs'), event(a.id, 'mine-2')],
+          restarts: [restarts('order-of-another-installation', 1)],
+        });
+        assert.deepEqual((await events.recentEvents(a.id, 10)).map((e) => e.uid).sort(), ['mine-1', 'mine-2']);
+        assert.equal((await db.selectFrom('pod_events').select('uid').execute()).length, 2);
+        assert.equal((await db.selectFrom('container_restarts').select('pod').execute()).length, 0);
       });
     });
 

@@ -1,14 +1,14 @@
 /**
  * EventRecorder: event writes go through a bounded queue (full: dropped, counted, logged
- * once), one at a time, and a watch re-list that replays every event writes none of
+ * once), a batch at a time, and a watch re-list that replays every event writes none of
  * them again. A fake cluster feeds changes; a store in memory records the writes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterChange, ClusterGateway, EventJson, PodJson } from '../../src/cluster/gateway.js';
-import { EventRecorder, keyDigest } from '../../src/domain/event-recorder.js';
+import { BATCH_DELAY_MS, EventRecorder, keyDigest } from '../../src/domain/event-recorder.js';
 import { VkubeMetrics } from '../../src/http/metrics.js';
-import type { EventStore } from '../../src/domain/store-port.js';
+import type { EventBatch, EventStore } from '../../src/domain/store-port.js';
 import type { ContainerRestarts, PodEvent } from '../../src/domain/records.js';
 
 class FakeCluster {
@@ -26,6 +26,8 @@ class FakeCluster {
 class MemoryEvents implements EventStore {
   readonly events: PodEvent[] = [];
   readonly restartWrites: ContainerRestarts[] = [];
+  /** The size of every batch written. */
+  readonly batches: number[] = [];
   failNext = 0;
   private gate: Promise<void> | undefined;
   inFlight = 0;
@@ -53,13 +55,11 @@ class MemoryEvents implements EventStore {
       this.inFlight--;
     }
   }
-  async recordEvent(e: PodEvent): Promise<void> {
+  async recordBatch(batch: EventBatch): Promise<void> {
     await this.write();
-    this.events.push(e);
-  }
-  async recordRestarts(r: ContainerRestarts): Promise<void> {
-    await this.write();
-    this.restartWrites.push(r);
+    this.batches.push(batch.events.length + batch.restarts.length);
+    this.events.push(...batch.events);
+    this.restartWrites.push(...batch.restarts);
   }
   async recentEvents(): Promise<PodEvent[]> {
     return [];
@@ -160,6 +160,18 @@ describe('EventRecorder', () => {
     assert.equal(r.queued, 1);
     await r.flush();
     assert.deepEqual(store.events.map((e) => e.uid), ['a']);
+  });
+
+  it('writes the records of a burst of changes in one batch, a moment after the first', async () => {
+    const { r, cluster, store } = recorder();
+    for (const uid of ['scheduled', 'pulled', 'created', 'started']) cluster.emit(event(uid));
+    await new Promise((resolve) => setTimeout(resolve, BATCH_DELAY_MS / 4));
+    cluster.emit(event('late'));
+    cluster.emit(pod(1));
+    await r.flush();
+    assert.deepEqual(store.batches, [6], 'four events, one that came a little later and a restart count: one batch');
+    assert.deepEqual(store.events.map((e) => e.uid), ['scheduled', 'pulled', 'created', 'started', 'late'], 'in the order they came');
+    assert.deepEqual(store.restartWrites.map((w) => w.restartCount), [1]);
   });
 
   it('a write that failed is tried again the next time the record is seen', async () => {
