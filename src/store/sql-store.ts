@@ -113,7 +113,7 @@ export class SqlStore implements Store {
         // before anything is written (an unknown one would otherwise fail the leases'
         // foreign key), and its row lock makes two deploys of one order take turns on
         // PostgreSQL instead of colliding on their own leases.
-        const r = await trx
+        const row = await trx
           .updateTable('orders')
           .set((eb) => ({
             ...toPartialRow(deploy.fields),
@@ -124,13 +124,18 @@ export class SqlStore implements Store {
             // Deploying again replaces the pod, even with an identical spec.
             restart_generation: eb('restart_generation', '+', 1),
             generation: eb('generation', '+', 1),
+            // What the version trigger would do (migration 010), done in the statement itself:
+            // SQLite's trigger runs after it, and RETURNING would not see its bump.
+            version: eb('version', '+', 1),
             updated_at: deploy.now,
           }))
           .where('id', '=', id)
           .where('service_status', 'in', deploy.allowedFrom)
           .$if(deploy.expectedGeneration !== undefined, (q) => q.where('generation', '=', deploy.expectedGeneration!))
+          // The order as changed, read in the same statement (SQLite and PostgreSQL both return it).
+          .returningAll()
           .executeTakeFirst();
-        if (Number(r.numUpdatedRows) !== 1) {
+        if (!row) {
           const current = await trx.selectFrom('orders').select(['service_status', 'generation']).where('id', '=', id).executeTakeFirst();
           if (current && deploy.allowedFrom.includes(current.service_status as ServiceStatus)) throw new ConcurrentChange(id, deploy.expectedGeneration ?? -1);
           throw new StaleState(id, current?.service_status as ServiceStatus | undefined);
@@ -143,21 +148,24 @@ export class SqlStore implements Store {
             .values(wanted.map((l) => ({ region: l.region, port: l.port, protocol: l.protocol, order_id: id, created_at: deploy.now })))
             .execute();
         }
-        // The deploy history (rollback's source) is written with the spec it records, and kept bounded.
-        const { generation } = await trx.selectFrom('orders').select('generation').where('id', '=', id).executeTakeFirstOrThrow();
-        await trx.insertInto('deploy_history').values({ order_id: id, generation, created_at: deploy.now, spec: JSON.stringify(deploy.spec) }).execute();
-        await trx
-          .deleteFrom('deploy_history')
-          .where('order_id', '=', id)
-          .where('generation', 'not in', (eb) => eb.selectFrom('deploy_history').select('generation').where('order_id', '=', id).orderBy('generation', 'desc').limit(DEPLOY_HISTORY_KEPT))
-          .execute();
+        // The deploy history (rollback's source) is written with the spec it records, and kept
+        // bounded. Every deploy writes one entry and counts one spec generation, so an order
+        // with no more spec generations than entries kept has nothing to drop.
+        await trx.insertInto('deploy_history').values({ order_id: id, generation: row.generation, created_at: deploy.now, spec: JSON.stringify(deploy.spec) }).execute();
+        if (Number(row.spec_generation) > DEPLOY_HISTORY_KEPT) {
+          await trx
+            .deleteFrom('deploy_history')
+            .where('order_id', '=', id)
+            .where('generation', 'not in', (eb) => eb.selectFrom('deploy_history').select('generation').where('order_id', '=', id).orderBy('generation', 'desc').limit(DEPLOY_HISTORY_KEPT))
+            .execute();
+        }
         await appendOutboxIn(trx, {
           type: 'deploy.accepted',
           orderId: id,
           data: { region: deploy.region, hostPorts: wanted.map((l) => ({ port: l.port, protocol: l.protocol })) },
           at: Date.now(),
         });
-        return fromRow(await trx.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+        return fromRow(row);
       });
     } catch (err) {
       // Two deploys raced past the read above: the primary key stopped the second one.

@@ -15,10 +15,10 @@ import { migrationProvider } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
 import { SqlNotificationStore } from '../../src/store/sql-notifications.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import { SqlUsageStore } from '../../src/store/sql-history.js';
+import { SqlDeployHistoryStore, SqlUsageStore } from '../../src/store/sql-history.js';
 import { SqlEventStore } from '../../src/store/sql-events.js';
 import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState } from '../../src/domain/store-port.js';
-import { type NewOrder, type OrderRecord, type PortLease } from '../../src/domain/records.js';
+import { DEPLOY_HISTORY_KEPT, type NewOrder, type OrderRecord, type PortLease } from '../../src/domain/records.js';
 
 interface OpenStore {
   store: SqlStore;
@@ -409,6 +409,20 @@ for (const [databaseName, makeFactory] of DATABASES) {
     });
 
     describe('recordDeploy', () => {
+      it(`keeps the last ${DEPLOY_HISTORY_KEPT} deploys of an order in its history, and the rest is dropped`, async () => {
+        const order = await seed();
+        const history = new SqlDeployHistoryStore(db);
+        const generations: number[] = [];
+        for (let i = 0; i < DEPLOY_HISTORY_KEPT + 3; i++) {
+          const deployed = await store.recordDeploy(order.id, firstDeploy({ spec: { image: `app:v${i}` }, allowedFrom: ['ServicePending', 'ServiceRunning'] }));
+          generations.push(deployed.generation);
+          assert.deepEqual(await store.findOrder(order.id), deployed, 'the order as recorded is the order as stored');
+        }
+        const kept = await history.deployHistory(order.id, 100);
+        assert.deepEqual(kept.map((e) => e.generation), generations.slice(-DEPLOY_HISTORY_KEPT).reverse());
+        assert.deepEqual(kept[0]!.spec, { image: `app:v${DEPLOY_HISTORY_KEPT + 2}` });
+      });
+
       it('records the spec, region, status and fields, takes the leases and bumps the spec and restart generations', async () => {
         const order = await seed();
         const spec = { image: 'registry.test/app:v1', env: { MODE: 'prod' }, ports: [8080, 53] };
