@@ -235,8 +235,6 @@ export class EventRecorder {
   }
 
   private reportFailure(err: unknown): void {
-    // A namespace of another V-Kube sharing the cluster: its order is not in our database.
-    if (/^(SQLITE_CONSTRAINT_FOREIGNKEY|23503)$/.test(String((err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code))) return;
     this.log.warn({ err: (err as Error).message }, 'could not record a pod event');
   }
 
