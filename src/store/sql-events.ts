@@ -7,6 +7,7 @@ import type { Database } from './schema.js';
 import type { EventBatch, EventStore } from '../domain/store-port.js';
 import type { ContainerRestarts, PodEvent } from '../domain/records.js';
 import { fixedSizeChunks } from './statement-cache.js';
+import { heldOrders } from './held-orders.js';
 
 /** Rows per INSERT: a few statement texts (64, 32, …, 1 rows) for every batch size. */
 const ROWS_PER_STATEMENT = 64;
@@ -17,13 +18,9 @@ export class SqlEventStore implements EventStore {
   async recordBatch(batch: EventBatch): Promise<void> {
     if (batch.events.length === 0 && batch.restarts.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      // Only orders this database knows: an event of a namespace left by another
-      // installation would fail the foreign key and, with it, the whole batch.
-      const known = new Set<string>();
-      for (const ids of fixedSizeChunks([...new Set([...batch.events, ...batch.restarts].map((r) => r.orderId))], ROWS_PER_STATEMENT)) {
-        for (const o of await trx.selectFrom('orders').select('id').where('id', 'in', ids).execute()) known.add(o.id);
-      }
-      const ours = <T extends { orderId: string }>(records: T[]) => records.filter((r) => known.has(r.orderId));
+      // Only orders this database holds: another installation's would fail the whole batch.
+      const held = await heldOrders(trx, [...batch.events, ...batch.restarts].map((r) => r.orderId));
+      const ours = <T extends { orderId: string }>(records: T[]) => records.filter((r) => held.has(r.orderId));
       for (const events of fixedSizeChunks(ours(batch.events), ROWS_PER_STATEMENT)) {
         await trx
           .insertInto('pod_events')

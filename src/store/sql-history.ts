@@ -4,6 +4,7 @@ import type { Database } from './schema.js';
 import type { DeployHistoryStore, UsageStore } from '../domain/store-port.js';
 import type { DeployHistoryEntry, UsageRow } from '../domain/records.js';
 import { fixedSizeChunks } from './statement-cache.js';
+import { heldOrders } from './held-orders.js';
 
 /** Rows per statement of the usage sampler's writes. */
 const CHUNK = 128;
@@ -36,15 +37,9 @@ export class SqlUsageStore implements UsageStore {
     // the event loop for all its chunks at once. So requests get a turn between chunks.
     let turns = 0;
     const turn = () => (turns++ === 0 ? Promise.resolve() : new Promise<void>((r) => setImmediate(r)));
-    // Only orders this database knows: a pod labelled for an order it does not hold (a
-    // namespace left by another installation or restored from elsewhere) would fail the
-    // foreign key and, with it, every other order's sample of the tick.
-    const known = new Set<string>();
-    for (const ids of fixedSizeChunks([...new Set(rows.map((r) => r.orderId))], CHUNK)) {
-      await turn();
-      for (const o of await this.db.selectFrom('orders').select('id').where('id', 'in', ids).execute()) known.add(o.id);
-    }
-    for (const chunk of fixedSizeChunks(rows.filter((r) => known.has(r.orderId)), CHUNK)) {
+    // Only orders this database holds: a pod labelled for another's would fail every other order's sample of the tick.
+    const held = await heldOrders(this.db, rows.map((r) => r.orderId), turn);
+    for (const chunk of fixedSizeChunks(rows.filter((r) => held.has(r.orderId)), CHUNK)) {
       await turn();
       await this.db
         .insertInto('usage_samples')
