@@ -232,6 +232,11 @@ export class KubeHttp {
     return this.json<T>('PATCH', path, { ...opts, body, contentType: 'application/merge-patch+json' });
   }
 
+  /** RFC 6902: a failed `test` fails the whole patch (422) and changes nothing. */
+  async jsonPatch<T>(path: string, ops: unknown[], opts: RequestOptions = {}): Promise<T> {
+    return this.json<T>('PATCH', path, { ...opts, body: ops, contentType: 'application/json-patch+json' });
+  }
+
   /** GET returning the body as text (pod logs). */
   async text(path: string, opts: RequestOptions = {}): Promise<string> {
     return this.exchange('GET', path, opts);
