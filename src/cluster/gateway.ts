@@ -79,6 +79,12 @@ export interface DeploymentJson {
   metadata: ObjectMeta;
   spec?: { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> } } };
   status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number; observedGeneration?: number };
+  /**
+   * Kept by the cache, not a Kubernetes field: V-Kube created this Deployment and its
+   * fields are still owned by that create, so its next apply first takes them over
+   * (cluster/field-ownership.ts).
+   */
+  ownedByCreate?: true;
 }
 
 export interface NamespaceJson {

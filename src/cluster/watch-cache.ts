@@ -357,8 +357,8 @@ export class WatchCache<T extends KubeObject> {
   }
 
   private shape(obj: T): T {
-    const slimmed = slim(obj);
-    const shaped = this.opts.transform ? this.opts.transform(slimmed) : slimmed;
+    // The transform sees the object whole (the Deployments' reads who owns V-Kube's fields); what it keeps loses its managed fields.
+    const shaped = slim(this.opts.transform ? this.opts.transform(obj) : obj);
     return this.opts.pool ? this.opts.pool.share(shaped) : shaped;
   }
 
