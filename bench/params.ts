@@ -110,7 +110,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --second-port-base N    first port of the second cluster (default: port base + 100)
   --log-level warn        V-Kube's LOG_LEVEL (info logs every request)
   --runtime dist          dist: V-Kube compiled to JavaScript, as production runs it; tsx: its sources through tsx
-  --profile               CPU profile and heap snapshot of V-Kube into bench/out/profiles
+  --profile               CPU profile of V-Kube into bench/out/profiles, and a heap snapshot at the largest scale (only with --machine-memory)
   --keep-enforcer         leave the real node's NetworkPolicy enforcer running through the kwok phases
   --keep-cluster          leave the bench cluster running afterwards
   --as-in-pod             run V-Kube under its manifest's memory limit and NODE_OPTIONS, as in its pod (the default)
