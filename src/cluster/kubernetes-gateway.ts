@@ -97,6 +97,8 @@ export class KubernetesGateway implements ClusterGateway {
   private readonly isolation: Record<IsolationKind, WatchCache<IsolationEntry>>;
   private readonly events: WatchCache<EventJson>;
   private readonly listeners = new Set<(change: ClusterChange) => void>();
+  /** regions() as of a version of the nodes' cache. */
+  private readyRegions: { version: number; regions: string[] } | undefined;
   private readonly heartbeat: ApiHeartbeat | undefined;
 
   constructor(opts: KubernetesGatewayOptions) {
@@ -312,12 +314,17 @@ export class KubernetesGateway implements ClusterGateway {
 
   regions(): string[] | undefined {
     if (!this.nodes.live) return undefined;
-    const regions = new Set<string>();
-    for (const node of this.nodes.list()) {
-      const region = node.metadata.labels?.[this.regionLabel];
-      if (region && isReady(node)) regions.add(region);
+    // Asked by every checkports and deploy: worked out again only when a node changed. A copy
+    // goes out, so no caller can change the kept list.
+    if (this.readyRegions?.version !== this.nodes.version) {
+      const regions = new Set<string>();
+      for (const node of this.nodes.list()) {
+        const region = node.metadata.labels?.[this.regionLabel];
+        if (region && isReady(node)) regions.add(region);
+      }
+      this.readyRegions = { version: this.nodes.version, regions: [...regions].sort() };
     }
-    return [...regions].sort();
+    return [...this.readyRegions.regions];
   }
 
   nodeRegions(): string[] | undefined {
@@ -381,11 +388,11 @@ export class KubernetesGateway implements ClusterGateway {
       ? [...new Set(ports)].flatMap((port) => this.pods.byIndex('hostPort', String(port)))
       : this.nodes.byIndex('region', region).flatMap((node) => this.pods.byIndex('node', node.metadata.name));
     const out: HostPortUse[] = [];
-    const seen = new Set<string>();
+    // A pod with several of the ports comes once per port; the cache hands out the same object each time.
+    const seen = new Set<PodJson>();
     for (const pod of candidates) {
-      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-      if (seen.has(key) || !inRegion(pod.spec.nodeName)) continue;
-      seen.add(key);
+      if (seen.has(pod) || !inRegion(pod.spec.nodeName)) continue;
+      seen.add(pod);
       // A finished pod no longer holds its ports; a terminating one still does.
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       for (const c of pod.spec.containers) {

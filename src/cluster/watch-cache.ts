@@ -75,6 +75,7 @@ const QUIET = 'WatchQuiet';
 
 export class WatchCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
+  private changes = 0;
   /**
    * Index → value → the keys filed under it: one key alone as a string, a Set from the
    * second on. Most values file one object (a pod's namespace, its host port), and a Set
@@ -183,6 +184,11 @@ export class WatchCache<T extends KubeObject> {
     return this.objects.values();
   }
 
+  /** Moves whenever what the cache holds may have changed: a value derived from it is current while this stays the same. */
+  get version(): number {
+    return this.changes;
+  }
+
   byIndex(index: string, value: string): T[] {
     const keys = this.indexes.get(index)?.get(value);
     if (keys === undefined) return [];
@@ -265,6 +271,7 @@ export class WatchCache<T extends KubeObject> {
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
+    this.changes++;
     this.objects.clear();
     for (const idx of this.indexes.values()) idx.clear();
     for (const [k, obj] of fresh) {
@@ -344,6 +351,7 @@ export class WatchCache<T extends KubeObject> {
     if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
     if (type === 'BOOKMARK') return;
     const obj = this.shape(object);
+    this.changes++;
     const k = key(obj.metadata.namespace, obj.metadata.name);
     const old = this.objects.get(k);
     if (old) this.removeFromIndexes(k, old);

@@ -48,8 +48,10 @@ describe('WatchCache', () => {
       assert.equal(cache.get(ns, 'before-start')?.metadata.labels?.colour, 'red');
       assert.equal(cache.get(ns, 'before-start')?.metadata.managedFields, undefined, 'managedFields are dropped');
 
+      const listed = cache.version;
       await kube.post(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later', labels: { colour: 'blue' } }, data: { a: '1' } });
       await eventually(() => assert.deepEqual(cache.byIndex('colour', 'blue').map((c) => c.metadata.name), ['later']));
+      assert.ok(cache.version > listed, 'the version moves with a change (what is derived from the cache is worked out again)');
 
       await kube.put(`${configMaps}/later`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later', labels: { colour: 'red' } }, data: { a: '2' } });
       await eventually(() => assert.equal(cache.get(ns, 'later')?.data?.a, '2'));
