@@ -82,16 +82,28 @@ export class SqlStore implements Store {
     // read 21 pages of ~7 ms, each blocking the event loop, growing with the square of the
     // population. `|| ''` keeps the values and hides the columns from their indexes, in
     // SQLite and PostgreSQL alike.
+    // Only ids and versions are read for the page; an order kept at that version is handed
+    // back as kept, and only the others are read whole. Reading and parsing every row made a
+    // pass over 5,000 orders some 400 ms of the event loop every 30 s, in time slices that
+    // the requests meanwhile waited behind: the one cost of the status and checkports
+    // routes' tails that grew with the number of orders.
     let q = this.db
       .selectFrom('orders')
-      .selectAll()
+      .select(['id', 'version'])
       .where((eb) =>
         eb.or([eb(sql<string>`service_status || ''`, 'in', ['ServicePending', 'ServiceRunning', 'ServiceStop']), eb(sql<string>`teardown || ''`, '=', 'Terminating')]),
       )
       .orderBy('id')
       .limit(page.limit);
     if (page.after !== undefined) q = q.where('id', '>', page.after);
-    return (await q.execute()).map(fromRow);
+    const heads = await q.execute();
+    const missing = heads.filter((h) => !this.known.at(h.id, Number(h.version))).map((h) => h.id);
+    const read = new Map<string, OrderRecord>();
+    if (missing.length > 0) {
+      for (const row of await this.db.selectFrom('orders').selectAll().where('id', 'in', missing).execute()) read.set(row.id, this.known.keep(fromRow(row)));
+    }
+    // An order changed between the two reads comes as read the second time; one deleted meanwhile is left out.
+    return heads.flatMap((h) => this.known.at(h.id, Number(h.version)) ?? read.get(h.id) ?? []);
   }
 
   async setSecretHash(id: string, hash: string, now: number): Promise<void> {

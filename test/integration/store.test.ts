@@ -311,6 +311,11 @@ for (const [databaseName, makeFactory] of DATABASES) {
         await store.transition(aborted.id, ['ServicePending'], 'ServiceAbort', { abortedAt: T0 + 20 }, T0 + 20);
         // Ended: listed while Terminating, so a pass finishes a teardown a crash interrupted.
         assert.deepEqual((await store.listLiveOrders({ limit: 10 })).map((o) => o.id), [pending.id, live.id, stopped.id, done.id, aborted.id].sort());
+        // Orders listed once are kept at their version: a change since shows in the next list.
+        await store.transition(live.id, ['ServiceRunning'], 'ServiceStop', { stoppedAt: T0 + 25 }, T0 + 25);
+        assert.equal((await store.listLiveOrders({ limit: 10 })).find((o) => o.id === live.id)?.serviceStatus, 'ServiceStop');
+        await store.transition(live.id, ['ServiceStop'], 'ServiceRunning', { runningAt: T0 + 26 }, T0 + 26);
+        assert.equal((await store.listLiveOrders({ limit: 10 })).find((o) => o.id === live.id)?.serviceStatus, 'ServiceRunning');
         assert.equal(await store.finishTeardown(done.id, T0 + 30), true);
         assert.equal(await store.finishTeardown(aborted.id, T0 + 30), true);
         const expected = [pending.id, live.id, stopped.id].sort();
