@@ -2,7 +2,9 @@
  * The original clients' calls on the real node: a `persistStorage` order's data lives
  * on a real volume (the local-path provisioner's directory on the node) and survives a
  * restart, a stop and start, an update and a config change; the environment and the
- * configuration files reach the container, which shows them in its own output; and
+ * configuration files reach the container, which shows them in its own output; an update
+ * that drops a container, a host port and a variable really removes them from the node
+ * (the first deploy creates the Deployment, the update applies over it); and
  * what common images do as root at start (chown, bind port 80, drop to another user)
  * works under V-Kube's hardened security context and admission policy.
  */
@@ -116,6 +118,41 @@ describe("the clients' API on the real node", { skip }, () => {
 
     // The count lives on the node's disk, in the container's own subdirectory of the claim.
     assert.equal((await readFile(join(volumeDir!, 'web', 'app', 'starts'), 'utf8')).trim(), '5');
+  });
+
+  it('an update that drops a container, its host port and a variable: the port stops answering on the node, the rest serves the new spec', { timeout: 240_000 }, async () => {
+    const n = node!;
+    const order = await orders.create({ serviceOptions: { resourceUnit: '2-Unit-Resource', region: n.region } });
+    const tenant = t.tenant(order.secret);
+    const [kept, dropped] = [testHostPort(), testHostPort()];
+    const web = (token: string, envs: Array<{ name: string; value: string }>) => ({
+      name: 'web',
+      imageName: app.image,
+      resourceUnit: 1,
+      ports: [{ containerPort: 80, hostPort: kept, protocol: 'TCP' }],
+      envs: [{ name: 'APP_TOKEN', value: token }, ...envs],
+    });
+    const side = { name: 'side', imageName: app.image, resourceUnit: 1, ports: [{ containerPort: 81, hostPort: dropped, protocol: 'TCP' }], envs: [{ name: 'APP_TOKEN', value: 'side' }, { name: 'PORT', value: '81' }] };
+
+    // The first deploy creates the Deployment; the update is the apply that must remove what the create owned.
+    const first = await tenant.post('/api/v1/k8s/deployment', { containers: [web('one', [{ name: 'APP_EXTRA', value: 'present' }]), side], pvtLogin: [{ username: '', password: '' }, { username: '', password: '' }] });
+    assert.equal(first.statusCode, 200, first.body);
+    assert.match(await served(n, kept, /^token=one$/m, 90_000), /^env APP_EXTRA=present$/m);
+    await served(n, dropped, /^token=side$/m);
+
+    const update = await tenant.post('/api/v1/k8s/deployment/update', { containers: [web('two', [])], pvtLogin: [{ username: '', password: '' }] });
+    assert.equal(update.statusCode, 200, update.body);
+    const page = await served(n, kept, /^token=two$/m, 90_000);
+    assert.doesNotMatch(page, /APP_EXTRA/, 'the dropped variable is gone from the container');
+    await eventually(() => assert.rejects(httpGet(`http://${n.ip}:${dropped}/`, 1000), 'nothing answers on the dropped host port'), { timeoutMs: 60_000 });
+
+    const deployment = await kube.get<{ spec: { template: { spec: { containers: Array<{ name: string; ports?: Array<{ hostPort?: number }> }> } } } }>(
+      `/apis/apps/v1/namespaces/${namespaceOf(order.id)}/deployments/workload`,
+    );
+    assert.deepEqual(
+      deployment.spec.template.spec.containers.map((c) => [c.name, (c.ports ?? []).map((p) => p.hostPort)]),
+      [['web', [kept]]],
+    );
   });
 
   it("runs what common root images do at start under the hardened security context: chown, bind port 80, drop to another user", { timeout: 120_000 }, async () => {
