@@ -24,7 +24,7 @@ export class ApplyEvents {
     for (const l of this.listeners.get(orderId) ?? []) l();
   }
 
-  /** Calls `listener` on the next notification about the order; returns the unsubscribe. */
+  /** Calls `listener` on every notification about the order until the returned unsubscribe is called. */
   on(orderId: string, listener: () => void): () => void {
     let set = this.listeners.get(orderId);
     if (!set) this.listeners.set(orderId, (set = new Set()));
@@ -55,29 +55,56 @@ export class ApplyWaiter {
     this.deps.wake();
   }
 
-  /** Waits until the order's observed generation reaches `generation`, an attempt at it fails, or the time is up. */
+  /**
+   * Waits until the order's observed generation reaches `generation`, an attempt at it
+   * fails, or the time is up. Called right after the generation was recorded, so the first
+   * look waits for the leader's word (or the poll interval): reading the order and its queue
+   * entry before that could only find them unapplied, and those reads ran ahead of the local
+   * leader's turn to apply.
+   */
   async waitFor(orderId: string, generation: number): Promise<ApplyOutcome> {
     const { store, events, waitMs } = this.deps;
-    this.deps.wake();
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      const order = await store.findOrder(orderId);
-      if (!order || observed(order, generation)) return { generation, applied: true };
-      const queued = await store.queuedWork(orderId);
-      if (queued && queued.attempts > 0 && queued.lastError) {
-        return { generation, applied: false, warning: notYet(generation, `the last attempt failed: ${queued.lastError}; it is retried with back-off`) };
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) return { generation, applied: false, warning: notYet(generation, `not applied within ${waitMs} ms`) };
-      await new Promise<void>((resolve) => {
-        const off = events.on(orderId, done);
-        const timer = setTimeout(done, Math.min(left, this.deps.pollMs ?? 100));
+    // Listening before the leader is woken: its word may come before the first wait starts.
+    let told = false;
+    let wakeWaiter: (() => void) | undefined;
+    const off = events.on(orderId, () => {
+      told = true;
+      wakeWaiter?.();
+    });
+    const nextWord = (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (told) {
+          told = false;
+          resolve();
+          return;
+        }
+        const timer = setTimeout(done, ms);
+        wakeWaiter = done;
         function done() {
-          off();
           clearTimeout(timer);
+          wakeWaiter = undefined;
+          told = false;
           resolve();
         }
       });
+    try {
+      this.deps.wake();
+      for (let look = waitMs <= 0; ; look = true) {
+        if (look) {
+          const order = await store.findOrder(orderId);
+          if (!order || observed(order, generation)) return { generation, applied: true };
+          const queued = await store.queuedWork(orderId);
+          if (queued && queued.attempts > 0 && queued.lastError) {
+            return { generation, applied: false, warning: notYet(generation, `the last attempt failed: ${queued.lastError}; it is retried with back-off`) };
+          }
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) return { generation, applied: false, warning: notYet(generation, `not applied within ${waitMs} ms`) };
+        await nextWord(Math.min(left, this.deps.pollMs ?? 100));
+      }
+    } finally {
+      off();
     }
   }
 }
