@@ -5,7 +5,7 @@
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { randomBytes } from 'node:crypto';
-import type { DeliveriesTable, Database, OutboxTable, WebhooksTable } from './schema.js';
+import type { DeliveriesTable, Database, OrdersTable, OutboxTable, WebhooksTable } from './schema.js';
 import type { ServiceStatus } from '../domain/records.js';
 import type {
   Contact,
@@ -215,33 +215,37 @@ export class SqlNotificationStore implements NotificationStore {
   }
 }
 
+/** The columns of an order row an event's snapshot is made of. */
+type SnapshotRow = Pick<Selectable<OrdersTable>, 'id' | 'service_id' | 'address' | 'region' | 'units' | 'service_status' | 'end_at' | 'generation'>;
+
 /**
  * Records an event inside the caller's transaction, with a snapshot of its order as the
- * transaction sees it. False when its dedupe key was recorded already, or its order is
+ * transaction sees it: `orderRow` when the caller holds the row it just wrote (read
+ * again otherwise). False when its dedupe key was recorded already, or its order is
  * not in this database.
  */
-export async function appendOutboxIn(db: Db, event: NewOutboxEvent): Promise<boolean> {
+export async function appendOutboxIn(db: Db, event: NewOutboxEvent, orderRow?: SnapshotRow): Promise<boolean> {
   let order: OrderSnapshot | null = null;
   if (event.orderId) {
-    const row = await db
-      .selectFrom('orders')
-      .select(['id', 'service_id', 'address', 'region', 'units', 'service_status', 'end_at', 'generation'])
-      .where('id', '=', event.orderId)
-      .executeTakeFirst();
+    const row =
+      orderRow ??
+      (await db
+        .selectFrom('orders')
+        .select(['id', 'service_id', 'address', 'region', 'units', 'service_status', 'end_at', 'generation'])
+        .where('id', '=', event.orderId)
+        .executeTakeFirst());
     // A pod of another V-Kube sharing the cluster: its order is not ours to tell of.
     if (!row) return false;
-    {
-      order = {
-        id: row.id,
-        serviceID: row.service_id,
-        address: row.address,
-        region: row.region,
-        units: Number(row.units),
-        serviceStatus: row.service_status as ServiceStatus,
-        endAt: row.end_at === null ? null : Number(row.end_at),
-        generation: Number(row.generation),
-      };
-    }
+    order = {
+      id: row.id,
+      serviceID: row.service_id,
+      address: row.address,
+      region: row.region,
+      units: Number(row.units),
+      serviceStatus: row.service_status as ServiceStatus,
+      endAt: row.end_at === null ? null : Number(row.end_at),
+      generation: Number(row.generation),
+    };
   }
   const r = await db
     .insertInto('outbox')

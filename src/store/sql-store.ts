@@ -169,12 +169,9 @@ export class SqlStore implements Store {
             .where('generation', 'not in', (eb) => eb.selectFrom('deploy_history').select('generation').where('order_id', '=', id).orderBy('generation', 'desc').limit(DEPLOY_HISTORY_KEPT))
             .execute();
         }
-        await appendOutboxIn(trx, {
-          type: 'deploy.accepted',
-          orderId: id,
-          data: { region: deploy.region, hostPorts: wanted.map((l) => ({ port: l.port, protocol: l.protocol })) },
-          at: Date.now(),
-        });
+        // The snapshot from the row the UPDATE returned: no second read of the order.
+        const accepted = { region: deploy.region, hostPorts: wanted.map((l) => ({ port: l.port, protocol: l.protocol })) };
+        await appendOutboxIn(trx, { type: 'deploy.accepted', orderId: id, data: accepted, at: Date.now() }, row);
         return fromRow(row);
       });
     } catch (err) {
