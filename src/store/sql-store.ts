@@ -111,7 +111,7 @@ export class SqlStore implements Store {
 
   async recordDeploy(id: string, deploy: DeployRecord): Promise<OrderRecord> {
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      const recorded = await this.db.transaction().execute(async (trx) => {
         // Inserted in one order by every deploy, so two deploys waiting on each other's
         // uncommitted leases cannot deadlock (PostgreSQL would abort one with 40P01).
         const wanted = deploy.leases
@@ -174,6 +174,9 @@ export class SqlStore implements Store {
         await appendOutboxIn(trx, { type: 'deploy.accepted', orderId: id, data: accepted, at: Date.now() }, row);
         return fromRow(row);
       });
+      // Kept once committed, at the version the UPDATE returned: the leader's read of the
+      // order it is about to apply, a moment later, then finds it without reading the row again.
+      return this.known.keep(recorded);
     } catch (err) {
       // Two deploys raced past the read above: the primary key stopped the second one.
       if (isUniqueViolation(err)) {

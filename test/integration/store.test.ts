@@ -421,11 +421,23 @@ for (const [databaseName, makeFactory] of DATABASES) {
         for (let i = 0; i < DEPLOY_HISTORY_KEPT + 3; i++) {
           const deployed = await store.recordDeploy(order.id, firstDeploy({ spec: { image: `app:v${i}` }, allowedFrom: ['ServicePending', 'ServiceRunning'] }));
           generations.push(deployed.generation);
-          assert.deepEqual(await store.findOrder(order.id), deployed, 'the order as recorded is the order as stored');
+          // Read afresh by another store on the same database: this one keeps what it recorded.
+          assert.deepEqual(await new SqlStore(db).findOrder(order.id), deployed, 'the order as recorded is the order as stored');
         }
         const kept = await history.deployHistory(order.id, 100);
         assert.deepEqual(kept.map((e) => e.generation), generations.slice(-DEPLOY_HISTORY_KEPT).reverse());
         assert.deepEqual(kept[0]!.spec, { image: `app:v${DEPLOY_HISTORY_KEPT + 2}` });
+      });
+
+      it('keeps the order it recorded at its version: a change made elsewhere since shows in the next read', async () => {
+        const order = await seed();
+        const deployed = await store.recordDeploy(order.id, firstDeploy());
+        assert.equal(await store.findOrder(order.id), deployed, 'the recorded order is the one kept');
+        // Another replica (another store on the same database) changes the order.
+        await new SqlStore(db).setMetadata(order.id, { description: 'changed elsewhere' }, T0 + 40);
+        const read = await store.findOrder(order.id);
+        assert.equal(read?.description, 'changed elsewhere');
+        assert.ok(read!.version > deployed.version);
       });
 
       it('records the spec, region, status and fields, takes the leases and bumps the spec and restart generations', async () => {
