@@ -481,8 +481,9 @@ export class KubernetesGateway implements ClusterGateway {
    * later than a create of the same Deployment and cost ~2.7 ms more of its CPU
    * (bench/create-vs-apply.ts), on the path of every first deploy. The create leaves
    * V-Kube's fields owned by an Update entry, which the next apply takes over first
-   * (field-ownership.ts) — or that apply could never remove what a later spec drops. A create refused because the Deployment exists (the watch
-   * had not shown it yet) falls back to the same take-over and apply.
+   * (field-ownership.ts) — or that apply could never remove what a later spec drops. A
+   * create refused because the Deployment exists (the watch had not shown it yet) falls
+   * back to the same take-over and apply.
    */
   private async writeDeployment(obj: KubeManifest, opts: WriteOptions): Promise<StoredObject> {
     const ns = obj.metadata.namespace!;

@@ -216,7 +216,8 @@ export class SqlNotificationStore implements NotificationStore {
 }
 
 /** The columns of an order row an event's snapshot is made of. */
-type SnapshotRow = Pick<Selectable<OrdersTable>, 'id' | 'service_id' | 'address' | 'region' | 'units' | 'service_status' | 'end_at' | 'generation'>;
+const SNAPSHOT_COLUMNS = ['id', 'service_id', 'address', 'region', 'units', 'service_status', 'end_at', 'generation'] as const;
+type SnapshotRow = Pick<Selectable<OrdersTable>, (typeof SNAPSHOT_COLUMNS)[number]>;
 
 /**
  * Records an event inside the caller's transaction, with a snapshot of its order as the
@@ -229,11 +230,7 @@ export async function appendOutboxIn(db: Db, event: NewOutboxEvent, orderRow?: S
   if (event.orderId) {
     const row =
       orderRow ??
-      (await db
-        .selectFrom('orders')
-        .select(['id', 'service_id', 'address', 'region', 'units', 'service_status', 'end_at', 'generation'])
-        .where('id', '=', event.orderId)
-        .executeTakeFirst());
+      (await db.selectFrom('orders').select(SNAPSHOT_COLUMNS).where('id', '=', event.orderId).executeTakeFirst());
     // A pod of another V-Kube sharing the cluster: its order is not ours to tell of.
     if (!row) return false;
     order = {

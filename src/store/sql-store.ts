@@ -95,13 +95,14 @@ export class SqlStore implements Store {
       .limit(page.limit);
     if (page.after !== undefined) q = q.where('id', '>', page.after);
     const heads = await q.execute();
-    const missing = heads.filter((h) => !this.known.at(h.id, Number(h.version))).map((h) => h.id);
+    const kept = heads.map((h) => this.known.at(h.id, Number(h.version)));
+    const missing = heads.filter((_, i) => !kept[i]).map((h) => h.id);
     const read = new Map<string, OrderRecord>();
     if (missing.length > 0) {
       for (const row of await this.db.selectFrom('orders').selectAll().where('id', 'in', missing).execute()) read.set(row.id, this.known.keep(fromRow(row)));
     }
     // An order changed between the two reads comes as read the second time; one deleted meanwhile is left out.
-    return heads.flatMap((h) => this.known.at(h.id, Number(h.version)) ?? read.get(h.id) ?? []);
+    return heads.flatMap((h, i) => kept[i] ?? read.get(h.id) ?? []);
   }
 
   async setSecretHash(id: string, hash: string, now: number): Promise<void> {
