@@ -8,6 +8,7 @@
  * moment, the credentials or the address policy, so the next check must ask again.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { LruMap } from '../kernel/lru-map.js';
 import type { ImageCheck, RegistryCredentials } from './types.js';
 
 export interface CheckCacheOptions {
@@ -40,46 +41,6 @@ export function credentialsFingerprint(credentials: RegistryCredentials | undefi
   // Length-prefixing keeps ("a:b", "c") and ("a", "b:c") apart.
   const material = `${credentials.username.length}:${credentials.username}:${credentials.password}`;
   return createHmac('sha256', FINGERPRINT_KEY).update(material).digest('hex');
-}
-
-/** A map that forgets its least recently used entries beyond a size bound. */
-export class LruMap<K, V> {
-  private readonly entries = new Map<K, V>();
-
-  constructor(readonly maxEntries: number) {
-    if (!(maxEntries >= 1)) throw new RangeError('maxEntries must be at least 1');
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
-    // Re-inserting moves the key to the end of Map's insertion order: most recent.
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
-  }
-
-  delete(key: K): void {
-    this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
 
 interface CachedAnswer {

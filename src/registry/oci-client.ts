@@ -13,9 +13,10 @@
  * unless the provider allows it, and nothing is sent there.
  */
 import { createHash } from 'node:crypto';
+import { LruMap } from '../kernel/lru-map.js';
 import { AddressPolicy, hostPortOf } from './address-policy.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './challenge.js';
-import { CheckCache, type CheckCacheOptions, credentialsFingerprint, LruMap } from './check-cache.js';
+import { CheckCache, type CheckCacheOptions, credentialsFingerprint } from './check-cache.js';
 import { mirrorsOf, parseRegistryMirrors, type RegistryMirrors } from './mirrors.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, parseReference } from './reference.js';
 import {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { parseWwwAuthenticate } from '../../src/registry/challenge.js';
-import { CheckCache, credentialsFingerprint, LruMap } from '../../src/registry/check-cache.js';
+import { CheckCache, credentialsFingerprint } from '../../src/registry/check-cache.js';
 import { MANIFEST_ACCEPT, OciRegistryClient, type OciRegistryClientOptions } from '../../src/registry/oci-client.js';
 import { backoffDelay, parseRetryAfter } from '../../src/registry/registry-http.js';
 import { type ImageCheck, InvalidImageReference, type RegistryCredentials } from '../../src/registry/types.js';
@@ -639,10 +639,6 @@ describe('CheckCache', () => {
     assert.equal(cache.size, 2);
     assert.equal(cache.get('b'), undefined);
     assert.ok(cache.get('a') && cache.get('c'));
-  });
-
-  it('LruMap refuses a bound below one', () => {
-    assert.throws(() => new LruMap(0), RangeError);
   });
 
   it('shares one load between concurrent callers of the same key', async () => {
