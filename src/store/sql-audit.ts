@@ -3,8 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { AuditStore } from '../domain/store-port.js';
 import type { AuditEntry, Page } from '../domain/records.js';
-
-const PRUNE_BATCH = 5_000;
+import { DELETE_BATCH, deleteInBatches } from './batched-delete.js';
 
 export class SqlAuditStore implements AuditStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -17,15 +16,11 @@ export class SqlAuditStore implements AuditStore {
   }
 
   async pruneAudit(before: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      // In batches: one DELETE of months of rows could outlast the statement timeout and hold its locks as long.
-      const batch = this.db.selectFrom('audit_log').select('id').where('at', '<', before).limit(PRUNE_BATCH);
-      const result = await this.db.deleteFrom('audit_log').where('id', 'in', batch).executeTakeFirst();
-      const deleted = Number(result.numDeletedRows);
-      total += deleted;
-      if (deleted < PRUNE_BATCH) return total;
-    }
+    return deleteInBatches(async () => {
+      const batch = this.db.selectFrom('audit_log').select('id').where('at', '<', before).limit(DELETE_BATCH);
+      const deleted = Number((await this.db.deleteFrom('audit_log').where('id', 'in', batch).executeTakeFirst()).numDeletedRows);
+      return { deleted, last: deleted < DELETE_BATCH };
+    });
   }
 
   async listAudit(filter: { orderId?: string; limit: number; offset: number }): Promise<Page<AuditEntry>> {

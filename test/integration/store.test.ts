@@ -886,6 +886,32 @@ for (const [databaseName, makeFactory] of DATABASES) {
         await usage.recordUsage([{ orderId: 'order-of-another-installation', at: T0 + 60, sample: sample(4) }]);
         assert.equal((await db.selectFrom('usage_samples').select('order_id').execute()).length, 2);
       });
+
+      it('prunes what is older than the cutoff, in batches of whole orders that let the event loop turn, and keeps the rest', async () => {
+        const usage = new SqlUsageStore(db);
+        const orders = [];
+        for (let i = 0; i < 7; i++) orders.push(await running());
+        // 7 orders × 400 ticks: 1,400 rows before the cutoff (more than one batch), 1,400 after.
+        const rows = orders.flatMap((o) => Array.from({ length: 400 }, (_, k) => ({ orderId: o.id, at: T0 + k * 30, sample: { containers: {}, rx: k, tx: null } })));
+        await usage.recordUsage(rows);
+        const cutoff = T0 + 200 * 30;
+        let turns = 0;
+        let counting = true;
+        const turn = () => {
+          turns++;
+          if (counting) setImmediate(turn);
+        };
+        setImmediate(turn);
+        const pruned = await usage.pruneUsage(cutoff);
+        counting = false;
+        assert.equal(pruned, 1_400);
+        assert.ok(turns >= 1, `the loop turned between batches (${turns} times)`);
+        for (const o of orders) {
+          const left = await usage.usageSince(o.id, 0);
+          assert.deepEqual([left.length, left[0]!.at, left.at(-1)!.at], [200, cutoff, T0 + 399 * 30], `order ${o.id} keeps exactly its samples from the cutoff on`);
+        }
+        assert.equal(await usage.pruneUsage(cutoff), 0, 'a second prune finds nothing');
+      });
     });
   });
 }
