@@ -5,6 +5,7 @@
  *   npx tsx bench/profile-summary.ts bench/out/profiles/CPU.*.cpuprofile
  *   npx tsx bench/profile-summary.ts <profile> --phase "status@5000"   # its windows, from bench/out/report.json
  *   npx tsx bench/profile-summary.ts <profile> --phase "deploys@100"   # a deploy round
+ *   npx tsx bench/profile-summary.ts <profile> --phase "rest@5000"     # the 15 s without load after the reads
  *   npx tsx bench/profile-summary.ts <profile> --from <µs> --to <µs>     # monotonic clock, as in report.json
  *   npx tsx bench/profile-summary.ts <profile> --focus reconcileAll      # only stacks through that function
  *   npx tsx bench/profile-summary.ts <profile> --phase "status@5000" --blocks 10
@@ -44,13 +45,15 @@ function main(): void {
     const [name, pods] = phase.split('@');
     type W = { monoStartUs: number; monoEndUs: number };
     const report = JSON.parse(readFileSync(join(repoRoot, 'bench', 'out', 'report.json'), 'utf8')) as {
-      scales: Array<{ pods: number; reads: Record<string, { windows: W[] }> }>;
+      scales: Array<{ pods: number; reads: Record<string, { windows: W[] }>; cpuAtRest?: { window: W } }>;
       deploys: Array<{ atPods: number; window: W }>;
     };
     const found: W[] | undefined =
       name === 'deploys'
         ? report.deploys.filter((d) => d.atPods === Number(pods)).map((d) => d.window)
-        : report.scales.find((s) => s.pods === Number(pods))?.reads[name!]?.windows;
+        : name === 'rest'
+          ? [report.scales.find((s) => s.pods === Number(pods))?.cpuAtRest?.window].filter((w): w is W => w !== undefined)
+          : report.scales.find((s) => s.pods === Number(pods))?.reads[name!]?.windows;
     if (!found?.length) throw new Error(`no phase "${name}" at ${pods} pods in bench/out/report.json`);
     windows = found.map((w) => [w.monoStartUs, w.monoEndUs]);
   }

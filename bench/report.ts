@@ -105,6 +105,12 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     lines.push(
       `- status: p50 ${ratio(st.latency.p50Ms, dst.latency.p50Ms)} of direct, p99 ${ratio(st.latency.p99Ms, dst.latency.p99Ms)}, throughput ${ratio(st.throughput, dst.throughput)}.`,
       `- checkports: p50 ${ratio(cp.latency.p50Ms, dcp.latency.p50Ms)} of direct, p99 ${ratio(cp.latency.p99Ms, dcp.latency.p99Ms)}, throughput ${ratio(cp.throughput, dcp.throughput)}.`,
+      ...(s.cpuAtRest
+        ? [
+            `- at rest (${Math.round((s.cpuAtRest.window.end - s.cpuAtRest.window.start) / 1000)} s without load, after the reads): V-Kube ${s.cpuAtRest.cpu.vkube ?? '?'}% of a core — ` +
+              `the population's background work, which every phase's server CPU per request above carries too (${cpuLine(s.cpuAtRest.cpu) || 'nothing over 1%'}).`,
+          ]
+        : []),
       '',
     );
   }

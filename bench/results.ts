@@ -2,7 +2,7 @@
 import type { TwoClusterRound } from './two-clusters.js';
 import type { ExecRound } from './exec.js';
 import type { DeployRound } from './deploys.js';
-import type { LoadResult } from './load.js';
+import type { LoadResult, Window } from './load.js';
 import type { Machine, Versions } from './machine.js';
 import type { Params } from './params.js';
 import type { Memory } from './proc.js';
@@ -23,6 +23,12 @@ export interface ScaleResult {
    * (its memory reducer runs when allocation stops); the difference is garbage-collector slack.
    */
   memoryAtRest?: Memory | undefined;
+  /**
+   * CPU over those REST_MS without load (% of one core, per process): what the population
+   * costs V-Kube in the background (reconcile passes, resyncs, watch events), which every
+   * read phase's "server CPU per request" carries too. Its window cuts a CPU profile to it.
+   */
+  cpuAtRest?: { cpu: Record<string, number>; window: Window } | undefined;
 }
 
 export interface TargetResult {

@@ -28,6 +28,7 @@ import { parseParams } from './params.js';
 import { populate } from './populate.js';
 import { pauseNetworkPolicyEnforcer, prepareRealNode } from './real-node.js';
 import { CpuMeter } from './proc.js';
+import { monoUs } from './load.js';
 import { READ_PHASES, cpuLine, runReadPhases } from './reads.js';
 import { writeReport } from './report.js';
 import type { RunResult, ScaleResult } from './results.js';
@@ -42,6 +43,16 @@ const SETTLE_CPU = 30;
 const SETTLE_MAX_MS = 90_000;
 /** After the read phases, V-Kube's memory is read again after this long without load (V8's memory reducer waits some 8 s). */
 const REST_MS = 15_000;
+
+/** REST_MS without load, CPU metered per process: the population's background cost. */
+async function atRest(pids: Record<string, number>): Promise<NonNullable<ScaleResult['cpuAtRest']>> {
+  const window = { start: Date.now(), end: 0, monoStartUs: monoUs(), monoEndUs: 0 };
+  const meter = new CpuMeter(pids);
+  await new Promise((r) => setTimeout(r, REST_MS));
+  const cpu = meter.read();
+  Object.assign(window, { end: Date.now(), monoEndUs: monoUs() });
+  return { cpu, window };
+}
 
 /**
  * Thousands of new pods keep the controllers, kwok and kube-apiserver busy for a while
@@ -253,9 +264,9 @@ async function main(): Promise<void> {
       );
       const memoryAfterReads = v.memory();
       log(`  V-Kube RSS ${memoryAfterReads?.rssMiB} MiB (peak ${memoryAfterReads?.peakMiB} MiB)`);
-      await new Promise((r) => setTimeout(r, REST_MS));
+      const cpuAtRest = await atRest(pids);
       const memoryAtRest = v.memory();
-      log(`  V-Kube RSS ${memoryAtRest?.rssMiB} MiB after ${REST_MS / 1000} s without load`);
+      log(`  V-Kube RSS ${memoryAtRest?.rssMiB} MiB after ${REST_MS / 1000} s without load; CPU meanwhile ${JSON.stringify(cpuAtRest.cpu)}`);
       for (const phase of READ_PHASES) {
         const r = reads[phase];
         if (r.errors) notes.push(`${target} pods, ${phase}: ${r.errors} of ${r.requests} requests failed, e.g. "${r.errorSamples[0]}".`);
@@ -271,6 +282,7 @@ async function main(): Promise<void> {
         memoryAfterPopulate,
         memoryAfterReads,
         memoryAtRest,
+        cpuAtRest,
       });
 
       if (params.profile && target === params.scales[params.scales.length - 1]) {
