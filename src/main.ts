@@ -32,13 +32,13 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   if (!config.adminToken) log.warn('VKUBE_ADMIN_TOKEN is not set: the admin API refuses every call');
 
-  const { db, dialect } = openDatabase(config.databaseUrl, config.database);
+  const { db, dialect, orderWrites } = openDatabase(config.databaseUrl, config.database);
   // PostgreSQL migrations get a connection of their own without the statement timeout:
   // building an index on a large table may take longer than any request should.
   const migrationDb = dialect === 'postgres' ? openDatabase(config.databaseUrl, { poolSize: 1, statementTimeoutMs: 0, connectTimeoutMs: config.database.connectTimeoutMs }).db : db;
   const applied = await migrateToLatest(migrationDb).finally(() => (migrationDb === db ? undefined : migrationDb.destroy()));
   log.info({ database: redactUrl(config.databaseUrl), applied }, 'database ready');
-  const stores = sqlStores(db);
+  const stores = sqlStores(db, orderWrites);
   const { store } = stores;
 
   // The replica's name in the API server's audit log: who wrote what, when.

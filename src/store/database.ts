@@ -10,6 +10,8 @@ import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
+import { KNOWN_ORDERS_KEPT } from './known-orders.js';
+import { SqliteOrderWrites } from './sqlite-order-writes.js';
 import { type WalCheckpointer, startWalCheckpointer } from './wal-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -19,6 +21,8 @@ export interface OpenDatabase {
   dialect: Dialect;
   /** SQLite files: the worker that checkpoints the log off the event loop (wal-checkpointer.ts). */
   checkpointer?: WalCheckpointer;
+  /** SQLite: which orders are known current without a read (sqlite-order-writes.ts); for sqlStores. */
+  orderWrites?: SqliteOrderWrites;
 }
 
 // PostgreSQL returns int8 (bigint) as a string to protect precision; our bigints are
@@ -74,7 +78,12 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
       void checkpointer?.stop();
       return close();
     };
-    return { db: new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect({ database: statements }) }), dialect: 'sqlite', ...(checkpointer ? { checkpointer } : {}) };
+    return {
+      db: new Kysely<Database>({ dialect: new RollbackSafeSqliteDialect({ database: statements }) }),
+      dialect: 'sqlite',
+      orderWrites: new SqliteOrderWrites(database, KNOWN_ORDERS_KEPT),
+      ...(checkpointer ? { checkpointer } : {}),
+    };
   }
   const statementTimeoutMs = opts.statementTimeoutMs ?? 15_000;
   const pool = new pg.Pool({

@@ -8,7 +8,9 @@ import type { Database, OrdersTable, PortLeasesTable, ReconcileQueueTable } from
 import type { NewOutboxEvent } from '../domain/notify/store-port.js';
 import { appendOutboxIn } from './sql-notifications.js';
 import { PreparedQuery } from './prepared-query.js';
-import { KnownOrders } from './known-orders.js';
+import { KNOWN_ORDERS_KEPT, KnownOrders } from './known-orders.js';
+import type { SqliteOrderWrites } from './sqlite-order-writes.js';
+import { LruMap } from '../kernel/lru-map.js';
 import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState, type Store } from '../domain/store-port.js';
 import { DEPLOY_HISTORY_KEPT, type NewOrder, type OrderRecord, type Page, type PortLease, type QueuedWork, type ServiceStatus, type Teardown } from '../domain/records.js';
 
@@ -21,8 +23,15 @@ export class SqlStore implements Store {
   private readonly versionById: PreparedQuery<{ version: number | string }, [string]>;
   private readonly byId: PreparedQuery<Selectable<OrdersTable>, [string]>;
   private readonly known = new KnownOrders();
+  /** SQLite: which order a secret hash opened (a fact only a rotation of the secret changes; see findOrderBySecretHash). */
+  private readonly idBySecretHash = new LruMap<string, string>(KNOWN_ORDERS_KEPT);
 
-  constructor(private readonly db: Kysely<Database>) {
+  /** `writes`: on SQLite, what spares the version read of an order known current (sqlite-order-writes.ts). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly writes?: SqliteOrderWrites,
+  ) {
+    writes?.follow();
     const never = db as unknown as Kysely<never>;
     this.bySecretHash = new PreparedQuery(never, () => db.selectFrom('orders').select(['id', 'version']).where('secret_hash', '=', ''));
     this.versionById = new PreparedQuery(never, () => db.selectFrom('orders').select('version').where('id', '=', ''));
@@ -50,13 +59,36 @@ export class SqlStore implements Store {
   }
 
   async findOrder(id: string): Promise<OrderRecord | undefined> {
+    const current = this.keptCurrent(id);
+    if (current) return current;
+    const mark = this.writes?.mark();
     const [head] = await this.versionById.run(id);
-    return head && (this.known.at(id, Number(head.version)) ?? this.readOrder(id));
+    return head && this.confirmed(await (this.known.at(id, Number(head.version)) ?? this.readOrder(id)), mark);
   }
 
   async findOrderBySecretHash(hash: string): Promise<OrderRecord | undefined> {
+    const id = this.writes && this.idBySecretHash.get(hash);
+    const current = id ? this.keptCurrent(id) : undefined;
+    // A secret rotated since leaves its old hash naming the order: the order's own hash decides.
+    // (The authenticator compares the two again, in constant time.)
+    if (current?.secretHash === hash) return current;
+    const mark = this.writes?.mark();
     const [head] = await this.bySecretHash.run(hash);
-    return head && (this.known.at(head.id, Number(head.version)) ?? this.readOrder(head.id));
+    if (!head) return undefined;
+    if (this.writes) this.idBySecretHash.set(hash, head.id);
+    return this.confirmed(await (this.known.at(head.id, Number(head.version)) ?? this.readOrder(head.id)), mark);
+  }
+
+  /** The kept copy of an order known current without a read (SQLite only), or undefined. */
+  private keptCurrent(id: string): OrderRecord | undefined {
+    const version = this.writes?.versionOf(id);
+    return version === undefined ? undefined : this.known.at(id, version);
+  }
+
+  /** An order just read: known current from now on, unless a write of an order came since `mark`. */
+  private confirmed(order: OrderRecord | undefined, mark: number | undefined): OrderRecord | undefined {
+    if (order && mark !== undefined) this.writes!.confirm(order.id, order.version, mark);
+    return order;
   }
 
   /** The whole row, kept for the next lookup at the same version (undefined if it went meanwhile). */

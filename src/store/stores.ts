@@ -12,6 +12,7 @@ import { SqlTokenStore } from './sql-tokens.js';
 import { SqlDeployHistoryStore, SqlUsageStore } from './sql-history.js';
 import type { AuditStore, DeployHistoryStore, DomainStore, EventStore, NoticeStore, Store, TokenStore, UsageStore } from '../domain/store-port.js';
 import { translateOutages } from './unavailable.js';
+import type { SqliteOrderWrites } from './sqlite-order-writes.js';
 
 export interface Stores {
   /** Orders, their leases and settings. */
@@ -29,9 +30,10 @@ export interface Stores {
   usage: UsageStore;
 }
 
-export function sqlStores(db: Kysely<Database>): Stores {
+/** `orderWrites`: SQLite's, from openDatabase, once the schema is migrated. */
+export function sqlStores(db: Kysely<Database>, orderWrites?: SqliteOrderWrites): Stores {
   return {
-    store: translateOutages(new SqlStore(db)),
+    store: translateOutages(new SqlStore(db, orderWrites)),
     domains: translateOutages(new SqlDomainStore(db)),
     notices: translateOutages(new SqlNoticeStore(db)),
     events: translateOutages(new SqlEventStore(db)),

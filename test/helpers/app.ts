@@ -67,9 +67,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     VKUBE_PRIVATE_REGISTRIES: TEST_REGISTRIES,
     ...opts.env,
   });
-  const { db } = openDatabase(config.databaseUrl, config.database);
+  const { db, orderWrites } = openDatabase(config.databaseUrl, config.database);
   await migrateToLatest(db);
-  const stores = sqlStores(db);
+  const stores = sqlStores(db, orderWrites);
   const { store } = stores;
   const cluster = new KubernetesGateway({
     http: await KubeHttp.connect(config.kubeconfig, { sockets: { stream: config.kube.streamSockets } }),

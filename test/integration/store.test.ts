@@ -16,6 +16,7 @@ import type { Database } from '../../src/store/schema.js';
 import { SqlNotificationStore } from '../../src/store/sql-notifications.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { SqlDeployHistoryStore, SqlUsageStore } from '../../src/store/sql-history.js';
+import { SqlDomainStore } from '../../src/store/sql-domains.js';
 import { SqlEventStore } from '../../src/store/sql-events.js';
 import { ConcurrentChange, type DeployRecord, PortsTaken, StaleState } from '../../src/domain/store-port.js';
 import { DEPLOY_HISTORY_KEPT, type NewOrder, type OrderRecord, type PortLease } from '../../src/domain/records.js';
@@ -24,6 +25,8 @@ interface OpenStore {
   store: SqlStore;
   /** The same database underneath, to check what the store wrote. */
   db: Kysely<Database>;
+  /** Where it is: another connection to it is another writer (another process, a provider's shell). */
+  url: string;
   migrationsApplied: string[];
 }
 
@@ -36,10 +39,10 @@ interface StoreFactory {
 
 async function openStore(url: string): Promise<OpenStore> {
   // As many connections as the concurrency tests run deploys, so on PostgreSQL they really race.
-  const { db } = openDatabase(url, { poolSize: 20 });
+  const { db, orderWrites } = openDatabase(url, { poolSize: 20 });
   try {
     const migrationsApplied = await migrateToLatest(db);
-    return { store: new SqlStore(db), db, migrationsApplied };
+    return { store: new SqlStore(db, orderWrites), db, url, migrationsApplied };
   } catch (err) {
     await db.destroy();
     throw err;
@@ -325,6 +328,45 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.deepEqual(first.map((o) => o.id), expected.slice(0, 2));
         assert.deepEqual((await store.listLiveOrders({ after: first[1]!.id, limit: 2 })).map((o) => o.id), expected.slice(2));
         assert.deepEqual(await store.listLiveOrders({ after: expected[2]!, limit: 2 }), []);
+      });
+    });
+
+    describe('orders read again (SQLite: without a read while known current)', () => {
+      it('come back as the last write left them, whichever connection wrote and whatever it changed', async () => {
+        const order = await running();
+        const first = (await store.findOrderBySecretHash(order.secretHash))!;
+        assert.equal(await store.findOrderBySecretHash(order.secretHash), first, 'unchanged: the kept copy');
+
+        const stopped = await store.transition(order.id, ['ServiceRunning'], 'ServiceStop', {}, T0 + 10);
+        assert.equal((await store.findOrderBySecretHash(order.secretHash))!.serviceStatus, 'ServiceStop', 'a write of this store');
+        assert.equal((await store.findOrder(order.id))!.version, stopped.version);
+
+        await new SqlDomainStore(db).claimDomains(order.id, [{ domain: 'shop.example.test', containerPort: 80, https: false }], T0 + 20);
+        const withDomain = (await store.findOrderBySecretHash(order.secretHash))!;
+        assert.ok(withDomain.version > stopped.version, 'a domain claimed moves the version (the status route reads domains by it)');
+
+        const other = openDatabase(opened!.url);
+        try {
+          await other.db.updateTable('orders').set({ description: 'by another process' }).where('id', '=', order.id).execute();
+          assert.equal((await store.findOrderBySecretHash(order.secretHash))!.description, 'by another process', 'a write of another connection');
+          assert.equal((await store.findOrder(order.id))!.description, 'by another process');
+        } finally {
+          await other.db.destroy();
+        }
+
+        await assert.rejects(
+          db.transaction().execute(async (trx) => {
+            await trx.updateTable('orders').set({ description: 'rolled back' }).where('id', '=', order.id).execute();
+            throw new Error('abandon');
+          }),
+          /abandon/,
+        );
+        assert.equal((await store.findOrderBySecretHash(order.secretHash))!.description, 'by another process', 'a write rolled back changed nothing');
+
+        await store.setSecretHash(order.id, 'a-new-hash', T0 + 30);
+        assert.equal(await store.findOrderBySecretHash(order.secretHash), undefined, 'the rotated-away secret opens nothing');
+        assert.equal((await store.findOrderBySecretHash('a-new-hash'))!.id, order.id);
+        assert.equal(await store.findOrderBySecretHash(order.secretHash), undefined, 'not even once the new one has been read');
       });
     });
 
