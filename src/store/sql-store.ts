@@ -75,8 +75,10 @@ export class SqlStore implements Store {
     const mark = this.writes?.mark();
     const [head] = await this.bySecretHash.run(hash);
     if (!head) return undefined;
-    if (this.writes) this.idBySecretHash.set(hash, head.id);
-    return this.confirmed(await (this.known.at(head.id, Number(head.version)) ?? this.readOrder(head.id)), mark);
+    const order = this.confirmed(await (this.known.at(head.id, Number(head.version)) ?? this.readOrder(head.id)), mark);
+    // Keyed by the kept order's own strings, not the request's: 5,000 orders add no strings.
+    if (this.writes && order?.secretHash === hash) this.idBySecretHash.set(order.secretHash, order.id);
+    return order;
   }
 
   /** The kept copy of an order known current without a read (SQLite only), or undefined. */
