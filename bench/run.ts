@@ -46,12 +46,10 @@ const REST_MS = 15_000;
 
 /** REST_MS without load, CPU metered per process: the population's background cost. */
 async function atRest(pids: Record<string, number>): Promise<NonNullable<ScaleResult['cpuAtRest']>> {
-  const window = { start: Date.now(), end: 0, monoStartUs: monoUs(), monoEndUs: 0 };
+  const [start, monoStartUs] = [Date.now(), monoUs()];
   const meter = new CpuMeter(pids);
   await new Promise((r) => setTimeout(r, REST_MS));
-  const cpu = meter.read();
-  Object.assign(window, { end: Date.now(), monoEndUs: monoUs() });
-  return { cpu, window };
+  return { cpu: meter.read(), window: { start, end: Date.now(), monoStartUs, monoEndUs: monoUs() } };
 }
 
 /**
