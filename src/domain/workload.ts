@@ -15,6 +15,7 @@ import { ConflictError, InputError, LogUnavailableError, NotFoundError, Unavaila
 import { ORDER_LABEL, namespaceOf } from './manifests.js';
 import { PodWaiter, type WaitOutcome, type WaitRequest } from './pod-wait.js';
 import { claimMountedBy, describeStorage, type StorageStatusView } from './storage-status.js';
+import { extended } from '../kernel/extended.js';
 
 /** Which part of a container's log to read (the routes parse it from the query). */
 export type { LogOptions };
@@ -89,7 +90,7 @@ export class WorkloadService {
    */
   async statusWhen(order: OrderRecord, req: WaitRequest, signal: AbortSignal): Promise<PodStatusView & { wait: WaitOutcome }> {
     const { pod, outcome } = await this.podWaiter.wait(order, req, signal);
-    return { ...this.viewOf(order, pod), wait: outcome };
+    return extended(this.viewOf(order, pod), { wait: outcome });
   }
 
   /** Requests waiting for a pod now. */

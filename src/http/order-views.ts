@@ -9,6 +9,7 @@ import type { OrderRecord } from '../domain/records.js';
 import { isoSeconds } from '../kernel/clock.js';
 import type { DeploySpec } from '../domain/deploy-spec.js';
 import type { Order } from './schemas.js';
+import { extended } from '../kernel/extended.js';
 
 /** The seed's order on the wire: typed by its published schema, so a field the schema lacks cannot be added here. */
 export type OrderView = Static<typeof Order>;
@@ -82,7 +83,7 @@ export function userServiceView(o: OrderRecord, unit: UnitCatalogue): UserServic
 
 /** What the provider's admin API shows of an order: both views and the service state. */
 export function adminOrderView(o: OrderRecord): OrderView & Pick<OrderRecord, 'serviceStatus' | 'endAt' | 'region' | 'units'> {
-  return { ...orderView(o), serviceStatus: o.serviceStatus, endAt: o.endAt, region: o.region, units: o.units };
+  return extended(orderView(o), { serviceStatus: o.serviceStatus, endAt: o.endAt, region: o.region, units: o.units });
 }
 
 /**

@@ -19,6 +19,7 @@ import { Ok, appliedView, clientsDoc as doc } from '../clients-api.js';
 import { sendPlainJson, sendUnchangingJson } from '../plain-json.js';
 import { PodStatus, errorResponses, validatedByDomain } from '../schemas.js';
 import { PodUpdateBody } from '../body-schemas.js';
+import { extended } from '../../kernel/extended.js';
 
 export interface PodRouteDeps {
   auth: Authenticator;
@@ -86,8 +87,8 @@ export const podRoutes: FastifyPluginAsyncTypebox<PodRouteDeps> = async (app, de
       const region = (order.spec as DeploySpec | null)?.region ?? order.region;
       const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as EndpointPod['spec'], status: status.podStatus as EndpointPod['status'] }, region, domains);
       // An answer to a wait carries its own outcome: made for this request, not cached.
-      if (wait) return sendPlainJson(reply, { ...status, domains, endpoints });
-      return domains.length ? sendPlainJson(reply, { ...status, domains, endpoints }) : sendUnchangingJson(reply, withNoDomains(status, endpoints));
+      if (wait) return sendPlainJson(reply, extended(status, { domains, endpoints }));
+      return domains.length ? sendPlainJson(reply, extended(status, { domains, endpoints })) : sendUnchangingJson(reply, withNoDomains(status, endpoints));
     },
   );
 
@@ -144,7 +145,7 @@ class OpenWaits {
 }
 
 /**
- * One `{...status, domains: [], endpoints}` per status view and endpoint list, so its
+ * One `{...status, domains: [], endpoints}` (made by `extended`: see there why) per status view and endpoint list, so its
  * serialized text is still made once per pod change. The endpoint service hands out the
  * same list while the pod and its node's addresses are unchanged: a new list is a change.
  */
@@ -152,7 +153,7 @@ const noDomains = new WeakMap<object, { endpoints: EndpointView[]; view: object 
 function withNoDomains(status: object, endpoints: EndpointView[]): object {
   let cached = noDomains.get(status);
   if (cached?.endpoints !== endpoints) {
-    cached = { endpoints, view: { ...status, domains: [], endpoints } };
+    cached = { endpoints, view: extended(status, { domains: [], endpoints }) };
     noDomains.set(status, cached);
   }
   return cached.view;
