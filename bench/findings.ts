@@ -9,6 +9,7 @@
 import { type DeployRound, cpuPerDeploy } from './deploys.js';
 import type { RunResult, ScaleResult } from './results.js';
 import { round } from './stats.js';
+import { memoryGrowth } from './targets.js';
 
 export function findingsFor(run: RunResult): string[] {
   const out: string[] = [];
@@ -229,7 +230,7 @@ function memory(run: RunResult): string[] {
   const lines: string[] = [];
   lines.push(
     `**Evidence.** RSS ${start} MiB at start (no orders), ${end} MiB with ${last.pods} pods and ${last.ordersInDatabase} orders: the start-up ` +
-      `share is ${Math.round((start / end) * 100)}%, growth ${round(((end - start) / (last.pods + last.ordersInDatabase)) * 1000)} MiB per 1,000 pods+orders` +
+      `share is ${Math.round((start / end) * 100)}%, growth ${round(memoryGrowth(run.scales, run.memoryAtStart)?.perThousand ?? NaN)} MiB per 1,000 pods+orders` +
       `${last.memoryAtRest ? ` (${last.memoryAtRest.rssMiB} MiB after 15 s without load)` : ''}. V8 heap in use at ` +
       `the end: ${last.reads['direct checkports'].server.heapUsedMiB ?? '?'} MiB. V-Kube ran ${run.parameters.runtime === 'tsx' ? 'through tsx' : 'compiled'}.`,
     '',

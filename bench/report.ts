@@ -6,6 +6,7 @@ import type { LoadResult } from './load.js';
 import { cpuLine } from './reads.js';
 import type { RunResult, ScaleResult } from './results.js';
 import { round } from './stats.js';
+import { memoryGrowth } from './targets.js';
 
 export async function writeReport(dir: string, run: RunResult, findings: string[]): Promise<{ md: string; json: string }> {
   await mkdir(dir, { recursive: true });
@@ -311,13 +312,18 @@ export function renderMarkdown(run: RunResult, findings: string[]): string {
     ],
   );
   const last = run.scales[run.scales.length - 1];
-  if (run.memoryAtStart && last?.memoryAfterReads) {
+  const growth = memoryGrowth(run.scales, run.memoryAtStart);
+  if (run.memoryAtStart && last?.memoryAfterReads && growth) {
     const grew = last.memoryAfterReads.rssMiB - run.memoryAtStart.rssMiB;
     lines.push(
       `V-Kube started at ${run.memoryAtStart.rssMiB} MiB with no orders and an empty bench region; with ${last.pods} pods and ` +
-        `${last.ordersInDatabase} orders it held ${last.memoryAfterReads.rssMiB} MiB: ${round(grew)} MiB more, about ` +
-        `${round((grew / (last.pods + last.ordersInDatabase)) * 1000)} MiB per 1,000 pods+orders. The start-up share is ` +
-        `${Math.round((run.memoryAtStart.rssMiB / last.memoryAfterReads.rssMiB) * 100)}% of it. (RSS moves with garbage collection; the V8 heap ` +
+        `${last.ordersInDatabase} orders it held ${last.memoryAfterReads.rssMiB} MiB: ${round(grew)} MiB more` +
+        (growth.from === 'scale'
+          ? `. Between the smallest scale and this one, both right after their reads, it grew ${round(growth.toMiB - growth.fromMiB)} MiB: ` +
+            `${round(growth.perThousand)} MiB per 1,000 pods+orders (the target's figure; counted from the start, before any load, ${round(growth.fromStartPerThousand ?? NaN)}: ` +
+            'that also counts what the first load adds whatever the population, see bench/README.md).'
+          : `, about ${round(growth.perThousand)} MiB per 1,000 pods+orders.`) +
+        ` The start-up share is ${Math.round((run.memoryAtStart.rssMiB / last.memoryAfterReads.rssMiB) * 100)}% of it. (RSS moves with garbage collection; the V8 heap ` +
         `columns, from /metrics at the end of the last read phase, are steadier${last.memoryAtRest ? `; 15 s without load it held ${last.memoryAtRest.rssMiB} MiB` : ''}.)`,
       '',
     );
