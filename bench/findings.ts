@@ -9,7 +9,7 @@
 import { type DeployRound, cpuPerDeploy } from './deploys.js';
 import type { RunResult, ScaleResult } from './results.js';
 import { round } from './stats.js';
-import { memoryGrowth } from './targets.js';
+import { type MemoryGrowth, memoryGrowth } from './targets.js';
 
 export function findingsFor(run: RunResult): string[] {
   const out: string[] = [];
@@ -230,7 +230,7 @@ function memory(run: RunResult): string[] {
   const lines: string[] = [];
   lines.push(
     `**Evidence.** RSS ${start} MiB at start (no orders), ${end} MiB with ${last.pods} pods and ${last.ordersInDatabase} orders: the start-up ` +
-      `share is ${Math.round((start / end) * 100)}%, growth ${round(memoryGrowth(run.scales, run.memoryAtStart)?.perThousand ?? NaN)} MiB per 1,000 pods+orders` +
+      `share is ${Math.round((start / end) * 100)}%, growth ${growthText(memoryGrowth(run.scales, run.memoryAtStart))}` +
       `${last.memoryAtRest ? ` (${last.memoryAtRest.rssMiB} MiB after 15 s without load)` : ''}. V8 heap in use at ` +
       `the end: ${last.reads['direct checkports'].server.heapUsedMiB ?? '?'} MiB. V-Kube ran ${run.parameters.runtime === 'tsx' ? 'through tsx' : 'compiled'}.`,
     '',
@@ -264,4 +264,8 @@ function pct(x: number): string {
   if (!Number.isFinite(x)) return '?';
   if (Math.abs(x) < 0.005) return '±0%';
   return `${x >= 0 ? '+' : '−'}${Math.round(Math.abs(x) * 100)}%`;
+}
+
+function growthText(g: MemoryGrowth | undefined): string {
+  return g ? `${round(g.perThousand)} MiB per 1,000 pods+orders ${g.from === 'scale' ? `from ${g.fromPods} pods` : 'from the start'}` : 'unknown';
 }

@@ -156,8 +156,9 @@ export interface MemoryGrowth {
  * both ends have served the same load. Counted from the start instead, the growth would
  * also carry what the first load adds whatever the population (the code V8 compiles for
  * the routes, its young generation grown to the size the manifest allows, the HTTP
- * server's buffers): some 20 MiB, which is what the 100-pod scale holds above the start
- * for 200 pods+orders. With a single scale it is counted from the start.
+ * server's buffers): 17–27 MiB in most full runs, which is what the 100-pod scale held
+ * above the start for 200 pods+orders (bench/README.md). With a single scale it is
+ * counted from the start.
  */
 export function memoryGrowth(scales: ScaleResult[], memoryAtStart?: Memory): MemoryGrowth | undefined {
   const first = scales[0];
