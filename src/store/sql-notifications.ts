@@ -5,6 +5,7 @@
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import { DELETE_BATCH, deleteInBatches } from './batched-delete.js';
 import type { DeliveriesTable, Database, OrdersTable, OutboxTable, WebhooksTable } from './schema.js';
 import type { ServiceStatus } from '../domain/records.js';
 import type {
@@ -197,16 +198,35 @@ export class SqlNotificationStore implements NotificationStore {
     return { items: rows.map((r) => ({ ...deliveryFromRow(r), type: r.type })), total: Number(count.n) };
   }
 
+  /**
+   * Old dispatched events go, a batch at a time in the order they were made, with their
+   * deliveries finished before the cut; an event with a delivery still pending (or made
+   * after the cut) stays, and so does that delivery. The cursor walks `outbox_undispatched` (dispatched, created_at), so an
+   * event kept for a pending delivery is passed over, not read again in every batch.
+   */
   async pruneOutbox(before: number): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('deliveries').where('status', '!=', 'pending').where('created_at', '<', before).execute();
-      const r = await trx
-        .deleteFrom('outbox')
-        .where('dispatched', '=', 1)
-        .where('created_at', '<', before)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('deliveries').select('deliveries.id').whereRef('deliveries.event_id', '=', 'outbox.id'))))
-        .executeTakeFirst();
-      return Number(r.numDeletedRows);
+    let after: { at: number; id: string } | undefined;
+    return deleteInBatches(async () => {
+      let q = this.db.selectFrom('outbox').select(['id', 'created_at']).where('dispatched', '=', 1).where('created_at', '<', before);
+      if (after) {
+        const { at, id } = after;
+        q = q.where((eb) => eb.or([eb('created_at', '>', at), eb.and([eb('created_at', '=', at), eb('id', '>', id)])]));
+      }
+      const batch = await q.orderBy('created_at').orderBy('id').limit(DELETE_BATCH).execute();
+      if (batch.length === 0) return { deleted: 0, last: true };
+      const ids = batch.map((r) => r.id);
+      const tail = batch[batch.length - 1]!;
+      after = { at: Number(tail.created_at), id: tail.id };
+      const deleted = await this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('deliveries').where('event_id', 'in', ids).where('status', '!=', 'pending').where('created_at', '<', before).execute();
+        const r = await trx
+          .deleteFrom('outbox')
+          .where('id', 'in', ids)
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('deliveries').select('deliveries.id').whereRef('deliveries.event_id', '=', 'outbox.id'))))
+          .executeTakeFirst();
+        return Number(r.numDeletedRows);
+      });
+      return { deleted, last: batch.length < DELETE_BATCH };
     });
   }
 

@@ -448,6 +448,56 @@ for (const [databaseName, makeFactory] of DATABASES) {
         assert.equal((await n.deliveriesOfEvent(waiting!.id)).length, 1);
       });
 
+      it('prunes a large outbox in batches that let the event loop turn, passing over events a pending delivery keeps', async () => {
+        const n = outbox();
+        // 2,600 dispatched events made before the cut (more than two batches, several at one
+        // instant so the cursor must break ties by id), 100 after it, each with one delivery.
+        const events = Array.from({ length: 2_700 }, (_, i) => ({
+          id: `evt_prune_${String(i).padStart(5, '0')}`,
+          type: 'order.expiring',
+          order_id: null,
+          order_json: null,
+          data_json: '{}',
+          created_at: 10_000 + Math.floor(i / 4),
+          dispatched: 1,
+          dedupe_key: null,
+        }));
+        const cut = 10_000 + 650;
+        // Every 500th event before the cut still has a pending delivery: it and its delivery stay.
+        const pending = new Set(events.filter((e, i) => e.created_at < cut && i % 500 === 0).map((e) => e.id));
+        const deliveries = events.map((e, i) => ({
+          id: `dlv_prune_${i}`,
+          event_id: e.id,
+          channel: 'webhook',
+          target: 'whk_prune',
+          status: pending.has(e.id) ? 'pending' : 'delivered',
+          attempts: 1,
+          next_at: e.created_at,
+          last_error: '',
+          last_status: 200,
+          created_at: e.created_at,
+          delivered_at: pending.has(e.id) ? null : e.created_at,
+        }));
+        for (let i = 0; i < events.length; i += 500) await db.insertInto('outbox').values(events.slice(i, i + 500)).execute();
+        for (let i = 0; i < deliveries.length; i += 500) await db.insertInto('deliveries').values(deliveries.slice(i, i + 500)).execute();
+        let turns = 0;
+        let counting = true;
+        const turn = () => {
+          turns++;
+          if (counting) setImmediate(turn);
+        };
+        setImmediate(turn);
+        const pruned = await n.pruneOutbox(cut);
+        counting = false;
+        assert.equal(pruned, 2_600 - pending.size);
+        assert.ok(turns >= 2, `the loop turned between batches (${turns} times)`);
+        const left = await db.selectFrom('outbox').select('id').where('id', 'like', 'evt_prune_%').orderBy('id').execute();
+        const kept = events.filter((e) => e.created_at >= cut || pending.has(e.id)).map((e) => e.id);
+        assert.deepEqual(left.map((r) => r.id), kept);
+        for (const id of pending) assert.equal((await n.deliveriesOfEvent(id)).length, 1, `the pending delivery of ${id} stays`);
+        assert.equal(await n.pruneOutbox(cut), 0, 'a second prune finds nothing');
+      });
+
       it('refuses a signature seen before, until it expires', async () => {
         const n = outbox();
         assert.equal(await n.useSignature('ab'.repeat(32), T0 + 300, T0), true);
