@@ -208,6 +208,8 @@ export class KubernetesGateway implements ClusterGateway {
         probeKill: (e) => (isProbeKill(e) ? [`${e.metadata.namespace}/${e.involvedObject?.name}`] : []),
       },
       emitOnList: true,
+      // Every other workload's Events come down this cluster-wide watch too, to be dropped.
+      skipsLine: isForeignEventLine,
       onChange: (type, event) => {
         if (event.metadata.namespace?.startsWith(NAMESPACE_PREFIX)) emit({ kind: 'event', type, event });
       },
@@ -744,6 +746,17 @@ function isProbeKill(e: EventJson): boolean {
     /failed (liveness|startup) probe/.test(e.message ?? '')
   );
 }
+
+/**
+ * An Event's watch line in a namespace not V-Kube's, told without decoding it: the first
+ * `"namespace"` of the line is the Event's own (its metadata comes before the
+ * `involvedObject`, and a string value cannot hold an unescaped quote). Exported for tests.
+ */
+export function isForeignEventLine(line: string): boolean {
+  const ns = NAMESPACE_IN_LINE.exec(line)?.[1];
+  return ns !== undefined && !ns.startsWith(NAMESPACE_PREFIX);
+}
+const NAMESPACE_IN_LINE = /"namespace":"([^"]*)"/;
 
 function isVkubeClaimEvent(e: EventJson): boolean {
   return e.involvedObject?.kind === 'PersistentVolumeClaim' && (e.metadata.namespace?.startsWith(NAMESPACE_PREFIX) ?? false);

@@ -48,6 +48,13 @@ export interface WatchCacheOptions<T extends KubeObject> {
   emitOnList?: boolean;
   /** Keeps only what readers need of each object (memory grows with the cluster). */
   transform?: (obj: T) => T;
+  /**
+   * True for a watch line that can matter to nobody (judged on the raw text): it is not
+   * decoded, and only its resourceVersion is kept, so the watch resumes after it. For a
+   * stream that is mostly other workloads' objects, dropped after decoding anyway. Only
+   * an ADDED, MODIFIED or DELETED line whose version can be read is skipped.
+   */
+  skipsLine?: (line: string) => boolean;
   /** Shares repeated strings and small pieces among the kept objects (and with other caches given the same pool). */
   pool?: ValuePool;
   /** A watch with neither event nor bookmark for this long is stalled (default 90 s; bookmarks come about every minute). */
@@ -70,6 +77,13 @@ const MAX_WATCH_EVENT_BYTES = 16 * 1024 * 1024;
 /** The server ends a watch after `timeoutSeconds`; one that outlives it by this much is stuck. */
 const WATCH_DEADLINE_GRACE_SECONDS = 30;
 const DEFAULT_STALL_MS = 90_000;
+/** A watch line of a change: the API server writes `type` first, then `object`. Bookmarks and errors are always decoded. */
+const CHANGE_LINE = /^\{"type":"(?:ADDED|MODIFIED|DELETED)","object":\{/;
+/**
+ * The object's own version: its metadata comes before any field that could name another
+ * object's (an Event's `involvedObject`), and a string value cannot hold an unescaped quote.
+ */
+const FIRST_RESOURCE_VERSION = /"resourceVersion":"(\d+)"/;
 /** The reason a watch is ended for being quiet: the loop re-opens it at once and the cache stays live meanwhile. */
 const QUIET = 'WatchQuiet';
 
@@ -182,6 +196,11 @@ export class WatchCache<T extends KubeObject> {
 
   list(): IterableIterator<T> {
     return this.objects.values();
+  }
+
+  /** The resourceVersion the next watch resumes from: of the last event seen, skipped ones included. */
+  get resumeVersion(): string {
+    return this.resourceVersion;
   }
 
   /** Moves whenever what the cache holds may have changed: a value derived from it is current while this stays the same. */
@@ -337,6 +356,7 @@ export class WatchCache<T extends KubeObject> {
   }
 
   private handle(line: string): void {
+    if (this.opts.skipsLine && this.skipped(line)) return;
     let event: { type: string; object: T & { code?: number; message?: string } };
     try {
       event = JSON.parse(line) as typeof event;
@@ -362,6 +382,16 @@ export class WatchCache<T extends KubeObject> {
       this.addToIndexes(k, obj);
     }
     this.opts.onChange?.(type as WatchEventType, obj);
+  }
+
+  /** Keeps the version of a line `skipsLine` passes over; false when it must be decoded after all. */
+  private skipped(line: string): boolean {
+    if (!CHANGE_LINE.test(line) || !this.opts.skipsLine!(line)) return false;
+    const rv = FIRST_RESOURCE_VERSION.exec(line)?.[1];
+    if (!rv) return false;
+    this.resourceVersion = rv;
+    this.markContact();
+    return true;
   }
 
   private shape(obj: T): T {

@@ -7,24 +7,30 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testKubeconfig } from '../../dev/cluster/testing.js';
 import { KubeHttp } from '../../src/cluster/kube-http.js';
+import { isForeignEventLine } from '../../src/cluster/kubernetes-gateway.js';
 import { type KubeObject, WatchCache, type WatchEventType } from '../../src/cluster/watch-cache.js';
 import { eventually, uniqueSuffix } from '../helpers/eventually.js';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
-const ns = `watch-cache-test-${uniqueSuffix()}`;
+const suffix = uniqueSuffix();
+const ns = `watch-cache-test-${suffix}`;
+/** Named as V-Kube names an order's namespace (not labelled as one: no V-Kube of another test takes it for its own). */
+const vkubeNs = `vkube-watch-cache-test-${suffix}`;
 let kube: KubeHttp;
 const configMaps = `/api/v1/namespaces/${ns}/configmaps`;
 
 before(async () => {
   kube = await KubeHttp.connect(testKubeconfig());
   await kube.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await kube.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: vkubeNs } });
   await kube.post(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before-start', labels: { colour: 'red' } } });
 });
 
 after(async () => {
   // Cleanup: a namespace a failed setup never created is a 404.
   await kube.delete(`/api/v1/namespaces/${ns}`).catch(() => {});
+  await kube.delete(`/api/v1/namespaces/${vkubeNs}`).catch(() => {});
   kube.close();
 });
 
@@ -78,5 +84,71 @@ describe('WatchCache', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(seen, [], 'nothing is watched after stop()');
     assert.equal(cache.get(ns, 'after-stop'), undefined);
+  });
+
+  it('passes over the lines skipsLine names without decoding them, and resumes after them', async () => {
+    const seen: string[] = [];
+    const cache = new WatchCache<ConfigMap>({
+      http: kube,
+      path: configMaps,
+      labelSelector: 'colour',
+      skipsLine: (line) => line.includes('"name":"skipped-'),
+      onChange: (type, c) => seen.push(`${type} ${c.metadata.name}`),
+    });
+    cache.start();
+    try {
+      assert.equal(await cache.waitForSync(30_000), true);
+      const skipped = await kube.post<ConfigMap>(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'skipped-1', labels: { colour: 'grey' } } });
+      await eventually(() => assert.equal(cache.resumeVersion, skipped.metadata.resourceVersion, 'the watch resumes after the skipped line'));
+      assert.equal(cache.get(ns, 'skipped-1'), undefined);
+      const kept = await kube.post<ConfigMap>(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept-1', labels: { colour: 'grey' } } });
+      await eventually(() => assert.equal(cache.get(ns, 'kept-1')?.metadata.resourceVersion, kept.metadata.resourceVersion));
+      assert.equal(cache.resumeVersion, kept.metadata.resourceVersion);
+      assert.deepEqual(seen, ['ADDED kept-1'], 'a skipped line reaches no listener');
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  it("tells an Event of another namespace from one of V-Kube's on the API server's own watch lines", async () => {
+    const decoded: string[] = [];
+    const judged: Array<{ name: string; foreign: boolean }> = [];
+    const cache = new WatchCache<KubeObject>({
+      http: kube,
+      path: '/api/v1/events',
+      fieldSelector: 'reason=WatchCacheLineTest',
+      retain: () => false,
+      skipsLine: (line) => {
+        const foreign = isForeignEventLine(line);
+        judged.push({ name: /"name":"([^"]*)"/.exec(line)![1]!, foreign });
+        return foreign;
+      },
+      onChange: (_type, e) => decoded.push(`${e.metadata.namespace}/${e.metadata.name}`),
+    });
+    cache.start();
+    try {
+      assert.equal(await cache.waitForSync(30_000), true);
+      // An Event in each namespace, each about a ConfigMap of its own namespace (the API server allows no other).
+      const event = (namespace: string, name: string) => ({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: { kind: 'ConfigMap', name: 'before-start', namespace, apiVersion: 'v1' },
+        reason: 'WatchCacheLineTest',
+        message: 'the namespace "vkube-x" is named in the message too',
+        type: 'Normal',
+        source: { component: 'watch-cache-test' },
+      });
+      await kube.post(`/api/v1/namespaces/${ns}/events`, event(ns, `foreign-${suffix}`));
+      const ours = await kube.post<KubeObject>(`/api/v1/namespaces/${vkubeNs}/events`, event(vkubeNs, `ours-${suffix}`));
+      await eventually(() => assert.deepEqual(decoded, [`${vkubeNs}/ours-${suffix}`], "only V-Kube's namespace's Event is decoded"));
+      assert.deepEqual(judged, [
+        { name: `foreign-${suffix}`, foreign: true },
+        { name: `ours-${suffix}`, foreign: false },
+      ]);
+      assert.equal(cache.resumeVersion, ours.metadata.resourceVersion);
+    } finally {
+      await cache.stop();
+    }
   });
 });
