@@ -201,8 +201,9 @@ export class SqlNotificationStore implements NotificationStore {
   /**
    * Old dispatched events go, a batch at a time in the order they were made, with their
    * deliveries finished before the cut; an event with a delivery still pending (or made
-   * after the cut) stays, and so does that delivery. The cursor walks `outbox_undispatched` (dispatched, created_at), so an
-   * event kept for a pending delivery is passed over, not read again in every batch.
+   * after the cut) stays, and so does that delivery. The cursor walks
+   * `outbox_undispatched` (dispatched, created_at), so an event kept for a pending
+   * delivery is passed over, not read again in every batch.
    */
   async pruneOutbox(before: number): Promise<number> {
     let after: { at: number; id: string } | undefined;
