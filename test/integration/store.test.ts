@@ -137,6 +137,25 @@ async function rejection<E extends Error>(promise: Promise<unknown>, type: new (
   assert.fail(`expected ${type.name}, but it resolved`);
 }
 
+/**
+ * Runs `work` and counts the event loop's turns meanwhile: a prune that lets requests in
+ * between its batches lets the loop turn; one long statement on SQLite does not.
+ */
+async function withLoopTurns<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
+  let turns = 0;
+  let counting = true;
+  const turn = () => {
+    turns++;
+    if (counting) setImmediate(turn);
+  };
+  setImmediate(turn);
+  try {
+    return { value: await work(), turns };
+  } finally {
+    counting = false;
+  }
+}
+
 async function allLeases(db: Kysely<Database>): Promise<PortLease[]> {
   const rows = await db.selectFrom('port_leases').selectAll().execute();
   return rows.map((r) => ({ region: r.region, port: Number(r.port), protocol: r.protocol as PortLease['protocol'], orderId: r.order_id })).sort(byLease);
@@ -480,15 +499,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
         }));
         for (let i = 0; i < events.length; i += 500) await db.insertInto('outbox').values(events.slice(i, i + 500)).execute();
         for (let i = 0; i < deliveries.length; i += 500) await db.insertInto('deliveries').values(deliveries.slice(i, i + 500)).execute();
-        let turns = 0;
-        let counting = true;
-        const turn = () => {
-          turns++;
-          if (counting) setImmediate(turn);
-        };
-        setImmediate(turn);
-        const pruned = await n.pruneOutbox(cut);
-        counting = false;
+        const { value: pruned, turns } = await withLoopTurns(() => n.pruneOutbox(cut));
         assert.equal(pruned, 2_600 - pending.size);
         assert.ok(turns >= 2, `the loop turned between batches (${turns} times)`);
         const left = await db.selectFrom('outbox').select('id').where('id', 'like', 'evt_prune_%').orderBy('id').execute();
@@ -987,15 +998,7 @@ for (const [databaseName, makeFactory] of DATABASES) {
         const rows = orders.flatMap((o) => Array.from({ length: 400 }, (_, k) => ({ orderId: o.id, at: T0 + k * 30, sample: { containers: {}, rx: k, tx: null } })));
         await usage.recordUsage(rows);
         const cutoff = T0 + 200 * 30;
-        let turns = 0;
-        let counting = true;
-        const turn = () => {
-          turns++;
-          if (counting) setImmediate(turn);
-        };
-        setImmediate(turn);
-        const pruned = await usage.pruneUsage(cutoff);
-        counting = false;
+        const { value: pruned, turns } = await withLoopTurns(() => usage.pruneUsage(cutoff));
         assert.equal(pruned, 1_400);
         assert.ok(turns >= 1, `the loop turned between batches (${turns} times)`);
         for (const o of orders) {
