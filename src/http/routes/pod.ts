@@ -86,9 +86,10 @@ export const podRoutes: FastifyPluginAsyncTypebox<PodRouteDeps> = async (app, de
       ]);
       const region = (order.spec as DeploySpec | null)?.region ?? order.region;
       const endpoints = deps.endpoints.endpoints({ spec: status.podSpec as EndpointPod['spec'], status: status.podStatus as EndpointPod['status'] }, region, domains);
-      // An answer to a wait carries its own outcome: made for this request, not cached.
-      if (wait) return sendPlainJson(reply, extended(status, { domains, endpoints }));
-      return domains.length ? sendPlainJson(reply, extended(status, { domains, endpoints })) : sendUnchangingJson(reply, withNoDomains(status, endpoints));
+      // An answer to a wait carries its own outcome, and bound domains are read per request:
+      // either way the answer is made for this request, not cached.
+      if (wait || domains.length) return sendPlainJson(reply, extended(status, { domains, endpoints }));
+      return sendUnchangingJson(reply, withNoDomains(status, endpoints));
     },
   );
 
@@ -145,9 +146,10 @@ class OpenWaits {
 }
 
 /**
- * One `{...status, domains: [], endpoints}` (made by `extended`: see there why) per status view and endpoint list, so its
- * serialized text is still made once per pod change. The endpoint service hands out the
- * same list while the pod and its node's addresses are unchanged: a new list is a change.
+ * One `{...status, domains: [], endpoints}` (built by `extended`, which says why) per status
+ * view and endpoint list, so its serialized text is still made once per pod change. The
+ * endpoint service hands out the same list while the pod and its node's addresses are
+ * unchanged: a new list is a change.
  */
 const noDomains = new WeakMap<object, { endpoints: EndpointView[]; view: object }>();
 function withNoDomains(status: object, endpoints: EndpointView[]): object {
